@@ -1,0 +1,78 @@
+# Gough developer and CI entry points. `make test` is what CI runs (.ci/run) and what README tells users.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+# Controller Python: 3.12 or newer. PYTHON overrides; otherwise pyenv's newest 3.12, else a working python3.12.
+PYTHON ?= $(shell for c in $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null | sort -rV) python3.12; do \
+	  "$$c" -c '' >/dev/null 2>&1 && { command -v "$$c"; break; }; done)
+BUILD := $(CURDIR)/.build
+COLL := $(BUILD)/ansible_collections/gough/gough
+STAMP := $(VENV)/.gough-setup-$(shell cat requirements.txt constraints.txt lab/pyproject.toml | sha256sum | cut -c1-16)
+ANSIBLE_TEST_PYTHON := 3.12
+export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help setup test tree sanity lint units integration build install-check docs changelog-lint clean constraints
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+setup: $(STAMP)  ## Create .venv (Python 3.12+) with every pinned dependency and the gough-lab command
+
+$(STAMP): requirements.txt constraints.txt lab/pyproject.toml
+	@test -n "$(PYTHON)" || { echo "make setup: no Python 3.12 found; set PYTHON=/path/to/python3.12" >&2; exit 1; }
+	@"$(PYTHON)" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "make setup: Python 3.12 or newer is required, got " + sys.version.split()[0])'
+	test -x $(BIN)/python || "$(PYTHON)" -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-build-isolation -e lab -c constraints.txt
+	$(BIN)/python tools/write_get_pip.py
+	rm -f $(VENV)/.gough-setup-*
+	touch $@
+
+tree: setup  ## Lay the collection out as ansible_collections/gough/gough under .build (ansible-test needs that path)
+	$(BIN)/python tools/lay_tree.py $(COLL)
+
+sanity: tree  ## ansible-test sanity, every test that applies, with the venv's Python
+	cd $(COLL) && ansible-test sanity --venv --python $(ANSIBLE_TEST_PYTHON) --color no
+
+lint: tree  ## ansible-lint, production profile
+	cd $(COLL) && ansible-lint --offline --profile production
+
+units: setup  ## Unit and emulator tests (pytest)
+	$(BIN)/python -m pytest tests/unit
+
+integration: tree  ## ansible-test integration targets (run against the lab emulators)
+	cd $(COLL) && ansible-test integration --local --python $(ANSIBLE_TEST_PYTHON) --color no
+
+build: tree  ## Build the collection tarball into .build/dist
+	mkdir -p $(BUILD)/dist
+	cd $(COLL) && ansible-galaxy collection build --force --output-path $(BUILD)/dist
+
+install-check: build  ## Install the tarball into a clean venv and render every plugin's docs there
+	bash tools/install_check.sh "$(PYTHON)" $(BUILD)
+
+docs: tree  ## Build the documentation site with antsibull-docs into docs/build/html
+	bash tools/build_docs.sh $(BUILD)
+
+changelog-lint: setup  ## Check changelog fragments
+	antsibull-changelog lint
+
+test: setup  ## Everything CI checks: units, sanity, lint, changelog, build + clean install, docs, integration
+	$(MAKE) --no-print-directory units
+	$(MAKE) --no-print-directory changelog-lint
+	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory install-check
+	$(MAKE) --no-print-directory docs
+	$(MAKE) --no-print-directory integration
+
+constraints:  ## Re-resolve constraints.txt from requirements.txt in a scratch venv
+	rm -rf $(BUILD)/constraints-venv && "$(PYTHON)" -m venv $(BUILD)/constraints-venv
+	$(BUILD)/constraints-venv/bin/pip install --quiet -r requirements.txt
+	{ echo "# Full resolved set for requirements.txt (Python 3.12). Regenerate with: make constraints"; $(BUILD)/constraints-venv/bin/pip freeze; } > constraints.txt
+
+clean:  ## Remove build output (keeps .venv)
+	rm -rf $(BUILD) docs/build tests/output
