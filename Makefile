@@ -10,7 +10,7 @@ PYTHON ?= $(shell for c in $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*
 	  "$$c" -c '' >/dev/null 2>&1 && { command -v "$$c"; break; }; done)
 BUILD := $(CURDIR)/.build
 COLL := $(BUILD)/ansible_collections/gough/gough
-STAMP := $(VENV)/.gough-setup-$(shell cat requirements.txt constraints.txt lab/pyproject.toml | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.gough-setup-$(shell cat requirements.txt constraints.txt lab/pyproject.toml tools/ensure_debian_packages.sh | sha256sum | cut -c1-16)
 ANSIBLE_TEST_PYTHON := 3.12
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
 export PATH := $(BIN):$(PATH)
@@ -22,9 +22,10 @@ help:  ## List the targets
 
 setup: $(STAMP)  ## Create .venv (Python 3.12+) with every pinned dependency and the gough-lab command
 
-$(STAMP): requirements.txt constraints.txt lab/pyproject.toml
+$(STAMP): requirements.txt constraints.txt lab/pyproject.toml tools/ensure_debian_packages.sh
 	@test -n "$(PYTHON)" || { echo "make setup: no Python 3.12 found; set PYTHON=/path/to/python3.12" >&2; exit 1; }
 	@"$(PYTHON)" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "make setup: Python 3.12 or newer is required, got " + sys.version.split()[0])'
+	bash tools/ensure_debian_packages.sh
 	test -x $(BIN)/python || "$(PYTHON)" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-build-isolation -e lab -c constraints.txt

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the Debian packages the checks need (shellcheck for ansible-test's shellcheck sanity test), when
+# missing. Needs root for apt-get; otherwise it says what to install and fails.
+set -euo pipefail
+declare -A want=([shellcheck]=shellcheck [git]=git)
+missing=()
+for cmd in "${!want[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "make setup: please install these Debian packages first: ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
