@@ -1,0 +1,525 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Client for the MAAS REST API 2.0, shared by every ``gough.gough.maas_*`` module and plugin.
+
+One ``MAASClient`` per MAAS; it is safe to share between threads. Every failure, HTTP or not, surfaces as
+``MAASError`` with a message fit for ``fail_json`` and never any part of the API key. Reads are retried on
+transient failures; a state change is resent only after a caller-supplied check shows it did not happen.
+
+Runs inside modules, so it imports only the standard library and ``ansible.module_utils``.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import secrets
+import time
+import uuid
+
+from urllib.parse import quote, urlencode, urlsplit
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.gough.gough.plugins.module_utils.http_retry import (
+    Confirmed,
+    HTTPTransport,
+    RetryPolicy,
+    TransportError,
+    build_ssl_context,
+    send_with_retries,
+)
+
+API_PATH = "/api/2.0/"
+DEFAULT_TIMEOUT = 30
+DEFAULT_RETRIES = 5
+USER_AGENT = "gough.gough-maas-client"
+# Bodies of error responses can be whole HTML pages from a proxy; keep messages readable.
+MAX_MESSAGE_CHARS = 500
+# Short key parts are not scrubbed from messages: replacing "ab" everywhere would garble them, and real MAAS
+# key parts are 18 or 32 characters.
+MIN_SCRUB_LENGTH = 6
+
+# MAAS node status codes (maascommon/enums/node.py) and their display labels.
+NODE_STATUS = {
+    0: "New", 1: "Commissioning", 2: "Failed commissioning", 3: "Missing", 4: "Ready", 5: "Reserved",
+    6: "Deployed", 7: "Retired", 8: "Broken", 9: "Deploying", 10: "Allocated", 11: "Failed deployment",
+    12: "Releasing", 13: "Releasing failed", 14: "Disk erasing", 15: "Failed disk erasing", 16: "Rescue mode",
+    17: "Entering rescue mode", 18: "Failed to enter rescue mode", 19: "Exiting rescue mode",
+    20: "Failed to exit rescue mode", 21: "Testing", 22: "Failed testing",
+}
+
+
+class MAASError(Exception):
+    """Any failure talking to MAAS.
+
+    Attributes: ``status`` (HTTP status, or None when no response came back), ``method``, ``url`` (scheme,
+    host, port, path and ``op`` only), ``maas_message`` (what MAAS said, flattened to text),
+    ``field_errors`` (MAAS form errors as ``{field: [messages]}``, or None), ``attempts`` and ``reason`` (for
+    connection failures). ``str()`` is the one-line message for the user. None of it ever contains the key.
+    """
+
+    def __init__(self, message, status=None, method=None, url=None, maas_message=None, field_errors=None,
+                 attempts=1, reason=None):
+        super(MAASError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.method = method
+        self.url = url
+        self.maas_message = maas_message
+        self.field_errors = field_errors
+        self.attempts = attempts
+        self.reason = reason
+
+    def __str__(self):
+        return self.message
+
+    def __repr__(self):
+        return "MAASError(%r, status=%r)" % (self.message, self.status)
+
+    def details(self):
+        """Extra keys for ``fail_json``: the HTTP status, method, URL and form errors (nothing secret)."""
+        result = {"status": self.status, "method": self.method, "url": self.url}
+        if self.field_errors:
+            result["field_errors"] = self.field_errors
+        return result
+
+
+class MAASKeyError(MAASError):
+    """A malformed API key. The message names the expected shape and never any of the key itself."""
+
+
+def parse_api_key(api_key):
+    """Split ``consumer_key:token_key:token_secret`` into its three parts, or raise ``MAASKeyError``."""
+    expected = "expected the form consumer_key:token_key:token_secret, as printed by 'maas apikey'"
+    if not isinstance(api_key, str):
+        raise MAASKeyError("The MAAS API key is missing or not a string; %s." % expected)
+    # Keys often come from files or environment variables with a trailing newline.
+    api_key = api_key.strip()
+    if not api_key:
+        raise MAASKeyError("The MAAS API key is empty; %s." % expected)
+    parts = api_key.split(":")
+    if len(parts) != 3:
+        raise MAASKeyError("The MAAS API key is malformed: it has %d colon-separated fields, %s."
+                           % (len(parts), expected))
+    if not all(parts):
+        raise MAASKeyError("The MAAS API key is malformed: one of its three fields is empty; %s." % expected)
+    for part in parts:
+        for char in part:
+            if not ("!" <= char <= "~"):
+                raise MAASKeyError("The MAAS API key is malformed: it contains whitespace or characters outside "
+                                   "printable ASCII; %s." % expected)
+    return tuple(parts)
+
+
+def normalize_api_url(url):
+    """Return the API 2.0 base (ending ``/api/2.0/``) for ``http(s)://host[:port]/MAAS`` in any usual spelling.
+
+    Accepts the MAAS root with or without a trailing slash, or the API base itself. Credentials, query strings
+    and fragments are refused, as is the retired API 1.0.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise MAASError("The MAAS URL is empty; expected something like http://maas.example.com:5240/MAAS.")
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise MAASError("The MAAS URL is invalid (%s); expected something like http://maas.example.com:5240/MAAS."
+                        % exc)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise MAASError("The MAAS URL must start with http:// or https:// and name a host, "
+                        "e.g. http://maas.example.com:5240/MAAS.")
+    if parts.username is not None or parts.password is not None:
+        # Do not echo the URL: the part before '@' may be a secret.
+        raise MAASError("The MAAS URL must not contain credentials (user:password@); use api_key.")
+    if parts.query or parts.fragment:
+        raise MAASError("The MAAS URL must not contain a query string or fragment.")
+    path = parts.path.rstrip("/")
+    if path.endswith("/api/1.0"):
+        raise MAASError("MAAS API 1.0 is retired; give the MAAS root URL, e.g. http://maas.example.com:5240/MAAS.")
+    if path.endswith("/api/2.0"):
+        path = path[:-len("/api/2.0")]
+    elif path.endswith("/api"):
+        path = path[:-len("/api")]
+    host = "[%s]" % parts.hostname if ":" in parts.hostname else parts.hostname
+    netloc = host if port is None else "%s:%d" % (host, port)
+    return "%s://%s%s%s" % (parts.scheme, netloc, path, API_PATH)
+
+
+def _form_value(value):
+    """Render one form or query value the way MAAS parses it: booleans as true/false, the rest as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return value
+    return str(value)
+
+
+def form_items(fields):
+    """Flatten a dict (or list of pairs) into ``(name, value)`` pairs: lists repeat the name, None is skipped."""
+    if not fields:
+        return []
+    pairs = fields.items() if isinstance(fields, dict) else fields
+    items = []
+    for name, value in pairs:
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple, set, frozenset)):
+            values = sorted(value) if isinstance(value, (set, frozenset)) else value
+            items.extend((name, _form_value(v)) for v in values if v is not None)
+        else:
+            items.append((name, _form_value(value)))
+    return items
+
+
+def encode_query(op=None, params=None):
+    """Query string (without '?') with ``op`` first, then ``params``; lists become repeated keys."""
+    items = [("op", op)] if op else []
+    items.extend(form_items(params))
+    return urlencode(items)
+
+
+def encode_multipart(items, boundary=None):
+    """Encode ``(name, value)`` pairs as multipart/form-data; return ``(body, content_type)``.
+
+    Text values are sent as UTF-8, bytes as they are. MAAS 3.6 and later reject a multipart body with no parts, so an
+    empty form is sent as an empty urlencoded body instead.
+    """
+    if not items:
+        return b"", "application/x-www-form-urlencoded"
+    boundary = boundary or "gough-" + uuid.uuid4().hex
+    chunks = []
+    for name, value in items:
+        data = value if isinstance(value, bytes) else value.encode("utf-8")
+        # A part that contains the boundary would split itself; pick another (vanishingly rare).
+        if boundary.encode("ascii") in data:
+            return encode_multipart(items, "gough-" + uuid.uuid4().hex)
+        safe_name = name.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "")
+        chunks.append(b"--" + boundary.encode("ascii") + b"\r\n")
+        chunks.append(('Content-Disposition: form-data; name="%s"\r\n\r\n' % safe_name).encode("utf-8"))
+        chunks.append(data + b"\r\n")
+    chunks.append(b"--" + boundary.encode("ascii") + b"--\r\n")
+    return b"".join(chunks), "multipart/form-data; boundary=%s" % boundary
+
+
+def flatten_maas_errors(errors):
+    """Turn MAAS form errors ``{"field": ["msg", ...]}`` into one line: ``field: msg; other: msg``.
+
+    Form-level errors (``__all__``) come first and without a field name.
+    """
+    if not isinstance(errors, dict):
+        return str(errors)
+    lines = []
+    keys = sorted(errors, key=lambda k: (k != "__all__", str(k)))
+    for key in keys:
+        messages = errors[key]
+        if not isinstance(messages, (list, tuple)):
+            messages = [messages]
+        for message in messages:
+            text = message if isinstance(message, str) else json.dumps(message, sort_keys=True)
+            lines.append(text if key == "__all__" else "%s: %s" % (key, text))
+    return "; ".join(lines)
+
+
+def _decode_body(raw):
+    """Parse a response body: JSON when MAAS says so (or it parses), text otherwise, None when empty."""
+    if not raw.body:
+        return None
+    content_type = (raw.header("content-type") or "").lower()
+    text = raw.body.decode("utf-8", errors="replace")
+    if "json" in content_type:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _clip(text):
+    text = " ".join(text.split())
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[:MAX_MESSAGE_CHARS] + "..."
+    return text
+
+
+class MAASClient(object):
+    """Signed, retrying access to one MAAS region's API 2.0; share one instance between threads.
+
+    ``url`` is the MAAS root (``http://host:5240/MAAS``) or API base; ``api_key`` is
+    ``consumer_key:token_key:token_secret``. ``retries`` extra attempts are made on transient failures
+    (connection errors and resets, 502/503/504, 429 with Retry-After), waiting a capped exponential backoff
+    with jitter (``backoff_base``, ``backoff_cap``) or the server's Retry-After (capped at
+    ``retry_after_cap``). ``timeout`` bounds every socket operation of a request, in seconds.
+    """
+
+    def __init__(self, url, api_key, validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT,
+                 retries=DEFAULT_RETRIES, backoff_base=0.5, backoff_cap=10.0, retry_after_cap=60.0,
+                 sleep=time.sleep):
+        self._consumer_key, self._token_key, self._token_secret = parse_api_key(api_key)
+        self.api_url = normalize_api_url(url)
+        parts = urlsplit(self.api_url)
+        self._base_path = parts.path
+        scheme = parts.scheme
+        port = parts.port or (443 if scheme == "https" else 80)
+        context = None
+        if scheme == "https":
+            try:
+                context = build_ssl_context(validate_certs, ca_path)
+            except (OSError, ValueError) as exc:
+                raise MAASError("Cannot load the CA bundle ca_path=%s: %s" % (ca_path, getattr(exc, "strerror", None)
+                                                                            or exc))
+        self.validate_certs = validate_certs
+        self.timeout = timeout
+        self.policy = RetryPolicy(retries=retries, backoff_base=backoff_base, backoff_cap=backoff_cap,
+                                  retry_after_cap=retry_after_cap)
+        self._transport = HTTPTransport(scheme, parts.hostname, port, timeout=timeout, ssl_context=context)
+        self._origin = self._transport.origin
+        self._sleep = sleep
+
+    def __repr__(self):
+        return "MAASClient(%r)" % (self.api_url,)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        """Close the keep-alive connections of every thread (call when no request is in flight)."""
+        self._transport.close()
+
+    # -- building requests --------------------------------------------------------------------------------
+
+    def authorization_header(self):
+        """A fresh OAuth 1.0a PLAINTEXT ``Authorization`` value: new nonce and timestamp on every call."""
+        values = [
+            ("oauth_version", "1.0"),
+            ("oauth_signature_method", "PLAINTEXT"),
+            ("oauth_consumer_key", quote(self._consumer_key, safe="")),
+            ("oauth_token", quote(self._token_key, safe="")),
+            # PLAINTEXT signature is "<consumer secret>&<token secret>"; MAAS consumer secrets are empty.
+            ("oauth_signature", "&" + quote(self._token_secret, safe="")),
+            ("oauth_nonce", secrets.token_hex(16)),
+            ("oauth_timestamp", str(int(time.time()))),
+        ]
+        return "OAuth " + ", ".join('%s="%s"' % pair for pair in values)
+
+    def _path(self, path):
+        """Absolute request path for ``path`` relative to the API base (or already absolute under it)."""
+        path = path or ""
+        if path.startswith(self._base_path):
+            path = path[len(self._base_path):]
+        path = path.lstrip("/")
+        if path and not path.endswith("/"):
+            # Every MAAS 2.0 endpoint ends in '/'; without it MAAS answers 404 or a redirect.
+            path += "/"
+        return self._base_path + quote(path, safe="/:@!$&'()*+,;=-._~")
+
+    def _display_url(self, path, op):
+        """URL for messages: no credentials, no parameters other than ``op``."""
+        return self._origin + path + ("?" + urlencode([("op", op)]) if op else "")
+
+    def _scrub(self, text):
+        for secret in (self._token_secret, self._token_key, self._consumer_key):
+            if len(secret) >= MIN_SCRUB_LENGTH and secret in text:
+                text = text.replace(secret, "********")
+        return text
+
+    # -- the request loop ---------------------------------------------------------------------------------
+
+    def request(self, method, path, op=None, params=None, data=None, confirm=None):
+        """Send one API request and return the parsed body (JSON as Python data, text as str, or None).
+
+        ``op`` goes in the query string. ``params`` go in the query string (lists as repeated keys); ``data``
+        is the POST/PUT form, sent as multipart/form-data (lists as repeated fields, booleans ``true``/
+        ``false``). GETs are retried on transient failures. A POST, PUT or DELETE whose attempt may have
+        reached MAAS is resent only if ``confirm`` is given and, called after the backoff, returns a falsy
+        value (the change did not happen); if it returns a truthy value, that value is returned instead of
+        the response. Without ``confirm`` such a request is retried only when it provably never left.
+        Raises ``MAASError``.
+        """
+        method = method.upper()
+        full_path = self._path(path)
+        query = encode_query(op, params)
+        target = full_path + ("?" + query if query else "")
+        display_url = self._display_url(full_path, op)
+        body = None
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if method in ("POST", "PUT"):
+            body, content_type = encode_multipart(form_items(data))
+            headers["Content-Type"] = content_type
+            headers["Content-Length"] = str(len(body))
+        elif data:
+            raise ValueError("%s requests carry no form body; pass params instead" % method)
+
+        def make_headers():
+            fresh = dict(headers)
+            fresh["Authorization"] = self.authorization_header()
+            return fresh
+
+        checked_confirm = None
+        if confirm is not None:
+            def checked_confirm():
+                try:
+                    return confirm()
+                except MAASError as exc:
+                    raise MAASError(
+                        "%s %s failed and its outcome is unknown: re-reading state to check whether it took "
+                        "effect failed too: %s" % (method, display_url, exc),
+                        status=exc.status, method=method, url=display_url, maas_message=exc.maas_message)
+
+        try:
+            outcome, attempts, note = send_with_retries(self._transport, self.policy, method, target,
+                                                        make_headers, body=body, confirm=checked_confirm,
+                                                        sleep=self._sleep)
+        except TransportError as exc:
+            raise self._transport_error(method, display_url, exc)
+        if isinstance(outcome, Confirmed):
+            return outcome.value
+        if outcome.status >= 400:
+            raise self._http_error(method, display_url, outcome, attempts, note)
+        return _decode_body(outcome)
+
+    def _transport_error(self, method, display_url, exc):
+        attempts = getattr(exc, "attempts", 1)
+        message = "Cannot reach MAAS at %s (%s %s): %s" % (self._origin, method, display_url, exc.reason)
+        if attempts > 1:
+            message += " (%d attempts)" % attempts
+        if getattr(exc, "note", None):
+            message += "; " + exc.note
+        if "certificate verification failed" in exc.reason:
+            message += (". Set ca_path to the CA bundle that signed the MAAS certificate, or validate_certs=false "
+                        "to skip verification (insecure)")
+        return MAASError(self._scrub(message) + ".", status=None, method=method, url=display_url,
+                         attempts=attempts, reason=exc.reason)
+
+    def _http_error(self, method, display_url, raw, attempts, note):
+        parsed = _decode_body(raw)
+        field_errors = None
+        if isinstance(parsed, dict):
+            field_errors = parsed
+            maas_message = flatten_maas_errors(parsed)
+        elif parsed is None or (isinstance(parsed, str) and not parsed.strip()):
+            maas_message = ""
+        else:
+            maas_message = parsed if isinstance(parsed, str) else json.dumps(parsed, sort_keys=True)
+        maas_message = self._scrub(_clip(maas_message))
+        said = maas_message or "(MAAS gave no message)"
+        if raw.status == 401:
+            message = "MAAS rejected the API key (HTTP 401) at %s: %s" % (display_url, said)
+        elif raw.status == 403:
+            message = ("MAAS refused %s %s (HTTP 403, the user lacks permission or the machine is locked or "
+                       "owned by someone else): %s" % (method, display_url, said))
+        else:
+            message = "MAAS returned HTTP %d for %s %s: %s" % (raw.status, method, display_url, said)
+        if attempts > 1:
+            message += " (%d attempts)" % attempts
+        if note:
+            message += " (%s)" % note
+        return MAASError(message, status=raw.status, method=method, url=display_url, maas_message=maas_message,
+                         field_errors=field_errors, attempts=attempts)
+
+    # -- conveniences -------------------------------------------------------------------------------------
+
+    def get(self, path, op=None, params=None):
+        """GET ``path`` (relative to the API base); always retried on transient failures."""
+        return self.request("GET", path, op=op, params=params)
+
+    def post(self, path, op=None, data=None, confirm=None):
+        """POST a form to ``path``; see ``request`` for how ``confirm`` makes a retry safe."""
+        return self.request("POST", path, op=op, data=data, confirm=confirm)
+
+    def put(self, path, data=None, confirm=None):
+        """PUT a form to ``path``; see ``request`` for ``confirm``."""
+        return self.request("PUT", path, data=data, confirm=confirm)
+
+    def delete(self, path, confirm=None):
+        """DELETE ``path``; see ``request`` for ``confirm`` (e.g. a re-read that returns True on 404)."""
+        return self.request("DELETE", path, confirm=confirm)
+
+    def version(self):
+        """``GET version/``: ``{"version", "subversion", "capabilities"}``."""
+        return self.get("version/")
+
+    def whoami(self):
+        """``GET users/?op=whoami``: the user the API key belongs to; a cheap credentials check."""
+        return self.get("users/", op="whoami")
+
+    def get_machine(self, system_id):
+        """``GET machines/{system_id}/``: one machine as MAAS represents it."""
+        return self.get("machines/%s/" % system_id)
+
+    def machine_op(self, system_id, op, data=None, took_effect=None):
+        """POST ``machines/{system_id}/?op=<op>`` and return the machine MAAS sends back.
+
+        ``took_effect(machine)`` says, from a fresh ``GET`` of the machine, whether the op already happened
+        (e.g. ``lambda m: m["status_name"] in ("Deploying", "Deployed", "Failed deployment")``). With it, an
+        attempt lost to a reset or a 502/503/504 is checked and resent only if the machine shows no sign of
+        it, so the op reaches MAAS at most once in effect; without it such failures raise ``MAASError``.
+        When the check shows the op took effect, the re-read machine is returned.
+        """
+        confirm = None
+        if took_effect is not None:
+            def confirm():
+                machine = self.get_machine(system_id)
+                return machine if took_effect(machine) else None
+        return self.post("machines/%s/" % system_id, op=op, data=data, confirm=confirm)
+
+
+def status_in(*names):
+    """Predicate for ``machine_op``: the machine's ``status_name`` (or numeric ``status``) is one of ``names``."""
+    wanted = frozenset(names)
+
+    def predicate(machine):
+        if not isinstance(machine, dict):
+            return False
+        name = machine.get("status_name") or NODE_STATUS.get(machine.get("status"))
+        return name in wanted
+    return predicate
+
+
+def maas_argument_spec():
+    """Connection options shared by every MAAS module (documented once in the ``gough.gough.maas`` fragment)."""
+    return dict(
+        url=dict(type="str", required=True, fallback=(env_fallback, ["MAAS_URL"])),
+        api_key=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["MAAS_API_KEY"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["MAAS_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["MAAS_CA_PATH"])),
+        timeout=dict(type="int", default=DEFAULT_TIMEOUT),
+        retries=dict(type="int", default=DEFAULT_RETRIES),
+    )
+
+
+def client_from_module(module, **overrides):
+    """Build a ``MAASClient`` from a module's connection options; bad options end in ``fail_json``.
+
+    A malformed key fails naming the field ``api_key`` (never showing it); a bad URL names ``url``.
+    """
+    params = module.params
+    if params.get("timeout") is not None and params["timeout"] <= 0:
+        module.fail_json(msg="timeout: must be a positive number of seconds.")
+    if params.get("retries") is not None and params["retries"] < 0:
+        module.fail_json(msg="retries: must be 0 or more.")
+    try:
+        parse_api_key(params.get("api_key"))
+    except MAASKeyError as exc:
+        module.fail_json(msg="api_key: %s" % exc)
+    try:
+        normalize_api_url(params.get("url"))
+    except MAASError as exc:
+        module.fail_json(msg="url: %s" % exc)
+    options = dict(
+        url=params["url"], api_key=params["api_key"], validate_certs=params.get("validate_certs", True),
+        ca_path=params.get("ca_path"), timeout=params.get("timeout") or DEFAULT_TIMEOUT,
+        retries=params.get("retries") if params.get("retries") is not None else DEFAULT_RETRIES,
+    )
+    options.update(overrides)
+    try:
+        return MAASClient(**options)
+    except MAASError as exc:
+        module.fail_json(msg=str(exc))

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Fixtures for the MAAS client tests: a scriptable fake MAAS on 127.0.0.1, and the lab emulator when present.
+
+The fake is deliberately small: it records every request (headers and raw body included) and plays back
+scripted answers or faults, so tests can assert on exactly what went over the wire.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import collections
+import json
+import os
+import socket
+import struct
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+CONSUMER, TOKEN, SECRET = "cOnSuMeRkEy1234567", "tOkEnKeY7654321abc", "sEcReTvAlUe0123456789abcdefghijk"
+API_KEY = "%s:%s:%s" % (CONSUMER, TOKEN, SECRET)
+
+
+class Recorded(object):
+    """One request as the fake server saw it."""
+
+    def __init__(self, method, path, query, headers, body):
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+
+    @property
+    def op(self):
+        return dict(self.query).get("op")
+
+    def __repr__(self):
+        return "Recorded(%s %s %r)" % (self.method, self.path, self.query)
+
+
+class FakeMAAS(object):
+    """A threaded HTTP/1.1 server that answers like MAAS, with scripted overrides.
+
+    ``script(action, ...)`` queues actions consumed one per request, in order; when the queue is empty the
+    default routes answer. Actions: ``("json", status, obj[, headers])``, ``("text", status, text[, headers])``,
+    ``("reset",)`` (read the request, then abort the connection with RST), ``("close",)`` (read it, close
+    without answering), or a callable ``(handler, recorded) -> action`` for stateful behaviour.
+    """
+
+    def __init__(self):
+        self.requests = []
+        self.actions = collections.deque()
+        self.lock = threading.Lock()
+        self.connections = 0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def setup(self):
+                BaseHTTPRequestHandler.setup(self)
+                with fake.lock:
+                    fake.connections += 1
+
+            def _handle(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                recorded = Recorded(self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True),
+                                    dict((k.lower(), v) for k, v in self.headers.items()), body)
+                with fake.lock:
+                    fake.requests.append(recorded)
+                    action = fake.actions.popleft() if fake.actions else None
+                if callable(action):
+                    action = action(self, recorded)
+                if action is None:
+                    action = fake.default(recorded)
+                kind = action[0]
+                if kind == "reset":
+                    # SO_LINGER 0 makes close() send RST: the client sees a reset, not a clean EOF.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return
+                if kind == "close":
+                    self.close_connection = True
+                    return
+                status = action[1]
+                headers = action[3] if len(action) > 3 else {}
+                if kind == "json":
+                    payload = json.dumps(action[2]).encode()
+                    content_type = "application/json; charset=utf-8"
+                else:
+                    payload = (action[2] or "").encode()
+                    content_type = "text/plain; charset=utf-8"
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d/MAAS" % self.port
+        self.api_key = API_KEY
+        self.secret_parts = (CONSUMER, TOKEN, SECRET)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def default(self, recorded):
+        """MAAS-like answers for the few endpoints the tests touch; checks the OAuth header first."""
+        if not check_oauth_header(recorded.headers.get("authorization", "")):
+            return ("text", 401, "Authorization Error: Invalid API key.")
+        if recorded.path == "/MAAS/api/2.0/version/":
+            return ("json", 200, {"version": "3.6.1", "subversion": "", "capabilities": ["authenticate-api"]})
+        if recorded.path == "/MAAS/api/2.0/users/" and recorded.op == "whoami":
+            return ("json", 200, {"username": "admin", "email": "admin@example.com", "is_superuser": True,
+                                  "is_local": True})
+        return ("json", 200, {"method": recorded.method, "path": recorded.path})
+
+    def script(self, *actions):
+        """Queue actions for the next requests (see the class docstring)."""
+        with self.lock:
+            self.actions.extend(actions)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def check_oauth_header(value):
+    """True if ``value`` is the exact PLAINTEXT header the client must send for the test key."""
+    if not value.startswith("OAuth "):
+        return False
+    fields = {}
+    for item in value[len("OAuth "):].split(", "):
+        name, _, quoted = item.partition("=")
+        if not (quoted.startswith('"') and quoted.endswith('"')):
+            return False
+        fields[name] = quoted[1:-1]
+    return (fields.get("oauth_version") == "1.0" and fields.get("oauth_signature_method") == "PLAINTEXT"
+            and fields.get("oauth_consumer_key") == CONSUMER and fields.get("oauth_token") == TOKEN
+            and fields.get("oauth_signature") == "&" + SECRET and bool(fields.get("oauth_nonce"))
+            and fields.get("oauth_timestamp", "").isdigit())
+
+
+@pytest.fixture
+def fake_maas():
+    """A running ``FakeMAAS``; stopped after the test."""
+    server = FakeMAAS()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def closed_port():
+    """A TCP port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def _lab_testing():
+    try:
+        from gough_lab import testing
+    except ImportError:
+        return None
+    return testing if hasattr(testing, "start_maas_emulator") else None
+
+
+@pytest.fixture
+def lab_maas_factory(tmp_path):
+    """Start lab MAAS emulators (``start_maas_emulator(tmp_dir, **kwargs)``); all are stopped after the test.
+
+    Skips the test when the lab emulator is not installed in this environment.
+    """
+    testing = _lab_testing()
+    if testing is None:
+        pytest.skip("the gough-lab MAAS emulator (gough_lab.testing.start_maas_emulator) is not available")
+    started = []
+
+    def start(**kwargs):
+        state = tmp_path / ("maas-%d" % len(started))
+        os.makedirs(str(state))
+        emulator = testing.start_maas_emulator(str(state), **kwargs)
+        started.append(emulator)
+        return emulator
+
+    try:
+        yield start
+    finally:
+        for emulator in started:
+            emulator.stop()
