@@ -156,7 +156,8 @@ def _socket_closed_by_peer(sock):
 def describe_os_error(exc, timeout=None):
     """Short lower-case description of a socket-level failure, without Python class names."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return "TLS certificate verification failed (%s)" % (exc.verify_message or exc.reason or "unknown reason")
+        detail = (exc.verify_message or exc.reason or "unknown reason").rstrip(".")
+        return "TLS certificate verification failed (%s)" % detail
     if isinstance(exc, ssl.SSLError):
         return "TLS handshake failed (%s)" % (exc.reason or exc.strerror or "unknown reason")
     if isinstance(exc, socket.gaierror):

@@ -387,7 +387,10 @@ class MAASClient(object):
 
     def _transport_error(self, method, display_url, exc):
         attempts = getattr(exc, "attempts", 1)
-        message = "Cannot reach MAAS at %s (%s %s): %s" % (self._origin, method, display_url, exc.reason)
+        if exc.reached:
+            message = "No response from MAAS to %s %s: %s" % (method, display_url, exc.reason)
+        else:
+            message = "Cannot connect to MAAS for %s %s: %s" % (method, display_url, exc.reason)
         if attempts > 1:
             message += " (%d attempts)" % attempts
         if getattr(exc, "note", None):
@@ -395,8 +398,11 @@ class MAASClient(object):
         if "certificate verification failed" in exc.reason:
             message += (". Set ca_path to the CA bundle that signed the MAAS certificate, or validate_certs=false "
                         "to skip verification (insecure)")
-        return MAASError(self._scrub(message) + ".", status=None, method=method, url=display_url,
-                         attempts=attempts, reason=exc.reason)
+        elif "WRONG_VERSION_NUMBER" in exc.reason:
+            message += ". Does the server speak HTTPS on this port?"
+        message = self._scrub(message)
+        return MAASError(message if message.endswith((".", "?")) else message + ".", status=None, method=method,
+                         url=display_url, attempts=attempts, reason=exc.reason)
 
     def _http_error(self, method, display_url, raw, attempts, note):
         parsed = _decode_body(raw)
