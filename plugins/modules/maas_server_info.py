@@ -12,8 +12,8 @@ module: maas_server_info
 short_description: Check the MAAS connection and credentials, and report the MAAS version and user
 version_added: 0.1.0
 description:
-  - Reads the MAAS version and capabilities (C(GET version/)) and the user the API key belongs to
-    (C(GET users/?op=whoami)).
+  - Reads the user the API key belongs to (C(GET users/?op=whoami)) and the MAAS version and capabilities
+    (C(GET version/)).
   - Use it as a cheap pre-flight check: a wrong URL, an unreachable server, an untrusted certificate, a malformed key
     and a key MAAS rejects each fail with one message that says which, without showing the key.
   - Makes no changes.
@@ -118,8 +118,9 @@ def main():
     module = AnsibleModule(argument_spec=maas_argument_spec(), supports_check_mode=True)
     client = client_from_module(module)
     try:
-        version = client.version() or {}
+        # whoami first: it needs a valid key (version/ is anonymous), so a bad key fails on the call that says so.
         user = client.whoami() or {}
+        version = client.version() or {}
     except MAASError as exc:
         module.fail_json(msg=str(exc), **exc.details())
     finally:
