@@ -50,8 +50,8 @@ options:
     description:
       - How many times to retry a request after a transient failure (connection error or reset, HTTP 502, 503 or 504,
         or HTTP 429 with C(Retry-After)), waiting a capped exponential backoff with jitter between attempts.
-      - Reads are always retried. A change is resent only after the module re-read the affected object and saw that
-        the change did not happen, so no operation runs twice.
+      - Reads are always retried. A change is resent only if it provably never reached MAAS, or after the module
+        re-read the affected object and saw that the change did not happen, so no operation runs twice.
       - V(0) disables retries.
     type: int
     default: 5

@@ -270,8 +270,8 @@ class MAASClient(object):
             try:
                 context = build_ssl_context(validate_certs, ca_path)
             except (OSError, ValueError) as exc:
-                raise MAASError("Cannot load the CA bundle ca_path=%s: %s" % (ca_path, getattr(exc, "strerror", None)
-                                                                            or exc))
+                reason = getattr(exc, "strerror", None) or exc
+                raise MAASError("Cannot load the CA bundle ca_path=%s: %s" % (ca_path, reason))
         self.validate_certs = validate_certs
         self.timeout = timeout
         self.policy = RetryPolicy(retries=retries, backoff_base=backoff_base, backoff_cap=backoff_cap,

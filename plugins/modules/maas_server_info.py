@@ -14,11 +14,11 @@ version_added: 0.1.0
 description:
   - Reads the user the API key belongs to (C(GET users/?op=whoami)) and the MAAS version and capabilities
     (C(GET version/)).
-  - Use it as a cheap pre-flight check: a wrong URL, an unreachable server, an untrusted certificate, a malformed key
+  - Use it as a cheap pre-flight check. A wrong URL, an unreachable server, an untrusted certificate, a malformed key
     and a key MAAS rejects each fail with one message that says which, without showing the key.
   - Makes no changes.
 author:
-  - Gough developers
+  - Gough developers (@gough)
 extends_documentation_fragment:
   - gough.gough.maas
 attributes:

@@ -165,7 +165,7 @@ def check_oauth_header(value):
         return False
     fields = {}
     for item in value[len("OAuth "):].split(", "):
-        name, _, quoted = item.partition("=")
+        name, quoted = item.split("=", 1) if "=" in item else (item, "")
         if not (quoted.startswith('"') and quoted.endswith('"')):
             return False
         fields[name] = quoted[1:-1]
@@ -278,7 +278,7 @@ def tls_files(tmp_path_factory):
 
     directory = tmp_path_factory.mktemp("tls")
     ca_key, ca_cert = _make_ca("Gough test CA")
-    _, other_ca = _make_ca("Unrelated CA")
+    other_ca = _make_ca("Unrelated CA")[1]
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
 

@@ -35,10 +35,11 @@ class StubTransport(object):
     def send(self, method, target, headers=None, body=None):
         self.sent.append((method, target, headers, body))
         outcome = self.outcomes.pop(0) if self.outcomes else 200
-        if isinstance(outcome, TransportError):
-            raise outcome
-        status, headers = outcome if isinstance(outcome, tuple) else (outcome, {})
-        return RawResponse(status, "", headers, b"")
+        if isinstance(outcome, tuple):
+            return RawResponse(outcome[0], "", outcome[1], b"")
+        if isinstance(outcome, int):
+            return RawResponse(outcome, "", {}, b"")
+        raise TransportError(outcome.reason, outcome.target, reached=outcome.reached, transient=outcome.transient)
 
 
 def refused():
@@ -67,14 +68,14 @@ def test_backoff_survives_huge_retry_numbers():
 
 def test_full_jitter_spreads_delays_between_zero_and_the_ceiling():
     policy = RetryPolicy(backoff_base=1.0, backoff_cap=8.0, jitter=1.0, rng=random.Random(1))
-    delays = [policy.backoff(3) for _ in range(500)]
+    delays = [policy.backoff(3) for dummy in range(500)]
     assert all(0 <= d <= 8.0 for d in delays)
     assert min(delays) < 1.0 and max(delays) > 7.0
 
 
 def test_partial_jitter_keeps_half_of_the_delay():
     policy = RetryPolicy(backoff_base=1.0, backoff_cap=8.0, jitter=0.5, rng=random.Random(1))
-    delays = [policy.backoff(3) for _ in range(500)]
+    delays = [policy.backoff(3) for dummy in range(500)]
     assert all(4.0 <= d <= 8.0 for d in delays)
 
 
@@ -111,7 +112,7 @@ def test_get_is_retried_through_5xx_and_resets_until_it_succeeds():
 def test_get_gives_up_after_the_configured_retries_and_returns_the_last_error():
     transport = StubTransport(*([503] * 10))
     sleeps = []
-    response, attempts, _ = run(transport, retries=2, sleeps=sleeps)
+    response, attempts, dummy = run(transport, retries=2, sleeps=sleeps)
     assert response.status == 503 and attempts == 3
     assert len(transport.sent) == 3 and len(sleeps) == 2
 
@@ -133,20 +134,20 @@ def test_non_transient_transport_error_is_not_retried():
 
 def test_client_errors_are_returned_without_retry():
     transport = StubTransport(409, 200)
-    response, attempts, _ = run(transport, method="POST")
+    response, attempts, dummy = run(transport, method="POST")
     assert response.status == 409 and attempts == 1 and len(transport.sent) == 1
 
 
 def test_429_waits_for_retry_after():
     transport = StubTransport((429, {"retry-after": "3"}), 200)
     sleeps = []
-    response, _, _ = run(transport, sleeps=sleeps)
+    response = run(transport, sleeps=sleeps)[0]
     assert response.status == 200 and sleeps == [3.0]
 
 
 def test_429_without_retry_after_is_final():
     transport = StubTransport(429, 200)
-    response, attempts, _ = run(transport)
+    response, attempts, dummy = run(transport)
     assert response.status == 429 and attempts == 1
 
 
@@ -167,7 +168,7 @@ def test_post_answered_503_is_not_resent_without_a_check():
 
 def test_post_that_never_left_is_resent_without_a_check():
     transport = StubTransport(refused(), refused(), 200)
-    response, attempts, _ = run(transport, method="POST")
+    response, attempts, dummy = run(transport, method="POST")
     assert response.status == 200 and attempts == 3
 
 
@@ -180,7 +181,7 @@ def test_state_change_is_resent_only_when_the_check_says_it_did_not_happen(metho
         checks.append(len(transport.sent))
         return None
 
-    response, attempts, _ = run(transport, method=method, confirm=confirm)
+    response, attempts, dummy = run(transport, method=method, confirm=confirm)
     assert response.status == 200 and attempts == 3
     # The check ran after each failure and before the next send.
     assert checks == [1, 2]
@@ -188,7 +189,7 @@ def test_state_change_is_resent_only_when_the_check_says_it_did_not_happen(metho
 
 def test_state_change_that_took_effect_is_not_resent():
     transport = StubTransport(reset(), 200)
-    outcome, attempts, _ = run(transport, method="POST", confirm=lambda: {"status_name": "Deploying"})
+    outcome, attempts, dummy = run(transport, method="POST", confirm=lambda: {"status_name": "Deploying"})
     assert isinstance(outcome, Confirmed) and outcome.value == {"status_name": "Deploying"}
     assert len(transport.sent) == 1 and attempts == 1
 
@@ -206,7 +207,7 @@ def test_headers_are_rebuilt_for_every_attempt():
     counter = iter(range(100))
     transport = StubTransport(503, 503, 200)
     run(transport, headers=lambda: {"X-Attempt": str(next(counter))})
-    assert [h["X-Attempt"] for _, _, h, _ in transport.sent] == ["0", "1", "2"]
+    assert [sent[2]["X-Attempt"] for sent in transport.sent] == ["0", "1", "2"]
 
 
 def test_ssl_context_verifies_by_default():

@@ -37,7 +37,7 @@ def oauth_fields(header):
     assert header.startswith("OAuth ")
     fields = {}
     for item in header[len("OAuth "):].split(", "):
-        name, _, value = item.partition("=")
+        name, value = item.split("=", 1)
         fields[name] = value.strip('"')
     return fields
 
@@ -374,7 +374,7 @@ def test_post_to_a_server_not_yet_listening_is_sent_once_it_is(closed_port):
     # Nothing listens at first, so the attempt provably never arrived; the server appears during the backoff.
     started = []
 
-    def sleep_then_start(_seconds):
+    def sleep_then_start(seconds):  # pylint: disable=unused-argument
         if not started:
             from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -406,7 +406,7 @@ def machine_server(fake, effect_on_attempt):
     machine = {"system_id": "abc123", "status": 4, "status_name": "Ready"}
     posts = []
 
-    def respond(_handler, recorded):
+    def respond(handler, recorded):  # pylint: disable=unused-argument
         if recorded.method == "POST":
             posts.append(recorded)
             if len(posts) == 1:
@@ -460,7 +460,7 @@ def test_failed_state_check_reports_an_unknown_outcome(fake_maas):
 
 def test_requests_from_one_thread_reuse_one_keep_alive_connection(fake_maas):
     client = client_for(fake_maas)
-    for _ in range(5):
+    for dummy in range(5):
         client.version()
     client.post("machines/", data={"a": "b"})
     assert fake_maas.connections == 1 and len(fake_maas.requests) == 6
@@ -482,12 +482,12 @@ def test_one_client_serves_many_threads_with_a_connection_each(fake_maas):
 
     def work():
         try:
-            for _ in range(10):
+            for dummy in range(10):
                 assert client.whoami()["username"] == "admin"
         except Exception as exc:  # pylint: disable=broad-except
             errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(16)]
+    threads = [threading.Thread(target=work) for dummy in range(16)]
     for thread in threads:
         thread.start()
     for thread in threads:
