@@ -1,0 +1,109 @@
+"""``gough-lab``: command line of Gough's lab (``gough-lab maas serve ...``)."""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+
+def _listen_address(text):
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError("expected HOST:PORT, got %r" % text)
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _rate(text):
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("a rate is between 0 and 1, got %s" % text)
+    return value
+
+
+def _seconds(text):
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("seconds must not be negative, got %s" % text)
+    return value
+
+
+def build_parser():
+    """The argument parser for every gough-lab command."""
+    parser = argparse.ArgumentParser(prog="gough-lab", description="Gough's lab: emulators for trying Gough without hardware.")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="log level on stderr (DEBUG shows every request)")
+    services = parser.add_subparsers(dest="service", required=True)
+    maas = services.add_parser("maas", help="the MAAS 2.0 REST API emulator")
+    maas_commands = maas.add_subparsers(dest="command", required=True)
+    serve = maas_commands.add_parser("serve", help="serve the MAAS API until SIGTERM or Ctrl-C")
+    serve.add_argument("--listen", type=_listen_address, default=("127.0.0.1", 5240),
+                       help="HOST:PORT to listen on; port 0 picks a free port (default 127.0.0.1:5240)")
+    serve.add_argument("--state", required=True, help="state directory: database, API keys and the url file")
+    serve.add_argument("--machines", type=int, default=0,
+                       help="seed N commissioned Ready machines on first start of an empty state directory")
+    serve.add_argument("--seed", type=int, default=1, help="seed for ids, hardware, failures and faults")
+    timing = serve.add_argument_group("timings (seconds; 0 completes at once)")
+    timing.add_argument("--commission-seconds", type=_seconds, default=5.0)
+    timing.add_argument("--deploy-seconds", type=_seconds, default=10.0)
+    timing.add_argument("--release-seconds", type=_seconds, default=3.0)
+    timing.add_argument("--erase-seconds", type=_seconds, default=8.0)
+    faults = serve.add_argument_group("fault injection (rates between 0 and 1, per API request)")
+    faults.add_argument("--fault-503", type=_rate, default=0.0, help="answer 503 without processing")
+    faults.add_argument("--fault-502", type=_rate, default=0.0, help="answer 502 without processing")
+    faults.add_argument("--fault-429", type=_rate, default=0.0, help="answer 429 with Retry-After without processing")
+    faults.add_argument("--fault-reset", type=_rate, default=0.0,
+                        help="reset the connection, half before processing and half after (response dropped)")
+    faults.add_argument("--fault-slow", type=_rate, default=0.0, help="delay the response by --slow-seconds")
+    faults.add_argument("--slow-seconds", type=_seconds, default=2.0)
+    faults.add_argument("--fail-commission", type=_rate, default=0.0, help="commissionings that end Failed commissioning")
+    faults.add_argument("--fail-deploy", type=_rate, default=0.0, help="deployments that end Failed deployment")
+    serve.add_argument("--tls-cert", help="PEM certificate: serve HTTPS")
+    serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    return parser
+
+
+def serve_maas(args):
+    """Run the MAAS emulator until SIGTERM or SIGINT."""
+    # Imported here so `gough-lab --help` stays fast.
+    from gough_lab.maas.config import LabConfig  # pylint: disable=import-outside-toplevel
+    from gough_lab.maas.server import Emulator  # pylint: disable=import-outside-toplevel
+
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("gough-lab: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    config = LabConfig(
+        commission_seconds=args.commission_seconds, deploy_seconds=args.deploy_seconds,
+        release_seconds=args.release_seconds, erase_seconds=args.erase_seconds,
+        fault_503=args.fault_503, fault_502=args.fault_502, fault_429=args.fault_429, fault_reset=args.fault_reset,
+        fault_slow=args.fault_slow, slow_seconds=args.slow_seconds, fail_commission=args.fail_commission,
+        fail_deploy=args.fail_deploy)
+    emulator = Emulator(args.state, listen=args.listen, seed=args.seed, machines=args.machines, config=config,
+                        tls_cert=args.tls_cert, tls_key=args.tls_key)
+    stopping = threading.Event()
+
+    def request_stop(signum, _frame):
+        logging.getLogger("gough_lab.maas").info("signal %d: stopping", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    emulator.start()
+    while not stopping.wait(1.0):
+        pass
+    emulator.stop()
+    return 0
+
+
+def main(argv=None):
+    """Entry point of the ``gough-lab`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.service == "maas" and args.command == "serve":
+        return serve_maas(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
