@@ -252,12 +252,13 @@ class MAASClient(object):
     ``url`` is the MAAS root (``http://host:5240/MAAS``) or API base; ``api_key`` is
     ``consumer_key:token_key:token_secret``. ``retries`` extra attempts are made on transient failures
     (connection errors and resets, 502/503/504, 429 with Retry-After), waiting a capped exponential backoff
-    with jitter (``backoff_base``, ``backoff_cap``) or the server's Retry-After (capped at
-    ``retry_after_cap``). ``timeout`` bounds every socket operation of a request, in seconds.
+    with jitter (``backoff_base``, ``backoff_cap``, ``jitter``: 1 is full jitter, 0.5 keeps half the delay fixed)
+    or the server's Retry-After (capped at ``retry_after_cap``). ``timeout`` bounds every socket operation of a
+    request, in seconds.
     """
 
     def __init__(self, url, api_key, validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT,
-                 retries=DEFAULT_RETRIES, backoff_base=0.5, backoff_cap=10.0, retry_after_cap=60.0,
+                 retries=DEFAULT_RETRIES, backoff_base=0.5, backoff_cap=10.0, retry_after_cap=60.0, jitter=0.5,
                  sleep=time.sleep):
         self._consumer_key, self._token_key, self._token_secret = parse_api_key(api_key)
         self.api_url = normalize_api_url(url)
@@ -275,7 +276,7 @@ class MAASClient(object):
         self.validate_certs = validate_certs
         self.timeout = timeout
         self.policy = RetryPolicy(retries=retries, backoff_base=backoff_base, backoff_cap=backoff_cap,
-                                  retry_after_cap=retry_after_cap)
+                                  retry_after_cap=retry_after_cap, jitter=jitter)
         self._transport = HTTPTransport(scheme, parts.hostname, port, timeout=timeout, ssl_context=context)
         self._origin = self._transport.origin
         self._sleep = sleep
