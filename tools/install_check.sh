@@ -6,7 +6,9 @@ set -euo pipefail
 python=$1
 build=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
-tarball=$(ls -t "$build"/dist/gough-gough-*.tar.gz | head -n 1)
+version=$(sed -n 's/^version: *//p' "$root/galaxy.yml")
+tarball="$build/dist/gough-gough-$version.tar.gz"
+test -f "$tarball" || { echo "install-check: $tarball was not built" >&2; exit 1; }
 venv="$build/clean-venv"
 core=$(grep -E '^ansible-core==' "$root/requirements.txt")
 if ! "$venv/bin/python" -c 'import ansible' 2>/dev/null; then
