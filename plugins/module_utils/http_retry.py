@@ -142,15 +142,30 @@ def build_ssl_context(validate_certs=True, ca_path=None):
 
 
 def _socket_closed_by_peer(sock):
-    """True if an idle keep-alive socket is readable, which means the server closed it (or sent junk)."""
+    """True if an idle keep-alive socket was closed by the server (or holds data nobody asked for)."""
     try:
         if hasattr(select, "poll"):
             poller = select.poll()
             poller.register(sock, select.POLLIN | select.POLLERR | select.POLLHUP)
-            return bool(poller.poll(0))
-        return bool(select.select([sock], [], [], 0)[0])
+            readable = bool(poller.poll(0))
+        else:
+            readable = bool(select.select([sock], [], [], 0)[0])
     except (OSError, ValueError):
         return True
+    if not readable:
+        return False
+    if isinstance(sock, ssl.SSLSocket):
+        # Readable TLS may only be protocol records (a late TLS 1.3 session ticket): peek by reading.
+        # The caller resets the timeout (and so blocking mode) before the next request.
+        try:
+            sock.setblocking(False)
+            sock.recv(1)  # b"" is a close; anything else is a desynchronised connection
+            return True
+        except ssl.SSLWantReadError:
+            return False
+        except (OSError, ValueError):
+            return True
+    return True
 
 
 def describe_os_error(exc, timeout=None):

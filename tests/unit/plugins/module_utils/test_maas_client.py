@@ -524,6 +524,23 @@ def test_tls_with_the_ca_bundle_succeeds(fake_maas_tls, tls_files):
     assert client.whoami()["username"] == "admin"
 
 
+def test_tls_connections_are_kept_alive_too(fake_maas_tls, tls_files):
+    client = client_for(fake_maas_tls, ca_path=tls_files.ca_cert)
+    for dummy in range(4):
+        client.version()
+    client.post("machines/", data={"hostname": "n1"})
+    assert fake_maas_tls.connections == 1 and len(fake_maas_tls.requests) == 5
+
+
+def test_a_tls_connection_closed_by_the_server_is_replaced_before_a_post(fake_maas_tls, tls_files):
+    client = client_for(fake_maas_tls, ca_path=tls_files.ca_cert)
+    fake_maas_tls.script(("json", 200, {}, {"_drop": True}))
+    client.version()
+    time.sleep(0.2)
+    assert client.post("machines/", data={"hostname": "n1"})["method"] == "POST"
+    assert fake_maas_tls.connections == 2
+
+
 def test_tls_with_an_unrelated_ca_fails(fake_maas_tls, tls_files):
     client = client_for(fake_maas_tls, ca_path=tls_files.other_ca_cert)
     with pytest.raises(MAASError) as info:
