@@ -13,8 +13,7 @@ antsibull-docs sphinx-init --use-current --fail-on-error --dest-dir "$site" \
   --project "Gough" --title "Gough (gough.gough)" --copyright "Gough developers" gough.gough
 cd "$site"
 # Offline build: no intersphinx inventories can be fetched here, so drop the mapping, and give the one label
-# the generated pages use from Ansible's own docs (environment variables -> configuration settings) a local
-# page that links out instead.
+# labels the generated pages use from Ansible's own docs a local page that links out instead.
 python3 - conf.py <<'PY'
 import re, sys
 path = sys.argv[1]
@@ -23,16 +22,30 @@ text = re.sub(r"intersphinx_mapping = \{.*?\n\}\n", "intersphinx_mapping = {}\n"
 open(path, "w", encoding="utf-8").write(text)
 PY
 grep -q '^intersphinx_mapping = {}$' conf.py
-cat > rst/ansible_configuration.rst <<'RST'
+cat > rst/ansible_reference.rst <<'RST'
 :orphan:
+
+Ansible's own reference
+=======================
+
+Generated plugin pages refer to these parts of Ansible's documentation, which an offline build cannot link
+through intersphinx.
 
 .. _ansible_configuration_settings:
 
-Ansible configuration settings
-==============================
+Configuration settings
+----------------------
 
-Ansible's own configuration settings and their environment variables are documented at
-https://docs.ansible.com/ansible/latest/reference_appendices/config.html.
+Ansible's configuration settings and their environment variables:
+https://docs.ansible.com/ansible/latest/reference_appendices/config.html
+
+.. _common_return_values:
+
+Common return values
+--------------------
+
+Keys every module may return (``changed``, ``failed``, ``msg``, ...):
+https://docs.ansible.com/ansible/latest/reference_appendices/common_return_values.html
 RST
 # build.sh from sphinx-init: collection docs into rst/, then sphinx-build (warnings fatal) into build/html.
 grep -q 'sphinx-build .* -W' build.sh || { echo "build_docs: sphinx-init no longer makes warnings fatal" >&2; exit 1; }

@@ -19,7 +19,7 @@ fi
 dest="$build/clean-install"
 rm -rf "$dest"
 # A clean environment: no collections path from the caller, the venv's ansible only.
-env -i PATH="$venv/bin:/usr/bin:/bin" HOME="$HOME" LANG=C.UTF-8 \
+env -i PATH="$venv/bin:/usr/bin:/bin" HOME="$HOME" LANG=C.UTF-8 ANSIBLE_COLLECTIONS_PATH="$dest" \
   ansible-galaxy collection install --offline -p "$dest" "$tarball"
 export ANSIBLE_COLLECTIONS_PATH="$dest"
 count=0
