@@ -69,7 +69,7 @@ PROFILES = (
 
 
 # Most of a fleet is plain compute; storage and GPU boxes are rarer. Indexes into PROFILES.
-PROFILE_WEIGHTS = (0, 0, 0, 0, 1, 1, 2, 3, 3, 4)
+PROFILE_WEIGHTS = (0, 0, 0, 0, 0, 1, 2, 3, 3, 3, 4)
 
 
 def _digest(seed, system_id):

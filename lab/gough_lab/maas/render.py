@@ -123,7 +123,7 @@ class MachineRenderer:
                     "uuid": "%s-%04d-4000-8000-%012d" % (sid.ljust(8, "0"), number, part_id),
                     "size": size, "bootable": bootable, "tags": [],
                     "path": "/dev/disk/by-dname/%s-part%d" % (disk["name"], number),
-                    "name": "%s-part%d" % (disk["name"], number), "system_id": sid, "device_id": disk["id"],
+                    "system_id": sid, "device_id": disk["id"],
                     "type": "partition", "id": part_id, "used_for": "%s formatted filesystem mounted at %s" % (fstype, mount),
                     "filesystem": {"fstype": fstype, "label": "efi" if fstype == "fat32" else "root",
                                    "uuid": "%08x-0000-4000-8000-%012x" % (part_id, disk["id"]),

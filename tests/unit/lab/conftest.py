@@ -100,8 +100,8 @@ class MAASClient:
             query_pairs += as_pairs(params)
         elif raw_body is not None:
             body = raw_body
-        elif encoding == "multipart":
-            send_headers["Content-Type"], body = multipart(as_pairs(params)) if as_pairs(params) else multipart([])
+        elif encoding == "multipart" and as_pairs(params):
+            send_headers["Content-Type"], body = multipart(as_pairs(params))
         elif encoding == "urlencoded":
             send_headers["Content-Type"] = "application/x-www-form-urlencoded"
             body = urlencode(as_pairs(params)).encode()
