@@ -322,16 +322,20 @@ def send_with_retries(transport, policy, method, target, make_headers, body=None
                 # 429 without Retry-After is a hard limit, not a "come back later".
                 return response, attempts, None
 
-        if retry_number >= policy.retries:
-            return _give_up(failure, attempts, None)
-        if not safe and reached and confirm is None:
+        needs_check = not safe and reached
+        if needs_check and confirm is None:
             return _give_up(failure, attempts, "not retried: the %s request may have reached the server and "
                                                "taken effect, and no state check was supplied" % method)
+        if retry_number >= policy.retries and not needs_check:
+            return _give_up(failure, attempts, None)
         sleep(policy.delay(retry_number, retry_after))
-        if not safe and reached:
+        if needs_check:
             value = confirm()
             if value:
                 return Confirmed(value), attempts, None
+            if retry_number >= policy.retries:
+                # Out of retries, but at least the caller learns the change did not happen.
+                return _give_up(failure, attempts, "the state check shows the %s did not take effect" % method)
         retry_number += 1
 
 

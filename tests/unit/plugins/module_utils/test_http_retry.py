@@ -194,6 +194,22 @@ def test_state_change_that_took_effect_is_not_resent():
     assert len(transport.sent) == 1 and attempts == 1
 
 
+def test_last_attempt_lost_after_it_took_effect_still_counts_as_done():
+    transport = StubTransport(reset(), reset())
+    outcome, attempts, dummy = run(transport, method="POST", retries=1,
+                                   confirm=lambda: None if len(transport.sent) < 2 else "done")
+    assert isinstance(outcome, Confirmed) and outcome.value == "done"
+    assert len(transport.sent) == 2 and attempts == 2
+
+
+def test_state_change_gives_up_saying_it_did_not_take_effect():
+    transport = StubTransport(503, 503, 503)
+    checks = []
+    response, attempts, note = run(transport, method="POST", retries=1, confirm=lambda: checks.append(1))
+    assert response.status == 503 and attempts == 2 and len(transport.sent) == 2
+    assert len(checks) == 2 and note == "the state check shows the POST did not take effect"
+
+
 def test_state_change_check_waits_for_the_backoff_first():
     events = []
     transport = StubTransport(reset(), 200)
