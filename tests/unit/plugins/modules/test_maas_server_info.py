@@ -13,23 +13,13 @@ import json
 import pytest
 import yaml
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.gough.gough.plugins.doc_fragments import maas as maas_fragment
 from ansible_collections.gough.gough.plugins.module_utils.maas import maas_argument_spec
 from ansible_collections.gough.gough.plugins.modules import maas_server_info
 
 
-def run_module(args, capsys):
-    """Run the module with ``args``; return its JSON result (exit_json or fail_json)."""
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            maas_server_info.main()
-    return json.loads(capsys.readouterr().out)
-
-
-def test_reports_version_capabilities_and_user(fake_maas, capsys):
-    result = run_module({"url": fake_maas.url, "api_key": fake_maas.api_key}, capsys)
+def test_reports_version_capabilities_and_user(fake_maas, run_module):
+    result = run_module(maas_server_info, {"url": fake_maas.url, "api_key": fake_maas.api_key})
     assert result["changed"] is False and "failed" not in result
     assert result["api_url"] == fake_maas.url + "/api/2.0/"
     assert result["server"] == {"version": "3.6.1", "subversion": "", "capabilities": ["authenticate-api"]}
@@ -39,8 +29,8 @@ def test_reports_version_capabilities_and_user(fake_maas, capsys):
                                                             ("/MAAS/api/2.0/version/", None)]
 
 
-def test_returned_keys_match_the_documented_return_tree(fake_maas, capsys):
-    result = run_module({"url": fake_maas.url, "api_key": fake_maas.api_key}, capsys)
+def test_returned_keys_match_the_documented_return_tree(fake_maas, run_module):
+    result = run_module(maas_server_info, {"url": fake_maas.url, "api_key": fake_maas.api_key})
     documented = yaml.safe_load(maas_server_info.RETURN)
     for key, spec in documented.items():
         assert key in result
@@ -48,56 +38,56 @@ def test_returned_keys_match_the_documented_return_tree(fake_maas, capsys):
             assert set(result[key]) == set(spec["contains"])
 
 
-def test_url_and_key_come_from_the_environment(fake_maas, capsys, monkeypatch):
+def test_url_and_key_come_from_the_environment(fake_maas, run_module, monkeypatch):
     monkeypatch.setenv("MAAS_URL", fake_maas.url + "/api/2.0/")
     monkeypatch.setenv("MAAS_API_KEY", fake_maas.api_key + "\n")
-    result = run_module({}, capsys)
+    result = run_module(maas_server_info, {})
     assert result["user"]["username"] == "admin"
 
 
-def test_check_mode_reads_the_same(fake_maas, capsys):
-    result = run_module({"url": fake_maas.url, "api_key": fake_maas.api_key, "_ansible_check_mode": True}, capsys)
+def test_check_mode_reads_the_same(fake_maas, run_module):
+    result = run_module(maas_server_info, {"url": fake_maas.url, "api_key": fake_maas.api_key, "_ansible_check_mode": True})
     assert result["server"]["version"] == "3.6.1"
     assert all(r.method == "GET" for r in fake_maas.requests)
 
 
-def test_malformed_key_fails_naming_api_key_without_showing_it(fake_maas, capsys):
-    result = run_module({"url": fake_maas.url, "api_key": "tokenkeyonly:sekritsekrit"}, capsys)
+def test_malformed_key_fails_naming_api_key_without_showing_it(fake_maas, run_module):
+    result = run_module(maas_server_info, {"url": fake_maas.url, "api_key": "tokenkeyonly:sekritsekrit"})
     assert result["failed"] is True
     assert result["msg"].startswith("api_key: The MAAS API key is malformed")
     assert "sekritsekrit" not in json.dumps(result) and "tokenkeyonly" not in json.dumps(result)
     assert fake_maas.requests == []
 
 
-def test_wrong_key_fails_with_maas_message_and_no_key(fake_maas, capsys):
-    result = run_module({"url": fake_maas.url, "api_key": "wrongconsumer:wrongtokenkey:wrongsecretvalue"}, capsys)
+def test_wrong_key_fails_with_maas_message_and_no_key(fake_maas, run_module):
+    result = run_module(maas_server_info, {"url": fake_maas.url, "api_key": "wrongconsumer:wrongtokenkey:wrongsecretvalue"})
     assert result["failed"] is True and result["status"] == 401
     assert result["msg"] == ("MAAS rejected the API key (HTTP 401) at %s/api/2.0/users/?op=whoami: "
                              "Authorization Error: Invalid API key." % fake_maas.url)
     assert "wrongsecretvalue" not in json.dumps(result)
 
 
-def test_unreachable_url_fails_with_one_connection_message(closed_port, capsys):
+def test_unreachable_url_fails_with_one_connection_message(closed_port, run_module):
     url = "http://127.0.0.1:%d/MAAS" % closed_port
-    result = run_module({"url": url, "api_key": "ck:tk:secretvalue1", "retries": 0}, capsys)
+    result = run_module(maas_server_info, {"url": url, "api_key": "ck:tk:secretvalue1", "retries": 0})
     assert result["failed"] is True and result["status"] is None
     assert result["msg"] == "Cannot connect to MAAS for GET %s/api/2.0/users/?op=whoami: connection refused." % url
 
 
-def test_bad_url_fails_naming_url(capsys):
-    result = run_module({"url": "maas.example:5240", "api_key": "ck:tk:secretvalue1"}, capsys)
+def test_bad_url_fails_naming_url(run_module):
+    result = run_module(maas_server_info, {"url": "maas.example:5240", "api_key": "ck:tk:secretvalue1"})
     assert result["failed"] is True and result["msg"].startswith("url: ")
 
 
 @pytest.mark.parametrize("option, value", [("timeout", 0), ("retries", -1)])
-def test_nonsense_timeout_or_retries_fail_naming_the_option(fake_maas, capsys, option, value):
-    result = run_module({"url": fake_maas.url, "api_key": fake_maas.api_key, option: value}, capsys)
+def test_nonsense_timeout_or_retries_fail_naming_the_option(fake_maas, run_module, option, value):
+    result = run_module(maas_server_info, {"url": fake_maas.url, "api_key": fake_maas.api_key, option: value})
     assert result["failed"] is True and result["msg"].startswith(option + ": ")
 
 
-def test_non_json_answer_says_the_url_is_probably_wrong(fake_maas, capsys):
+def test_non_json_answer_says_the_url_is_probably_wrong(fake_maas, run_module):
     fake_maas.script(("text", 200, "<html>hello</html>"))
-    result = run_module({"url": fake_maas.url, "api_key": fake_maas.api_key}, capsys)
+    result = run_module(maas_server_info, {"url": fake_maas.url, "api_key": fake_maas.api_key})
     assert result["failed"] is True and "is the URL the MAAS root" in result["msg"]
 
 
