@@ -59,3 +59,58 @@ notes:
   - The connection options can be set once for all MAAS modules of a play with C(module_defaults) and the action group
     C(group/gough.gough.maas).
 """
+
+    # Connection options of the gough.gough.maas inventory plugin. Inventory plugins read options from their
+    # configuration file and from env: entries, not from a module argument spec, so they get their own fragment.
+    INVENTORY = r"""
+options:
+  url:
+    description:
+      - URL of the MAAS region API, for example V(http://maas.example.com:5240/MAAS).
+      - The MAAS root (with or without a trailing slash) and the API base V(http://maas.example.com:5240/MAAS/api/2.0/)
+        are both accepted.
+    type: str
+    required: true
+    env:
+      - name: MAAS_URL
+  api_key:
+    description:
+      - MAAS API key of the user whose view of the machines the inventory shows, in the form
+        C(consumer_key:token_key:token_secret), as printed by C(maas apikey --username=<user>).
+      - Prefer the environment variable to writing the key into the configuration file.
+      - The key is never shown in output or error messages.
+    type: str
+    required: true
+    env:
+      - name: MAAS_API_KEY
+  validate_certs:
+    description:
+      - Whether to verify the TLS certificate and host name of an V(https://) MAAS URL.
+      - Set to V(false) only for a lab with a self-signed certificate; O(ca_path) is the safer choice.
+    type: bool
+    default: true
+    env:
+      - name: MAAS_VALIDATE_CERTS
+  ca_path:
+    description:
+      - PEM file with the CA certificates to trust for an V(https://) MAAS URL, instead of the system trust store.
+    type: path
+    env:
+      - name: MAAS_CA_PATH
+  timeout:
+    description:
+      - Seconds to wait for MAAS to accept a connection or send data, per request.
+      - The machine list of a large MAAS can take a while to build; raise this rather than lowering it.
+    type: int
+    default: 30
+    env:
+      - name: MAAS_TIMEOUT
+  retries:
+    description:
+      - How many times to retry the machine list after a transient failure (connection error or reset, HTTP 502,
+        503 or 504, or HTTP 429 with C(Retry-After)), waiting a capped exponential backoff with jitter between
+        attempts.
+      - V(0) disables retries.
+    type: int
+    default: 5
+"""

@@ -1,0 +1,369 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: maas
+short_description: MAAS machines as an Ansible inventory
+version_added: 0.1.0
+author:
+  - Gough developers
+description:
+  - Reads the machines of a MAAS region with one C(GET machines/) request per run, filtered on the server, and turns
+    them into hosts with C(maas_) host variables and groups by tag, zone, resource pool and status.
+  - Everything else (more groups, variables, conditions) is left to O(compose), O(groups) and O(keyed_groups).
+  - Every string that comes from MAAS is marked unsafe, so a hostname, tag or annotation that contains Jinja2 syntax
+    is never templated.
+  - The configuration file must end in C(maas.yml) or C(maas.yaml) and contain C(plugin: gough.gough.maas).
+extends_documentation_fragment:
+  - gough.gough.maas.INVENTORY
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+options:
+  plugin:
+    description: Marks the file as a configuration of this plugin.
+    type: str
+    required: true
+    choices: [gough.gough.maas]
+  status:
+    description:
+      - Only machines in one of these states, as MAAS names them in lower case with underscores (V(deployed),
+        V(ready), V(allocated), V(failed_deployment), ...) or as shown in the UI (V(Failed deployment)).
+      - An empty list lists machines in every state.
+    type: list
+    elements: str
+    default: [deployed]
+  tags:
+    description: Only machines that carry all of these tags.
+    type: list
+    elements: str
+    default: []
+  not_tags:
+    description: Leave out machines that carry any of these tags.
+    type: list
+    elements: str
+    default: []
+  zones:
+    description: Only machines in one of these availability zones.
+    type: list
+    elements: str
+    default: []
+  pools:
+    description: Only machines in one of these resource pools.
+    type: list
+    elements: str
+    default: []
+  hostnames:
+    description: Only machines with one of these short host names.
+    type: list
+    elements: str
+    default: []
+  hostname_source:
+    description:
+      - Which MAAS field names the inventory host.
+      - V(system_id) never changes over a machine's life in MAAS; V(hostname) and V(fqdn) are friendlier.
+    type: str
+    choices: [hostname, fqdn, system_id]
+    default: hostname
+  preferred_cidrs:
+    description:
+      - Networks, in order of preference, to pick C(ansible_host) from, for example V(10.0.0.0/8).
+      - C(ansible_host) is the first address of the machine in the first of these networks that has one; without
+        a match it is the machine's first IPv4 address, and without any IPv4 address its FQDN.
+    type: list
+    elements: str
+    default: []
+  group_by:
+    description:
+      - Which groups to create from MAAS data, named C(<group_prefix>tag_<tag>), C(<group_prefix>zone_<zone>),
+        C(<group_prefix>pool_<pool>) and C(<group_prefix>status_<status>), for example C(maas_tag_web) or
+        C(maas_status_deployed).
+      - Set to V([]) to create none and build groups only with O(groups) and O(keyed_groups).
+    type: list
+    elements: str
+    choices: [tags, zones, pools, status]
+    default: [tags, zones, pools, status]
+  group_prefix:
+    description: Prefix of the names of the O(group_by) groups.
+    type: str
+    default: maas_
+  cache_fallback:
+    description:
+      - When MAAS cannot be reached (no connection, timeout, or HTTP 5xx), serve the inventory last stored in the
+        cache with a warning instead of failing.
+      - The cache is written after every successful read while this is enabled, even with O(cache=false), so
+        configure O(cache_plugin) and O(cache_connection) to a persistent cache such as V(jsonfile). Entries still
+        expire after O(cache_timeout).
+      - Off by default, because a playbook run against a stale inventory can act on machines that have since been
+        released or redeployed; turn it on where availability of the inventory matters more, such as AWX syncs.
+    type: bool
+    default: false
+notes:
+  - The plugin asks MAAS for the machine list once per run, with every filter in the query string, and caches the
+    host variables it extracted (not the raw list), keyed by the URL and the filters.
+  - Host variables set by the plugin; missing MAAS fields are left out rather than set to null where noted.
+  - C(maas_system_id), C(maas_hostname), C(maas_fqdn), C(maas_domain), C(maas_status_name), C(maas_zone),
+    C(maas_pool), C(maas_tags) (list), C(maas_owner), C(maas_osystem), C(maas_distro_series),
+    C(maas_architecture), C(maas_power_type), C(maas_cpu_count), C(maas_memory) (MiB), C(maas_storage) (MB),
+    C(maas_ip_addresses) (list), C(maas_interfaces) (list of C(name), C(mac), C(addresses), C(vlan) (VID),
+    C(fabric)), C(maas_workload_annotations) (dict), and C(maas_hardware_vendor) and C(maas_hardware_product)
+    when MAAS reports them.
+seealso:
+  - name: Gough inventory guide
+    description: Configuration examples and use as an AWX inventory source.
+    link: https://github.com/gough/gough/blob/main/docs/inventory.md
+"""
+
+EXAMPLES = r"""
+# maas.yml: every deployed machine, grouped by tag, zone, pool and status.
+# MAAS_URL and MAAS_API_KEY come from the environment.
+plugin: gough.gough.maas
+
+---
+# production.maas.yml: deployed and deploying web machines outside maintenance, named by FQDN,
+# reached on the management network, cached for ten minutes.
+plugin: gough.gough.maas
+url: https://maas.example.com:5240/MAAS
+ca_path: /etc/ssl/certs/example-ca.pem
+status: [deployed, deploying]
+tags: [web]
+not_tags: [maintenance]
+zones: [dc1-a, dc1-b]
+hostname_source: fqdn
+preferred_cidrs: [10.10.0.0/16]
+group_by: [tags, zones]
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/gough-maas-inventory
+cache_timeout: 600
+cache_fallback: true
+compose:
+  ansible_user: "'ubuntu' if maas_osystem == 'ubuntu' else 'cloud-user'"
+groups:
+  big_memory: maas_memory >= 262144
+keyed_groups:
+  - key: maas_distro_series
+    prefix: series
+  - key: maas_workload_annotations.team | default('none')
+    prefix: team
+"""
+
+import hashlib
+import ipaddress
+import json
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient, MAASError
+
+# group_by choice: (group kind in the name, host variable holding the value or values).
+GROUP_FIELDS = {"tags": ("tag", "maas_tags"), "zones": ("zone", "maas_zone"), "pools": ("pool", "maas_pool"),
+                "status": ("status", "maas_status_name")}
+# Vendor strings MAAS reports when commissioning found nothing useful.
+UNKNOWN_HARDWARE = frozenset(("", "unknown", "not specified", "to be filled by o.e.m.", "default string"))
+
+
+def status_filter_value(name):
+    """MAAS's ``status`` filter value for a name as users write it: ``Failed deployment`` -> ``failed_deployment``."""
+    return "_".join(str(name).strip().lower().replace("-", " ").split())
+
+
+def _known_hardware(value):
+    return isinstance(value, str) and value.strip().lower() not in UNKNOWN_HARDWARE
+
+
+def machine_hostvars(machine):
+    """The ``maas_`` host variables of one machine from ``GET machines/``, as plain JSON-able data."""
+    interfaces = []
+    for nic in machine.get("interface_set") or ():
+        vlan = nic.get("vlan") or {}
+        interfaces.append({
+            "name": nic.get("name"),
+            "mac": nic.get("mac_address"),
+            "addresses": [link["ip_address"] for link in nic.get("links") or () if link.get("ip_address")],
+            "vlan": vlan.get("vid"),
+            "fabric": vlan.get("fabric"),
+        })
+    domain = machine.get("domain") or {}
+    zone = machine.get("zone") or {}
+    pool = machine.get("pool") or {}
+    annotations = machine.get("workload_annotations")
+    if annotations is None:
+        annotations = machine.get("owner_data") or {}
+    hostvars = {
+        "maas_system_id": machine.get("system_id"),
+        "maas_hostname": machine.get("hostname"),
+        "maas_fqdn": machine.get("fqdn"),
+        "maas_domain": domain.get("name"),
+        "maas_status_name": machine.get("status_name"),
+        "maas_zone": zone.get("name"),
+        "maas_pool": pool.get("name"),
+        "maas_tags": list(machine.get("tag_names") or ()),
+        "maas_owner": machine.get("owner"),
+        "maas_osystem": machine.get("osystem"),
+        "maas_distro_series": machine.get("distro_series"),
+        "maas_architecture": machine.get("architecture"),
+        "maas_power_type": machine.get("power_type"),
+        "maas_cpu_count": machine.get("cpu_count"),
+        "maas_memory": machine.get("memory"),
+        "maas_storage": machine.get("storage"),
+        "maas_ip_addresses": list(machine.get("ip_addresses") or ()),
+        "maas_interfaces": interfaces,
+        "maas_workload_annotations": dict(annotations),
+    }
+    hardware = machine.get("hardware_info") or {}
+    if _known_hardware(hardware.get("system_vendor")):
+        hostvars["maas_hardware_vendor"] = hardware["system_vendor"]
+    if _known_hardware(hardware.get("system_product")):
+        hostvars["maas_hardware_product"] = hardware["system_product"]
+    return hostvars
+
+
+def pick_ansible_host(hostvars, networks):
+    """The first address in the first of ``networks`` that holds one, else the first IPv4 address, else the FQDN."""
+    addresses = []
+    for text in hostvars["maas_ip_addresses"]:
+        try:
+            addresses.append(ipaddress.ip_address(text))
+        except ValueError:
+            continue
+    for network in networks:
+        for address in addresses:
+            if address.version == network.version and address in network:
+                return str(address)
+    for address in addresses:
+        if address.version == 4:
+            return str(address)
+    return hostvars["maas_fqdn"]
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    """Hosts from one MAAS machine list; grouping beyond the defaults is Constructable's."""
+
+    NAME = "gough.gough.maas"
+
+    def verify_file(self, path):
+        """Accept only ``*maas.yml`` / ``*maas.yaml`` files."""
+        return super(InventoryModule, self).verify_file(path) and path.endswith(("maas.yml", "maas.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
+        self._read_config_data(path)
+        self.load_cache_plugin()
+        params = self._list_params()
+        cache_key = self._machine_cache_key(path, params)
+        use_cache = bool(cache and self.get_option("cache"))
+        records = None
+        if use_cache:
+            try:
+                records = self._cache[cache_key]
+            except KeyError:
+                records = None
+        if records is None:
+            records = self._fetch_records(params, cache_key)
+            if self.get_option("cache") or self.get_option("cache_fallback"):
+                self._cache[cache_key] = records
+        self._populate(records)
+
+    # -- fetching -----------------------------------------------------------------------------------------
+
+    def _list_params(self):
+        """The ``GET machines/`` query: every configured filter, ready for ``MAASClient.get``."""
+        params = {
+            "status": [status_filter_value(s) for s in self.get_option("status") or ()],
+            "tags": list(self.get_option("tags") or ()),
+            "not_tags": list(self.get_option("not_tags") or ()),
+            "zone": list(self.get_option("zones") or ()),
+            "pool": list(self.get_option("pools") or ()),
+            "hostname": list(self.get_option("hostnames") or ()),
+        }
+        return dict((name, values) for name, values in params.items() if values)
+
+    def _machine_cache_key(self, path, params):
+        # Another URL or other filters select other machines, so they must not share an entry.
+        selection = json.dumps([self.get_option("url"), sorted(params.items())], sort_keys=True)
+        return "%s_%s" % (self.get_cache_key(path), hashlib.sha256(selection.encode("utf-8")).hexdigest()[:16])
+
+    def _fetch_records(self, params, cache_key):
+        try:
+            client = MAASClient(self.get_option("url"), self.get_option("api_key"),
+                                validate_certs=self.get_option("validate_certs"), ca_path=self.get_option("ca_path"),
+                                timeout=self.get_option("timeout"), retries=self.get_option("retries"))
+        except MAASError as exc:
+            raise AnsibleParserError("gough.gough.maas: %s" % exc)
+        try:
+            with client:
+                machines = client.get("machines/", params=params)
+        except MAASError as exc:
+            unreachable = exc.status is None or exc.status >= 500
+            if unreachable and self.get_option("cache_fallback"):
+                try:
+                    records = self._cache[cache_key]
+                except KeyError:
+                    raise AnsibleParserError("gough.gough.maas: %s No cached inventory to fall back to." % exc)
+                self.display.warning("gough.gough.maas: MAAS is unreachable, serving the cached inventory of %d "
+                                     "machines: %s" % (len(records), exc))
+                return records
+            raise AnsibleParserError("gough.gough.maas: %s" % exc)
+        if not isinstance(machines, list):
+            raise AnsibleParserError("gough.gough.maas: MAAS answered GET machines/ with something other than a "
+                                     "list of machines.")
+        return [machine_hostvars(machine) for machine in machines]
+
+    # -- building the inventory -----------------------------------------------------------------------------
+
+    def _populate(self, records):
+        name_field = "maas_" + self.get_option("hostname_source")
+        try:
+            networks = [ipaddress.ip_network(text, strict=False) for text in self.get_option("preferred_cidrs") or ()]
+        except ValueError as exc:
+            raise AnsibleParserError("gough.gough.maas: preferred_cidrs: %s" % exc)
+        group_fields = [GROUP_FIELDS[key] for key in self.get_option("group_by") or ()]
+        prefix = self.get_option("group_prefix") or ""
+        compose = self.get_option("compose")
+        groups = self.get_option("groups")
+        keyed_groups = self.get_option("keyed_groups")
+        strict = self.get_option("strict")
+        inventory = self.inventory
+        group_names = {}
+
+        def group_for(kind, value):
+            key = (kind, value)
+            name = group_names.get(key)
+            if name is None:
+                name = self._sanitize_group_name("%s%s_%s" % (prefix, kind, value.lower() if kind == "status"
+                                                              else value))
+                inventory.add_group(name)
+                group_names[key] = name
+            return name
+
+        for record in records:
+            # Cached records were stored as plain data; marking here covers fresh and cached ones alike.
+            hostvars = wrap_var(record)
+            name = hostvars.get(name_field)
+            if not name:
+                continue
+            hostvars["ansible_host"] = wrap_var(pick_ansible_host(hostvars, networks))
+            inventory.add_host(name)
+            host = inventory.get_host(name)
+            for varname, value in hostvars.items():
+                host.set_variable(varname, value)
+            for kind, field in group_fields:
+                values = hostvars.get(field)
+                if isinstance(values, list):
+                    for value in values:
+                        inventory.add_child(group_for(kind, value), name)
+                elif values:
+                    inventory.add_child(group_for(kind, values), name)
+            if compose:
+                self._set_composite_vars(compose, hostvars, name, strict=strict)
+            if groups:
+                self._add_host_to_composed_groups(groups, hostvars, name, strict=strict)
+            if keyed_groups:
+                self._add_host_to_keyed_groups(keyed_groups, hostvars, name, strict=strict)
