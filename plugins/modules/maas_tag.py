@@ -1,0 +1,309 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: maas_tag
+short_description: Create, update and delete MAAS tags, and choose which machines carry them
+version_added: 0.2.0
+description:
+  - Makes sure a MAAS tag exists with the given comment, definition and kernel options, or does not exist.
+  - Optionally adds the tag to machines, removes it from machines, or makes a given list of machines exactly the
+    ones that carry it, with one C(update_nodes) request.
+  - Machines are named by system ID or short hostname. All names are resolved before anything is written, and
+    names MAAS does not know make the module fail without changing anything.
+  - Creating, changing and deleting tags needs a MAAS administrator's API key.
+author:
+  - Gough developers (@gough)
+extends_documentation_fragment:
+  - gough.gough.maas
+options:
+  name:
+    description:
+      - Name of the tag. Letters, digits, V(-) and V(_) only.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates the tag or brings it in line with the options; V(absent) deletes it (and so takes it off
+        every machine).
+    type: str
+    choices: [present, absent]
+    default: present
+  comment:
+    description:
+      - Free-text description of the tag. Left as it is when not set.
+    type: str
+  definition:
+    description:
+      - XPath expression over the machines' hardware details; MAAS tags every matching machine automatically.
+      - Left as it is when not set; V("") removes the definition.
+    type: str
+  kernel_opts:
+    description:
+      - Kernel command-line options added when a machine with this tag boots. Left as it is when not set.
+    type: str
+  machines:
+    description:
+      - Machines to add the tag to, remove it from, or to be exactly the machines that carry it (see
+        O(machines_mode)), each as a system ID or a short hostname.
+      - A name is first looked up as a hostname, then as a system ID.
+      - Ignored when O(state=absent).
+    type: list
+    elements: str
+  machines_mode:
+    description:
+      - V(add) adds the tag to O(machines) and leaves other machines alone.
+      - V(remove) takes the tag off O(machines) and leaves other machines alone.
+      - V(set) makes O(machines) exactly the machines that carry the tag; V(set) with an empty list takes it off
+        every machine.
+    type: str
+    choices: [add, remove, set]
+    default: add
+attributes:
+  check_mode:
+    support: full
+    description: Reads as usual and reports what would change, but sends no request that changes MAAS.
+  diff_mode:
+    support: full
+    description: Shows the tag's fields, and its machines when O(machines) is set, before and after.
+  action_group:
+    support: full
+    membership:
+      - gough.gough.maas
+    description: Use C(group/gough.gough.maas) in C(module_defaults) to set the connection options.
+notes:
+  - Idempotent. A second run with the same options reports no change.
+  - MAAS re-evaluates a tag with a O(definition) on its own, so machines chosen by hand may be re-tagged or untagged
+    by MAAS later.
+seealso:
+  - module: gough.gough.maas_machine_info
+"""
+
+EXAMPLES = r"""
+- name: A tag for machines with GPUs, with a kernel option
+  gough.gough.maas_tag:
+    name: gpu
+    comment: Machines with an NVIDIA GPU
+    kernel_opts: nouveau.modeset=0
+
+- name: Tag two machines, one by hostname and one by system ID
+  gough.gough.maas_tag:
+    name: rack-a
+    machines: [node-01, 4y3h7n]
+
+- name: Make exactly these machines carry the tag
+  gough.gough.maas_tag:
+    name: ceph
+    machines: "{{ groups['ceph'] }}"
+    machines_mode: set
+
+- name: Take the tag off one machine
+  gough.gough.maas_tag:
+    name: rack-a
+    machines: [node-01]
+    machines_mode: remove
+
+- name: Delete a tag
+  gough.gough.maas_tag:
+    name: old-tag
+    state: absent
+"""
+
+RETURN = r"""
+tag:
+  description:
+    - The tag after the module ran (as predicted in check mode).
+    - Empty when O(state=absent).
+  returned: success
+  type: dict
+  contains:
+    name:
+      description: Name of the tag.
+      returned: when the tag exists
+      type: str
+      sample: gpu
+    comment:
+      description: Description of the tag.
+      returned: when the tag exists
+      type: str
+      sample: Machines with an NVIDIA GPU
+    definition:
+      description: XPath definition, empty when machines are tagged by hand.
+      returned: when the tag exists
+      type: str
+      sample: ""
+    kernel_opts:
+      description: Kernel options of the tag.
+      returned: when the tag exists
+      type: str
+      sample: nouveau.modeset=0
+    machines:
+      description: System IDs of the machines that carry the tag, sorted.
+      returned: when the tag exists and O(machines) is set
+      type: list
+      elements: str
+      sample: [4y3h7n, 8cwxkq]
+machines_added:
+  description: System IDs the tag was (or in check mode would be) added to, sorted.
+  returned: success
+  type: list
+  elements: str
+  sample: [8cwxkq]
+machines_removed:
+  description: System IDs the tag was (or in check mode would be) taken off, sorted.
+  returned: success
+  type: list
+  elements: str
+  sample: []
+"""
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.gough.gough.plugins.module_utils.maas import (
+    MAASError,
+    client_from_module,
+    maas_argument_spec,
+)
+from ansible_collections.gough.gough.plugins.module_utils.maas_entity import EntitySpec, ensure_entity
+
+TAG_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
+TAG_FIELDS = {"name": "", "comment": "", "definition": "", "kernel_opts": ""}
+
+
+def read_tag(client, name):
+    """The tag ``name`` with only the fields this module manages, or None when it does not exist."""
+    try:
+        tag = client.get("tags/%s/" % name)
+    except MAASError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return dict((field, tag.get(field) or "") for field in TAG_FIELDS)
+
+
+def read_members(client, name):
+    """Sorted system IDs of the machines carrying tag ``name``."""
+    return sorted(m["system_id"] for m in client.get("tags/%s/" % name, op="machines") or [])
+
+
+def resolve_machines(client, names):
+    """Map each name (hostname first, then system ID) to a system ID; raise ValueError naming unknown ones."""
+    wanted = list(dict.fromkeys(names))
+    if not wanted:
+        return []
+    by_hostname = dict((m["hostname"], m["system_id"]) for m in client.get("machines/", params={"hostname": wanted}))
+    left = [name for name in wanted if name not in by_hostname]
+    found_ids = set()
+    if left:
+        found_ids = set(m["system_id"] for m in client.get("machines/", params={"id": left}))
+    unknown = [name for name in left if name not in found_ids]
+    if unknown:
+        raise ValueError("machines: MAAS has no machine with hostname or system ID %s."
+                         % ", ".join(sorted(unknown)))
+    return sorted(set(by_hostname.get(name, name) for name in wanted))
+
+
+def target_members(current, given, mode):
+    """The machines that should carry the tag, from its ``current`` ones, the ``given`` ones and the mode."""
+    if mode == "set":
+        return sorted(set(given))
+    if mode == "remove":
+        return sorted(set(current) - set(given))
+    return sorted(set(current) | set(given))
+
+
+def main():
+    argument_spec = maas_argument_spec()
+    argument_spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        comment=dict(type="str"),
+        definition=dict(type="str"),
+        kernel_opts=dict(type="str"),
+        machines=dict(type="list", elements="str"),
+        machines_mode=dict(type="str", choices=["add", "remove", "set"], default="add"),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    name = params["name"]
+    if not TAG_NAME_RE.match(name):
+        module.fail_json(msg="name: %r is not a valid MAAS tag name; use only letters, digits, '-' and '_'." % name)
+    manage_members = params["state"] == "present" and params["machines"] is not None
+    client = client_from_module(module)
+
+    def update_nodes(before, after):
+        add = sorted(set(after) - set(before))
+        remove = sorted(set(before) - set(after))
+        if add or remove:
+            client.post("tags/%s/" % name, op="update_nodes", data={"add": add, "remove": remove},
+                        confirm=lambda: read_members(client, name) == after)
+
+    def create(payload):
+        fields = dict((k, v) for k, v in payload.items() if k in TAG_FIELDS)
+        client.post("tags/", data=fields, confirm=lambda: read_tag(client, name))
+        if manage_members:
+            update_nodes([], payload.get("machines", []))
+        return read_entity()
+
+    def update(entity, changes):
+        fields = dict((k, v) for k, v in changes.items() if k in TAG_FIELDS)
+        if fields:
+            client.put("tags/%s/" % name, data=fields,
+                       confirm=lambda: entity_matches(read_tag(client, name), fields))
+        if "machines" in changes:
+            update_nodes(entity["machines"], changes["machines"])
+        return read_entity()
+
+    def delete(entity):
+        client.delete("tags/%s/" % name, confirm=lambda: read_tag(client, name) is None)
+
+    def read_entity():
+        tag = read_tag(client, name)
+        if tag is not None and manage_members:
+            tag["machines"] = read_members(client, name)
+        return tag
+
+    fields = dict(TAG_FIELDS)
+    if manage_members:
+        fields["machines"] = []
+    spec = EntitySpec(fields, create, update, delete)
+    try:
+        given = resolve_machines(client, params["machines"]) if manage_members else []
+        current = read_entity()
+        desired = dict((field, params.get(field)) for field in TAG_FIELDS)
+        if manage_members:
+            before = current["machines"] if current else []
+            desired["machines"] = target_members(before, given, params["machines_mode"])
+        result = ensure_entity(spec, current, desired, params["state"], module.check_mode)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    except MAASError as exc:
+        module.fail_json(msg=str(exc), **exc.details())
+    finally:
+        client.close()
+    before_members = result["diff"]["before"].get("machines", [])
+    after_members = result["diff"]["after"].get("machines", [])
+    module.exit_json(
+        changed=result["changed"],
+        tag=result["entity"] or {},
+        diff=result["diff"],
+        machines_added=sorted(set(after_members) - set(before_members)),
+        machines_removed=sorted(set(before_members) - set(after_members)),
+    )
+
+
+def entity_matches(tag, fields):
+    """True when ``tag`` exists and already has every value in ``fields`` (a PUT took effect)."""
+    return tag is not None and all(tag.get(k) == v for k, v in fields.items())
+
+
+if __name__ == "__main__":
+    main()
