@@ -1,0 +1,430 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: maas_machine_info
+short_description: Find MAAS machines by ID, hostname, MAC address, tag, zone, pool or status
+version_added: 0.2.0
+description:
+  - Lists the MAAS machines that match every given filter, with one C(GET machines/) request that MAAS filters on
+    the server, so finding a few machines does not download the whole fleet.
+  - Within one filter any of the values matches (V(hostnames=[a, b]) finds both), except O(tags), where a machine
+    must carry all of them. Different filters must all match.
+  - With no filter at all, every machine the API key may see is listed.
+  - Each machine is returned as a stable, documented summary rather than MAAS's full representation.
+  - Makes no changes.
+author:
+  - Gough developers (@gough)
+extends_documentation_fragment:
+  - gough.gough.maas
+options:
+  system_ids:
+    description:
+      - System IDs of the machines to find.
+      - An empty list matches no machine (no request is sent).
+    type: list
+    elements: str
+  hostnames:
+    description:
+      - Short hostnames (without the domain) of the machines to find.
+      - An empty list matches no machine (no request is sent).
+    type: list
+    elements: str
+  mac_addresses:
+    description:
+      - MAC addresses of any interface of the machines to find.
+      - An empty list matches no machine (no request is sent).
+    type: list
+    elements: str
+  tags:
+    description:
+      - Tags a machine must all carry. Naming a tag MAAS does not know is an error.
+    type: list
+    elements: str
+  not_tags:
+    description:
+      - Tags a machine must carry none of.
+    type: list
+    elements: str
+  zone:
+    description:
+      - Name of the availability zone of the machines. Naming a zone MAAS does not know is an error.
+    type: str
+  pool:
+    description:
+      - Name of the resource pool of the machines.
+    type: str
+  status:
+    description:
+      - MAAS statuses the machines may be in, as lower-case status names.
+      - An empty list matches no machine (no request is sent).
+    type: list
+    elements: str
+    choices:
+      - new
+      - commissioning
+      - failed_commissioning
+      - missing
+      - ready
+      - reserved
+      - deployed
+      - retired
+      - broken
+      - deploying
+      - allocated
+      - failed_deployment
+      - releasing
+      - failed_releasing
+      - disk_erasing
+      - failed_disk_erasing
+      - rescue_mode
+      - entering_rescue_mode
+      - failed_entering_rescue_mode
+      - exiting_rescue_mode
+      - failed_exiting_rescue_mode
+      - testing
+      - failed_testing
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads, so it behaves the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to diff.
+  action_group:
+    support: full
+    membership:
+      - gough.gough.maas
+    description: Use C(group/gough.gough.maas) in C(module_defaults) to set the connection options.
+seealso:
+  - module: gough.gough.maas_tag
+"""
+
+EXAMPLES = r"""
+- name: Find two machines by hostname
+  gough.gough.maas_machine_info:
+    hostnames: [node-01, node-02]
+  register: found
+
+- name: Show their addresses
+  ansible.builtin.debug:
+    msg: "{{ found.machines | items2dict(key_name='hostname', value_name='ip_addresses') }}"
+
+- name: Ready GPU machines in zone rack-a that are not reserved for CI
+  gough.gough.maas_machine_info:
+    tags: [gpu]
+    not_tags: [ci]
+    zone: rack-a
+    status: [ready]
+  register: gpu_ready
+
+- name: Machines whose deployment failed
+  gough.gough.maas_machine_info:
+    status: [failed_deployment]
+  register: failed
+
+- name: The machine with this MAC address
+  gough.gough.maas_machine_info:
+    mac_addresses: ["52:54:00:12:34:56"]
+"""
+
+RETURN = r"""
+count:
+  description: Number of machines found.
+  returned: success
+  type: int
+  sample: 1
+machines:
+  description: The machines found, sorted by MAAS's machine ID (oldest first).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    system_id:
+      description: MAAS system ID.
+      returned: success
+      type: str
+      sample: 4y3h7n
+    hostname:
+      description: Short hostname.
+      returned: success
+      type: str
+      sample: node-01
+    fqdn:
+      description: Fully qualified domain name.
+      returned: success
+      type: str
+      sample: node-01.maas
+    status:
+      description: Numeric MAAS status.
+      returned: success
+      type: int
+      sample: 4
+    status_name:
+      description: MAAS status label.
+      returned: success
+      type: str
+      sample: Ready
+    status_message:
+      description: Latest status event, possibly empty.
+      returned: success
+      type: str
+      sample: Ready
+    power_state:
+      description: Last known power state, V(on), V(off), V(unknown) or V(error).
+      returned: success
+      type: str
+      sample: "off"
+    power_type:
+      description: Power driver, such as V(ipmi), V(redfish) or V(manual).
+      returned: success
+      type: str
+      sample: ipmi
+    architecture:
+      description: Architecture and subarchitecture.
+      returned: success
+      type: str
+      sample: amd64/generic
+    osystem:
+      description: Deployed operating system, empty when not deployed.
+      returned: success
+      type: str
+      sample: ubuntu
+    distro_series:
+      description: Deployed release, empty when not deployed.
+      returned: success
+      type: str
+      sample: jammy
+    cpu_count:
+      description: Number of CPU cores.
+      returned: success
+      type: int
+      sample: 16
+    memory:
+      description: Memory in MiB.
+      returned: success
+      type: int
+      sample: 65536
+    storage:
+      description: Total size of the physical disks in MB.
+      returned: success
+      type: float
+      sample: 480000.0
+    zone:
+      description: Name of the availability zone.
+      returned: success
+      type: str
+      sample: default
+    pool:
+      description: Name of the resource pool.
+      returned: success
+      type: str
+      sample: default
+    domain:
+      description: Name of the DNS domain.
+      returned: success
+      type: str
+      sample: maas
+    tag_names:
+      description: Tags of the machine.
+      returned: success
+      type: list
+      elements: str
+      sample: [gpu]
+    ip_addresses:
+      description: IP addresses MAAS assigned (or DHCP ones when there are none).
+      returned: success
+      type: list
+      elements: str
+      sample: [10.20.0.15]
+    interfaces:
+      description: Network interfaces.
+      returned: success
+      type: list
+      elements: dict
+      contains:
+        name:
+          description: Interface name.
+          returned: success
+          type: str
+          sample: eno1
+        mac_address:
+          description: MAC address.
+          returned: success
+          type: str
+          sample: "52:54:00:00:00:08"
+        vlan_name:
+          description: Name of the VLAN the interface is on, null when it is on none.
+          returned: success
+          type: str
+          sample: untagged
+        vlan_vid:
+          description: 802.1Q VLAN ID (V(0) for untagged), null when it is on no VLAN.
+          returned: success
+          type: int
+          sample: 0
+        ip_addresses:
+          description: IP addresses linked to the interface.
+          returned: success
+          type: list
+          elements: str
+          sample: [10.20.0.15]
+    owner:
+      description: User the machine is allocated to, null when unowned.
+      returned: success
+      type: str
+      sample: admin
+    workload_annotations:
+      description: Key/value annotations set by the owner.
+      returned: success
+      type: dict
+      sample: {"team": "storage"}
+    locked:
+      description: Whether the machine is locked against changes.
+      returned: success
+      type: bool
+      sample: false
+    hardware_vendor:
+      description: System vendor from the machine's hardware details, null when MAAS does not know it.
+      returned: success
+      type: str
+      sample: Dell Inc.
+    hardware_product:
+      description: System product name from the machine's hardware details, null when MAAS does not know it.
+      returned: success
+      type: str
+      sample: PowerEdge R640
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.gough.gough.plugins.module_utils.maas import (
+    MAASError,
+    client_from_module,
+    maas_argument_spec,
+)
+
+# MAAS status filter names (lower-case NODE_STATUS names), in status-code order.
+STATUS_FILTER_NAMES = [
+    "new", "commissioning", "failed_commissioning", "missing", "ready", "reserved", "deployed", "retired",
+    "broken", "deploying", "allocated", "failed_deployment", "releasing", "failed_releasing", "disk_erasing",
+    "failed_disk_erasing", "rescue_mode", "entering_rescue_mode", "failed_entering_rescue_mode",
+    "exiting_rescue_mode", "failed_exiting_rescue_mode", "testing", "failed_testing",
+]
+# Module option -> MAAS GET machines/ filter.
+FILTERS = {
+    "system_ids": "id", "hostnames": "hostname", "mac_addresses": "mac_address", "tags": "tags",
+    "not_tags": "not_tags", "zone": "zone", "pool": "pool", "status": "status",
+}
+# Filters where an empty list must match nothing; sending no value would match everything instead.
+MATCH_ANY_OPTIONS = ("system_ids", "hostnames", "mac_addresses", "status")
+# Values the placeholder used when MAAS sends no hardware detail.
+UNKNOWN_HARDWARE = ("", "Unknown", "Not Specified")
+
+
+def _name_of(value):
+    """The ``name`` of a nested MAAS object (zone, pool, domain), or the value when it is already a name."""
+    if isinstance(value, dict):
+        return value.get("name")
+    return value
+
+
+def _hardware(machine, key):
+    value = (machine.get("hardware_info") or {}).get(key)
+    return None if value in UNKNOWN_HARDWARE else value
+
+
+def interface_summary(interface):
+    """Name, MAC, VLAN name and VID, and linked IP addresses of one ``interface_set`` entry."""
+    vlan = interface.get("vlan") or {}
+    return {
+        "name": interface.get("name"),
+        "mac_address": interface.get("mac_address"),
+        "vlan_name": vlan.get("name"),
+        "vlan_vid": vlan.get("vid"),
+        "ip_addresses": [link["ip_address"] for link in interface.get("links") or [] if link.get("ip_address")],
+    }
+
+
+def machine_summary(machine):
+    """The documented subset of one machine as MAAS represents it."""
+    return {
+        "system_id": machine.get("system_id"),
+        "hostname": machine.get("hostname"),
+        "fqdn": machine.get("fqdn"),
+        "status": machine.get("status"),
+        "status_name": machine.get("status_name"),
+        "status_message": machine.get("status_message") or "",
+        "power_state": machine.get("power_state"),
+        "power_type": machine.get("power_type"),
+        "architecture": machine.get("architecture"),
+        "osystem": machine.get("osystem") or "",
+        "distro_series": machine.get("distro_series") or "",
+        "cpu_count": machine.get("cpu_count"),
+        "memory": machine.get("memory"),
+        "storage": machine.get("storage"),
+        "zone": _name_of(machine.get("zone")),
+        "pool": _name_of(machine.get("pool")),
+        "domain": _name_of(machine.get("domain")),
+        "tag_names": list(machine.get("tag_names") or []),
+        "ip_addresses": list(machine.get("ip_addresses") or []),
+        "interfaces": [interface_summary(i) for i in machine.get("interface_set") or []],
+        "owner": machine.get("owner"),
+        "workload_annotations": dict(machine.get("workload_annotations") or machine.get("owner_data") or {}),
+        "locked": bool(machine.get("locked")),
+        "hardware_vendor": _hardware(machine, "system_vendor"),
+        "hardware_product": _hardware(machine, "system_product"),
+    }
+
+
+def filter_error_message(exc):
+    """A message naming the module option behind each MAAS form error of a 400 answer."""
+    options = dict((maas_name, option) for option, maas_name in FILTERS.items())
+    parts = []
+    for field, messages in sorted(exc.field_errors.items()):
+        messages = messages if isinstance(messages, list) else [messages]
+        parts.append("%s: %s" % (options.get(field, field), " ".join(str(m) for m in messages)))
+    return "MAAS refused the machine filters: %s" % "; ".join(parts)
+
+
+def main():
+    argument_spec = maas_argument_spec()
+    argument_spec.update(
+        system_ids=dict(type="list", elements="str"),
+        hostnames=dict(type="list", elements="str"),
+        mac_addresses=dict(type="list", elements="str"),
+        tags=dict(type="list", elements="str"),
+        not_tags=dict(type="list", elements="str"),
+        zone=dict(type="str"),
+        pool=dict(type="str"),
+        status=dict(type="list", elements="str", choices=STATUS_FILTER_NAMES),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    if any(params[option] == [] for option in MATCH_ANY_OPTIONS):
+        module.exit_json(changed=False, machines=[], count=0)
+    query = dict((maas_name, params[option]) for option, maas_name in FILTERS.items() if params[option])
+    client = client_from_module(module)
+    try:
+        machines = client.get("machines/", params=query)
+    except MAASError as exc:
+        if exc.status == 400 and isinstance(exc.field_errors, dict):
+            module.fail_json(msg=filter_error_message(exc), **exc.details())
+        module.fail_json(msg=str(exc), **exc.details())
+    finally:
+        client.close()
+    if not isinstance(machines, list):
+        module.fail_json(msg="MAAS answered GET machines/ with something other than a JSON list; is the URL the "
+                             "MAAS root (e.g. http://maas.example.com:5240/MAAS)?")
+    summaries = [machine_summary(m) for m in machines]
+    module.exit_json(changed=False, machines=summaries, count=len(summaries))
+
+
+if __name__ == "__main__":
+    main()
