@@ -70,7 +70,7 @@ def test_absent_deletes_the_tag_and_is_idempotent(lab, run_module):
 
 
 def test_adds_machines_by_hostname_and_system_id_with_one_update_nodes(lab, run_module):
-    (sid1, _), (_, host2) = lab.machines[0], lab.machines[1]
+    sid1, host2 = lab.machines[0][0], lab.machines[1][1]
     result = run_module(maas_tag, args(lab, name="rack-a", machines=[sid1, host2]))
     expected = sorted([sid1, lab.machines[1][0]])
     assert result["changed"] is True
@@ -84,13 +84,13 @@ def test_adds_machines_by_hostname_and_system_id_with_one_update_nodes(lab, run_
 
 
 def test_hostnames_are_resolved_with_one_filtered_machines_call(lab, run_module):
-    hosts = [host for _, host in lab.machines[:3]]
+    hosts = [machine[1] for machine in lab.machines[:3]]
     run_module(maas_tag, args(lab, name="rack-a", machines=hosts))
     assert lab.stats()["by_op"]["GET machines/ read"] == 1
 
 
 def test_remove_mode_takes_the_tag_off_only_the_given_machines(lab, run_module):
-    sids = [sid for sid, _ in lab.machines]
+    sids = [machine[0] for machine in lab.machines]
     run_module(maas_tag, args(lab, name="rack-a", machines=sids[:3]))
     result = run_module(maas_tag, args(lab, name="rack-a", machines=[sids[0], sids[3]], machines_mode="remove"))
     assert result["changed"] is True and result["machines_removed"] == [sids[0]]
@@ -98,7 +98,7 @@ def test_remove_mode_takes_the_tag_off_only_the_given_machines(lab, run_module):
 
 
 def test_set_mode_makes_the_given_machines_exactly_the_members(lab, run_module):
-    sids = [sid for sid, _ in lab.machines]
+    sids = [machine[0] for machine in lab.machines]
     run_module(maas_tag, args(lab, name="rack-a", machines=sids[:2]))
     result = run_module(maas_tag, args(lab, name="rack-a", machines=sids[1:3], machines_mode="set",
                                        _ansible_diff=True))
@@ -112,7 +112,7 @@ def test_set_mode_makes_the_given_machines_exactly_the_members(lab, run_module):
 
 
 def test_check_mode_writes_nothing_for_every_kind_of_change(lab, run_module):
-    sids = [sid for sid, _ in lab.machines]
+    sids = [machine[0] for machine in lab.machines]
     lab.client.post("tags/", data={"name": "existing", "comment": "old"})
     lab.client.post("tags/existing/", op="update_nodes", data={"add": sids[:2]})
     lab.reset_stats()
