@@ -55,8 +55,8 @@ class MAASEmulator:
                 raise EmulatorError("emulator exited with %s; log: %s" % (self.process.returncode, self._tail_log()))
             if time.monotonic() > deadline:
                 self.kill()
-                raise EmulatorError("emulator did not write %s within %ss; log: %s" % (url_file, self._timeout,
-                                                                                      self._tail_log()))
+                raise EmulatorError("emulator did not write %s within %ss; log: %s"
+                                    % (url_file, self._timeout, self._tail_log()))
             time.sleep(0.02)
         with open(url_file, encoding="utf-8") as handle:
             self.url = handle.read().strip()

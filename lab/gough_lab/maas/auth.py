@@ -18,7 +18,7 @@ def parse_authorization(header):
     """
     if not header:
         return None
-    scheme, _, rest = header.strip().partition(" ")
+    scheme, _space, rest = header.strip().partition(" ")
     if scheme.lower() != "oauth":
         return None
     params = {}
@@ -26,7 +26,7 @@ def parse_authorization(header):
         item = item.strip()
         if not item or "=" not in item:
             continue
-        key, _, value = item.partition("=")
+        key, _equals, value = item.partition("=")
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]

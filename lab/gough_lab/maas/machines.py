@@ -9,6 +9,7 @@ from . import enums
 from .api import Handler, Reply, json_reply
 from .errors import APIError, admin_only, bad_request, conflict, forbidden, form_errors, unavailable
 from .filters import build_allocate_filter, build_read_filter, describe_constraints
+from .render import by_key
 from .region import ARCHITECTURES, DISTROS, HOSTNAME_RE, POWER_TYPES, normalise_mac
 
 DEPLOYABLE = (enums.READY, enums.ALLOCATED)
@@ -50,7 +51,7 @@ def list_machines(call):
     region = call.region
     with region.lock:
         machine_filter = build_read_filter(region, call.params)
-        chunks = [region.machine_json_bytes(m) for _, m in sorted(region.machines.items())
+        chunks = [region.machine_json_bytes(m) for m in by_key(region.machines)
                   if region.can_view(call.user, m) and machine_filter.matches(m)]
     return Reply(200, b"[" + b", ".join(chunks) + b"]")
 

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from . import enums
 from .api import Handler, Reply, json_reply
 from .errors import admin_only, bad_request, conflict, form_errors, not_found
-from .render import (domain_json, fabric_json, pool_json, sshkey_json, subnet_json, tag_json, user_json, vlan_json,
+from .render import (by_key, domain_json, fabric_json, pool_json, sshkey_json, subnet_json, tag_json, user_json, vlan_json,
                      zone_json)
 
 TAG_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -115,7 +115,7 @@ def tag_machines(call):
     region = call.region
     with region.lock:
         tag = _tag(call)
-        chunks = [region.machine_json_bytes(m) for _, m in sorted(region.machines.items())
+        chunks = [region.machine_json_bytes(m) for m in by_key(region.machines)
                   if tag["name"] in m["tag_names"] and region.can_view(call.user, m)]
         return Reply(200, b"[" + b", ".join(chunks) + b"]")
 
@@ -375,7 +375,7 @@ def set_default_domain(call):
 # ---------------------------------------------------------------------------------------------------------------
 # fabrics, VLANs, subnets
 def _fabric_json(region, fabric):
-    vlans = [vlan_json(v, fabric) for _, v in sorted(region.vlans.items()) if v["fabric_id"] == fabric["id"]]
+    vlans = [vlan_json(v, fabric) for v in by_key(region.vlans) if v["fabric_id"] == fabric["id"]]
     return fabric_json(fabric, vlans)
 
 
@@ -390,7 +390,7 @@ def list_fabrics(call):
     """Every fabric with its VLANs."""
     region = call.region
     with region.lock:
-        return json_reply([_fabric_json(region, f) for _, f in sorted(region.fabrics.items())])
+        return json_reply([_fabric_json(region, f) for f in by_key(region.fabrics)])
 
 
 def create_fabric(call):
@@ -468,7 +468,7 @@ def list_vlans(call):
     region = call.region
     with region.lock:
         fabric = _fabric(call, "fabric_id")
-        return json_reply([vlan_json(v, fabric) for _, v in sorted(region.vlans.items()) if v["fabric_id"] == fabric["id"]])
+        return json_reply([vlan_json(v, fabric) for v in by_key(region.vlans) if v["fabric_id"] == fabric["id"]])
 
 
 def create_vlan(call):
@@ -549,7 +549,7 @@ def list_subnets(call):
     """Every subnet."""
     region = call.region
     with region.lock:
-        return json_reply([_subnet_out(region, s) for _, s in sorted(region.subnets.items())])
+        return json_reply([_subnet_out(region, s) for s in by_key(region.subnets)])
 
 
 def create_subnet(call):
@@ -649,7 +649,7 @@ def list_sshkeys(call):
     """The caller's SSH keys."""
     region = call.region
     with region.lock:
-        return json_reply([sshkey_json(k) for _, k in sorted(region.sshkeys.items()) if k["username"] == call.user])
+        return json_reply([sshkey_json(k) for k in by_key(region.sshkeys) if k["username"] == call.user])
 
 
 def create_sshkey(call):
@@ -720,7 +720,7 @@ def list_boot_resources(call):
     """Every imported image."""
     region = call.region
     with region.lock:
-        return json_reply([_boot_resource_json(r) for _, r in sorted(region.boot_resources.items())])
+        return json_reply([_boot_resource_json(r) for r in by_key(region.boot_resources)])
 
 
 def import_boot_resources(call):
@@ -763,7 +763,7 @@ def list_users(call):
     """Every user."""
     region = call.region
     with region.lock:
-        return json_reply([user_json(u) for _, u in sorted(region.users.items())])
+        return json_reply([user_json(u) for u in by_key(region.users)])
 
 
 def whoami(call):
@@ -989,4 +989,3 @@ def other_handlers():
                     [("GET", None, version)])),
     ]
     return pairs
-

@@ -17,7 +17,7 @@ import time
 
 from . import enums, hardware
 from .errors import conflict, forbidden, form_errors, not_found
-from .render import MachineRenderer, domain_json, pool_json, tag_json, zone_json
+from .render import MachineRenderer, by_key, domain_json, pool_json, tag_json, zone_json
 
 LOG = logging.getLogger("gough_lab.maas")
 
@@ -149,9 +149,9 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
         with self.lock:
             token = {
-                "consumer_key": "".join(secrets.choice(alphabet) for _ in range(18)),
-                "token_key": "".join(secrets.choice(alphabet) for _ in range(18)),
-                "token_secret": "".join(secrets.choice(alphabet) for _ in range(32)),
+                "consumer_key": "".join(secrets.choice(alphabet) for _count in range(18)),
+                "token_key": "".join(secrets.choice(alphabet) for _count in range(18)),
+                "token_secret": "".join(secrets.choice(alphabet) for _count in range(32)),
                 "username": username,
                 "name": name,
             }
@@ -186,7 +186,7 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
 
     def _new_system_id(self):
         while True:
-            sid = "".join(self.rng.choice(SYSTEM_ID_ALPHABET) for _ in range(6))
+            sid = "".join(self.rng.choice(SYSTEM_ID_ALPHABET) for _count in range(6))
             if sid not in self.by_system_id:
                 return sid
 
@@ -593,19 +593,19 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
     # representations of simple objects
     def zones_json(self):
         """Every zone, by id."""
-        return [zone_json(z) for _, z in sorted(self.zones.items())]
+        return [zone_json(z) for z in by_key(self.zones)]
 
     def pools_json(self):
         """Every resource pool, by id."""
-        return [pool_json(p) for _, p in sorted(self.pools.items())]
+        return [pool_json(p) for p in by_key(self.pools)]
 
     def domains_json(self):
         """Every domain, by id."""
-        return [domain_json(d, self.domain_record_count(d["id"])) for _, d in sorted(self.domains.items())]
+        return [domain_json(d, self.domain_record_count(d["id"])) for d in by_key(self.domains)]
 
     def tags_json(self):
         """Every tag, by name."""
-        return [tag_json(t) for _, t in sorted(self.tags.items())]
+        return [tag_json(t) for t in by_key(self.tags)]
 
     def form_error(self, field, message):
         """Shortcut for a one-field 400."""

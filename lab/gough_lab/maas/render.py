@@ -5,6 +5,11 @@ from . import enums
 API = "/MAAS/api/2.0/"
 
 
+def by_key(table):
+    """The values of a dict ordered by key (ids or names), as MAAS lists objects."""
+    return [table[key] for key in sorted(table)]
+
+
 def zone_json(zone):
     """A zone as MAAS shows it."""
     return {"id": zone["id"], "name": zone["name"], "description": zone["description"],

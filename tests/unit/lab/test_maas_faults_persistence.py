@@ -61,7 +61,7 @@ def test_fault_sequence_is_reproducible_with_the_same_seed(tmp_path):
     for run in range(2):
         with start_maas_emulator(tmp_path / ("run%d" % run), seed=42, extra_args=("--fault-503", "0.5")) as emulator:
             client = MAASClient(emulator, emulator.api_key)
-            sequences.append([client.get("users/", {"op": "whoami"}).status for _ in range(24)])
+            sequences.append([client.get("users/", {"op": "whoami"}).status for _count in range(24)])
     assert sequences[0] == sequences[1] and set(sequences[0]) == {200, 503}
 
 

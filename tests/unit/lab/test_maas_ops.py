@@ -301,7 +301,7 @@ def test_allocate_409_texts(admin):
     admin.op("machines/", "allocate", {"system_id": sid})
     taken = admin.op("machines/", "allocate", {"system_id": sid})
     assert taken.status == 409 and taken.text == "No machine with system ID %s available." % sid
-    for _ in range(7):
+    for _count in range(7):
         assert admin.op("machines/", "allocate", {"comment": "x"}).status == 200
     assert admin.op("machines/", "allocate", {"comment": "x"}).text == "No machine available."
 
