@@ -128,3 +128,40 @@ def test_lab_config_rejects_unknown_setting(lab):
     response = client.request("PUT", "/_lab/config", raw_body=json.dumps({"nope": 1}).encode(),
                               headers={"Content-Type": "application/json"})
     assert response.status == 400 and "nope" in response.text
+
+
+def test_sigterm_stops_cleanly_and_removes_url(maas_emulator):
+    maas_emulator.stop()
+    assert maas_emulator.process.returncode == 0
+    assert not os.path.exists(os.path.join(maas_emulator.state_dir, "url"))
+
+
+def test_tls_serves_https_url(tmp_path):
+    import datetime  # pylint: disable=import-outside-toplevel
+    import ssl  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+    from cryptography.x509.oid import NameOID  # pylint: disable=import-outside-toplevel
+
+    from gough_lab.testing import start_maas_emulator  # pylint: disable=import-outside-toplevel
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    with start_maas_emulator(tmp_path / "tls", extra_args=("--tls-cert", str(cert_file), "--tls-key", str(key_file))) as emulator:
+        assert emulator.url.startswith("https://127.0.0.1:")
+        context = ssl.create_default_context(cafile=str(cert_file))
+        context.check_hostname = False
+        with urllib.request.urlopen(emulator.api_url + "version/", context=context, timeout=10) as response:
+            assert json.loads(response.read())["version"] == "3.6.1"
+        assert emulator.stats()["requests_total"] == 1
