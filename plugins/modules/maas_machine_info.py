@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: maas_machine_info
 short_description: Find MAAS machines by ID, hostname, MAC address, tag, zone, pool or status
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Lists the MAAS machines that match every given filter, with one C(GET machines/) request that MAAS filters on
     the server, so finding a few machines does not download the whole fleet.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: maas_tag
 short_description: Create, update and delete MAAS tags, and choose which machines carry them
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes sure a MAAS tag exists with the given comment, definition and kernel options, or does not exist.
   - Optionally adds the tag to machines, removes it from machines, or makes a given list of machines exactly the
