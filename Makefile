@@ -77,3 +77,6 @@ constraints:  ## Re-resolve constraints.txt from requirements.txt in a scratch v
 
 clean:  ## Remove build output (keeps .venv)
 	rm -rf $(BUILD) docs/build tests/output
+
+bench-inventory: setup  ## Inventory plugin speed on 10,000 emulated machines (bench/inventory/run.py)
+	$(BIN)/python bench/inventory/run.py
