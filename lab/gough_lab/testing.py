@@ -45,7 +45,9 @@ class MAASEmulator:
             os.unlink(url_file)
         env = dict(os.environ if self._env is None else self._env)
         env["PYTHONPATH"] = LAB_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self._log = open(os.path.join(self.state_dir, "emulator.log"), "ab")  # pylint: disable=consider-using-with
+        os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+        log_fd = os.open(os.path.join(self.state_dir, "emulator.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._log = os.fdopen(log_fd, "ab")
         command = [sys.executable, "-m", "gough_lab.cli", "maas", "serve", "--listen", "127.0.0.1:0",
                    "--state", self.state_dir] + self._args
         self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=self._log)  # pylint: disable=consider-using-with

@@ -118,7 +118,9 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
                  tls_key=None):
         """Open (or create) the state in ``state_dir`` and prepare to listen on ``listen``."""
         self.state_dir = state_dir
-        os.makedirs(state_dir, exist_ok=True)
+        # The state holds API tokens: keep the directory and everything sqlite creates in it private.
+        os.makedirs(state_dir, mode=0o700, exist_ok=True)
+        os.chmod(state_dir, 0o700)
         self.config = config or LabConfig()
         self.seed = seed
         self.store = Store(os.path.join(state_dir, "maas.sqlite3"))

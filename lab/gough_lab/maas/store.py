@@ -6,6 +6,7 @@ their own tables because they are the big ones. Callers serialise access (the Re
 """
 
 import json
+import os
 import sqlite3
 
 SCHEMA = """
@@ -30,6 +31,11 @@ class Store:
     def __init__(self, path):
         """Open (creating if needed) the database at ``path``."""
         self.path = path
+        # Tokens live here: create the database (and its -wal/-shm files, which sqlite gives the same mode)
+        # readable by the owner only.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         # NORMAL is durable against process crashes (kill -9) in WAL mode; only power loss could drop the tail.

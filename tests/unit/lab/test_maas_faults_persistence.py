@@ -147,3 +147,16 @@ def test_ten_thousand_machines_list_fast_and_big(tmp_path):
         assert response.body.count(b'"system_id":') >= 10000
         filtered = client.get("machines/", {"hostname": "node-09999"}).json()
         assert [m["hostname"] for m in filtered] == ["node-09999"]
+
+
+def test_state_dir_and_database_are_private_because_they_hold_api_tokens(lab, admin):
+    import os
+    import stat
+
+    admin.post("tags/", {"name": "written"})  # make sure the WAL exists
+    assert stat.S_IMODE(os.stat(lab.state_dir).st_mode) == 0o700
+    secret_holders = [name for name in os.listdir(lab.state_dir) if name.startswith(("api_key", "maas.sqlite3"))]
+    assert {"api_key", "api_key.user", "maas.sqlite3", "maas.sqlite3-wal"} <= set(secret_holders)
+    for name in secret_holders:
+        mode = stat.S_IMODE(os.stat(os.path.join(lab.state_dir, name)).st_mode)
+        assert mode & 0o077 == 0, "%s is readable by others (mode %o)" % (name, mode)
