@@ -11,14 +11,14 @@ name: maas
 short_description: MAAS machines as an Ansible inventory
 version_added: 0.1.0
 author:
-  - Gough developers
+  - Gough developers (@gough)
 description:
   - Reads the machines of a MAAS region with one C(GET machines/) request per run, filtered on the server, and turns
     them into hosts with C(maas_) host variables and groups by tag, zone, resource pool and status.
   - Everything else (more groups, variables, conditions) is left to O(compose), O(groups) and O(keyed_groups).
   - Every string that comes from MAAS is marked unsafe, so a hostname, tag or annotation that contains Jinja2 syntax
     is never templated.
-  - The configuration file must end in C(maas.yml) or C(maas.yaml) and contain C(plugin: gough.gough.maas).
+  - The configuration file must end in C(maas.yml) or C(maas.yaml) and set O(plugin) to V(gough.gough.maas).
 extends_documentation_fragment:
   - gough.gough.maas.INVENTORY
   - ansible.builtin.constructed
@@ -162,6 +162,15 @@ from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient, MAASError
 
+try:
+    # ansible-core 2.19+ templates only strings tagged as trusted, and nothing parsed from MAAS's JSON (or
+    # reloaded from the cache, which keeps tags) carries that tag: every such string is unsafe already, and
+    # wrap_var would only spend seconds per 10,000 hosts walking values it leaves as they are.
+    from ansible.template import is_trusted_as_template  # pylint: disable=unused-import
+    STRINGS_UNTRUSTED_BY_DEFAULT = True
+except ImportError:
+    STRINGS_UNTRUSTED_BY_DEFAULT = False
+
 # group_by choice: (group kind in the name, host variable holding the value or values).
 GROUP_FIELDS = {"tags": ("tag", "maas_tags"), "zones": ("zone", "maas_zone"), "pools": ("pool", "maas_pool"),
                 "status": ("status", "maas_status_name")}
@@ -172,6 +181,14 @@ UNKNOWN_HARDWARE = frozenset(("", "unknown", "not specified", "to be filled by o
 def status_filter_value(name):
     """MAAS's ``status`` filter value for a name as users write it: ``Failed deployment`` -> ``failed_deployment``."""
     return "_".join(str(name).strip().lower().replace("-", " ").split())
+
+
+def mark_unsafe(value):
+    """``value`` with every string marked unsafe, so templating never evaluates it (see STRINGS_UNTRUSTED_BY_DEFAULT)."""
+    if STRINGS_UNTRUSTED_BY_DEFAULT:
+        # A shallow copy still, so callers may add keys without touching cached records.
+        return dict(value) if isinstance(value, dict) else value
+    return wrap_var(value)
 
 
 def _known_hardware(value):
@@ -345,11 +362,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         for record in records:
             # Cached records were stored as plain data; marking here covers fresh and cached ones alike.
-            hostvars = wrap_var(record)
+            hostvars = mark_unsafe(record)
             name = hostvars.get(name_field)
             if not name:
                 continue
-            hostvars["ansible_host"] = wrap_var(pick_ansible_host(hostvars, networks))
+            hostvars["ansible_host"] = mark_unsafe(pick_ansible_host(hostvars, networks))
             inventory.add_host(name)
             host = inventory.get_host(name)
             for varname, value in hostvars.items():
