@@ -1,0 +1,296 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""maas_machine run in-process against the lab MAAS emulator: every state, idempotency, check mode, diff, bad
+input that must fail before any write, failed commissioning and retries under injected faults."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient
+from ansible_collections.gough.gough.plugins.modules import maas_machine
+
+MAC = "52:54:00:00:10:01"
+
+
+@pytest.fixture
+def lab(lab_maas_factory):
+    """An emulator with two Ready machines, zone rack-a, pool compute and tags rack-a and gpu; fast commissioning."""
+    emulator = lab_maas_factory(machines=2)
+    client = MAASClient(emulator.url, emulator.api_key)
+    emulator.configure(commission_seconds=0.2)
+    client.post("zones/", data={"name": "rack-a"})
+    client.post("resourcepools/", data={"name": "compute"})
+    for tag in ("rack-a", "gpu"):
+        client.post("tags/", data={"name": tag})
+    emulator.client = client
+    emulator.ready = [(m["system_id"], m["hostname"]) for m in client.get("machines/")]
+    emulator.reset_stats()
+    try:
+        yield emulator
+    finally:
+        client.close()
+
+
+def args(lab, **options):
+    options.setdefault("url", lab.url)
+    options.setdefault("api_key", lab.api_key)
+    options.setdefault("poll_interval", 0.05)
+    return options
+
+
+def new_machine(lab, **options):
+    """Options that enlist a manual-power amd64 machine node-x with one MAC."""
+    base = dict(hostname="node-x", mac_addresses=[MAC], architecture="amd64", power_type="manual")
+    base.update(options)
+    return args(lab, **base)
+
+
+def by_hostname(lab, hostname):
+    found = lab.client.get("machines/", params={"hostname": hostname})
+    return found[0] if found else None
+
+
+def test_present_enlists_a_new_machine_that_stays_new_then_changes_nothing(lab, run_module, return_doc_problems):
+    options = new_machine(lab, zone="rack-a", pool="compute", tags=["rack-a"], description="spare",
+                          mac_addresses=["52-54-00-00-10-01"])
+    result = run_module(maas_machine, options)
+    assert result["changed"] is True, result
+    assert result["actions"] == ["create", "tag rack-a"]
+    machine = result["machine"]
+    assert machine["status_name"] == "New" and machine["hostname"] == "node-x"
+    assert machine["mac_addresses"] == [MAC] and machine["architecture"] == "amd64/generic"
+    assert (machine["zone"], machine["pool"], machine["tags"], machine["description"]) == (
+        "rack-a", "compute", ["rack-a"], "spare")
+    assert return_doc_problems(maas_machine, result) == []
+    server = by_hostname(lab, "node-x")
+    assert server["status_name"] == "New" and server["tag_names"] == ["rack-a"]
+    writes = lab.stats()["writes"]
+    again = run_module(maas_machine, options)
+    assert again["changed"] is False and again["actions"] == []
+    assert again["machine"] == dict(machine, fqdn=again["machine"]["fqdn"])
+    assert lab.stats()["writes"] == writes
+
+
+def test_present_updates_only_the_fields_that_differ_with_one_put(lab, run_module):
+    sid, hostname = lab.ready[0]
+    result = run_module(maas_machine, args(lab, system_id=sid, hostname="renamed", zone="rack-a",
+                                           description="moved", _ansible_diff=True))
+    assert result["changed"] is True
+    assert result["actions"] == ["update description, hostname, zone"]
+    assert result["diff"]["before"]["hostname"] == hostname and result["diff"]["after"]["hostname"] == "renamed"
+    assert result["diff"]["before"]["zone"] == "default" and result["diff"]["after"]["zone"] == "rack-a"
+    stats = lab.stats()
+    assert stats["by_op"]["PUT machines/{system_id}/ update"] == 1 and stats["writes"] == 1
+    fresh = lab.client.get_machine(sid)
+    assert (fresh["hostname"], fresh["zone"]["name"], fresh["description"]) == ("renamed", "rack-a", "moved")
+
+
+def test_machine_found_by_mac_is_renamed(lab, run_module):
+    lab.client.post("machines/", data={"hostname": "auto-1", "architecture": "amd64", "mac_addresses": MAC,
+                                       "power_type": "manual", "commission": False})
+    result = run_module(maas_machine, args(lab, hostname="node-x", mac_addresses=[MAC.upper()]))
+    assert result["changed"] is True and result["machine"]["hostname"] == "node-x"
+    assert by_hostname(lab, "auto-1") is None
+
+
+def test_tags_are_added_and_purged_with_update_nodes(lab, run_module):
+    sid = lab.ready[0][0]
+    lab.client.post("tags/gpu/", op="update_nodes", data={"add": sid})
+    lab.reset_stats()
+    kept = run_module(maas_machine, args(lab, system_id=sid, tags=["rack-a"]))
+    assert kept["machine"]["tags"] == ["gpu", "rack-a"]
+    purged = run_module(maas_machine, args(lab, system_id=sid, tags=["rack-a"], purge_tags=True))
+    assert purged["actions"] == ["untag gpu"] and purged["machine"]["tags"] == ["rack-a"]
+    assert lab.stats()["by_op"]["POST tags/{name}/ update_nodes"] == 2
+
+
+def test_power_parameters_are_compared_and_passwords_hidden(lab, run_module):
+    options = new_machine(lab, power_type="ipmi", power_parameters={"power_address": "10.0.0.5", "power_user": "maas"},
+                          power_password="s3cr3t-pass", _ansible_diff=True)
+    result = run_module(maas_machine, options)
+    assert result["changed"] is True
+    sid = result["machine"]["system_id"]
+    stored = lab.client.get("machines/%s/" % sid, op="power_parameters")
+    assert stored["power_pass"] == "s3cr3t-pass" and stored["power_address"] == "10.0.0.5"
+    assert "s3cr3t-pass" not in repr(result)
+    assert result["diff"]["after"]["power_parameters"]["power_pass"] == "********"
+    again = run_module(maas_machine, options)
+    assert again["changed"] is False
+    moved = run_module(maas_machine, dict(options, power_parameters={"power_address": "10.0.0.6"}))
+    assert moved["actions"] == ["update power_parameters"]
+    assert lab.client.get("machines/%s/" % sid, op="power_parameters")["power_address"] == "10.0.0.6"
+
+
+def test_ready_commissions_a_new_machine_and_waits_for_ready(lab, run_module, return_doc_problems):
+    result = run_module(maas_machine, new_machine(lab, state="commissioned", testing_scripts=[], enable_ssh=True))
+    assert result["changed"] is True, result
+    assert result["actions"] == ["create", "commission"]
+    assert result["machine"]["status_name"] == "Ready"
+    assert return_doc_problems(maas_machine, result) == []
+    sid = result["machine"]["system_id"]
+    assert lab.stats()["machine_ops"][sid] == {"create": 1, "commission": 1}
+    again = run_module(maas_machine, new_machine(lab, state="ready"))
+    assert again["changed"] is False
+
+
+def test_ready_recommissions_a_broken_machine(lab, run_module):
+    sid = lab.ready[0][0]
+    lab.client.machine_op(sid, "mark_broken", data={"comment": "bad disk"})
+    result = run_module(maas_machine, args(lab, system_id=sid, state="ready"))
+    assert result["actions"] == ["commission"] and result["machine"]["status_name"] == "Ready"
+
+
+def test_ready_refuses_a_deployed_machine_without_writing(lab, run_module):
+    sid = lab.ready[0][0]
+    lab.configure(deploy_seconds=0)
+    lab.client.machine_op(sid, "deploy")
+    lab.reset_stats()
+    result = run_module(maas_machine, args(lab, system_id=sid, state="ready"))
+    assert result["failed"] is True and result["msg"].startswith("state: ")
+    assert "released" in result["msg"]
+    assert lab.stats()["writes"] == 0
+
+
+def test_failed_commissioning_reports_status_message_and_events(lab, run_module):
+    lab.configure(fail_commission=1.0)
+    result = run_module(maas_machine, new_machine(lab, state="ready"))
+    assert result["failed"] is True
+    assert "Commissioning of node-x" in result["msg"] and "Failed commissioning" in result["msg"]
+    assert result["machine"]["status_message"] and result["machine"]["status_message"] in result["msg"]
+    assert result["events"] and result["events"][0]["type"]
+    assert len(result["events"]) <= 5
+    assert result["actions"] == ["create", "commission"]
+
+
+def test_wait_timeout_fails_naming_the_status(lab, run_module):
+    lab.configure(commission_seconds=30)
+    result = run_module(maas_machine, new_machine(lab, state="ready", wait_timeout=0))
+    assert result["failed"] is True
+    assert "did not finish within 0 seconds" in result["msg"] and "Commissioning" in result["msg"]
+
+
+def test_broken_marks_with_comment_and_is_idempotent(lab, run_module):
+    sid = lab.ready[0][0]
+    result = run_module(maas_machine, args(lab, system_id=sid, state="broken", comment="PSU failed"))
+    assert result["changed"] is True and result["machine"]["status_name"] == "Broken"
+    assert lab.client.get_machine(sid)["error_description"] == "PSU failed"
+    again = run_module(maas_machine, args(lab, system_id=sid, state="broken", comment="PSU failed"))
+    assert again["changed"] is False
+
+
+def test_broken_needs_an_existing_machine(lab, run_module):
+    result = run_module(maas_machine, args(lab, hostname="ghost", state="broken"))
+    assert result["failed"] is True and result["msg"].startswith("state: ")
+
+
+def test_absent_deletes_then_reports_no_change(lab, run_module):
+    sid, hostname = lab.ready[1]
+    result = run_module(maas_machine, args(lab, hostname=hostname, state="absent", _ansible_diff=True))
+    assert result["changed"] is True and result["machine"] == {}
+    assert result["diff"]["before"]["hostname"] == hostname and result["diff"]["after"] == {}
+    assert by_hostname(lab, hostname) is None
+    again = run_module(maas_machine, args(lab, system_id=sid, state="absent"))
+    assert again["changed"] is False
+
+
+def test_absent_refuses_a_machine_in_use_unless_forced(lab, run_module):
+    sid = lab.ready[0][0]
+    lab.client.post("machines/", op="allocate", data={"system_id": sid})
+    lab.reset_stats()
+    refused = run_module(maas_machine, args(lab, system_id=sid, state="absent"))
+    assert refused["failed"] is True and refused["msg"].startswith("force: ") and "Allocated" in refused["msg"]
+    assert lab.stats()["writes"] == 0
+    forced = run_module(maas_machine, args(lab, system_id=sid, state="absent", force=True))
+    assert forced["changed"] is True
+    assert lab.client.get("machines/", params={"id": sid}) == []
+
+
+@pytest.mark.parametrize("state", ["present", "ready", "broken", "absent"])
+def test_check_mode_writes_nothing_and_predicts_the_result(lab, run_module, state):
+    sid = lab.ready[0][0]
+    if state == "ready":
+        options = new_machine(lab, state="ready", tags=["gpu"])
+    else:
+        options = args(lab, system_id=sid, state=state, description="changed")
+    result = run_module(maas_machine, dict(options, _ansible_check_mode=True, _ansible_diff=True))
+    assert result["changed"] is True, result
+    assert lab.stats()["writes"] == 0
+    if state == "ready":
+        assert result["actions"] == ["create", "tag gpu", "commission"]
+        assert result["machine"]["status_name"] == "Ready" and result["diff"]["before"] == {}
+    elif state == "absent":
+        assert result["machine"] == {} and lab.client.get_machine(sid)
+    else:
+        assert result["diff"]["after"]["description"] == "changed"
+        assert lab.client.get_machine(sid)["description"] == ""
+    if state == "broken":
+        assert result["machine"]["status_name"] == "Broken"
+
+
+BAD_INPUTS = [
+    ({"mac_addresses": ["52:54:00:zz:00:01"]}, "mac_addresses: "),
+    ({"hostname": "bad_host"}, "hostname: "),
+    ({"architecture": "x86_64"}, "architecture: "),
+    ({"power_type": "ipmi", "power_parameters": {"power_user": "maas"}}, "power_parameters: power type ipmi needs "
+                                                                         "power_address."),
+    ({"power_type": "virsh", "power_parameters": {"power_address": "qemu:///system"}}, "power_parameters: power type "
+                                                                                       "virsh needs power_id."),
+    ({"power_type": "lxd", "power_parameters": {}}, "power_parameters: power type lxd needs power_address, "
+                                                    "instance_name."),
+    ({"zone": "rack-z"}, "zone: MAAS has no zone named rack-z."),
+    ({"pool": "nope"}, "pool: MAAS has no resource pool named nope."),
+    ({"domain": "example.org"}, "domain: MAAS has no domain named example.org."),
+    ({"tags": ["gpu", "ssd"]}, "tags: MAAS has no tag named ssd."),
+    ({"architecture": None}, "architecture: required"),
+]
+
+
+@pytest.mark.parametrize("change,message", BAD_INPUTS)
+def test_bad_input_fails_naming_the_field_before_any_write(lab, run_module, change, message):
+    options = new_machine(lab, state="ready")
+    options.update(change)
+    result = run_module(maas_machine, options)
+    assert result["failed"] is True
+    assert result["msg"].startswith(message), result["msg"]
+    assert lab.stats()["writes"] == 0
+
+
+def test_unknown_power_type_is_refused_by_its_choices(lab, run_module):
+    result = run_module(maas_machine, new_machine(lab, power_type="ilo9"))
+    assert result["failed"] is True and "power_type" in result["msg"]
+    assert lab.stats()["requests_total"] == 0
+
+
+def test_mac_of_another_interface_is_refused_on_an_existing_machine(lab, run_module):
+    sid = lab.ready[0][0]
+    result = run_module(maas_machine, args(lab, system_id=sid, mac_addresses=["52:54:00:99:99:99"]))
+    assert result["failed"] is True and result["msg"].startswith("mac_addresses: 52:54:00:99:99:99 not on machine")
+    assert lab.stats()["writes"] == 0
+
+
+def test_unknown_system_id_fails(lab, run_module):
+    result = run_module(maas_machine, args(lab, system_id="nosuch"))
+    assert result["failed"] is True and result["msg"] == "system_id: MAAS has no machine nosuch."
+
+
+def test_one_create_and_one_commission_per_machine_under_faults(lab, run_module):
+    lab.configure(fault_503=0.1, fault_reset=0.05, commission_seconds=0.1)
+    sids = []
+    for index in range(8):
+        mac = "52:54:00:00:20:%02x" % index
+        result = run_module(maas_machine, new_machine(lab, hostname="fault-%d" % index, mac_addresses=[mac],
+                                                      state="ready", retries=10))
+        assert result.get("failed") is not True, result["msg"]
+        assert result["machine"]["status_name"] == "Ready"
+        sids.append(result["machine"]["system_id"])
+    stats = lab.stats()
+    faults = stats["faults"]
+    assert faults["503"] + faults["reset_before"] + faults["reset_after"] > 0
+    for sid in sids:
+        ops = stats["machine_ops"][sid]
+        assert ops.get("commission") == 1 and ops.get("create") == 1, (sid, ops)
