@@ -1,4 +1,4 @@
-"""Handlers for everything except machines: tags, zones, pools, domains, networks, keys, images, users, events."""
+"""Handlers for every MAAS resource but machines: tags, zones, pools, domains, networks, keys, images, users, events."""
 
 import base64
 import binascii
@@ -920,7 +920,7 @@ def set_config(call):
         return Reply(200, "OK", "text/plain; charset=utf-8")
 
 
-def other_handlers():
+def resource_handlers():
     """Every non-machine handler, as (auth, anon) pairs."""
     # pylint: disable=too-many-locals,too-many-statements
     def make(name, path, params, doc, actions):

@@ -18,7 +18,7 @@ from .backend import SimulatedBackend
 from .config import ConfigError, LabConfig
 from .errors import APIError
 from .machines import machine_handlers
-from .others import other_handlers
+from .resources import resource_handlers
 from .params import parse_body, parse_query
 from .region import Region
 from .store import Store
@@ -32,7 +32,7 @@ def build_api():
     """The emulator's routing table, in MAAS's handler names."""
     machines, anon_machines, machine = machine_handlers()
     resources = [Resource(auth=machines, anon=anon_machines), Resource(auth=machine)]
-    for auth, anon in other_handlers():
+    for auth, anon in resource_handlers():
         resources.append(Resource(auth=auth, anon=anon))
     return API(resources)
 
