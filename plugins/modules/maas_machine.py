@@ -856,5 +856,6 @@ def main():
             runner.client.close()
     module.exit_json(**result)
 
+
 if __name__ == "__main__":
     main()
