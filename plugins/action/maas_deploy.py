@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Controller half of gough.gough.maas_deploy: run the module to send the ops, then wait here, printing progress.
+
+A module cannot print while it runs, so the module is called with ``wait: false``: it validates, resolves,
+allocates and fires every op, and returns the machines. This plugin then polls MAAS from the controller with the
+same engine (one filtered list call per interval), prints a progress line every ``progress_interval`` seconds
+with ``Display.display`` (which reaches ansible-playbook and AWX job output live), applies ``on_failure`` and
+returns the per-machine results. Check mode and ``wait: false`` are passed straight to the module.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import time
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.gough.gough.plugins.module_utils.maas import DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAASClient, \
+    MAASError
+from ansible_collections.gough.gough.plugins.module_utils.maas_batch import MachineDeployment, progress_line
+from ansible_collections.gough.gough.plugins.modules.maas_deploy import MODULE_KWARGS, argument_spec
+
+display = Display()
+
+MODULE = "gough.gough.maas_deploy"
+
+
+class ProgressPrinter(object):
+    """Prints a progress line at most every ``interval`` seconds, and the last one when asked."""
+
+    def __init__(self, state, interval, host, clock=time.monotonic):
+        self.state = state
+        self.interval = interval
+        self.host = host
+        self.clock = clock
+        self.last_printed = None
+        self.last_line = None
+
+    def __call__(self, machines, elapsed):
+        self.last_line = progress_line(machines, self.state, elapsed)
+        now = self.clock()
+        if self.interval > 0 and (self.last_printed is None or now - self.last_printed >= self.interval):
+            self.last_printed = now
+            display.display("%s [%s]" % (self.last_line, self.host))
+
+
+class ActionModule(ActionBase):
+    """Runs maas_deploy with ``wait: false``, then waits for the machines on the controller."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        started = time.monotonic()
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        validated = ArgumentSpecValidator(argument_spec(), mutually_exclusive=MODULE_KWARGS["mutually_exclusive"],
+                                          required_by=MODULE_KWARGS["required_by"]).validate(args)
+        params = validated.validated_parameters
+        if validated.error_messages or not params.get("wait") or self._task.check_mode:
+            # The module reports argument errors itself, and needs no controller-side wait here.
+            result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
+            return result
+
+        module_args = dict(args, wait=False)
+        fired = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        if fired.get("failed_machines") is None or "machines" not in fired:
+            # Failed before any machine op (bad input, too few machines, MAAS unreachable): nothing to wait for.
+            result.update(fired)
+            return result
+
+        client = MAASClient(params["url"], params["api_key"], validate_certs=params["validate_certs"],
+                            ca_path=params["ca_path"], timeout=params["timeout"] or DEFAULT_TIMEOUT,
+                            retries=DEFAULT_RETRIES if params["retries"] is None else params["retries"])
+        run = MachineDeployment(client, params)
+        run.started = started
+        run.resume(fired)
+        printer = ProgressPrinter(params["state"], params["progress_interval"] or 0,
+                                  task_vars.get("inventory_hostname", "localhost") if task_vars else "localhost")
+        try:
+            run.wait(on_progress=printer)
+        except MAASError as exc:
+            result.update(fired)
+            result.update(failed=True, msg="Waiting for the machines failed: %s" % exc, machines=run.machines())
+            return result
+        finally:
+            client.close()
+        if printer.last_line and printer.interval > 0 and printer.last_printed is not None \
+                and printer.clock() - printer.last_printed > 0:
+            display.display("%s [done]" % printer.last_line)
+
+        final = run.result()
+        final["changed"] = bool(fired.get("changed")) or run.changed
+        for key in ("invocation", "warnings", "deprecations", "diff"):
+            if key in fired:
+                final[key] = fired[key]
+        result.update(final)
+        if not final.get("failed"):
+            result.pop("failed", None)
+            result.pop("msg", None)
+        return result
