@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""poll_until_settled: growing intervals, never sleeping past the deadline, the last value on timeout."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import itertools
+
+import pytest
+
+from ansible_collections.gough.gough.plugins.module_utils.maas_wait import (
+    WaitTimeout,
+    describe_events,
+    poll_intervals,
+    poll_until_settled,
+)
+
+
+class FakeClock(object):
+    """A monotonic clock that only moves when the code under test sleeps."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self):
+        return self.now
+
+
+def test_intervals_grow_by_the_backoff_factor_up_to_the_cap():
+    assert list(itertools.islice(poll_intervals(2, 5, 1.5), 5)) == [2.0, 3.0, 4.5, 5, 5]
+
+
+def test_returns_the_first_settled_value_without_sleeping_when_already_settled():
+    clock = FakeClock()
+    assert poll_until_settled(lambda: "Ready", lambda v: v == "Ready", 10, sleep=clock.sleep,
+                              clock=clock.clock) == "Ready"
+    assert clock.sleeps == []
+
+
+def test_polls_with_backoff_until_settled_and_reports_progress():
+    clock = FakeClock()
+    values = iter(["Commissioning", "Commissioning", "Testing", "Ready"])
+    seen = []
+    result = poll_until_settled(lambda: next(values), lambda v: v == "Ready", 100, interval=1, max_interval=2,
+                                backoff=2, on_poll=lambda v, elapsed: seen.append((v, elapsed)),
+                                sleep=clock.sleep, clock=clock.clock)
+    assert result == "Ready"
+    assert clock.sleeps == [1.0, 2, 2]
+    assert seen == [("Commissioning", 0.0), ("Commissioning", 1.0), ("Testing", 3.0)]
+
+
+def test_timeout_raises_with_the_last_value_and_never_sleeps_past_the_deadline():
+    clock = FakeClock()
+    with pytest.raises(WaitTimeout) as caught:
+        poll_until_settled(lambda: "Commissioning", lambda v: False, 10, interval=4, max_interval=4,
+                           sleep=clock.sleep, clock=clock.clock)
+    assert caught.value.last == "Commissioning"
+    assert caught.value.elapsed == 10
+    assert clock.sleeps == [4.0, 4.0, 2.0]
+
+
+def test_events_are_described_in_one_line():
+    events = [{"type": "Failed commissioning", "description": "script failed"}, {"type": "Commissioning",
+                                                                                   "description": ""}]
+    assert describe_events(events) == "Failed commissioning: script failed; Commissioning"
