@@ -442,6 +442,13 @@ def machine_view(machine):
     }
 
 
+def as_text(value):
+    """A power parameter value as MAAS stores it: text, booleans as true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
 def masked(parameters):
     """Power parameters with secret-looking values replaced, for the diff."""
     return dict((key, MASK if SECRET_KEY_RE.search(key) else value) for key, value in parameters.items())
@@ -483,8 +490,7 @@ class MachineModule(object):
         for key, value in parameters.items():
             if SECRET_KEY_RE.search(key) and isinstance(value, str) and value:
                 self.module.no_log_values.add(value)
-        self.power_parameters = dict((k, v if isinstance(v, str) else str(v).lower() if isinstance(v, bool)
-                                      else str(v)) for k, v in parameters.items())
+        self.power_parameters = dict((k, as_text(v)) for k, v in parameters.items())
         if params["tags"] is not None:
             desired["tags"] = sorted(set(params["tags"]))
         for name in ("wait_timeout",):
@@ -547,7 +553,7 @@ class MachineModule(object):
         view = machine_view(machine)
         if self.power_parameters:
             current = self.read_power_parameters(machine["system_id"])
-            view["power_parameters"] = dict((k, str(current[k]) if current.get(k) is not None else None)
+            view["power_parameters"] = dict((k, as_text(current[k]) if current.get(k) is not None else None)
                                             for k in self.power_parameters)
         return view
 
@@ -603,7 +609,7 @@ class MachineModule(object):
                     return None
                 if "power_parameters" in changed:
                     current = self.read_power_parameters(sid)
-                    if any(str(current.get(k)) != v for k, v in changed["power_parameters"].items()):
+                    if any(as_text(current.get(k)) != v for k, v in changed["power_parameters"].items()):
                         return None
                 return fresh
             self.client.put("machines/%s/" % sid, data=data, confirm=applied)
