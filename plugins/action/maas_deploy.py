@@ -41,13 +41,24 @@ class ProgressPrinter(object):
         self.clock = clock
         self.last_printed = None
         self.last_line = None
+        self.printed_line = None
 
     def __call__(self, machines, elapsed):
         self.last_line = progress_line(machines, self.state, elapsed)
         now = self.clock()
         if self.interval > 0 and (self.last_printed is None or now - self.last_printed >= self.interval):
-            self.last_printed = now
-            display.display("%s [%s]" % (self.last_line, self.host))
+            self.show()
+
+    def show(self):
+        """Print the latest line now."""
+        self.last_printed = self.clock()
+        self.printed_line = self.last_line
+        display.display("%s [%s]" % (self.last_line, self.host))
+
+    def finish(self):
+        """Print the final state if the last printed line is stale."""
+        if self.interval > 0 and self.last_line and self.last_line != self.printed_line:
+            self.show()
 
 
 class ActionModule(ActionBase):
@@ -92,9 +103,7 @@ class ActionModule(ActionBase):
             return result
         finally:
             client.close()
-        if printer.last_line and printer.interval > 0 and printer.last_printed is not None \
-                and printer.clock() - printer.last_printed > 0:
-            display.display("%s [done]" % printer.last_line)
+        printer.finish()
 
         final = run.result()
         final["changed"] = bool(fired.get("changed")) or run.changed

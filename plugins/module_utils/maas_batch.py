@@ -618,7 +618,8 @@ class MachineDeployment(object):
                     self._fail(sid, "still %s after wait_timeout=%ss" % (record["status"],
                                                                          self.params.get("wait_timeout")))
                 elif record["status"] != target:
-                    self._fail(sid, "%s: %s" % (record["status"], record["status_message"] or "no message from MAAS"))
+                    said = record["status_message"] or "no message from MAAS"
+                    self._fail(sid, said if said.startswith(record["status"]) else "%s: %s" % (record["status"], said))
                     fresh_failures.append(sid)
             if self.state == "deployed" and fresh_failures and self.params.get("on_failure") in ("release", "replace"):
                 replace = (self.params.get("on_failure") == "replace" and self.replace_rounds < MAX_REPLACE_ROUNDS
