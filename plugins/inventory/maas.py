@@ -109,8 +109,8 @@ notes:
   - C(maas_system_id), C(maas_hostname), C(maas_fqdn), C(maas_domain), C(maas_status_name), C(maas_zone),
     C(maas_pool), C(maas_tags) (list), C(maas_owner), C(maas_osystem), C(maas_distro_series),
     C(maas_architecture), C(maas_power_type), C(maas_cpu_count), C(maas_memory) (MiB), C(maas_storage) (MB),
-    C(maas_ip_addresses) (list), C(maas_interfaces) (list of C(name), C(mac), C(addresses), C(vlan) (VID),
-    C(fabric)), C(maas_workload_annotations) (dict), and C(maas_hardware_vendor) and C(maas_hardware_product)
+    C(maas_ip_addresses) (list), C(maas_interfaces) (list of C(name), C(mac), C(addresses) and C(vlan) (the
+    VID)), C(maas_workload_annotations) (dict), and C(maas_hardware_vendor) and C(maas_hardware_product)
     when MAAS reports them.
 seealso:
   - name: Gough inventory guide
@@ -152,6 +152,7 @@ keyed_groups:
     prefix: team
 """
 
+import gc
 import hashlib
 import ipaddress
 import json
@@ -205,7 +206,6 @@ def machine_hostvars(machine):
             "mac": nic.get("mac_address"),
             "addresses": [link["ip_address"] for link in nic.get("links") or () if link.get("ip_address")],
             "vlan": vlan.get("vid"),
-            "fabric": vlan.get("fabric"),
         })
     domain = machine.get("domain") or {}
     zone = machine.get("zone") or {}
@@ -282,11 +282,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 records = self._cache[cache_key]
             except KeyError:
                 records = None
-        if records is None:
-            records = self._fetch_records(params, cache_key)
-            if self.get_option("cache") or self.get_option("cache_fallback"):
-                self._cache[cache_key] = records
-        self._populate(records)
+        # Parsing the list and building hosts allocate millions of long-lived objects; the collector's full passes
+        # over them would cost more than the work itself and free nothing.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            if records is None:
+                records = self._fetch_records(params, cache_key)
+                if self.get_option("cache") or self.get_option("cache_fallback"):
+                    self._cache[cache_key] = records
+            self._populate(records)
+        finally:
+            # The hosts live as long as the process: move them out of the collector's sight, so ansible-core's
+            # own work afterwards (variables, output) does not re-scan them on every full collection.
+            gc.freeze()
+            if collecting:
+                gc.enable()
 
     # -- fetching -----------------------------------------------------------------------------------------
 

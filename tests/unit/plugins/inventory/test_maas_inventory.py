@@ -276,7 +276,7 @@ def evil_machine(marker):
         "pool": {"name": "default"}, "tag_names": [evil], "owner": "admin", "osystem": "ubuntu",
         "distro_series": "jammy", "architecture": "amd64/generic", "power_type": "manual", "cpu_count": 1,
         "memory": 1024, "storage": 1000.0, "ip_addresses": ["192.0.2.10"],
-        "interface_set": [{"name": "eth0", "mac_address": "52:54:00:12:34:56", "vlan": {"vid": 0, "fabric": evil},
+        "interface_set": [{"name": evil, "mac_address": "52:54:00:12:34:56", "vlan": {"vid": 0, "fabric": "f0"},
                            "links": [{"ip_address": "192.0.2.10"}]}],
         "workload_annotations": {"note": evil, evil: "key"},
         "hardware_info": {"system_vendor": evil, "system_product": "Unknown"},
@@ -304,7 +304,7 @@ def test_strings_from_maas_are_never_templated(fake_maas, tmp_path):
   tasks:
     - ansible.builtin.debug:
         msg: "{{ maas_hostname }} {{ maas_fqdn }} {{ maas_tags | join(',') }} {{ maas_workload_annotations }}
-          {{ maas_hardware_vendor }} {{ maas_interfaces[0].fabric }} {{ inventory_hostname }}"
+          {{ maas_hardware_vendor }} {{ maas_interfaces[0].name }} {{ inventory_hostname }}"
     - ansible.builtin.set_fact:
         copied: "{{ maas_workload_annotations.note }}"
     - ansible.builtin.debug:
