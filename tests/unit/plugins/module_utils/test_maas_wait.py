@@ -69,6 +69,6 @@ def test_timeout_raises_with_the_last_value_and_never_sleeps_past_the_deadline()
 
 
 def test_events_are_described_in_one_line():
-    events = [{"type": "Failed commissioning", "description": "script failed"}, {"type": "Commissioning",
-                                                                                   "description": ""}]
+    events = [{"type": "Failed commissioning", "description": "script failed"},
+              {"type": "Commissioning", "description": ""}]
     assert describe_events(events) == "Failed commissioning: script failed; Commissioning"
