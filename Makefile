@@ -80,3 +80,6 @@ clean:  ## Remove build output (keeps .venv)
 
 bench-inventory: setup  ## Inventory plugin speed on 10,000 emulated machines (bench/inventory/run.py)
 	$(BIN)/python bench/inventory/run.py
+
+bench-deploy: setup  ## maas_deploy on 1,000 emulated machines vs one blocking deploy per machine (bench/deploy_batch/run.py)
+	$(BIN)/python bench/deploy_batch/run.py

@@ -1,0 +1,215 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Benchmark gough.gough.maas_deploy on 1,000 emulated machines against one blocking deploy per machine.
+
+Both sides run ``ansible-playbook`` against a fresh MAAS emulator (same seed, so the same machines) whose deploys
+take T seconds:
+
+- batch: one ``maas_deploy`` task for all N machines (by hostname);
+- baseline: one host per machine in the inventory, each running ``maas_deploy`` for its own machine only, with
+  Ansible forks doing the parallelism, the way a single-machine module is used. Same poll settings.
+
+Prints wall time / T for each, requests per machine from the emulator's counters, and baseline / batch.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
+LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
+BIN = os.path.dirname(sys.executable)
+TARGET = 1.3
+
+BATCH_PLAY = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Note the start
+      ansible.builtin.set_fact:
+        bench_start: "{{{{ now().timestamp() }}}}"
+      run_once: true
+    - name: Deploy every machine in one task
+      gough.gough.maas_deploy:
+        url: "{url}"
+        api_key: "{api_key}"
+        machines: "{{{{ lookup('ansible.builtin.file', '{names}') | split(',') }}}}"
+        poll_interval: {poll}
+        poll_backoff: 1
+        concurrency: {concurrency}
+        progress_interval: {progress}
+        wait_timeout: 3600
+    - name: Note the time the deploy task took (templated when this task starts)
+      ansible.builtin.copy:
+        content: "{{{{ now().timestamp() - hostvars[ansible_play_hosts_all[0]].bench_start | float }}}}"
+        dest: "{stamp}"
+        mode: "0600"
+      run_once: true
+"""
+
+BASELINE_PLAY = """
+- hosts: all
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Note the start
+      ansible.builtin.set_fact:
+        bench_start: "{{{{ now().timestamp() }}}}"
+      run_once: true
+    - name: Deploy this host's machine
+      gough.gough.maas_deploy:
+        url: "{url}"
+        api_key: "{api_key}"
+        machines: ["{{{{ inventory_hostname }}}}"]
+        poll_interval: {poll}
+        poll_backoff: 1
+        progress_interval: 0
+        wait_timeout: 3600
+    - name: Note the time the deploy task took (templated when this task starts)
+      ansible.builtin.copy:
+        content: "{{{{ now().timestamp() - hostvars[ansible_play_hosts_all[0]].bench_start | float }}}}"
+        dest: "{stamp}"
+        mode: "0600"
+      run_once: true
+"""
+
+
+def ensure_collection_link():
+    """Make ansible_collections/gough/gough under .build/pytest-collections point at the working tree."""
+    if not os.path.islink(LINK):
+        os.makedirs(os.path.dirname(LINK), exist_ok=True)
+        os.symlink(ROOT, LINK)
+
+
+def machine_names(emulator):
+    """Hostnames of the emulator's machines, from one list call."""
+    sys.path.insert(0, COLLECTIONS)
+    from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient  # pylint: disable=import-outside-toplevel
+    with MAASClient(emulator.url, emulator.api_key) as client:
+        return [m["hostname"] for m in client.get("machines/")]
+
+
+def run_playbook(directory, play, inventory, forks):
+    """Run ansible-playbook; return wall seconds. Fails loudly if the play fails."""
+    path = os.path.join(directory, "play.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(play)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="0",
+               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+               ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    command = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, "--forks", str(forks), path]
+    began = time.monotonic()
+    process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - began
+    if process.returncode != 0:
+        raise SystemExit("ansible-playbook failed (%d):\n%s\n%s" % (process.returncode, process.stdout[-5000:],
+                                                                   process.stderr[-3000:]))
+    return wall, process.stdout
+
+
+def measure(args, kind, work):
+    """Start a fresh emulator, run one side, and return (deploy task wall seconds, stats, stdout)."""
+    from gough_lab.testing import start_maas_emulator  # pylint: disable=import-outside-toplevel
+    state = os.path.join(work, kind)
+    emulator = start_maas_emulator(state, machines=args.machines, seed=args.seed,
+                                   extra_args=("--deploy-seconds", str(args.deploy_seconds)))
+    try:
+        names = machine_names(emulator)
+        directory = os.path.join(work, kind + "-play")
+        os.makedirs(directory)
+        stamp = os.path.join(directory, "stamp")
+        if kind == "batch":
+            names_file = os.path.join(directory, "names")
+            with open(names_file, "w", encoding="utf-8") as handle:
+                handle.write(",".join(names))
+            play = BATCH_PLAY.format(url=emulator.url, api_key=emulator.api_key, names=names_file, poll=args.poll,
+                                     concurrency=args.concurrency, progress=args.progress, stamp=stamp)
+            inventory, forks = "localhost,", 1
+        else:
+            inventory = os.path.join(directory, "hosts")
+            with open(inventory, "w", encoding="utf-8") as handle:
+                handle.write("\n".join(names) + "\n")
+            play = BASELINE_PLAY.format(url=emulator.url, api_key=emulator.api_key, poll=args.poll, stamp=stamp)
+            forks = args.forks
+        emulator.reset_stats()
+        wall, stdout = run_playbook(directory, play, inventory, forks)
+        stats = emulator.stats()
+        with open(stamp, encoding="utf-8") as handle:
+            stats["task_wall"] = float(handle.read())
+        stats["playbook_wall"] = wall
+        deployed = [m for m in machine_names_by_status(emulator) if m == "Deployed"]
+        if len(deployed) != args.machines:
+            raise SystemExit("%s: only %d of %d machines Deployed" % (kind, len(deployed), args.machines))
+        return stats["task_wall"], stats, stdout
+    finally:
+        emulator.stop()
+
+
+def machine_names_by_status(emulator):
+    """Status label of every machine."""
+    from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient  # pylint: disable=import-outside-toplevel
+    with MAASClient(emulator.url, emulator.api_key) as client:
+        return [m["status_name"] for m in client.get("machines/")]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--machines", type=int, default=1000)
+    parser.add_argument("--deploy-seconds", type=float, default=10.0, help="simulated deploy time T")
+    parser.add_argument("--poll", type=float, default=0.5, help="poll_interval for both sides")
+    parser.add_argument("--concurrency", type=int, default=32, help="maas_deploy concurrency (batch side)")
+    parser.add_argument("--forks", type=int, default=50, help="Ansible forks for the baseline")
+    parser.add_argument("--progress", type=float, default=2.0, help="progress_interval of the batch side")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip-baseline", action="store_true", help="measure the batch side only")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    ensure_collection_link()
+    sys.path.insert(0, COLLECTIONS)
+    work = tempfile.mkdtemp(prefix="gough-bench-deploy-")
+    t = args.deploy_seconds
+    n = args.machines
+
+    print("deploy_batch: %d machines, T=%gs deploy, poll_interval %gs, batch concurrency %d, baseline forks %d"
+          % (n, t, args.poll, args.concurrency, args.forks))
+    batch_wall, batch_stats, batch_out = measure(args, "batch", work)
+    progress = [line for line in batch_out.splitlines() if line.startswith("maas_deploy:")]
+    figures = {"machines": n, "deploy_seconds": t, "batch_wall": round(batch_wall, 2),
+               "batch_wall_over_t": round(batch_wall / t, 2),
+               "batch_requests_per_machine": round(batch_stats["requests_total"] / float(n), 2),
+               "batch_list_calls": batch_stats["by_op"].get("GET machines/ read", 0)}
+    print("  progress lines seen: %d (last: %s)" % (len(progress), progress[-1] if progress else "none"))
+    print("  maas_deploy, one task:      wall %7.1fs = %5.2f x T   %5.2f requests/machine   (%d list calls)"
+          % (batch_wall, batch_wall / t, figures["batch_requests_per_machine"], figures["batch_list_calls"]))
+    status = 0
+    if not args.skip_baseline:
+        base_wall, base_stats, _out = measure(args, "baseline", work)
+        figures.update(baseline_wall=round(base_wall, 2), baseline_wall_over_t=round(base_wall / t, 2),
+                       baseline_requests_per_machine=round(base_stats["requests_total"] / float(n), 2),
+                       baseline_over_batch=round(base_wall / batch_wall, 1))
+        print("  baseline, a host per machine: wall %7.1fs = %5.2f x T   %5.2f requests/machine   (forks %d)"
+              % (base_wall, base_wall / t, figures["baseline_requests_per_machine"], args.forks))
+        print("  baseline / maas_deploy: %.1fx wall time, %.2fx requests"
+              % (base_wall / batch_wall, figures["baseline_requests_per_machine"]
+                 / figures["batch_requests_per_machine"]))
+    verdict = "met" if figures["batch_wall_over_t"] <= TARGET else "MISSED"
+    print("  target maas_deploy wall / T <= %.1f: %s (%.2f)" % (TARGET, verdict, figures["batch_wall_over_t"]))
+    if verdict != "met":
+        status = 1
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(figures, handle, indent=2, sort_keys=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
