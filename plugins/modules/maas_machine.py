@@ -111,7 +111,8 @@ options:
       - V(ready), or its alias V(commissioned), does what V(present) does and then commissions the machine when it is
         V(New), V(Failed commissioning), V(Failed testing) or V(Broken) (a Broken machine is re-commissioned, not just
         marked fixed), and waits until it is V(Ready). A machine already commissioning is waited for. A machine that
-        is allocated or deployed is an error; release it first.
+        is V(Allocated), V(Deploying) or V(Deployed) was commissioned and is in use, so it is left alone
+        (C(changed=false)); any other state, such as V(Failed deployment), is an error: release it first.
       - V(broken) marks an existing machine Broken with O(comment).
       - V(absent) deletes the machine. A machine in use (Allocated, Deploying or Deployed) is refused unless
         O(force=true).
@@ -701,8 +702,10 @@ class MachineModule(object):
                 raise MAASValidationError(
                     "mac_addresses", "%s not on machine %s (%s); this module does not add interfaces."
                     % (", ".join(missing), current["hostname"], current["system_id"]))
+        # Allocated, Deploying and Deployed machines were commissioned and are in use: the state holds, and a
+        # provisioning playbook that enlists, commissions and deploys can be rerun without touching them.
         if current is not None and self.state == "ready" and before["status_name"] not in (
-                COMMISSIONABLE + COMMISSIONING + ("Ready",)):
+                COMMISSIONABLE + COMMISSIONING + IN_USE + ("Ready",)):
             raise MAASValidationError("state", "machine %s (%s) is %s; it must be released before it can be "
                                                "commissioned." % (current["hostname"], current["system_id"],
                                                                   before["status_name"]))

@@ -145,14 +145,27 @@ def test_ready_recommissions_a_broken_machine(lab, run_module):
     assert result["actions"] == ["commission"] and result["machine"]["status_name"] == "Ready"
 
 
-def test_ready_refuses_a_deployed_machine_without_writing(lab, run_module):
+def test_ready_leaves_a_deployed_machine_alone_so_provisioning_reruns_are_idempotent(lab, run_module):
     sid = lab.ready[0][0]
     lab.configure(deploy_seconds=0)
     lab.client.machine_op(sid, "deploy")
     lab.reset_stats()
     result = run_module(maas_machine, args(lab, system_id=sid, state="ready"))
+    assert result["changed"] is False and result["actions"] == [], result
+    assert result["machine"]["status_name"] == "Deployed"
+    assert lab.client.get_machine(sid)["status_name"] == "Deployed"
+    assert lab.stats()["writes"] == 0
+
+
+def test_ready_refuses_a_failed_deployment_without_writing(lab, run_module):
+    sid = lab.ready[0][0]
+    lab.configure(deploy_seconds=0, fail_deploy=1.0)
+    lab.client.machine_op(sid, "deploy")
+    assert lab.client.get_machine(sid)["status_name"] == "Failed deployment"
+    lab.reset_stats()
+    result = run_module(maas_machine, args(lab, system_id=sid, state="ready"))
     assert result["failed"] is True and result["msg"].startswith("state: ")
-    assert "released" in result["msg"]
+    assert "Failed deployment" in result["msg"] and "released" in result["msg"]
     assert lab.stats()["writes"] == 0
 
 
