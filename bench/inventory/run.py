@@ -77,11 +77,6 @@ def timed(command, env):
     return elapsed
 
 
-def best_of(rounds, command, env):
-    """The fastest of ``rounds`` runs of ``command``: the least disturbed by the rest of the machine."""
-    return min(timed(command, env) for _round in range(rounds))
-
-
 def main():
     """Seed, deploy, measure, print the ratios; exit 1 if a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -115,10 +110,15 @@ def main():
                    ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_INVENTORY_ENABLED="gough.gough.maas")
         command = os.path.join(BIN, "ansible-inventory")
 
-        floor = best_of(args.rounds, [sys.executable, "-c", FLOOR_SCRIPT], env)
-        uncached = best_of(args.rounds, [command, "-i", plain, "--list"], env)
         timed([command, "-i", cached_config, "--list", "--flush-cache"], env)  # fills the cache
-        cached = best_of(args.rounds, [command, "-i", cached_config, "--list"], env)
+        commands = {"floor": [sys.executable, "-c", FLOOR_SCRIPT], "uncached": [command, "-i", plain, "--list"],
+                    "cached": [command, "-i", cached_config, "--list"]}
+        # Interleaved rounds, best of each: a busy spell on the machine then slows all three alike.
+        times = dict((name, []) for name in commands)
+        for _round in range(args.rounds):
+            for name, argv in commands.items():
+                times[name].append(timed(argv, env))
+        floor, uncached, cached = min(times["floor"]), min(times["uncached"]), min(times["cached"])
 
         uncached_ratio = uncached / floor
         cached_ratio = cached / uncached

@@ -157,20 +157,17 @@ import hashlib
 import ipaddress
 import json
 
+import ansible.template as ansible_template
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient, MAASError
 
-try:
-    # ansible-core 2.19+ templates only strings tagged as trusted, and nothing parsed from MAAS's JSON (or
-    # reloaded from the cache, which keeps tags) carries that tag: every such string is unsafe already, and
-    # wrap_var would only spend seconds per 10,000 hosts walking values it leaves as they are.
-    from ansible.template import is_trusted_as_template  # pylint: disable=unused-import
-    STRINGS_UNTRUSTED_BY_DEFAULT = True
-except ImportError:
-    STRINGS_UNTRUSTED_BY_DEFAULT = False
+# ansible-core 2.19+ (data tagging: it has trust_as_template) templates only strings tagged as trusted, and nothing
+# parsed from MAAS's JSON, or reloaded from the cache, which keeps tags, carries that tag. There every such string is
+# unsafe already, and wrap_var would spend seconds per 10,000 hosts walking values it leaves as they are.
+STRINGS_UNTRUSTED_BY_DEFAULT = hasattr(ansible_template, "trust_as_template")
 
 # group_by choice: (group kind in the name, host variable holding the value or values).
 GROUP_FIELDS = {"tags": ("tag", "maas_tags"), "zones": ("zone", "maas_zone"), "pools": ("pool", "maas_pool"),
@@ -288,8 +285,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         gc.disable()
         try:
             if records is None:
-                records = self._fetch_records(params, cache_key)
-                if self.get_option("cache") or self.get_option("cache_fallback"):
+                records, fresh = self._fetch_records(params, cache_key)
+                # A fallback must not store the stale records again: that would restart their cache_timeout.
+                if fresh and (self.get_option("cache") or self.get_option("cache_fallback")):
                     self._cache[cache_key] = records
             self._populate(records)
         finally:
@@ -319,6 +317,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return "%s_%s" % (self.get_cache_key(path), hashlib.sha256(selection.encode("utf-8")).hexdigest()[:16])
 
     def _fetch_records(self, params, cache_key):
+        """``(records, fresh)``: the machines' host variables from MAAS, or from the cache when it is unreachable."""
         try:
             client = MAASClient(self.get_option("url"), self.get_option("api_key"),
                                 validate_certs=self.get_option("validate_certs"), ca_path=self.get_option("ca_path"),
@@ -337,12 +336,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     raise AnsibleParserError("gough.gough.maas: %s No cached inventory to fall back to." % exc)
                 self.display.warning("gough.gough.maas: MAAS is unreachable, serving the cached inventory of %d "
                                      "machines: %s" % (len(records), exc))
-                return records
+                return records, False
             raise AnsibleParserError("gough.gough.maas: %s" % exc)
         if not isinstance(machines, list):
             raise AnsibleParserError("gough.gough.maas: MAAS answered GET machines/ with something other than a "
                                      "list of machines.")
-        return [machine_hostvars(machine) for machine in machines]
+        return [machine_hostvars(machine) for machine in machines], True
 
     # -- building the inventory -----------------------------------------------------------------------------
 
