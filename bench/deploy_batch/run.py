@@ -111,8 +111,8 @@ def run_playbook(directory, play, inventory, forks):
     process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     wall = time.monotonic() - began
     if process.returncode != 0:
-        raise SystemExit("ansible-playbook failed (%d):\n%s\n%s" % (process.returncode, process.stdout[-5000:],
-                                                                   process.stderr[-3000:]))
+        raise SystemExit("ansible-playbook failed (%d):\n%s\n%s"
+                         % (process.returncode, process.stdout[-5000:], process.stderr[-3000:]))
     return wall, process.stdout
 
 

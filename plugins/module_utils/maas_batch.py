@@ -214,8 +214,8 @@ def progress_line(machines, state, elapsed, label="maas_deploy"):
         elif name is None or is_failure(name, state):
             failed += 1
     total = len(machines)
-    return "%s: %d/%d %s, %d %s, %d failed, %s" % (label, done, total, state, total - done - failed, moving, failed,
-                                                     format_duration(elapsed))
+    return "%s: %d/%d %s, %d %s, %d failed, %s" % (
+        label, done, total, state, total - done - failed, moving, failed, format_duration(elapsed))
 
 
 def is_failure(name, state):

@@ -444,8 +444,8 @@ def check_params(params):
             return "%s: must be a positive number of seconds." % name
     if params["poll_backoff"] < 1:
         return "poll_backoff: must be 1 or more."
-    if params["count"] is None and any(params[c] not in (None, []) for c in ("tags", "not_tags", "zone", "pool",
-                                                                                 "arch", "cpu_count", "mem")):
+    constraints = ("tags", "not_tags", "zone", "pool", "arch", "cpu_count", "mem")
+    if params["count"] is None and any(params[c] not in (None, []) for c in constraints):
         return "tags, not_tags, zone, pool, arch, cpu_count and mem are allocation constraints; they need count."
     return None
 

@@ -91,8 +91,8 @@ def test_progress_lines_appear_while_waiting_and_results_come_back(tmp_path, lab
 
 def test_failed_machines_fail_the_task_by_name_with_events(tmp_path, lab):
     lab.configure(fail_deploy=1.0)
-    _process, result = run_playbook(tmp_path, lab, {"count": 2, "agent_name": "bad", "poll_interval": 0.3,
-                                                     "poll_backoff": 1})
+    options = {"count": 2, "agent_name": "bad", "poll_interval": 0.3, "poll_backoff": 1}
+    _process, result = run_playbook(tmp_path, lab, options)
     assert result["failed"] is True
     assert sorted(result["failed_machines"]) == sorted(m["hostname"] for m in result["machines"])
     assert all(name in result["msg"] for name in result["failed_machines"])

@@ -72,8 +72,8 @@ def fail_some_deploys(monkeypatch):
     return install
 
 
-def test_deploys_named_machines_by_hostname_and_system_id_with_one_deploy_each(lab, run_module,
-                                                                                return_doc_problems):
+def test_deploys_named_machines_by_hostname_and_system_id_with_one_deploy_each(
+        lab, run_module, return_doc_problems):
     names = lab.hostnames[:3] + lab.sids[3:5]
     result = run_module(maas_deploy, args(lab, machines=names, distro_series="22.04",
                                           user_data="#cloud-config\nsecret_marker: 42\n"))
