@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# playbooks/provision.yml end to end against a lab MAAS emulator with no machines: check mode sends no write,
+# a real run enlists, commissions and deploys three machines in one batch, and a rerun changes nothing.
+# No `set -x`: it would print the API key into the test log.
+set -eu -o pipefail
+# shellcheck source=../setup_maas_emulator/emulator.sh
+source ../setup_maas_emulator/emulator.sh
+start_maas_emulator --commission-seconds 0.5 --deploy-seconds 1
+
+inventory="$(controller_inventory)"
+# The collection's playbook, by its FQCN, as an installed collection's user runs it.
+playbook=gough.gough.provision
+log="$EMULATOR_STATE/run.log"
+
+run_provision() {
+    ansible-playbook -i "$inventory" "$playbook" -e @machines.yml "$@" | tee "$log"
+}
+
+recap_changed() {
+    sed -n 's/^localhost *: .*changed=\([0-9]*\).*/\1/p' "$log"
+}
+
+echo "== check mode on an empty MAAS: nothing is written"
+lab_reset_stats
+run_provision --check
+[ "$(lab_stat writes)" -eq 0 ] || { echo "check mode wrote to MAAS" >&2; exit 1; }
+
+echo "== first run: enlist, commission and deploy"
+run_provision
+[ "$(recap_changed)" -gt 0 ]
+if grep -q not-a-real-bmc-password "$log"; then
+    echo "the BMC password appeared in the output" >&2
+    exit 1
+fi
+ansible-playbook -i "$inventory" verify.yml
+
+echo "== check mode after deployment: nothing to change, nothing written"
+lab_reset_stats
+run_provision --check
+[ "$(recap_changed)" -eq 0 ] || { echo "check mode predicted changes after deployment" >&2; exit 1; }
+[ "$(lab_stat writes)" -eq 0 ] || { echo "check mode wrote to MAAS" >&2; exit 1; }
+
+echo "== rerun: changes nothing"
+lab_reset_stats
+run_provision
+[ "$(recap_changed)" -eq 0 ] || { echo "the rerun changed something" >&2; exit 1; }
+[ "$(lab_stat writes)" -eq 0 ] || { echo "the rerun wrote to MAAS" >&2; exit 1; }
+ansible-playbook -i "$inventory" verify.yml
