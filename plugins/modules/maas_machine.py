@@ -112,7 +112,7 @@ options:
         V(New), V(Failed commissioning), V(Failed testing) or V(Broken) (a Broken machine is re-commissioned, not just
         marked fixed), and waits until it is V(Ready). A machine already commissioning is waited for. A machine that
         is V(Allocated), V(Deploying) or V(Deployed) was commissioned and is in use, so it is left alone
-        (C(changed=false)); any other state, such as V(Failed deployment), is an error: release it first.
+        (C(changed=false)); any other state, such as V(Failed deployment), is an error, so release it first.
       - V(broken) marks an existing machine Broken with O(comment).
       - V(absent) deletes the machine. A machine in use (Allocated, Deploying or Deployed) is refused unless
         O(force=true).
