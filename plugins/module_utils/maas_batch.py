@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError, NODE_STATUS, status_in
+from ansible_collections.gough.gough.plugins.module_utils.maas_wait import latest_events, poll_intervals
 
 DEFAULT_CONCURRENCY = 16
 # Query strings above this are split over several list calls; proxies and MAAS's WSGI server accept 8 KiB URLs.
@@ -164,13 +165,13 @@ def poll_until_settled(client, system_ids, settled, timeout, interval=5.0, backo
     for sid in wanted:
         if sid not in pending:
             result.settled_after[sid] = 0.0
-    gap = max(0.05, float(interval))
+    first = max(0.05, float(interval))
+    delays = poll_intervals(first, max(float(max_interval), first), max(float(backoff), 1.0))
     while pending:
         now = clock()
         if now >= deadline:
             break
-        sleep(min(gap, deadline - now))
-        gap = min(max(gap, gap * float(backoff)), max(float(max_interval), float(interval)))
+        sleep(min(next(delays), deadline - now))
         seen = dict((m.get("system_id"), m) for m in list_machines(client, "id", pending,
                                                                    max_query_chars=max_query_chars))
         result.polls += 1
@@ -232,15 +233,6 @@ def settled_for(state):
     def settled(machine):
         return status_name(machine) not in moving
     return settled
-
-
-def latest_events(client, system_id, limit=EVENTS_PER_FAILURE):
-    """The newest ``limit`` events of a machine (``GET events/?op=query&id=<sid>&limit=N``), newest first, each
-    as ``{created, level, type, description}``."""
-    answer = client.get("events/", op="query", params={"id": system_id, "limit": limit}) or {}
-    events = answer.get("events") if isinstance(answer, dict) else None
-    return [{"created": e.get("created"), "level": e.get("level"), "type": e.get("type"),
-             "description": e.get("description") or ""} for e in events or []]
 
 
 def normalize_series(series):
@@ -667,7 +659,7 @@ class MachineDeployment(object):
 
     def _fetch_events(self, sids):
         wanted = [sid for sid in sids if not self.records[sid]["events"]]
-        outcomes = map_concurrently(lambda sid: latest_events(self.client, sid), wanted, self.concurrency)
+        outcomes = map_concurrently(lambda sid: latest_events(self.client, sid, EVENTS_PER_FAILURE), wanted, self.concurrency)
         for sid in wanted:
             events, error = outcomes[sid]
             self.records[sid]["events"] = events or []

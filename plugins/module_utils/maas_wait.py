@@ -5,7 +5,7 @@
 
 """Waiting for MAAS to finish something (commissioning, deploying, releasing), with a timeout and backoff.
 
-``poll_until_settled(read, settled, timeout, interval)`` calls ``read()`` until ``settled(value)`` is true, sleeping
+``wait_until(read, settled, timeout, interval)`` calls ``read()`` until ``settled(value)`` is true, sleeping
 between polls with a growing interval (``interval``, times ``backoff`` each poll, capped at ``max_interval``) and
 never past the deadline. It returns the settled value or raises ``WaitTimeout`` carrying the last value read. It
 knows nothing about machines, so one ``read`` may fetch one machine or a filtered list of many.
@@ -24,7 +24,7 @@ import time
 
 
 class WaitTimeout(Exception):
-    """``poll_until_settled`` ran out of time; ``last`` is the last value read, ``elapsed`` the seconds waited."""
+    """``wait_until`` ran out of time; ``last`` is the last value read, ``elapsed`` the seconds waited."""
 
     def __init__(self, message, last=None, elapsed=0.0):
         super(WaitTimeout, self).__init__(message)
@@ -40,7 +40,7 @@ def poll_intervals(interval, max_interval, backoff):
         current = min(current * backoff, max_interval)
 
 
-def poll_until_settled(read, settled, timeout, interval=5.0, max_interval=30.0, backoff=1.5, on_poll=None,
+def wait_until(read, settled, timeout, interval=5.0, max_interval=30.0, backoff=1.5, on_poll=None,
                        sleep=time.sleep, clock=time.monotonic):
     """Call ``read()`` until ``settled(value)``; return that value.
 

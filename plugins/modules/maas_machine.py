@@ -400,7 +400,7 @@ from ansible_collections.gough.gough.plugins.module_utils.maas_wait import (
     describe_events,
     latest_event_id,
     latest_events,
-    poll_until_settled,
+    wait_until,
 )
 
 # Statuses from which commissioning gets a machine to Ready.
@@ -657,7 +657,7 @@ class MachineModule(object):
         sid = machine["system_id"]
         params = self.params
         try:
-            machine = poll_until_settled(
+            machine = wait_until(
                 lambda: self.client.get_machine(sid),
                 lambda m: m.get("status_name") not in COMMISSIONING,
                 timeout=params["wait_timeout"], interval=params["poll_interval"],

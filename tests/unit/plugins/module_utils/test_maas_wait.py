@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""poll_until_settled: growing intervals, never sleeping past the deadline, the last value on timeout."""
+"""wait_until: growing intervals, never sleeping past the deadline, the last value on timeout."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -16,7 +16,7 @@ from ansible_collections.gough.gough.plugins.module_utils.maas_wait import (
     WaitTimeout,
     describe_events,
     poll_intervals,
-    poll_until_settled,
+    wait_until,
 )
 
 
@@ -41,7 +41,7 @@ def test_intervals_grow_by_the_backoff_factor_up_to_the_cap():
 
 def test_returns_the_first_settled_value_without_sleeping_when_already_settled():
     clock = FakeClock()
-    assert poll_until_settled(lambda: "Ready", lambda v: v == "Ready", 10, sleep=clock.sleep,
+    assert wait_until(lambda: "Ready", lambda v: v == "Ready", 10, sleep=clock.sleep,
                               clock=clock.clock) == "Ready"
     assert clock.sleeps == []
 
@@ -50,7 +50,7 @@ def test_polls_with_backoff_until_settled_and_reports_progress():
     clock = FakeClock()
     values = iter(["Commissioning", "Commissioning", "Testing", "Ready"])
     seen = []
-    result = poll_until_settled(lambda: next(values), lambda v: v == "Ready", 100, interval=1, max_interval=2,
+    result = wait_until(lambda: next(values), lambda v: v == "Ready", 100, interval=1, max_interval=2,
                                 backoff=2, on_poll=lambda v, elapsed: seen.append((v, elapsed)),
                                 sleep=clock.sleep, clock=clock.clock)
     assert result == "Ready"
@@ -61,7 +61,7 @@ def test_polls_with_backoff_until_settled_and_reports_progress():
 def test_timeout_raises_with_the_last_value_and_never_sleeps_past_the_deadline():
     clock = FakeClock()
     with pytest.raises(WaitTimeout) as caught:
-        poll_until_settled(lambda: "Commissioning", lambda v: False, 10, interval=4, max_interval=4,
+        wait_until(lambda: "Commissioning", lambda v: False, 10, interval=4, max_interval=4,
                            sleep=clock.sleep, clock=clock.clock)
     assert caught.value.last == "Commissioning"
     assert caught.value.elapsed == 10
