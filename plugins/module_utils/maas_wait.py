@@ -41,7 +41,7 @@ def poll_intervals(interval, max_interval, backoff):
 
 
 def wait_until(read, settled, timeout, interval=5.0, max_interval=30.0, backoff=1.5, on_poll=None,
-                       sleep=time.sleep, clock=time.monotonic):
+               sleep=time.sleep, clock=time.monotonic):
     """Call ``read()`` until ``settled(value)``; return that value.
 
     The first read happens at once. ``on_poll(value, elapsed)`` is called after every read that did not settle
