@@ -51,8 +51,8 @@ def test_polls_with_backoff_until_settled_and_reports_progress():
     values = iter(["Commissioning", "Commissioning", "Testing", "Ready"])
     seen = []
     result = wait_until(lambda: next(values), lambda v: v == "Ready", 100, interval=1, max_interval=2,
-                                backoff=2, on_poll=lambda v, elapsed: seen.append((v, elapsed)),
-                                sleep=clock.sleep, clock=clock.clock)
+                        backoff=2, on_poll=lambda v, elapsed: seen.append((v, elapsed)),
+                        sleep=clock.sleep, clock=clock.clock)
     assert result == "Ready"
     assert clock.sleeps == [1.0, 2, 2]
     assert seen == [("Commissioning", 0.0), ("Commissioning", 1.0), ("Testing", 3.0)]
