@@ -46,6 +46,35 @@ Common return values
 
 Keys every module may return (``changed``, ``failed``, ``msg``, ...):
 https://docs.ansible.com/ansible/latest/reference_appendices/common_return_values.html
+
+.. _action_plugins:
+
+Action plugins
+--------------
+
+Controller-side halves of modules: https://docs.ansible.com/ansible/latest/plugins/action.html
+
+Inventory cache settings
+------------------------
+
+Inventory plugins that cache read these settings of Ansible's (see
+https://docs.ansible.com/ansible/latest/plugins/cache.html):
+
+.. envvar:: ANSIBLE_CACHE_PLUGIN
+
+   Cache plugin for inventory caching.
+
+.. envvar:: ANSIBLE_CACHE_PLUGIN_CONNECTION
+
+   Where the cache plugin keeps its data.
+
+.. envvar:: ANSIBLE_CACHE_PLUGIN_PREFIX
+
+   Prefix of the cache entries.
+
+.. envvar:: ANSIBLE_CACHE_PLUGIN_TIMEOUT
+
+   Seconds a cache entry stays valid.
 RST
 # build.sh from sphinx-init: collection docs into rst/, then sphinx-build (warnings fatal) into build/html.
 grep -q 'sphinx-build .* -W' build.sh || { echo "build_docs: sphinx-init no longer makes warnings fatal" >&2; exit 1; }
