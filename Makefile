@@ -83,3 +83,8 @@ bench-inventory: setup  ## Inventory plugin speed on 10,000 emulated machines (b
 
 bench-deploy: setup  ## maas_deploy on 1,000 emulated machines vs one blocking deploy per machine (bench/deploy_batch/run.py)
 	$(BIN)/python bench/deploy_batch/run.py
+
+# --- Lab nodes (issue 5): the Docker engine, node images, node tests, teardown ---------------------------------
+.PHONY: lab-engine
+lab-engine:  ## Install and start a Docker engine for lab nodes (tools/ensure_docker.sh; needs root the first time)
+	bash tools/ensure_docker.sh
