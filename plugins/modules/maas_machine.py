@@ -450,6 +450,26 @@ def as_text(value):
     return value if isinstance(value, str) else str(value)
 
 
+def secret_power_values(parameters):
+    """Values of the power parameters whose names look secret, as text (a numeric password too)."""
+    if not isinstance(parameters, dict):
+        return set()
+    return set(as_text(value) for key, value in parameters.items()
+               if SECRET_KEY_RE.search(str(key)) and value is not None and as_text(value))
+
+
+class MachineAnsibleModule(AnsibleModule):
+    """``AnsibleModule`` that hides secret power parameters from the start.
+
+    AnsibleModule validates its arguments, may fail with every argument in ``invocation`` and logs the invocation
+    before ``main`` sees the parameters; the passwords inside ``power_parameters`` must be registered before that.
+    """
+
+    def _load_params(self):
+        super(MachineAnsibleModule, self)._load_params()
+        self.no_log_values.update(secret_power_values(self.params.get("power_parameters")))
+
+
 def masked(parameters):
     """Power parameters with secret-looking values replaced, for the diff."""
     return dict((key, MASK if SECRET_KEY_RE.search(key) else value) for key, value in parameters.items())
@@ -488,9 +508,8 @@ class MachineModule(object):
         parameters = dict((k, v) for k, v in (parameters or {}).items() if v is not None)
         if params["power_password"] is not None:
             parameters[params["power_password_key"]] = params["power_password"]
-        for key, value in parameters.items():
-            if SECRET_KEY_RE.search(key) and isinstance(value, str) and value:
-                self.module.no_log_values.add(value)
+        # Again after type conversion: power_parameters given as a "key=value" string is a dict only now.
+        self.module.no_log_values.update(secret_power_values(parameters))
         self.power_parameters = dict((k, as_text(v)) for k, v in parameters.items())
         if params["tags"] is not None:
             desired["tags"] = sorted(set(params["tags"]))
@@ -849,7 +868,7 @@ def main():
         wait_timeout=dict(type="int", default=1800),
         poll_interval=dict(type="float", default=5.0),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+    module = MachineAnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[("system_id", "hostname", "mac_addresses")])
     runner = MachineModule(module)
     try:

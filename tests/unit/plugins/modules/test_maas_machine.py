@@ -126,6 +126,32 @@ def test_power_parameters_are_compared_and_passwords_hidden(lab, run_module):
     assert lab.client.get("machines/%s/" % sid, op="power_parameters")["power_address"] == "10.0.0.6"
 
 
+def test_a_numeric_power_password_is_hidden_in_the_result(lab, run_module):
+    options = new_machine(lab, power_type="ipmi", _ansible_diff=True,
+                          power_parameters={"power_address": "10.0.0.5", "power_pass": 98765432123})
+    result = run_module(maas_machine, options)
+    assert result["changed"] is True, result
+    assert "98765432123" not in repr(result)
+    assert result["invocation"]["module_args"]["power_parameters"]["power_address"] == "10.0.0.5"
+
+
+@pytest.mark.parametrize("drop,bad", [
+    (("hostname", "mac_addresses"), {}),  # required_one_of fails in AnsibleModule itself
+    ((), {"no_such_option": 1}),          # so does an unsupported option
+    ((), {"state": "deployed"}),          # and a value outside the choices
+])
+def test_a_power_password_is_hidden_when_argument_validation_fails(lab, run_module, drop, bad):
+    options = new_machine(lab, power_type="ipmi",
+                          power_parameters={"power_address": "10.0.0.5", "power_pass": "bmc-s3cret-77"})
+    for name in drop:
+        del options[name]
+    options.update(bad)
+    result = run_module(maas_machine, options)
+    assert result["failed"] is True
+    assert "bmc-s3cret-77" not in repr(result)
+    assert lab.stats()["requests_total"] == 0
+
+
 def test_ready_commissions_a_new_machine_and_waits_for_ready(lab, run_module, return_doc_problems):
     result = run_module(maas_machine, new_machine(lab, state="commissioned", testing_scripts=[], enable_ssh=True))
     assert result["changed"] is True, result
