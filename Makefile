@@ -88,3 +88,7 @@ bench-deploy: setup  ## maas_deploy on 1,000 emulated machines vs one blocking d
 .PHONY: lab-engine
 lab-engine:  ## Install and start a Docker engine for lab nodes (tools/ensure_docker.sh; needs root the first time)
 	bash tools/ensure_docker.sh
+
+.PHONY: lab-images
+lab-images: lab-engine setup  ## Build the lab node images: debootstrap Debian base, then gough-lab/node (skipped when unchanged)
+	$(BIN)/python -m gough_lab.images build

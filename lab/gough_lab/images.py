@@ -1,0 +1,192 @@
+"""Build the lab's Docker images without a registry: ``python -m gough_lab.images build``.
+
+* ``gough-lab/debian-base:<suite>``: a Debian root file system made by ``debootstrap --variant=minbase`` and
+  ``docker import``-ed. The tarball is cached under ``~/.cache/gough-lab/`` keyed by suite, mirror, variant and
+  package list, so a second build (or a wiped engine) does not run debootstrap again.
+* ``gough-lab/node:<suite>``: ``lab/images/node/Dockerfile`` on that base: systemd as PID 1, cloud-init with the
+  NoCloud datasource only, sshd, python3.
+
+Every image also gets a content tag (``<suite>-<hash of its inputs>``); when that tag exists the build is skipped
+and only the moving tag is pointed at it. Standard library only; it drives the ``docker`` CLI.
+"""
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+LAB_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGES_DIR = os.path.join(LAB_ROOT, "images")
+SUITE = "trixie"
+MIRROR = "http://deb.debian.org/debian"
+VARIANT = "minbase"
+BASE_PACKAGES = ()  # extra --include packages for debootstrap; the node image installs the rest with apt
+BASE_REPO = "gough-lab/debian-base"
+NODE_REPO = "gough-lab/node"
+LABEL = "gough-lab=1"
+# Bump when the way the base tarball is made changes (it is part of the cache key).
+BASE_RECIPE = "1"
+
+
+class ImageError(RuntimeError):
+    """A build step failed."""
+
+
+def cache_dir():
+    """Where debootstrap tarballs are kept (``$XDG_CACHE_HOME/gough-lab`` or ``~/.cache/gough-lab``)."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "gough-lab")
+
+
+def _docker_env():
+    env = dict(os.environ)
+    # The classic builder works with every engine and client here; BuildKit needs the buildx plugin.
+    env.setdefault("DOCKER_BUILDKIT", "0")
+    return env
+
+
+def _run(command, **kwargs):
+    kwargs.setdefault("env", _docker_env())
+    result = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
+    if result.returncode != 0:
+        raise ImageError("%s failed (exit %d):\n%s" % (" ".join(command[:3]), result.returncode,
+                                                        (result.stdout + result.stderr)[-4000:]))
+    return result.stdout
+
+
+def image_exists(ref):
+    """True when the engine has an image called ``ref``."""
+    return subprocess.run(["docker", "image", "inspect", ref], capture_output=True, check=False).returncode == 0
+
+
+def _log(message):
+    print("gough-lab images: %s" % message, flush=True)
+
+
+def base_key(suite=SUITE, mirror=MIRROR, packages=BASE_PACKAGES):
+    """The content key of the base image: what debootstrap would produce from these inputs."""
+    text = "\n".join([BASE_RECIPE, suite, mirror, VARIANT] + sorted(packages))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _tree_digest(path):
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            digest.update(os.path.relpath(full, path).encode() + b"\0")
+            with open(full, "rb") as handle:
+                digest.update(handle.read())
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def node_key(base_ref, context):
+    """The content key of the node image: the base image's id and every file of the build context."""
+    base_id = _run(["docker", "image", "inspect", "--format", "{{.Id}}", base_ref]).strip()
+    return hashlib.sha256((base_id + "\n" + _tree_digest(context)).encode()).hexdigest()[:12]
+
+
+def rootfs_tarball(suite=SUITE, mirror=MIRROR, packages=BASE_PACKAGES):
+    """Return the cached debootstrap tarball for these inputs, running debootstrap when there is none."""
+    target = os.path.join(cache_dir(), "debian-%s-%s-%s.tar" % (suite, VARIANT, base_key(suite, mirror, packages)))
+    if os.path.exists(target):
+        _log("debootstrap cache hit: %s" % target)
+        return target
+    if shutil.which("debootstrap") is None:
+        raise ImageError("debootstrap is not installed (make lab-engine installs it)")
+    os.makedirs(cache_dir(), exist_ok=True)
+    work = tempfile.mkdtemp(prefix="debootstrap-", dir=cache_dir())
+    try:
+        rootfs = os.path.join(work, "rootfs")
+        command = ["debootstrap", "--variant=%s" % VARIANT]
+        if packages:
+            command.append("--include=%s" % ",".join(packages))
+        command += [suite, rootfs, mirror]
+        started = time.monotonic()
+        _log("debootstrap %s (%s) from %s" % (suite, VARIANT, mirror))
+        _run(command)
+        _log("debootstrap took %.1f s" % (time.monotonic() - started))
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for entry in os.listdir(os.path.join(rootfs, junk)):
+                full = os.path.join(rootfs, junk, entry)
+                if os.path.isfile(full) and entry != "lock":
+                    os.unlink(full)
+        partial = target + ".partial"
+        _run(["tar", "--numeric-owner", "--xattrs", "-C", rootfs, "-cf", partial, "."])
+        os.replace(partial, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _tag(source, ref):
+    _run(["docker", "tag", source, ref])
+
+
+def build_base(suite=SUITE, mirror=MIRROR, force=False):
+    """Import the debootstrap root file system as ``gough-lab/debian-base:<suite>``; return the image ref."""
+    ref = "%s:%s" % (BASE_REPO, suite)
+    pinned = "%s:%s-%s" % (BASE_REPO, suite, base_key(suite, mirror))
+    if image_exists(pinned) and not force:
+        _log("%s is up to date (%s)" % (ref, pinned))
+        _tag(pinned, ref)
+        return ref
+    tarball = rootfs_tarball(suite, mirror)
+    started = time.monotonic()
+    _run(["docker", "import", "--change", "LABEL %s" % LABEL, "--change", 'CMD ["/bin/bash"]',
+          "--change", "ENV LANG=C.UTF-8", tarball, pinned])
+    _tag(pinned, ref)
+    _log("imported %s in %.1f s" % (pinned, time.monotonic() - started))
+    return ref
+
+
+def build_node(suite=SUITE, base_ref=None, force=False):
+    """Build ``gough-lab/node:<suite>`` from lab/images/node on the base image; return the image ref."""
+    base_ref = base_ref or "%s:%s" % (BASE_REPO, suite)
+    context = os.path.join(IMAGES_DIR, "node")
+    ref = "%s:%s" % (NODE_REPO, suite)
+    pinned = "%s:%s-%s" % (NODE_REPO, suite, node_key(base_ref, context))
+    if image_exists(pinned) and not force:
+        _log("%s is up to date (%s)" % (ref, pinned))
+        _tag(pinned, ref)
+        return ref
+    started = time.monotonic()
+    _log("building %s" % pinned)
+    _run(["docker", "build", "--quiet", "--build-arg", "BASE=%s" % base_ref, "--label", LABEL, "-t", pinned, context])
+    _tag(pinned, ref)
+    _log("built %s in %.1f s" % (pinned, time.monotonic() - started))
+    return ref
+
+
+def build_all(suite=SUITE, mirror=MIRROR, force=False):
+    """Build (or confirm) both images; return the node image ref."""
+    base = build_base(suite, mirror, force=force)
+    return build_node(suite, base, force=force)
+
+
+def main(argv=None):
+    """``python -m gough_lab.images build [--force]``."""
+    parser = argparse.ArgumentParser(prog="python -m gough_lab.images", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("command", choices=("build",))
+    parser.add_argument("--suite", default=SUITE)
+    parser.add_argument("--mirror", default=os.environ.get("GOUGH_LAB_DEBIAN_MIRROR", MIRROR))
+    parser.add_argument("--force", action="store_true", help="rebuild even when the content tags exist")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    try:
+        ref = build_all(args.suite, args.mirror, force=args.force)
+    except ImageError as exc:
+        print("gough-lab images: %s" % exc, file=sys.stderr)
+        return 1
+    _log("%s ready in %.1f s" % (ref, time.monotonic() - started))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
