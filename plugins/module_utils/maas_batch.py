@@ -639,11 +639,13 @@ class MachineDeployment(object):
         if not failed:
             return
         self._fetch_events(failed)
+        # A release is a change even when nothing else is deployed (a rerun that only cleans up earlier failures).
+        self.changed = True
+        for sid in failed:
+            self.records[sid]["action"] = "released"
         if self.check_mode:
             return
         self._fire_releases(failed, track=False)
-        for sid in failed:
-            self.records[sid]["action"] = "released"
         if replace and self.params.get("count") is not None:
             self.replace_rounds += 1
             try:

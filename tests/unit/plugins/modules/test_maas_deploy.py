@@ -197,6 +197,22 @@ def test_on_failure_release_releases_the_failed_machines(lab, run_module, fail_s
     assert ops_per_machine(lab, "release") == {lab.sids[0]: 1}
 
 
+def test_on_failure_release_of_an_earlier_failure_reports_the_change_and_check_mode_predicts_it(
+        lab, run_module, fail_some_deploys):
+    bad = lab.sids[0]
+    fail_some_deploys(lab, lambda sid: sid == bad)
+    first = run_module(maas_deploy, args(lab, machines=[bad]))
+    assert first["failed"] is True and first["machines"][0]["status"] == "Failed deployment"
+    lab.reset_stats()
+    options = args(lab, machines=[bad], on_failure="release")
+    predicted = run_module(maas_deploy, dict(options, _ansible_check_mode=True))
+    assert predicted["changed"] is True
+    assert lab.stats()["writes"] == 0
+    released = run_module(maas_deploy, options)
+    assert ops_per_machine(lab, "release") == {bad: 1}
+    assert released["changed"] is True and released["machines"][0]["action"] == "released"
+
+
 def test_on_failure_replace_deploys_another_matching_machine(lab, run_module, fail_some_deploys):
     failures = []
 
