@@ -714,6 +714,12 @@ class MachineModule(object):
             self.check_create(desired)
         check_references(self.client, zone=desired.get("zone"), pool=desired.get("pool"),
                          domain=desired.get("domain"), tags=desired.get("tags"))
+        if current is not None:
+            for field in ("domain", "pool"):
+                ref = current.get(field)
+                if isinstance(ref, dict) and desired.get(field) == str(ref.get("id")):
+                    # Given by numeric id, which check_references accepts: compare with the name MAAS shows.
+                    desired[field] = ref.get("name")
         before = self.machine_with_power(current) if current is not None else None
         if current is not None and self.macs:
             missing = [mac for mac in self.macs if mac not in before["mac_addresses"]]

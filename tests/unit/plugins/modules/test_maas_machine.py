@@ -90,6 +90,20 @@ def test_present_updates_only_the_fields_that_differ_with_one_put(lab, run_modul
     assert (fresh["hostname"], fresh["zone"]["name"], fresh["description"]) == ("renamed", "rack-a", "moved")
 
 
+def test_pool_and_domain_given_by_numeric_id_change_nothing_on_a_rerun(lab, run_module):
+    sid = lab.ready[0][0]
+    pool = [p for p in lab.client.get("resourcepools/") if p["name"] == "compute"][0]
+    domain = lab.client.get("domains/")[0]
+    options = args(lab, system_id=sid, pool=str(pool["id"]), domain=str(domain["id"]))
+    first = run_module(maas_machine, options)
+    assert first.get("failed") is not True, first.get("msg")
+    assert first["machine"]["pool"] == "compute" and first["machine"]["domain"] == domain["name"]
+    writes = lab.stats()["writes"]
+    again = run_module(maas_machine, options)
+    assert again["changed"] is False and again["actions"] == []
+    assert lab.stats()["writes"] == writes
+
+
 def test_machine_found_by_mac_is_renamed(lab, run_module):
     lab.client.post("machines/", data={"hostname": "auto-1", "architecture": "amd64", "mac_addresses": MAC,
                                        "power_type": "manual", "commission": False})
