@@ -25,11 +25,15 @@ lab_reset_stats
 run_provision --check
 [ "$(lab_stat writes)" -eq 0 ] || { echo "check mode wrote to MAAS" >&2; exit 1; }
 
-echo "== first run: enlist, commission and deploy"
-run_provision
+echo "== first run: enlist, commission and deploy (verbose, so every result and invocation is in the log)"
+run_provision -vvv >/dev/null
 [ "$(recap_changed)" -gt 0 ]
 if grep -q not-a-real-bmc-password "$log"; then
     echo "the BMC password appeared in the output" >&2
+    exit 1
+fi
+if grep -qF -e "${MAAS_API_KEY##*:}" -e "packages: [chrony]" "$log"; then
+    echo "the API key's secret or the user_data appeared in the output" >&2
     exit 1
 fi
 ansible-playbook -i "$inventory" verify.yml
