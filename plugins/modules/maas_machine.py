@@ -875,7 +875,7 @@ def main():
         poll_interval=dict(type="float", default=5.0),
     )
     module = MachineAnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[("system_id", "hostname", "mac_addresses")])
+                                  required_one_of=[("system_id", "hostname", "mac_addresses")])
     runner = MachineModule(module)
     try:
         result = runner.run()
