@@ -92,3 +92,14 @@ lab-engine:  ## Install and start a Docker engine for lab nodes (tools/ensure_do
 .PHONY: lab-images
 lab-images: lab-engine setup  ## Build the lab node images: debootstrap Debian base, then gough-lab/node (skipped when unchanged)
 	$(BIN)/python -m gough_lab.images build
+
+.PHONY: lab-test lab-down
+lab-test: lab-images  ## Lab node tests against real containers (tests/lab_nodes: image, cloud-init runs, emulator deploys)
+	$(BIN)/python -m pytest tests/lab_nodes -q
+
+lab-down:  ## Remove every container and network labelled gough-lab=1 (lab nodes, test leftovers)
+	@if docker info >/dev/null 2>&1; then \
+	  ids=$$(docker ps -aq --filter label=gough-lab=1); [ -z "$$ids" ] || docker rm -f -v $$ids >/dev/null; \
+	  nets=$$(docker network ls -q --filter label=gough-lab=1); [ -z "$$nets" ] || docker network rm $$nets >/dev/null; \
+	  echo "lab-down: removed $$(echo $$ids | wc -w) containers and $$(echo $$nets | wc -w) networks"; \
+	else echo "lab-down: no Docker engine answers; nothing to remove"; fi

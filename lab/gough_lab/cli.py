@@ -58,9 +58,35 @@ def build_parser():
     faults.add_argument("--slow-seconds", type=_seconds, default=2.0)
     faults.add_argument("--fail-commission", type=_rate, default=0.0, help="commissionings that end Failed commissioning")
     faults.add_argument("--fail-deploy", type=_rate, default=0.0, help="deployments that end Failed deployment")
+    # Lab nodes (issue 5): deploy into real systemd containers that run cloud-init (gough_lab.maas.docker_backend).
+    nodes = serve.add_argument_group("lab nodes (--node-backend docker: deployments boot containers that run cloud-init)")
+    nodes.add_argument("--node-backend", choices=("simulated", "docker"), default="simulated",
+                       help="simulated: timers and --fail-deploy; docker: boot a lab node per deployment")
+    nodes.add_argument("--node-image", default="gough-lab/node:trixie", help="node image (make lab-images)")
+    nodes.add_argument("--node-network", default="gough-lab", help="Docker network of the nodes (created if missing)")
+    nodes.add_argument("--node-subnet", default=None, help="subnet when creating the network (default 172.30.90.0/24)")
+    nodes.add_argument("--node-prefix", default="gough-lab-", help="container name prefix (name = prefix + system_id)")
+    nodes.add_argument("--node-timeout", type=_seconds, default=600.0,
+                       help="seconds cloud-init may take before the deployment fails")
     serve.add_argument("--tls-cert", help="PEM certificate: serve HTTPS")
     serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
     return parser
+
+
+def _docker_backend(args, config):
+    """The DockerBackend for --node-backend docker, or None (after saying why) when Docker is not ready."""
+    from gough_lab import nodes  # pylint: disable=import-outside-toplevel
+    from gough_lab.maas.docker_backend import DockerBackend  # pylint: disable=import-outside-toplevel
+
+    driver = nodes.NodeDriver(image=args.node_image, network=args.node_network,
+                              subnet=args.node_subnet or nodes.SUBNET, prefix=args.node_prefix, state_dir=args.state)
+    backend = DockerBackend(config, args.seed, state_dir=args.state, driver=driver, boot_timeout=args.node_timeout)
+    try:
+        backend.check()
+    except nodes.DockerError as exc:
+        print("gough-lab: --node-backend docker: %s" % exc, file=sys.stderr)
+        return None
+    return backend
 
 
 def serve_maas(args):
@@ -78,8 +104,13 @@ def serve_maas(args):
         fault_503=args.fault_503, fault_502=args.fault_502, fault_429=args.fault_429, fault_reset=args.fault_reset,
         fault_slow=args.fault_slow, slow_seconds=args.slow_seconds, fail_commission=args.fail_commission,
         fail_deploy=args.fail_deploy)
+    backend = None
+    if args.node_backend == "docker":  # lab nodes (issue 5)
+        backend = _docker_backend(args, config)
+        if backend is None:
+            return 1
     emulator = Emulator(args.state, listen=args.listen, seed=args.seed, machines=args.machines, config=config,
-                        tls_cert=args.tls_cert, tls_key=args.tls_key)
+                        tls_cert=args.tls_cert, tls_key=args.tls_key, backend=backend)
     stopping = threading.Event()
 
     def request_stop(signum, _frame):

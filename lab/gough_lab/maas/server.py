@@ -115,7 +115,7 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
     """The whole MAAS emulator: state, region, HTTP server and its lifecycle."""
 
     def __init__(self, state_dir, *, listen=("127.0.0.1", 0), seed=1, machines=0, config=None, tls_cert=None,
-                 tls_key=None):
+                 tls_key=None, backend=None):
         """Open (or create) the state in ``state_dir`` and prepare to listen on ``listen``."""
         self.state_dir = state_dir
         # The state holds API tokens: keep the directory and everything sqlite creates in it private.
@@ -124,7 +124,8 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
         self.config = config or LabConfig()
         self.seed = seed
         self.store = Store(os.path.join(state_dir, "maas.sqlite3"))
-        self.backend = SimulatedBackend(self.config, seed)
+        # Lab nodes (issue 5): a caller may pass another NodeBackend, e.g. DockerBackend for --node-backend docker.
+        self.backend = backend or SimulatedBackend(self.config, seed)
         fresh = self.store.get_meta("initialised") is None
         self.region = Region(self.store, self.config, self.backend, seed=seed)
         self.admin_key = self.region.ensure_user("admin", True)
