@@ -55,7 +55,7 @@ options:
   parts:
     description:
       - Extra pieces merged after the template, in order. Each is a cloud-config mapping, a string of cloud-config
-        YAML (the C(#cloud-config) header is optional), or a script: a string starting with C(#!).
+        YAML (the C(#cloud-config) header is optional), or a script (a string starting with C(#!)).
       - Cloud-config pieces are merged into the document as set by O(merge_how).
       - Scripts go into their own C(text/x-shellscript) parts of a MIME multipart, see O(output).
     type: list

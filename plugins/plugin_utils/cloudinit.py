@@ -319,8 +319,13 @@ def _validate_in_python(data):
 def redact(data):
     """A copy of cloud-config ``data`` with the values of secret-looking keys replaced by ``<redacted>``."""
     if isinstance(data, dict):
-        return dict((k, REDACTED if SECRET_KEY_RE.search(str(k)) and v not in (None, "", [], {}) else redact(v))
+        return dict((k, REDACTED if SECRET_KEY_RE.search(str(k)) and _has_content(v) else redact(v))
                     for k, v in data.items())
     if isinstance(data, list):
         return [redact(v) for v in data]
     return data
+
+
+def _has_content(value):
+    # Booleans (lock_passwd, ssh_pwauth) and empty values reveal nothing worth hiding.
+    return not isinstance(value, bool) and value not in (None, "", [], {})
