@@ -41,9 +41,8 @@ options:
     elements: str
   src:
     description:
-      - Path of a Jinja2 template of your own on the controller, looked up like M(ansible.builtin.template)'s
-        O(ansible.builtin.template#module:src) (the role's or play's C(templates) directories, then the path as
-        given).
+      - Path of a Jinja2 template of your own on the controller, looked up like the C(src) of
+        C(ansible.builtin.template) (the role's or play's C(templates) directories, then the path as given).
       - The rendered text must start with C(#cloud-config) and be a YAML mapping.
       - Mutually exclusive with O(name).
     type: path
@@ -139,7 +138,6 @@ notes:
   - Validator messages may quote the offending value. Errors are shown even when O(show_user_data=false).
 seealso:
   - module: gough.gough.maas_deploy
-  - module: ansible.builtin.template
 """
 
 EXAMPLES = r"""
