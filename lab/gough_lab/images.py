@@ -53,8 +53,8 @@ def _run(command, **kwargs):
     kwargs.setdefault("env", _docker_env())
     result = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
     if result.returncode != 0:
-        raise ImageError("%s failed (exit %d):\n%s" % (" ".join(command[:3]), result.returncode,
-                                                        (result.stdout + result.stderr)[-4000:]))
+        output = (result.stdout + result.stderr)[-4000:]
+        raise ImageError("%s failed (exit %d):\n%s" % (" ".join(command[:3]), result.returncode, output))
     return result.stdout
 
 

@@ -44,8 +44,8 @@ def docker(*args, check=True, timeout=120, stdin=None):
     except FileNotFoundError as exc:
         raise DockerError("the docker command is not installed (make lab-engine)") from exc
     if check and result.returncode != 0:
-        raise DockerError("docker %s failed (exit %d): %s" % (" ".join(args[:2]), result.returncode,
-                                                               result.stderr.strip()[-2000:]))
+        output = result.stderr.strip()[-2000:]
+        raise DockerError("docker %s failed (exit %d): %s" % (" ".join(args[:2]), result.returncode, output))
     return result.stdout
 
 
