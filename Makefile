@@ -61,8 +61,9 @@ docs: tree  ## Build the documentation site with antsibull-docs into docs/build/
 changelog-lint: setup  ## Check changelog fragments
 	antsibull-changelog lint
 
-test: setup  ## Everything CI checks: units, sanity, lint, changelog, build + clean install, docs, integration
+test: setup  ## Everything CI checks: units, lab nodes, changelog, sanity, lint, build + clean install, docs, integration
 	$(MAKE) --no-print-directory units
+	$(MAKE) --no-print-directory lab-test
 	$(MAKE) --no-print-directory changelog-lint
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory lint
