@@ -70,6 +70,14 @@ def build_parser():
                        help="seconds cloud-init may take before the deployment fails")
     serve.add_argument("--tls-cert", help="PEM certificate: serve HTTPS")
     serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    # cloud-init templates (issue 5): `cloud-init schema` of the node image, a cloudinit_template validator.
+    cloudinit = services.add_parser("cloudinit", help="cloud-init tools of the lab node image")
+    cloudinit_commands = cloudinit.add_subparsers(dest="command", required=True)
+    validate = cloudinit_commands.add_parser(
+        "validate", help="cloud-init schema --config-file FILE in the node image; its output and exit status")
+    validate.add_argument("--image", default=None,
+                          help="node image (default: $GOUGH_LAB_NODE_IMAGE, else the one make lab-images builds)")
+    validate.add_argument("file", help="cloud-config file to check")
     return parser
 
 
@@ -133,6 +141,9 @@ def main(argv=None):
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.service == "maas" and args.command == "serve":
         return serve_maas(args)
+    if args.service == "cloudinit" and args.command == "validate":  # issue 5: cloud-init template checks
+        from gough_lab import cloudinit_check  # pylint: disable=import-outside-toplevel
+        return cloudinit_check.main(args)
     return 2
 
 
