@@ -457,12 +457,24 @@ class MachineDeployment(object):
         if self.params.get("comment"):
             form["comment"] = self.params["comment"]
         before = set(self.records)
+        # Every machine of the set this run already accounts for; an allocate whose answer was lost is confirmed
+        # by a set member outside it.
+        claimed = set(before) | set(exclude)
+
+        def took_effect():
+            for machine in self._set_members():
+                if status_name(machine) == ALLOCATED and machine["system_id"] not in claimed:
+                    return machine
+            return None
 
         def one(_index):
-            # A lost answer is resent; a machine allocated twice that way is found and released below.
-            return self.client.post("machines/", op="allocate", data=form, confirm=lambda: None)
+            machine = self.client.post("machines/", op="allocate", data=form, confirm=took_effect)
+            claimed.add(machine["system_id"])
+            return machine
 
-        outcomes = map_concurrently(one, range(shortfall), self.concurrency)
+        # One allocate at a time: then an unclaimed set member can only be the lost call's machine, so a retry
+        # never allocates twice. (Allocation is one quick request per machine; deploys still go out concurrently.)
+        outcomes = map_concurrently(one, range(shortfall), 1)
         got = [machine for machine, error in outcomes.values() if machine]
         errors = [error for machine, error in outcomes.values() if error]
         self.changed = self.changed or bool(got)

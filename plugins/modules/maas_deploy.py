@@ -31,7 +31,8 @@ description:
     machine. Before allocating, the module counts the Ready machines that match; when there are too few, it fails
     saying how many matched which constraints, and allocates nothing.
   - Retries after lost answers are safe. Before resending an op, the module re-reads the machine and resends only
-    if the op did not take effect, so no machine is deployed twice.
+    if the op did not take effect, so no machine is deployed twice. Allocations for O(count) go out one at a
+    time, so a lost allocate answer is recognised by re-reading the set instead of allocating again.
 author:
   - Gough developers (@gough)
 extends_documentation_fragment:

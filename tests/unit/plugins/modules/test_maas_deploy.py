@@ -330,3 +330,21 @@ def test_fault_run_200_machines_all_deployed_with_exactly_one_deploy_op_each(lab
     deploys = dict((sid, ops.get("deploy", 0)) for sid, ops in stats["machine_ops"].items())
     assert deploys == dict((sid, 1) for sid in sids)
     assert set(m["status_name"] for m in machines_of(lab)) == {"Deployed"}
+
+
+def test_count_deploy_under_lost_answers_allocates_each_machine_once_and_releases_none(lab_maas_factory, run_module):
+    lab = lab_maas_factory(machines=30, extra_args=["--deploy-seconds", "0.2", "--seed", "7"])
+    lab.reset_stats()
+    # Half of the resets happen after MAAS processed the request: the allocate took a machine, the answer is lost.
+    lab.configure(fault_reset=0.3)
+    result = run_module(maas_deploy, args(lab, count=12, agent_name="lossy", retries=10, wait_timeout=60))
+    stats = lab.stats()
+    lab.configure(fault_reset=0)
+    assert "failed" not in result, result.get("msg")
+    assert stats["faults"]["reset_after"] > 0
+    allocations = dict((sid, ops["allocate"]) for sid, ops in stats["machine_ops"].items() if "allocate" in ops)
+    assert len(allocations) == 12 and set(allocations.values()) == {1}
+    assert not any("release" in ops for ops in stats["machine_ops"].values())
+    members = machines_of(lab, agent_name="lossy")
+    assert sorted(m["system_id"] for m in members) == sorted(result["system_ids"]) == sorted(allocations)
+    assert set(m["status_name"] for m in members) == {"Deployed"}
