@@ -161,7 +161,7 @@ def booted(lab_net, ssh_key, tmp_path_factory):  # pylint: disable=redefined-out
         lab_net.boot(system_id, "lab-%s" % label, result["user_data"].encode())
         started[label] = (system_id, time.monotonic())
     yield started
-    for system_id, _ in started.values():
+    for system_id, _started in started.values():
         lab_net.remove(system_id, erase=True)
 
 
@@ -204,8 +204,6 @@ def test_gough_bootstrap_boots(lab_net, booted):  # pylint: disable=redefined-ou
     assert listing.split("\n")[:4] == ["root:gough 750 /etc/gough", "root:gough 644 /etc/gough/ca.pem",
                                        "root:gough 640 /etc/gough/fleet_url", "root:gough 640 /etc/gough/enroll_secret"]
     assert lab_net.read_file(system_id, "/etc/gough/ca.pem") == CA_CERT.encode()
-
-
 
 
 def test_docker_host_boots_with_a_running_docker(lab_net, booted):  # pylint: disable=redefined-outer-name
