@@ -131,6 +131,34 @@ def list_machines(client, name, values, params=None, max_query_chars=MAX_QUERY_C
     return machines
 
 
+def resolve_named_machines(client, names, max_query_chars=MAX_QUERY_CHARS):
+    """The machines ``names`` refer to, each a hostname or a system ID, sorted by MAAS's machine id.
+
+    One filtered list call finds most names: by ``id`` when every name looks like a system ID (six lower-case
+    letters and digits), else by ``hostname``; a second call looks up only the names the first did not find, the
+    other way. Raises ``ValueError`` naming the option ``machines`` and every name that matches no machine.
+    """
+    names = list(dict.fromkeys(names))
+    if not names:
+        return []
+    looks_like_ids = all(len(n) == 6 and n.isalnum() and n.islower() for n in names)
+    first, second = ("id", "hostname") if looks_like_ids else ("hostname", "id")
+    found = list_machines(client, first, names, max_query_chars=max_query_chars)
+    key = "system_id" if first == "id" else "hostname"
+    matched = set(m.get(key) for m in found)
+    left = [n for n in names if n not in matched]
+    if left:
+        other_key = "hostname" if key == "system_id" else "system_id"
+        extra = list_machines(client, second, left, max_query_chars=max_query_chars)
+        found.extend(extra)
+        matched |= set(m.get(other_key) for m in extra)
+    unknown = [n for n in names if n not in matched]
+    if unknown:
+        raise ValueError("machines: MAAS has no machine with hostname or system ID %s." % ", ".join(sorted(unknown)))
+    unique = dict((machine["system_id"], machine) for machine in found)
+    return sorted(unique.values(), key=lambda m: m.get("id") or 0)
+
+
 class PollResult(object):
     """What ``poll_until_settled`` saw: ``machines`` (system_id -> last machine seen, None if it vanished),
     ``settled_after`` (system_id -> seconds from the start of the wait until it settled), ``unsettled``
@@ -320,27 +348,10 @@ class MachineDeployment(object):
 
     def _resolve_named(self):
         """The named machines (hostnames or system IDs), found with one filtered list call where possible."""
-        names = list(dict.fromkeys(self.params.get("machines") or []))
-        if not names:
-            return []
-        looks_like_ids = all(len(n) == 6 and n.isalnum() and n.islower() for n in names)
-        first, second = ("id", "hostname") if looks_like_ids else ("hostname", "id")
-        found = list_machines(self.client, first, names)
-        key = "system_id" if first == "id" else "hostname"
-        matched = set(m.get(key) for m in found)
-        left = [n for n in names if n not in matched]
-        if left:
-            other_key = "hostname" if key == "system_id" else "system_id"
-            extra = list_machines(self.client, second, left)
-            found.extend(extra)
-            matched |= set(m.get(other_key) for m in extra)
-        unknown = [n for n in names if n not in matched]
-        if unknown:
-            raise BatchError("machines: MAAS has no machine with hostname or system ID %s." % ", ".join(sorted(unknown)))
-        unique = {}
-        for machine in found:
-            unique[machine["system_id"]] = machine
-        return sorted(unique.values(), key=lambda m: m.get("id") or 0)
+        try:
+            return resolve_named_machines(self.client, self.params.get("machines") or [])
+        except ValueError as exc:
+            raise BatchError(str(exc))
 
     def _set_members(self):
         """Machines of the set a ``count`` deploy made: ``GET machines/?agent_name=<agent_name>``."""

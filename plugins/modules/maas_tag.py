@@ -52,7 +52,8 @@ options:
     description:
       - Machines to add the tag to, remove it from, or to be exactly the machines that carry it (see
         O(machines_mode)), each as a system ID or a short hostname.
-      - A name is first looked up as a hostname, then as a system ID.
+      - Names are found with one filtered list call, by system ID when every name looks like one (six lower-case
+        letters and digits), else by hostname; names the first call did not find are looked up the other way.
       - Ignored when O(state=absent).
     type: list
     elements: str
@@ -172,6 +173,7 @@ from ansible_collections.gough.gough.plugins.module_utils.maas import (
     client_from_module,
     maas_argument_spec,
 )
+from ansible_collections.gough.gough.plugins.module_utils.maas_batch import resolve_named_machines
 from ansible_collections.gough.gough.plugins.module_utils.maas_entity import EntitySpec, ensure_entity
 
 TAG_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -192,23 +194,6 @@ def read_tag(client, name):
 def read_members(client, name):
     """Sorted system IDs of the machines carrying tag ``name``."""
     return sorted(m["system_id"] for m in client.get("tags/%s/" % name, op="machines") or [])
-
-
-def resolve_machines(client, names):
-    """Map each name (hostname first, then system ID) to a system ID; raise ValueError naming unknown ones."""
-    wanted = list(dict.fromkeys(names))
-    if not wanted:
-        return []
-    by_hostname = dict((m["hostname"], m["system_id"]) for m in client.get("machines/", params={"hostname": wanted}))
-    left = [name for name in wanted if name not in by_hostname]
-    found_ids = set()
-    if left:
-        found_ids = set(m["system_id"] for m in client.get("machines/", params={"id": left}))
-    unknown = [name for name in left if name not in found_ids]
-    if unknown:
-        raise ValueError("machines: MAAS has no machine with hostname or system ID %s."
-                         % ", ".join(sorted(unknown)))
-    return sorted(set(by_hostname.get(name, name) for name in wanted))
 
 
 def target_members(current, given, mode):
@@ -276,7 +261,7 @@ def main():
         fields["machines"] = []
     spec = EntitySpec(fields, create, update, delete)
     try:
-        given = resolve_machines(client, params["machines"]) if manage_members else []
+        given = sorted(set(m["system_id"] for m in resolve_named_machines(client, params["machines"]))) if manage_members else []
         current = read_entity()
         desired = dict((field, params.get(field)) for field in TAG_FIELDS)
         if manage_members:
