@@ -21,8 +21,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.gough.gough.plugins.module_utils.maas import DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAASClient, \
-    MAASError
+from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError, client_from_params
 from ansible_collections.gough.gough.plugins.module_utils.maas_batch import MachineDeployment, progress_line
 from ansible_collections.gough.gough.plugins.modules.maas_deploy import MODULE_KWARGS, argument_spec
 
@@ -87,9 +86,7 @@ class ActionModule(ActionBase):
             result.update(fired)
             return result
 
-        client = MAASClient(params["url"], params["api_key"], validate_certs=params["validate_certs"],
-                            ca_path=params["ca_path"], timeout=params["timeout"] or DEFAULT_TIMEOUT,
-                            retries=DEFAULT_RETRIES if params["retries"] is None else params["retries"])
+        client = client_from_params(params)
         run = MachineDeployment(client, params)
         run.started = started
         run.resume(fired)

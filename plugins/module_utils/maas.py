@@ -520,13 +520,19 @@ def client_from_module(module, **overrides):
         normalize_api_url(params.get("url"))
     except MAASError as exc:
         module.fail_json(msg="url: %s" % exc)
+    try:
+        return client_from_params(params, **overrides)
+    except MAASError as exc:
+        module.fail_json(msg=str(exc))
+
+
+def client_from_params(params, **overrides):
+    """Build a ``MAASClient`` from validated connection options (``maas_argument_spec`` names), with defaults
+    for the ones left unset; for controller-side code such as action plugins. Raises ``MAASError``."""
     options = dict(
         url=params["url"], api_key=params["api_key"], validate_certs=params.get("validate_certs", True),
         ca_path=params.get("ca_path"), timeout=params.get("timeout") or DEFAULT_TIMEOUT,
         retries=params.get("retries") if params.get("retries") is not None else DEFAULT_RETRIES,
     )
     options.update(overrides)
-    try:
-        return MAASClient(**options)
-    except MAASError as exc:
-        module.fail_json(msg=str(exc))
+    return MAASClient(**options)
