@@ -84,6 +84,21 @@ def _validate_architecture(value, errors):
     return arch
 
 
+def _placement_ids(region, params, errors):
+    """``{domain_id, zone_id, pool_id}`` for the placement fields given in ``params``; unknown names go to
+    ``errors`` as MAAS's form error for a bad choice."""
+    ids = {}
+    for field, lookup in (("domain", region.domain_by_name_or_id), ("zone", region.zone_by_name),
+                          ("pool", region.pool_by_name_or_id)):
+        if params.get(field):
+            found = lookup(params.get(field))
+            if found is None:
+                errors[field] = ["Select a valid choice. That choice is not one of the available choices."]
+            else:
+                ids[field + "_id"] = found["id"]
+    return ids
+
+
 def create_machine(call):
     """Enlist a machine; admins' machines start commissioning, anonymous and users' stay New."""
     region = call.region
@@ -132,30 +147,12 @@ def create_machine(call):
                 errors.setdefault("mac_addresses", []).append("MAC address %s already in use on %s." % (mac, owner))
             elif mac not in macs:
                 macs.append(mac)
-        domain_id = zone_id = pool_id = None
-        if params.get("domain"):
-            domain = region.domain_by_name_or_id(params.get("domain"))
-            if domain is None:
-                errors["domain"] = ["Select a valid choice. That choice is not one of the available choices."]
-            else:
-                domain_id = domain["id"]
-        if params.get("zone"):
-            zone = region.zone_by_name(params.get("zone"))
-            if zone is None:
-                errors["zone"] = ["Select a valid choice. That choice is not one of the available choices."]
-            else:
-                zone_id = zone["id"]
-        if params.get("pool"):
-            pool = region.pool_by_name_or_id(params.get("pool"))
-            if pool is None:
-                errors["pool"] = ["Select a valid choice. That choice is not one of the available choices."]
-            else:
-                pool_id = pool["id"]
+        placement = _placement_ids(region, params, errors)
         if errors:
             raise form_errors(errors)
         m = region.new_machine_doc(hostname=hostname, architecture=architecture, macs=macs, power_type=power_type,
-                                   power_parameters=power_parameters, domain_id=domain_id, zone_id=zone_id,
-                                   pool_id=pool_id, description=params.get("description") or "", min_hwe_kernel=min_hwe)
+                                   power_parameters=power_parameters, description=params.get("description") or "",
+                                   min_hwe_kernel=min_hwe, **placement)
         region.add_machine(m)
         call.touch(m["system_id"], "create")
         region.record_event(m, "Enlisted" if call.user is None else "Created", "", user=call.user)
@@ -305,14 +302,7 @@ def update_machine(call):
         power_parameters = _parse_power_parameters(params)
         if power_parameters:
             m["power_parameters"] = dict(m.get("power_parameters") or {}, **power_parameters)
-        for field, lookup in (("domain", region.domain_by_name_or_id), ("zone", region.zone_by_name),
-                              ("pool", region.pool_by_name_or_id)):
-            if params.get(field):
-                found = lookup(params.get(field))
-                if found is None:
-                    errors[field] = ["Select a valid choice. That choice is not one of the available choices."]
-                else:
-                    m[field + "_id"] = found["id"]
+        m.update(_placement_ids(region, params, errors))
         for field in ("cpu_count", "memory"):
             if field in params:
                 m[field] = params.int(field, 0)
