@@ -104,6 +104,22 @@ def test_create_requires_architecture_and_macs(admin):
     assert response.json() == {"architecture": ["This field is required."], "mac_addresses": ["This field is required."]}
 
 
+def test_unknown_placement_is_a_field_error_on_create_and_update(admin):
+    bad = "Select a valid choice. That choice is not one of the available choices."
+    response = admin.post("machines/", {"architecture": "amd64", "mac_addresses": "52:54:00:40:00:01",
+                                        "power_type": "manual", "zone": "nowhere", "pool": "nopool", "domain": "nodom"})
+    assert response.status == 400
+    assert response.json() == {"zone": [bad], "pool": [bad], "domain": [bad]}
+    admin.post("zones/", {"name": "rack-b"})
+    sid = admin.get("machines/").json()[0]["system_id"]
+    response = admin.request("PUT", "machines/%s/" % sid, {"zone": "rack-b", "pool": "nopool"})
+    assert response.status == 400 and response.json() == {"pool": [bad]}
+    # A rejected form changes nothing, as with MAAS's Django forms.
+    assert admin.get("machines/%s/" % sid).json()["zone"]["name"] == "default"
+    response = admin.request("PUT", "machines/%s/" % sid, {"zone": "rack-b"})
+    assert response.status == 200 and response.json()["zone"]["name"] == "rack-b"
+
+
 def test_create_ipmi_needs_no_macs(admin):
     response = admin.post("machines/", {"power_type": "ipmi", "power_parameters_power_address": "10.1.1.1"})
     assert response.status == 200, response
