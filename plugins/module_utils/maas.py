@@ -478,15 +478,19 @@ class MAASClient(object):
         return self.post("machines/%s/" % system_id, op=op, data=data, confirm=confirm)
 
 
+def status_name(machine):
+    """The machine's status label (``Deployed``), from ``status_name`` or the numeric ``status``; None if unknown."""
+    if not isinstance(machine, dict):
+        return None
+    return machine.get("status_name") or NODE_STATUS.get(machine.get("status"))
+
+
 def status_in(*names):
     """Predicate for ``machine_op``: the machine's ``status_name`` (or numeric ``status``) is one of ``names``."""
     wanted = frozenset(names)
 
     def predicate(machine):
-        if not isinstance(machine, dict):
-            return False
-        name = machine.get("status_name") or NODE_STATUS.get(machine.get("status"))
-        return name in wanted
+        return status_name(machine) in wanted
     return predicate
 
 

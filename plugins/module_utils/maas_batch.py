@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
-from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError, NODE_STATUS, status_in
+from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError, status_in, status_name
 from ansible_collections.gough.gough.plugins.module_utils.maas_wait import latest_events, poll_intervals
 
 DEFAULT_CONCURRENCY = 16
@@ -52,13 +52,6 @@ MAX_REPLACE_ROUNDS = 3
 
 class BatchError(Exception):
     """A failure of the whole batch (bad input, not enough machines); nothing more is attempted."""
-
-
-def status_name(machine):
-    """The machine's status label (``Deployed``), from ``status_name`` or the numeric ``status``."""
-    if not isinstance(machine, dict):
-        return None
-    return machine.get("status_name") or NODE_STATUS.get(machine.get("status"))
 
 
 def map_concurrently(function, items, concurrency=DEFAULT_CONCURRENCY):
