@@ -78,7 +78,27 @@ def build_parser():
     validate.add_argument("--image", default=None,
                           help="node image (default: $GOUGH_LAB_NODE_IMAGE, else the one make lab-images builds)")
     validate.add_argument("file", help="cloud-config file to check")
+    for module in _service_modules():
+        module.add_parser(services)
     return parser
+
+
+# Services that keep their command line in their own package: each module has add_parser(subparsers), which
+# registers `gough-lab <service> ...`, and run(args), which runs it. Listed here so `--help` shows them all.
+SERVICE_MODULES = ("gough_lab.fleet.cli", "gough_lab.awx.cli")
+
+
+def _service_modules():
+    import importlib  # pylint: disable=import-outside-toplevel
+
+    found = []
+    for name in SERVICE_MODULES:
+        try:
+            found.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise  # a missing dependency inside the service, not a service that is not there
+    return found
 
 
 def _docker_backend(args, config):
@@ -144,6 +164,9 @@ def main(argv=None):
     if args.service == "cloudinit" and args.command == "validate":  # issue 5: cloud-init template checks
         from gough_lab import cloudinit_check  # pylint: disable=import-outside-toplevel
         return cloudinit_check.main(args)
+    for module in _service_modules():
+        if getattr(module, "SERVICE", None) == args.service:
+            return module.run(args)
     return 2
 
 
