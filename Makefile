@@ -64,6 +64,9 @@ changelog-lint: setup  ## Check changelog fragments
 test: setup  ## Everything CI checks: units, lab nodes, changelog, sanity, lint, build + clean install, docs, integration
 	$(MAKE) --no-print-directory units
 	$(MAKE) --no-print-directory lab-test
+	$(MAKE) --no-print-directory stack-test
+	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory bench-agent
 	$(MAKE) --no-print-directory changelog-lint
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory lint
@@ -104,3 +107,16 @@ lab-down:  ## Remove every container and network labelled gough-lab=1 (lab nodes
 	  nets=$$(docker network ls -q --filter label=gough-lab=1); [ -z "$$nets" ] || docker network rm $$nets >/dev/null; \
 	  echo "lab-down: removed $$(echo $$ids | wc -w) containers and $$(echo $$nets | wc -w) networks"; \
 	else echo "lab-down: no Docker engine answers; nothing to remove"; fi
+
+# --- The control stack (issue 8), the end-to-end flow (issues 5-7), benches ----------------------------------
+.PHONY: stack-test e2e bench bench-agent demo demo-down
+stack-test: lab-images  ## The stack role's lab profile for real: services healthy, TLS from Gough's CA, idempotent rerun (tests/stack)
+	$(BIN)/python -m pytest tests/stack -q
+
+e2e: lab-images  ## site.yml end to end on 2 lab nodes: enlist, commission, deploy, SSH, agent, Fleet (tests/e2e)
+	$(BIN)/python -m pytest tests/e2e -q
+
+bench-agent: lab-images  ## gough-agent vs prometheus-node-exporter on one lab node: memory and scrape time ratios (bench/agent/run.py)
+	$(BIN)/python bench/agent/run.py
+
+bench: bench-inventory bench-deploy bench-agent  ## Every benchmark; each prints its ratios
