@@ -1,0 +1,540 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Client for the Fleet (FleetDM) REST API v1, shared by every ``gough.gough.fleet_*`` module.
+
+One ``FleetClient`` per Fleet server; safe to share between threads. It sends ``Authorization: Bearer <token>``
+with JSON bodies, verifies TLS by default (``ca_path`` for a private CA), retries transient failures through
+``http_retry`` (a state change is resent only after a caller-supplied check shows it did not happen), and turns
+every failure into ``FleetError``: Fleet's error body (``{"message", "errors": [{"name", "reason"}]}``) is parsed
+so the message names the field and the reason. The token never appears in any message.
+
+Runs inside modules, so it imports only the standard library and ``ansible.module_utils``.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+import json
+import re
+import time
+
+from urllib.parse import quote, urlencode, urlsplit
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.gough.gough.plugins.module_utils.http_retry import (
+    Confirmed,
+    HTTPTransport,
+    RetryPolicy,
+    TransportError,
+    build_ssl_context,
+    send_with_retries,
+)
+
+API_PATH = "/api/v1/fleet/"
+DEFAULT_TIMEOUT = 30
+DEFAULT_RETRIES = 5
+DEFAULT_PER_PAGE = 100
+# A runaway pagination loop (a server that always says has_next_results) must still end.
+MAX_PAGES = 10000
+USER_AGENT = "gough.gough-fleet-client"
+MAX_MESSAGE_CHARS = 500
+MIN_SCRUB_LENGTH = 6
+
+
+# The host fields the modules return (documented in their RETURN); Fleet sends many more.
+HOST_FIELDS = ("id", "hostname", "display_name", "uuid", "hardware_serial", "platform", "os_version",
+               "osquery_version", "orbit_version", "status", "seen_time", "last_enrolled_at", "team_id", "team_name",
+               "primary_ip")
+_TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+class FleetError(Exception):
+    """Any failure talking to Fleet.
+
+    Attributes: ``status`` (HTTP status, or None when no response came back), ``method``, ``url`` (scheme, host,
+    port and path only), ``fleet_message`` (Fleet's top-level ``message``), ``errors`` (Fleet's
+    ``[{"name", "reason"}]`` list), ``field`` (the first error name that is not ``base``: the field Fleet
+    rejected), ``attempts`` and ``reason`` (for connection failures). ``str()`` is the one-line message for the
+    user. None of it ever contains the API token.
+    """
+
+    def __init__(self, message, status=None, method=None, url=None, fleet_message=None, errors=None, attempts=1,
+                 reason=None):
+        super(FleetError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.method = method
+        self.url = url
+        self.fleet_message = fleet_message
+        self.errors = errors or []
+        self.attempts = attempts
+        self.reason = reason
+
+    @property
+    def field(self):
+        """Name of the first field Fleet complained about (``base`` errors are not about a field), or None."""
+        for error in self.errors:
+            name = error.get("name")
+            if name and name != "base":
+                return name
+        return None
+
+    def __str__(self):
+        return self.message
+
+    def __repr__(self):
+        return "FleetError(%r, status=%r)" % (self.message, self.status)
+
+    def details(self):
+        """Extra keys for ``fail_json``: HTTP status, method, URL and Fleet's field errors (nothing secret)."""
+        result = {"status": self.status, "method": self.method, "url": self.url}
+        if self.errors:
+            result["fleet_errors"] = self.errors
+        return result
+
+
+def normalize_base_url(url):
+    """Return the API v1 base (ending ``/api/v1/fleet/``) for ``https://host[:port][/prefix]``.
+
+    The Fleet root and the API base itself are both accepted. Credentials, query strings and fragments are refused.
+    """
+    example = "expected something like https://fleet.example.com:8080"
+    if not isinstance(url, str) or not url.strip():
+        raise FleetError("The Fleet URL is empty; %s." % example)
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise FleetError("The Fleet URL is invalid (%s); %s." % (exc, example))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FleetError("The Fleet URL must start with https:// (or http://) and name a host; %s." % example)
+    if parts.username is not None or parts.password is not None:
+        raise FleetError("The Fleet URL must not contain credentials (user:password@); use api_token.")
+    if parts.query or parts.fragment:
+        raise FleetError("The Fleet URL must not contain a query string or fragment.")
+    path = parts.path.rstrip("/")
+    for suffix in ("/api/v1/fleet", "/api/latest/fleet", "/api/v1", "/api"):
+        if path.endswith(suffix):
+            path = path[:-len(suffix)]
+            break
+    host = "[%s]" % parts.hostname if ":" in parts.hostname else parts.hostname
+    netloc = host if port is None else "%s:%d" % (host, port)
+    return "%s://%s%s%s" % (parts.scheme, netloc, path, API_PATH)
+
+
+def parse_time(value):
+    """An aware ``datetime`` from Fleet's RFC 3339 times (``2026-01-05T10:01:12.123456789Z``) or epoch seconds.
+
+    Returns None for empty values and Go's zero time (``0001-01-01T00:00:00Z``, "never"); raises ``ValueError``
+    for anything else it cannot read. A time without a zone is taken as UTC.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+    text = str(value).strip()
+    if re.match(r"^\d+(\.\d+)?$", text):
+        return datetime.datetime.fromtimestamp(float(text), datetime.timezone.utc)
+    match = _TIME_RE.match(text)
+    if not match:
+        raise ValueError("%r is not an ISO 8601 / RFC 3339 time such as 2026-01-05T10:01:12Z" % text)
+    date, clock, fraction, zone = match.groups()
+    # Go writes nanoseconds; datetime takes at most microseconds.
+    micro = int(((fraction or ".0")[1:] + "000000")[:6])
+    parsed = datetime.datetime.strptime("%s %s" % (date, clock), "%Y-%m-%d %H:%M:%S").replace(microsecond=micro)
+    if parsed.year <= 1:
+        return None
+    if not zone or zone == "Z":
+        offset = datetime.timedelta(0)
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return parsed.replace(tzinfo=datetime.timezone(offset))
+
+
+def host_summary(host):
+    """The documented subset of a Fleet host (``HOST_FIELDS``); ``{}`` for None."""
+    if not host:
+        return {}
+    return dict((field, host.get(field)) for field in HOST_FIELDS)
+
+
+def _query_items(params):
+    items = []
+    for name, value in sorted((params or {}).items()):
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        items.append((name, str(value)))
+    return items
+
+
+def _clip(text):
+    text = " ".join(text.split())
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[:MAX_MESSAGE_CHARS] + "..."
+    return text
+
+
+def _decode_body(raw):
+    """Parse a response body: JSON when it parses, text otherwise, None when empty."""
+    if not raw.body:
+        return None
+    text = raw.body.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def describe_fleet_errors(body):
+    """``(message, errors)`` from a Fleet error body; ``errors`` are rendered as ``name: reason``."""
+    if not isinstance(body, dict):
+        return (_clip(body) if isinstance(body, str) else ""), []
+    errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+    message = body.get("message") or body.get("error") or ""
+    return str(message), [{"name": str(e.get("name") or "base"), "reason": str(e.get("reason") or "")}
+                          for e in errors]
+
+
+class FleetClient(object):
+    """Token-authenticated, retrying access to one Fleet server's REST API v1.
+
+    ``url`` is the Fleet root (``https://fleet.example.com``) or the API base; ``api_token`` the token of an
+    API-only user (``fleetctl user create --api-only``) or a session token. ``ca_path`` is a PEM bundle to trust
+    instead of the system store; ``validate_certs=False`` skips verification (labs only). ``retries`` extra
+    attempts are made on transient failures with capped exponential backoff and jitter. ``timeout`` bounds every
+    socket operation of a request, in seconds.
+    """
+
+    def __init__(self, url, api_token, validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT,
+                 retries=DEFAULT_RETRIES, backoff_base=0.5, backoff_cap=10.0, retry_after_cap=60.0, jitter=0.5,
+                 sleep=time.sleep):
+        if not isinstance(api_token, str) or not api_token.strip():
+            raise FleetError("The Fleet API token is empty; set api_token or FLEET_API_TOKEN.")
+        self._token = api_token.strip()
+        if any(c.isspace() or ord(c) < 32 for c in self._token):
+            raise FleetError("The Fleet API token contains whitespace or control characters.")
+        self.api_url = normalize_base_url(url)
+        parts = urlsplit(self.api_url)
+        self._base_path = parts.path
+        scheme = parts.scheme
+        port = parts.port or (443 if scheme == "https" else 80)
+        context = None
+        if scheme == "https":
+            try:
+                context = build_ssl_context(validate_certs, ca_path)
+            except (OSError, ValueError) as exc:
+                reason = getattr(exc, "strerror", None) or exc
+                raise FleetError("Cannot load the CA certificate ca_path=%s: %s." % (ca_path, reason))
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.timeout = timeout
+        self.policy = RetryPolicy(retries=retries, backoff_base=backoff_base, backoff_cap=backoff_cap,
+                                  retry_after_cap=retry_after_cap, jitter=jitter)
+        self._transport = HTTPTransport(scheme, parts.hostname, port, timeout=timeout, ssl_context=context)
+        self._origin = self._transport.origin
+        self._sleep = sleep
+
+    def __repr__(self):
+        return "FleetClient(%r)" % (self.api_url,)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        """Close the keep-alive connections of every thread."""
+        self._transport.close()
+
+    # -- the request loop ---------------------------------------------------------------------------------
+
+    def _path(self, path):
+        path = (path or "").lstrip("/")
+        if ("/" + path).startswith(self._base_path):
+            path = ("/" + path)[len(self._base_path):]
+        return self._base_path + quote(path, safe="/:@!$&'()*+,;=-._~")
+
+    def _scrub(self, text):
+        if len(self._token) >= MIN_SCRUB_LENGTH and self._token in text:
+            text = text.replace(self._token, "********")
+        return text
+
+    def request(self, method, path, params=None, body=None, confirm=None):
+        """Send one API request; return the parsed JSON body (``{}`` for an empty one). Raises ``FleetError``.
+
+        ``path`` is relative to ``/api/v1/fleet/``; ``params`` go in the query string; ``body`` is sent as JSON.
+        GETs are retried on transient failures. A POST, PATCH or DELETE whose attempt may have reached Fleet is
+        resent only if ``confirm`` is given and, called after the backoff, returns a falsy value (the change did
+        not happen); a truthy value is returned instead of the response.
+        """
+        method = method.upper()
+        full_path = self._path(path)
+        query = urlencode(_query_items(params))
+        target = full_path + ("?" + query if query else "")
+        display_url = self._origin + full_path
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+            headers["Content-Length"] = str(len(payload))
+        elif method in ("POST", "PATCH", "PUT"):
+            headers["Content-Length"] = "0"
+
+        def make_headers():
+            fresh = dict(headers)
+            fresh["Authorization"] = "Bearer " + self._token
+            return fresh
+
+        checked_confirm = None
+        if confirm is not None:
+            def checked_confirm():
+                try:
+                    return confirm()
+                except FleetError as exc:
+                    raise FleetError(
+                        "%s %s failed and its outcome is unknown: re-reading state to check whether it took effect "
+                        "failed too: %s" % (method, display_url, exc), status=exc.status, method=method,
+                        url=display_url)
+
+        try:
+            outcome, attempts, note = send_with_retries(self._transport, self.policy, method, target, make_headers,
+                                                        body=payload, confirm=checked_confirm, sleep=self._sleep)
+        except TransportError as exc:
+            raise self._transport_error(method, display_url, exc)
+        if isinstance(outcome, Confirmed):
+            return outcome.value
+        if outcome.status >= 400:
+            raise self._http_error(method, display_url, outcome, attempts, note)
+        decoded = _decode_body(outcome)
+        return {} if decoded is None else decoded
+
+    def _transport_error(self, method, display_url, exc):
+        attempts = getattr(exc, "attempts", 1)
+        reason = exc.reason
+        if "certificate verification failed" in reason:
+            detail = reason[reason.find("(") + 1:reason.rfind(")")] if "(" in reason else reason
+            message = ("Cannot connect to Fleet at %s: certificate verify failed (%s); check ca_path (%s): it must be "
+                       "the CA certificate that signed Fleet's server certificate, for the host name in url"
+                       % (self._origin, detail, self.ca_path or "not set, so the system trust store was used"))
+        elif exc.reached:
+            message = "No response from Fleet to %s %s: %s" % (method, display_url, reason)
+        else:
+            message = "Cannot connect to Fleet at %s (%s %s): %s" % (self._origin, method, display_url, reason)
+            if reason == "connection refused":
+                message += "; is Fleet running and is url right?"
+            elif "WRONG_VERSION_NUMBER" in reason:
+                message += "; does the server speak HTTPS on this port?"
+        if attempts > 1:
+            message += " (%d attempts)" % attempts
+        if getattr(exc, "note", None):
+            message += "; " + exc.note
+        message = self._scrub(message)
+        return FleetError(message if message.endswith((".", "?")) else message + ".", method=method, url=display_url,
+                          attempts=attempts, reason=reason)
+
+    def _http_error(self, method, display_url, raw, attempts, note):
+        parsed = _decode_body(raw)
+        fleet_message, errors = describe_fleet_errors(parsed)
+        said = "; ".join(("%s: %s" % (e["name"], e["reason"])) if e["name"] != "base" else e["reason"]
+                         for e in errors if e["reason"])
+        if fleet_message and fleet_message not in said:
+            said = fleet_message + (" (%s)" % said if said else "")
+        said = self._scrub(_clip(said)) or "(Fleet gave no message)"
+        if raw.status == 401:
+            message = ("Fleet rejected the API token (HTTP 401) at %s: %s; check api_token (FLEET_API_TOKEN)"
+                       % (display_url, said))
+        elif raw.status == 403:
+            message = ("Fleet refused %s %s (HTTP 403, the API user's role does not allow it): %s"
+                       % (method, display_url, said))
+        else:
+            message = "Fleet returned HTTP %d for %s %s: %s" % (raw.status, method, display_url, said)
+        if attempts > 1:
+            message += " (%d attempts)" % attempts
+        if note:
+            message += " (%s)" % note
+        return FleetError(message, status=raw.status, method=method, url=display_url,
+                          fleet_message=self._scrub(fleet_message), errors=errors, attempts=attempts)
+
+    # -- conveniences -------------------------------------------------------------------------------------
+
+    def get(self, path, params=None):
+        """GET ``path``; always retried on transient failures."""
+        return self.request("GET", path, params=params)
+
+    def post(self, path, body=None, confirm=None):
+        """POST JSON ``body`` to ``path``; see ``request`` for ``confirm``."""
+        return self.request("POST", path, body=body, confirm=confirm)
+
+    def patch(self, path, body=None, confirm=None):
+        """PATCH ``path`` with JSON ``body``; see ``request`` for ``confirm``."""
+        return self.request("PATCH", path, body=body, confirm=confirm)
+
+    def delete(self, path, confirm=None):
+        """DELETE ``path``; see ``request`` for ``confirm``."""
+        return self.request("DELETE", path, confirm=confirm)
+
+    def get_or_none(self, path, params=None):
+        """GET ``path``; None when Fleet answers 404."""
+        try:
+            return self.get(path, params=params)
+        except FleetError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def paginate(self, path, key, params=None, per_page=DEFAULT_PER_PAGE):
+        """Every item of list ``key`` of a paginated endpoint, following ``page``/``per_page`` (0-based pages).
+
+        Stops when ``meta.has_next_results`` is false or, without ``meta``, when a page is shorter than
+        ``per_page``.
+        """
+        items = []
+        query = dict(params or {})
+        query["per_page"] = per_page
+        for page in range(MAX_PAGES):
+            query["page"] = page
+            body = self.get(path, params=query) or {}
+            chunk = body.get(key) or []
+            items.extend(chunk)
+            meta = body.get("meta")
+            if isinstance(meta, dict) and "has_next_results" in meta:
+                if not meta["has_next_results"]:
+                    break
+            elif len(chunk) < per_page:
+                break
+        return items
+
+    # -- the endpoints the modules use --------------------------------------------------------------------
+
+    def version(self):
+        """``GET version``: Fleet's version and build."""
+        return self.get("version")
+
+    def me(self):
+        """``GET me``: the user the token belongs to; a cheap credentials check."""
+        return self.get("me").get("user") or {}
+
+    def list_teams(self, query=None):
+        """Every team (``GET teams``), optionally filtered by Fleet's name search."""
+        return self.paginate("teams", "teams", params={"query": query})
+
+    def find_team(self, name):
+        """The team named exactly ``name`` or None."""
+        for team in self.list_teams(query=name):
+            if team.get("name") == name:
+                return team
+        return None
+
+    def team_id(self, name):
+        """ID of team ``name``; raises ``FleetError`` (field ``team``) when Fleet has no such team."""
+        team = self.find_team(name)
+        if team is None:
+            raise FleetError("team: Fleet has no team named %r; create it first (gough.gough.fleet_team)." % name,
+                             status=404, errors=[{"name": "team", "reason": "no team named %r" % name}])
+        return team["id"]
+
+    def list_hosts(self, **filters):
+        """Every host matching Fleet's list filters (``query``, ``team_id``, ``status``...)."""
+        return self.paginate("hosts", "hosts", params=filters)
+
+    def get_host(self, host_id):
+        """Host ``host_id`` or None."""
+        body = self.get_or_none("hosts/%d" % int(host_id))
+        return None if body is None else body.get("host")
+
+    def get_host_by_identifier(self, identifier):
+        """The host whose hostname, UUID or hardware serial is ``identifier`` (Fleet's first match), or None."""
+        body = self.get_or_none("hosts/identifier/%s" % quote(str(identifier), safe=""))
+        return None if body is None else body.get("host")
+
+    def delete_host(self, host_id):
+        """Delete host ``host_id``; a lost answer is confirmed by re-reading (gone means done)."""
+        self.delete("hosts/%d" % int(host_id), confirm=lambda: self.get_host(host_id) is None)
+
+    def transfer_hosts(self, team_id, host_ids):
+        """Move hosts to team ``team_id`` (None: no team)."""
+        wanted = set(int(h) for h in host_ids)
+
+        def moved():
+            return all((self.get_host(h) or {}).get("team_id") == team_id for h in wanted)
+        self.post("hosts/transfer", body={"team_id": team_id, "hosts": sorted(wanted)}, confirm=moved)
+
+    def enroll_secrets(self, team_id=None):
+        """The enroll secrets of the global scope (``team_id`` None) or of a team: list of ``{secret, created_at}``."""
+        if team_id is None:
+            body = self.get("spec/enroll_secret")
+            return ((body.get("spec") or {}).get("secrets")) or []
+        return self.get("teams/%d/secrets" % int(team_id)).get("secrets") or []
+
+    def set_enroll_secrets(self, secrets, team_id=None):
+        """Replace every enroll secret of the scope with ``secrets`` (list of strings); an empty list removes all."""
+        wanted = sorted(secrets)
+
+        def took_effect():
+            return sorted(s.get("secret") for s in self.enroll_secrets(team_id)) == wanted
+        items = [{"secret": s} for s in secrets]
+        if team_id is None:
+            self.post("spec/enroll_secret", body={"spec": {"secrets": items}}, confirm=took_effect)
+        else:
+            self.patch("teams/%d/secrets" % int(team_id), body={"secrets": items}, confirm=took_effect)
+
+    def policies_path(self, team_id=None):
+        """Collection path of the global policies or of a team's."""
+        return "global/policies" if team_id is None else "teams/%d/policies" % int(team_id)
+
+    def list_policies(self, team_id=None):
+        """The policies of the global scope or of a team (a team's own, not the inherited global ones)."""
+        return self.get(self.policies_path(team_id)).get("policies") or []
+
+
+def fleet_argument_spec():
+    """Connection options shared by every Fleet module (documented once in the ``gough.gough.fleet`` fragment)."""
+    return dict(
+        url=dict(type="str", required=True, fallback=(env_fallback, ["FLEET_URL"])),
+        api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["FLEET_API_TOKEN"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["FLEET_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["FLEET_CA_CERT"])),
+        timeout=dict(type="int", default=DEFAULT_TIMEOUT),
+        retries=dict(type="int", default=DEFAULT_RETRIES),
+    )
+
+
+def client_from_params(params, **overrides):
+    """Build a ``FleetClient`` from connection options (``fleet_argument_spec`` names). Raises ``FleetError``."""
+    options = dict(
+        url=params["url"], api_token=params["api_token"], validate_certs=params.get("validate_certs", True),
+        ca_path=params.get("ca_path"), timeout=params.get("timeout") or DEFAULT_TIMEOUT,
+        retries=params.get("retries") if params.get("retries") is not None else DEFAULT_RETRIES,
+    )
+    options.update(overrides)
+    return FleetClient(**options)
+
+
+def client_from_module(module, **overrides):
+    """Build a ``FleetClient`` from a module's connection options; bad options end in ``fail_json`` naming them."""
+    params = module.params
+    if params.get("timeout") is not None and params["timeout"] <= 0:
+        module.fail_json(msg="timeout: must be a positive number of seconds.")
+    if params.get("retries") is not None and params["retries"] < 0:
+        module.fail_json(msg="retries: must be 0 or more.")
+    try:
+        normalize_base_url(params.get("url"))
+    except FleetError as exc:
+        module.fail_json(msg="url: %s" % exc)
+    try:
+        return client_from_params(params, **overrides)
+    except FleetError as exc:
+        field = "api_token" if "token" in str(exc) else "ca_path" if "ca_path" in str(exc) else "url"
+        module.fail_json(msg="%s: %s" % (field, exc))

@@ -1,0 +1,238 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: fleet_policy
+short_description: Manage Fleet policies, global or of a team
+version_added: 0.1.0
+description:
+  - Makes sure a Fleet policy (a yes/no osquery query every host answers) exists with the given query and
+    settings, or does not exist.
+  - A policy is global (every host answers it) or belongs to one team (O(team)). It is found by its exact name
+    within that scope.
+  - Each host's answer shows in M(gough.gough.fleet_host_info) with O(gough.gough.fleet_host_info#module:policies=true).
+author:
+  - Gough developers (@gough)
+extends_documentation_fragment:
+  - gough.gough.fleet
+options:
+  name:
+    description:
+      - Name of the policy, unique within its scope.
+    type: str
+    required: true
+  team:
+    description:
+      - Name of the team the policy belongs to. Global policy when not set.
+    type: str
+  query:
+    description:
+      - The osquery SQL; the host passes when it returns at least one row.
+      - Required to create the policy; left as it is when not set.
+    type: str
+  description:
+    description:
+      - What the policy checks. Left as it is when not set.
+    type: str
+  resolution:
+    description:
+      - What to do on a failing host. Left as it is when not set.
+    type: str
+  platform:
+    description:
+      - Comma-separated platforms the policy targets, from V(linux), V(darwin), V(windows) and V(chrome); V("") is every
+        platform. Left as it is when not set.
+    type: str
+  critical:
+    description:
+      - Whether Fleet treats a failure as critical. Left as it is when not set.
+    type: bool
+  state:
+    description:
+      - V(present) creates the policy or updates the fields that differ; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+attributes:
+  check_mode:
+    support: full
+    description: Reads as usual and reports what would change, but sends no request that changes Fleet.
+  diff_mode:
+    support: full
+    description: Shows the policy's managed fields before and after.
+  action_group:
+    support: full
+    membership:
+      - gough.gough.fleet
+    description: Use C(group/gough.gough.fleet) in C(module_defaults) to set the connection options.
+notes:
+  - Idempotent. A second run with the same options reports no change.
+seealso:
+  - module: gough.gough.fleet_team
+  - module: gough.gough.fleet_host_info
+"""
+
+EXAMPLES = r"""
+- name: Every Linux host must run sshd with password logins disabled
+  gough.gough.fleet_policy:
+    name: sshd without passwords
+    query: >-
+      SELECT 1 FROM augeas WHERE path = '/etc/ssh/sshd_config' AND label = 'PasswordAuthentication' AND value = 'no';
+    description: Password authentication is off in sshd_config.
+    resolution: Set PasswordAuthentication no and restart sshd.
+    platform: linux
+    critical: true
+
+- name: A policy for the web team only
+  gough.gough.fleet_policy:
+    name: nginx running
+    team: web
+    query: SELECT 1 FROM processes WHERE name = 'nginx';
+
+- name: Remove a global policy
+  gough.gough.fleet_policy:
+    name: old check
+    state: absent
+"""
+
+RETURN = r"""
+policy:
+  description:
+    - The policy after the module ran (as predicted in check mode, where a new policy has no C(id)).
+    - Empty when O(state=absent).
+  returned: success
+  type: dict
+  contains:
+    id:
+      description: Fleet's ID of the policy.
+      returned: when the policy exists
+      type: int
+      sample: 7
+    name:
+      description: Name of the policy.
+      returned: when the policy exists
+      type: str
+      sample: nginx running
+    query:
+      description: The osquery SQL.
+      returned: when the policy exists
+      type: str
+      sample: SELECT 1 FROM processes WHERE name = 'nginx';
+    description:
+      description: What the policy checks.
+      returned: when the policy exists
+      type: str
+      sample: ""
+    resolution:
+      description: What to do on a failing host.
+      returned: when the policy exists
+      type: str
+      sample: ""
+    platform:
+      description: Platforms the policy targets; empty for all.
+      returned: when the policy exists
+      type: str
+      sample: linux
+    critical:
+      description: Whether a failure is critical.
+      returned: when the policy exists
+      type: bool
+      sample: false
+    team_id:
+      description: ID of the team the policy belongs to; null for a global policy.
+      returned: when the policy exists
+      type: int
+      sample: 3
+    passing_host_count:
+      description: Hosts that last answered pass.
+      returned: when the policy exists
+      type: int
+      sample: 10
+    failing_host_count:
+      description: Hosts that last answered fail.
+      returned: when the policy exists
+      type: int
+      sample: 2
+"""
+
+from ansible_collections.gough.gough.plugins.module_utils.fleet_entity import (
+    EntitySpec,
+    FleetModule,
+    ensure_entity,
+    find_named,
+    pick,
+    resolve_team,
+)
+
+MANAGED = ("name", "query", "description", "resolution", "platform", "critical")
+POLICY_FIELDS = ("id",) + MANAGED + ("team_id", "passing_host_count", "failing_host_count")
+VALID_PLATFORMS = ("linux", "darwin", "windows", "chrome")
+
+
+def main():
+    fleet = FleetModule(dict(
+        name=dict(type="str", required=True),
+        team=dict(type="str"),
+        query=dict(type="str"),
+        description=dict(type="str"),
+        resolution=dict(type="str"),
+        platform=dict(type="str"),
+        critical=dict(type="bool"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    ))
+    params = fleet.params
+    name = params["name"].strip()
+    if not name:
+        fleet.fail("name: must not be empty.")
+    if params["query"] is not None and not params["query"].strip():
+        fleet.fail("query: must not be empty.")
+    if params["platform"]:
+        unknown = [p for p in params["platform"].split(",") if p.strip() not in VALID_PLATFORMS]
+        if unknown:
+            fleet.fail("platform: %s not one of %s (comma-separated)." % (", ".join(repr(p) for p in unknown),
+                                                                          ", ".join(VALID_PLATFORMS)))
+
+    def work(client):
+        team_id = resolve_team(client, params["team"])[0]
+        collection = client.policies_path(team_id)
+
+        def read():
+            policy = find_named(client.list_policies(team_id), name)
+            return pick(policy, POLICY_FIELDS) if policy else None
+
+        def create(payload):
+            body = dict((k, v) for k, v in payload.items() if k in MANAGED)
+            client.post(collection, body=body, confirm=read)
+            return read()
+
+        def update(entity, changes):
+            client.patch("%s/%d" % (collection, entity["id"]), body=changes,
+                         confirm=lambda: all((read() or {}).get(k) == v for k, v in changes.items()))
+            return read()
+
+        def delete(entity):
+            client.post("%s/delete" % collection, body={"ids": [entity["id"]]}, confirm=lambda: read() is None)
+
+        defaults = {"name": name, "query": "", "description": "", "resolution": "", "platform": "",
+                    "critical": False, "team_id": team_id, "passing_host_count": 0, "failing_host_count": 0}
+        spec = EntitySpec(defaults, create, update, delete)
+        desired = dict((field, params.get(field)) for field in MANAGED)
+        desired["name"] = name
+        current = read()
+        if current is None and params["state"] == "present" and not params["query"]:
+            raise ValueError("query: required to create policy %r, which does not exist yet." % name)
+        result = ensure_entity(spec, current, desired, params["state"], fleet.check_mode)
+        diff = dict((side, pick(value, MANAGED) if value else {}) for side, value in result["diff"].items())
+        return dict(changed=result["changed"], policy=result["entity"] or {}, diff=diff)
+
+    fleet.run(work)
+
+
+if __name__ == "__main__":
+    main()
