@@ -57,6 +57,7 @@ attributes:
     description: The module changes nothing, so it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
   action_group:
     support: full
     membership:
