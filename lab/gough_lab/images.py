@@ -5,6 +5,9 @@
   package list, so a second build (or a wiped engine) does not run debootstrap again.
 * ``gough-lab/node:<suite>``: ``lab/images/node/Dockerfile`` on that base: systemd as PID 1, cloud-init with the
   NoCloud datasource only, sshd, python3.
+* ``gough-lab/<name>:<suite>`` for every other ``lab/images/<name>/Dockerfile`` in ``SERVICE_IMAGES`` (the
+  stack role's lab profile: ``emulators``, ``nginx``, ``prometheus``), on the same base. ``SERVICE_EXTRAS`` adds
+  files from elsewhere in lab/ to a context (the emulators image gets the ``gough_lab`` package).
 
 Every image also gets a content tag (``<suite>-<hash of its inputs>``); when that tag exists the build is skipped
 and only the moving tag is pointed at it. Standard library only; it drives the ``docker`` CLI.
@@ -164,10 +167,53 @@ def build_node(suite=SUITE, base_ref=None, force=False):
     return ref
 
 
-def build_all(suite=SUITE, mirror=MIRROR, force=False):
-    """Build (or confirm) both images; return the node image ref."""
+# Images of the stack role's lab profile (roles/stack, stack_profile: lab): lab/images/<name>/ on the base image.
+SERVICE_IMAGES = ("emulators", "nginx", "prometheus")
+# Extra context entries: name in the context -> path under lab/ (copied without __pycache__).
+SERVICE_EXTRAS = {"emulators": {"gough_lab": "gough_lab"}}
+
+
+def build_context_image(name, suite=SUITE, base_ref=None, force=False):
+    """Build ``gough-lab/<name>:<suite>`` from lab/images/<name> (plus its SERVICE_EXTRAS); return the ref."""
+    base_ref = base_ref or "%s:%s" % (BASE_REPO, suite)
+    source = os.path.join(IMAGES_DIR, name)
+    if not os.path.isfile(os.path.join(source, "Dockerfile")):
+        raise ImageError("no Dockerfile in %s" % source)
+    ref = "gough-lab/%s:%s" % (name, suite)
+    work = tempfile.mkdtemp(prefix="gough-lab-context-")
+    try:
+        context = os.path.join(work, name)
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(source, context, ignore=ignore)
+        for target, relative in SERVICE_EXTRAS.get(name, {}).items():
+            shutil.copytree(os.path.join(LAB_ROOT, relative), os.path.join(context, target), ignore=ignore)
+        pinned = "%s-%s" % (ref, node_key(base_ref, context))
+        if image_exists(pinned) and not force:
+            _log("%s is up to date (%s)" % (ref, pinned))
+            _tag(pinned, ref)
+            return ref
+        started = time.monotonic()
+        _log("building %s" % pinned)
+        _run(["docker", "build", "--quiet", "--build-arg", "BASE=%s" % base_ref, "--label", LABEL, "-t", pinned,
+              context])
+        _tag(pinned, ref)
+        _log("built %s in %.1f s" % (pinned, time.monotonic() - started))
+        return ref
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def build_all(suite=SUITE, mirror=MIRROR, force=False, services=True):
+    """Build (or confirm) the base and node images and, with ``services``, the stack's lab images.
+
+    Returns the node image ref (what the lab node tests use).
+    """
     base = build_base(suite, mirror, force=force)
-    return build_node(suite, base, force=force)
+    node = build_node(suite, base, force=force)
+    if services:
+        for name in SERVICE_IMAGES:
+            build_context_image(name, suite, base, force=force)
+    return node
 
 
 def main(argv=None):
@@ -177,10 +223,12 @@ def main(argv=None):
     parser.add_argument("--suite", default=SUITE)
     parser.add_argument("--mirror", default=os.environ.get("GOUGH_LAB_DEBIAN_MIRROR", MIRROR))
     parser.add_argument("--force", action="store_true", help="rebuild even when the content tags exist")
+    parser.add_argument("--no-services", dest="services", action="store_false",
+                        help="only the base and node images, not the stack's lab images (%s)" % ", ".join(SERVICE_IMAGES))
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
-        ref = build_all(args.suite, args.mirror, force=args.force)
+        ref = build_all(args.suite, args.mirror, force=args.force, services=args.services)
     except ImageError as exc:
         print("gough-lab images: %s" % exc, file=sys.stderr)
         return 1
