@@ -1,0 +1,1080 @@
+"""The AWX v2 API the emulator serves: objects, lists and filters, associations, roles, surveys, schedules.
+
+State is one JSON document in the state directory (``awx.json``, mode 0600), rewritten atomically after every
+change, so a restarted emulator serves the same objects.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import re
+import secrets
+import threading
+import uuid
+
+from . import validate
+from .resources import KINDS, ROLE_NAMES, UJT_TYPES
+from .validate import ENCRYPTED, Invalid
+
+VERSION = "24.6.1"
+PREFIX = "/api/v2/"
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 200
+SKIP_DIRS = {".git", ".venv", ".build", "node_modules", "__pycache__", ".tox", ".cache"}
+LOOKUPS = ("icontains", "contains", "iexact", "exact", "in", "isnull", "startswith", "istartswith")
+
+
+class NotFound(Exception):
+    """404."""
+
+
+class Forbidden(Exception):
+    """403 with a detail."""
+
+
+class MethodNotAllowed(Exception):
+    """405."""
+
+
+def now():
+    """The current time in AWX's format."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _hash(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _hash_password(password, salt=None):
+    salt = salt or secrets.token_hex(8)
+    return "sha256$%s$%s" % (salt, _hash(salt + password))
+
+
+def check_password(stored, password):
+    """Whether ``password`` matches a stored ``sha256$salt$hash``."""
+    try:
+        _, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    return secrets.compare_digest(_hash(salt + password), digest)
+
+
+class Store:
+    """The emulator's objects, persisted as JSON (0600) in the state directory."""
+
+    def __init__(self, state_dir):
+        self.path = os.path.join(state_dir, "awx.json")
+        self.lock = threading.RLock()
+        if os.path.exists(self.path):
+            with open(self.path, encoding="utf-8") as handle:
+                self.data = json.load(handle)
+        else:
+            self.data = {"seq": 0, "objects": {name: {} for name in KINDS}, "roles": {}, "tokens": {},
+                         "updates": {}, "surveys": {}}
+        for name in KINDS:
+            self.data["objects"].setdefault(name, {})
+
+    def next_id(self):
+        """A new id (one sequence for every table, so unified job template ids never collide)."""
+        self.data["seq"] += 1
+        return self.data["seq"]
+
+    def save(self):
+        """Write the state atomically with mode 0600."""
+        tmp = self.path + ".tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(self.data, handle, indent=1, sort_keys=True)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+
+    def objects(self, collection):
+        """The dict id -> object of one collection."""
+        return self.data["objects"][collection]
+
+    def get(self, collection, object_id):
+        """One object or None."""
+        return self.data["objects"][collection].get(str(object_id))
+
+
+def _is_yaml_play_file(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read(200000)
+    except OSError:
+        return False
+    return bool(re.search(r"^- (hosts|import_playbook|ansible\.builtin\.import_playbook|name):", text, re.M)) and \
+        bool(re.search(r"^\s*-?\s*(hosts|import_playbook|ansible\.builtin\.import_playbook):", text, re.M))
+
+
+def scan_project(directory):
+    """Playbooks and inventory files of a local checkout, as AWX lists them after a project update."""
+    playbooks, inventories = [], []
+    count = 0
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(files):
+            count += 1
+            if count > 20000:
+                return playbooks, inventories
+            rel = os.path.relpath(os.path.join(root, name), directory)
+            if name.endswith((".yml", ".yaml")):
+                if _is_yaml_play_file(os.path.join(root, name)):
+                    playbooks.append(rel)
+                else:
+                    inventories.append(rel)
+    return playbooks, inventories
+
+
+def _parse_vars(text, field):
+    """AWX accepts JSON or YAML dicts in extra_vars/variables/source_vars strings."""
+    if text in (None, ""):
+        return {}
+    if isinstance(text, dict):
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        try:
+            import yaml  # pylint: disable=import-outside-toplevel
+            value = yaml.safe_load(text)
+        except Exception as exc:  # pylint: disable=broad-except
+            raise validate.field_error(field, "Cannot parse as JSON or YAML: %s" % exc) from exc
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise validate.field_error(field, "Must be a JSON or YAML dictionary.")
+    return value
+
+
+class API:  # pylint: disable=too-many-public-methods
+    """Request handling over a Store. ``handle`` is called with the store lock held by the server."""
+
+    def __init__(self, store, stats):
+        self.store = store
+        self.stats = stats
+
+    # --- helpers --------------------------------------------------------------------------------------------
+
+    def url(self, collection, object_id):
+        """The API URL of an object."""
+        return "%s%s/%s/" % (PREFIX, collection, object_id)
+
+    def find_ujt(self, object_id):
+        """(collection, object) of a unified job template id, or (None, None)."""
+        for collection in UJT_TYPES:
+            obj = self.store.get(collection, object_id)
+            if obj is not None:
+                return collection, obj
+        return None, None
+
+    def lookup(self, collection, object_id):
+        """An object of ``collection`` (unified_job_templates searches the four template tables)."""
+        if collection == "unified_job_templates":
+            return self.find_ujt(object_id)[1]
+        return self.store.get(collection, object_id)
+
+    def summary(self, collection, obj):
+        """The short form of an object in another object's summary_fields."""
+        if obj is None:
+            return None
+        out = {"id": obj["id"]}
+        kind = KINDS[collection]
+        if "name" in obj:
+            out["name"] = obj["name"]
+        if "username" in obj:
+            out["username"] = obj["username"]
+        if "description" in obj:
+            out["description"] = obj["description"]
+        if collection == "credentials":
+            out.update(kind=obj.get("kind"), cloud=obj.get("cloud"), credential_type_id=obj.get("credential_type"))
+        if collection in UJT_TYPES:
+            out["unified_job_type"] = {"projects": "project_update", "inventory_sources": "inventory_update",
+                                       "job_templates": "job", "workflow_job_templates": "workflow_job"}[collection]
+        if collection == "execution_environments":
+            out["image"] = obj.get("image")
+        if kind.type == "inventory":
+            out["kind"] = obj.get("kind")
+        return out
+
+    def render(self, collection, obj, extra_summary=None):
+        """An object as AWX returns it: fields plus id, type, url, related and summary_fields."""
+        kind = KINDS[collection]
+        url = self.url(collection, obj["id"])
+        out = {"id": obj["id"], "type": kind.type, "url": url, "created": obj["created"],
+               "modified": obj["modified"]}
+        related = {}
+        summary = {}
+        for field in kind.fields:
+            if field in kind.write_only:
+                continue
+            value = obj.get(field)
+            if field in kind.refs and value is not None:
+                target_collection = kind.refs[field]
+                target = self.lookup(target_collection, value)
+                if target_collection == "unified_job_templates":
+                    target_collection = self.find_ujt(value)[0] or target_collection
+                if target is not None and target_collection in KINDS:
+                    related[field] = self.url(target_collection, value)
+                    summary[field] = self.summary(target_collection, target)
+            out[field] = value
+        if collection == "credentials":
+            ctype = self.store.get("credential_types", obj["credential_type"]) or {}
+            hidden = validate.secret_fields(ctype)
+            out["inputs"] = {key: (ENCRYPTED if key in hidden and value != "" else value)
+                             for key, value in obj["inputs"].items()}
+        if collection == "notification_templates":
+            hidden = validate.NOTIFICATION_SECRETS.get(obj.get("notification_type"), ())
+            out["notification_configuration"] = {
+                key: (ENCRYPTED if key in hidden and value else value)
+                for key, value in (obj.get("notification_configuration") or {}).items()}
+        for name in kind.lists:
+            related[name] = url + name + "/"
+        if kind.roles:
+            related["object_roles"] = url + "object_roles/"
+            summary["object_roles"] = {}
+            for field in kind.roles:
+                role_id = obj["roles"][field]
+                label, description = ROLE_NAMES[field]
+                summary["object_roles"][field] = {"id": role_id, "name": label,
+                                                  "description": description.replace("%s", kind.type)}
+        if collection in ("job_templates", "workflow_job_templates"):
+            related["survey_spec"] = url + "survey_spec/"
+            related["launch"] = url + "launch/"
+        if collection == "job_templates" and obj.get("host_config_key"):
+            related["callback"] = url + "callback/"
+        if collection == "workflow_job_templates":
+            related["workflow_nodes"] = url + "workflow_nodes/"
+        if collection in UJT_TYPES:
+            related["schedules"] = url + "schedules/"
+        if collection in ("projects", "inventory_sources"):
+            related["update"] = url + "update/"
+            last = obj.get("last_update")
+            if last:
+                summary["last_update"] = {"id": last, "status": self.store.data["updates"][str(last)]["status"]}
+                related["last_update"] = "%s%s/%s/" % (
+                    PREFIX, "project_updates" if collection == "projects" else "inventory_updates", last)
+        if collection == "projects":
+            related["playbooks"] = url + "playbooks/"
+            related["inventories"] = url + "inventories/"
+        if collection == "teams":
+            related["roles"] = url + "roles/"
+        if collection == "users":
+            related["roles"] = url + "roles/"
+        summary["user_capabilities"] = {"edit": True, "delete": True, "copy": True}
+        if extra_summary:
+            summary.update(extra_summary)
+        out["related"] = related
+        out["summary_fields"] = summary
+        return out
+
+    def render_role(self, role):
+        """A role object."""
+        label, description = ROLE_NAMES[role["role_field"]]
+        collection = role["collection"]
+        target = self.store.get(collection, role["object_id"]) or {}
+        url = "%sroles/%s/" % (PREFIX, role["id"])
+        return {"id": role["id"], "type": "role", "url": url, "name": label,
+                "description": description.replace("%s", KINDS[collection].type),
+                "related": {"users": url + "users/", "teams": url + "teams/",
+                            KINDS[collection].type: self.url(collection, role["object_id"])},
+                "summary_fields": {"resource_name": target.get("name"), "resource_type": KINDS[collection].type,
+                                   "resource_id": role["object_id"],
+                                   "resource_type_display_name": KINDS[collection].type.replace("_", " ").title()}}
+
+    def page(self, items, query, path):
+        """A paginated list body: count, next, previous, results."""
+        try:
+            size = min(int(query.get("page_size", [PAGE_SIZE])[0]), MAX_PAGE_SIZE)
+            number = int(query.get("page", ["1"])[0])
+        except ValueError as exc:
+            raise Invalid({"detail": "Invalid page or page_size."}) from exc
+        if size < 1 or number < 1:
+            raise NotFound()
+        count = len(items)
+        start = (number - 1) * size
+        if start and start >= count:
+            raise NotFound()
+
+        def link(page_number):
+            params = [(k, v) for k, values in query.items() if k != "page" for v in values] + [("page", page_number)]
+            from urllib.parse import urlencode  # pylint: disable=import-outside-toplevel
+            return "%s?%s" % (path, urlencode(params))
+
+        return {"count": count, "next": link(number + 1) if start + size < count else None,
+                "previous": link(number - 1) if number > 1 else None, "results": items[start:start + size]}
+
+    @staticmethod
+    def _value_matches(value, text, lookup):
+        if lookup == "isnull":
+            return (value is None) == (text.lower() in ("true", "1"))
+        if lookup == "in":
+            return any(API._value_matches(value, part, "exact") for part in text.split(","))
+        if value is None:
+            return lookup in ("exact", "iexact") and text in ("None", "null", "")
+        if isinstance(value, bool):
+            return value == (text.lower() in ("true", "1"))
+        value = str(value)
+        if lookup == "exact":
+            return value == text
+        if lookup == "iexact":
+            return value.lower() == text.lower()
+        if lookup == "contains":
+            return text in value
+        if lookup == "icontains":
+            return text.lower() in value.lower()
+        if lookup == "startswith":
+            return value.startswith(text)
+        return value.lower().startswith(text.lower())
+
+    def filter(self, items, query):
+        """Apply AWX's field lookups (``name=``, ``or__id=``, ``x__icontains=`` ...) to rendered objects."""
+        plain, either = [], []
+        for key, values in query.items():
+            if key in ("page", "page_size", "order_by", "search", "format"):
+                continue
+            target = plain
+            name = key
+            if name.startswith("or__"):
+                name, target = name[4:], either
+            elif name.startswith("not__"):
+                raise Invalid({"detail": "not__ lookups are not supported by the emulator"})
+            field, lookup = name, "exact"
+            if "__" in name and name.rsplit("__", 1)[1] in LOOKUPS:
+                field, lookup = name.rsplit("__", 1)
+            for value in values:
+                target.append((field, lookup, value))
+        known = set()
+        for item in items:
+            known.update(item)
+        for field, _, _ in plain + either:
+            if items and field not in known:
+                raise Invalid({"detail": "Invalid field: %s" % field})
+        result = []
+        for item in items:
+            if not all(self._value_matches(item.get(f), v, lk) for f, lk, v in plain):
+                continue
+            if either and not any(self._value_matches(item.get(f), v, lk) for f, lk, v in either):
+                continue
+            result.append(item)
+        order = query.get("order_by", ["id"])[0]
+        reverse = order.startswith("-")
+        order = order.lstrip("-")
+        result.sort(key=lambda item: (item.get(order) is None, str(item.get(order)) if not isinstance(
+            item.get(order), int) else item.get(order)), reverse=reverse)
+        return result
+
+    # --- dispatch -------------------------------------------------------------------------------------------
+
+    def handle(self, method, path, query, body, user):
+        """Serve one authenticated request under /api/v2/; returns (status, json body or None)."""
+        parts = [part for part in path[len(PREFIX):].split("/") if part]
+        if not parts:
+            if method != "GET":
+                raise MethodNotAllowed()
+            names = sorted(list(KINDS) + ["ping", "config", "me", "tokens", "roles", "unified_job_templates",
+                                          "project_updates", "inventory_updates"])
+            return 200, {name: PREFIX + name + "/" for name in names}
+        head = parts[0]
+        if head == "ping":
+            return 200, self.ping()
+        if head == "config":
+            return 200, {"version": VERSION, "ansible_version": "2.19", "time_zone": "UTC", "license_info": {},
+                         "analytics_status": "off", "project_base_dir": "/var/lib/awx/projects",
+                         "project_local_paths": [], "custom_virtualenvs": []}
+        if head == "me":
+            rendered = [self.render("users", user)]
+            return 200, self.page(rendered, query, path)
+        if head == "tokens":
+            return self.tokens(method, parts, body, user)
+        if head == "roles":
+            return self.roles(method, parts, query, body, path)
+        if head == "unified_job_templates":
+            if method != "GET" or len(parts) != 1:
+                raise MethodNotAllowed()
+            items = []
+            for collection in UJT_TYPES:
+                for obj in self.store.objects(collection).values():
+                    item = self.render(collection, obj)
+                    if collection == "inventory_sources":
+                        inventory = self.store.get("inventories", obj["inventory"]) or {}
+                        item["organization"] = inventory.get("organization")
+                    items.append(item)
+            return 200, self.page(self.filter(items, query), query, path)
+        if head in ("project_updates", "inventory_updates"):
+            if len(parts) != 2 or method != "GET":
+                raise MethodNotAllowed()
+            update = self.store.data["updates"].get(parts[1])
+            if update is None or update["type"] != head[:-1]:
+                raise NotFound()
+            return 200, update
+        if head not in KINDS:
+            raise NotFound()
+        collection = head
+        if len(parts) == 1:
+            if method == "GET":
+                items = [self.render(collection, obj) for obj in self.store.objects(collection).values()]
+                return 200, self.page(self.filter(items, query), query, path)
+            if method == "POST":
+                return 201, self.create(collection, body)
+            raise MethodNotAllowed()
+        obj = self.resolve(collection, parts[1])
+        if len(parts) == 2:
+            if method == "GET":
+                return 200, self.render(collection, obj)
+            if method in ("PATCH", "PUT"):
+                return 200, self.update(collection, obj, body, partial=(method == "PATCH"))
+            if method == "DELETE":
+                self.delete(collection, obj)
+                return 204, None
+            raise MethodNotAllowed()
+        if len(parts) == 3:
+            return self.sub(method, collection, obj, parts[2], query, body, path)
+        raise NotFound()
+
+    def resolve(self, collection, key):
+        """An object by id or by named URL (``name`` or ``name++organization``)."""
+        if key.isdigit():
+            obj = self.store.get(collection, key)
+            if obj is None:
+                raise NotFound()
+            return obj
+        from urllib.parse import unquote  # pylint: disable=import-outside-toplevel
+        name, _, org = unquote(key).partition("++")
+        for obj in self.store.objects(collection).values():
+            if obj.get("name", obj.get("username")) != name:
+                continue
+            if org:
+                owner = self.store.get("organizations", obj.get("organization")) if obj.get("organization") else None
+                if (owner or {}).get("name") != org:
+                    continue
+            return obj
+        raise NotFound()
+
+    def ping(self):
+        """The /api/v2/ping/ body."""
+        return {"version": VERSION, "active_node": "gough-lab-awx", "ha": False, "install_uuid": "gough-lab",
+                "instances": [{"node": "gough-lab-awx", "node_type": "hybrid", "heartbeat": now(), "capacity": 100,
+                               "version": VERSION}],
+                "instance_groups": [{"name": "default", "capacity": 100, "instances": ["gough-lab-awx"]}]}
+
+    # --- tokens ---------------------------------------------------------------------------------------------
+
+    def tokens(self, method, parts, body, user):
+        """POST /tokens/ issues a bearer token for the caller; DELETE /tokens/N/ revokes it."""
+        tokens = self.store.data["tokens"]
+        if len(parts) == 1 and method == "POST":
+            token = secrets.token_urlsafe(24)
+            token_id = self.store.next_id()
+            scope = (body or {}).get("scope", "write")
+            if scope not in ("read", "write"):
+                raise validate.field_error("scope", "Must be 'read' or 'write'.")
+            tokens[str(token_id)] = {"id": token_id, "user": user["id"], "hash": _hash(token), "scope": scope,
+                                     "description": (body or {}).get("description", ""), "created": now()}
+            self.store.save()
+            return 201, {"id": token_id, "type": "o_auth2_access_token", "url": "%stokens/%s/" % (PREFIX, token_id),
+                         "token": token, "refresh_token": None, "scope": scope, "application": None,
+                         "description": tokens[str(token_id)]["description"], "user": user["id"],
+                         "created": tokens[str(token_id)]["created"]}
+        if len(parts) == 1 and method == "GET":
+            items = [{"id": t["id"], "type": "o_auth2_access_token", "scope": t["scope"], "user": t["user"],
+                      "description": t["description"], "token": "************"} for t in tokens.values()
+                     if t["user"] == user["id"]]
+            return 200, {"count": len(items), "next": None, "previous": None, "results": items}
+        if len(parts) == 2 and method == "DELETE":
+            token = tokens.get(parts[1])
+            if token is None or (token["user"] != user["id"] and not user["is_superuser"]):
+                raise NotFound()
+            del tokens[parts[1]]
+            self.store.save()
+            return 204, None
+        raise MethodNotAllowed()
+
+    def user_for_token(self, token):
+        """The user a bearer token belongs to, or None."""
+        digest = _hash(token)
+        for entry in self.store.data["tokens"].values():
+            if secrets.compare_digest(entry["hash"], digest):
+                return self.store.get("users", entry["user"])
+        return None
+
+    def user_for_password(self, username, password):
+        """The user for Basic auth, or None."""
+        for user in self.store.objects("users").values():
+            if user["username"] == username and check_password(user.get("password_hash", ""), password):
+                return user
+        return None
+
+    # --- roles ----------------------------------------------------------------------------------------------
+
+    def _new_roles(self, collection, obj):
+        obj["roles"] = {}
+        for field in KINDS[collection].roles:
+            role_id = self.store.next_id()
+            self.store.data["roles"][str(role_id)] = {"id": role_id, "role_field": field, "collection": collection,
+                                                      "object_id": obj["id"], "users": [], "teams": []}
+            obj["roles"][field] = role_id
+
+    def roles(self, method, parts, query, body, path):
+        """/roles/, /roles/N/, /roles/N/users/ and /roles/N/teams/ (GET, and POST {id[, disassociate]})."""
+        roles = self.store.data["roles"]
+        if len(parts) == 1:
+            if method != "GET":
+                raise MethodNotAllowed()
+            items = [self.render_role(role) for role in roles.values()]
+            return 200, self.page(self.filter(items, query), query, path)
+        role = roles.get(parts[1])
+        if role is None:
+            raise NotFound()
+        if len(parts) == 2:
+            if method != "GET":
+                raise MethodNotAllowed()
+            return 200, self.render_role(role)
+        if len(parts) != 3 or parts[2] not in ("users", "teams"):
+            raise NotFound()
+        member_collection = parts[2]
+        if method == "GET":
+            items = [self.render(member_collection, self.store.get(member_collection, member_id))
+                     for member_id in role[member_collection]]
+            return 200, self.page(self.filter(items, query), query, path)
+        if method != "POST":
+            raise MethodNotAllowed()
+        body = body or {}
+        member_id = body.get("id")
+        if not isinstance(member_id, int) or isinstance(member_id, bool):
+            raise Invalid({"detail": "'id' (an integer) is required to associate or disassociate."})
+        member = self.store.get(member_collection, member_id)
+        if member is None:
+            raise Invalid({"detail": "%s %s does not exist." % (KINDS[member_collection].type, member_id)})
+        members = role[member_collection]
+        if body.get("disassociate"):
+            if member_id in members:
+                members.remove(member_id)
+                self.store.save()
+            return 204, None
+        if member_collection == "teams":
+            if role["collection"] == "teams" and role["object_id"] == member_id:
+                raise Invalid({"detail": "A team cannot be granted a role on itself."})
+            if role["collection"] == "credentials":
+                credential = self.store.get("credentials", role["object_id"])
+                if credential.get("organization") != member.get("organization"):
+                    raise Invalid({"detail": "You cannot grant credential access to a team not in the "
+                                             "credentials' organization"})
+        if member_id not in members:
+            members.append(member_id)
+            self.store.save()
+        return 204, None
+
+    def member_roles(self, collection, obj, query, path):
+        """/teams/N/roles/ and /users/N/roles/: the roles granted directly."""
+        items = [self.render_role(role) for role in self.store.data["roles"].values()
+                 if obj["id"] in role[collection]]
+        return 200, self.page(self.filter(items, query), query, path)
+
+    # --- create, update, delete -----------------------------------------------------------------------------
+
+    def _apply(self, collection, data, body, old):
+        """Copy writable fields of ``body`` into ``data``; returns a dict of field errors."""
+        kind = KINDS[collection]
+        errors = {}
+        if not isinstance(body, dict):
+            raise Invalid({"detail": "JSON parse error - expected an object"})
+        for field, value in body.items():
+            if field not in kind.fields or field in kind.read_only:
+                continue
+            if field in kind.refs:
+                if value in (None, ""):
+                    data[field] = None
+                    continue
+                if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str)
+                                                                              and value.isdigit())):
+                    errors[field] = ["Incorrect type. Expected pk value, received %s." % type(value).__name__]
+                    continue
+                if self.lookup(kind.refs[field], int(value)) is None:
+                    errors[field] = ['Invalid pk "%s" - object does not exist.' % value]
+                    continue
+                data[field] = int(value)
+                continue
+            if field in kind.choices and value not in kind.choices[field]:
+                errors[field] = ['"%s" is not a valid choice.' % (value,)]
+                continue
+            default = kind.fields[field]
+            if isinstance(default, bool) and not isinstance(value, bool):
+                errors[field] = ["Must be a valid boolean."]
+                continue
+            if isinstance(default, int) and not isinstance(default, bool) and value is not None:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    if isinstance(value, str) and re.match(r"^-?\d+$", value):
+                        value = int(value)
+                    else:
+                        errors[field] = ["A valid integer is required."]
+                        continue
+            if field == "name" and isinstance(value, str) and len(value) > 512:
+                errors[field] = ["Ensure this field has no more than 512 characters."]
+                continue
+            data[field] = value
+        for field in kind.required:
+            if data.get(field) in (None, "") and field not in errors:
+                errors[field] = ["This field is required." if old is None or field in body
+                                 else "This field may not be null."]
+        return errors
+
+    def _check_unique(self, collection, data, object_id):
+        for fields in KINDS[collection].unique:
+            for other in self.store.objects(collection).values():
+                if other["id"] == object_id:
+                    continue
+                if all(other.get(field) == data.get(field) for field in fields):
+                    label = " and ".join(field.replace("_", " ").title() for field in fields)
+                    raise Invalid({"__all__": ["%s with this %s already exists."
+                                               % (KINDS[collection].type.replace("_", " ").title(), label)]})
+
+    def create(self, collection, body):
+        """POST to a list: validate, store, create roles; returns the rendered object."""
+        kind = KINDS[collection]
+        if collection in ("labels",) and body is None:
+            raise Invalid({"detail": "body required"})
+        data = json.loads(json.dumps(kind.fields))
+        body = body or {}
+        errors = self._apply(collection, data, body, None)
+        if errors:
+            raise Invalid(errors)
+        extra = self._validate(collection, data, body, None)
+        self._check_unique(collection, data, None)
+        data["id"] = self.store.next_id()
+        data["created"] = data["modified"] = now()
+        if kind.roles:
+            self._new_roles(collection, data)
+        for name in kind.lists:
+            data.setdefault("lists", {})[name] = []
+        self.store.objects(collection)[str(data["id"])] = data
+        extra_summary = self._after_write(collection, data, body, None, extra)
+        self.store.save()
+        return self.render(collection, data, extra_summary)
+
+    def update(self, collection, obj, body, partial=True):
+        """PATCH/PUT an object; returns the rendered object."""
+        kind = KINDS[collection]
+        if kind.type == "credential_type" and obj.get("managed"):
+            raise Forbidden("Modifications not allowed for managed credential types")
+        data = json.loads(json.dumps(obj))
+        if not partial:
+            for field, default in kind.fields.items():
+                if field not in body and field not in kind.read_only and field not in kind.required:
+                    data[field] = json.loads(json.dumps(default))
+        errors = self._apply(collection, data, body or {}, obj)
+        if errors:
+            raise Invalid(errors)
+        extra = self._validate(collection, data, body or {}, obj)
+        self._check_unique(collection, data, obj["id"])
+        changed = any(data.get(field) != obj.get(field) for field in kind.fields) or \
+            data.get("inputs") != obj.get("inputs")
+        if changed:
+            data["modified"] = now()
+        self.store.objects(collection)[str(obj["id"])] = data
+        extra_summary = self._after_write(collection, data, body or {}, obj, extra)
+        self.store.save()
+        return self.render(collection, data, extra_summary)
+
+    def delete(self, collection, obj):
+        """DELETE an object, its roles, and what hangs off it (nodes, schedules, surveys, sources)."""
+        object_id = obj["id"]
+        if collection == "credential_types":
+            if obj.get("managed"):
+                raise Forbidden("Deletion not allowed for managed credential types")
+            if any(c["credential_type"] == object_id for c in self.store.objects("credentials").values()):
+                raise Invalid({"error": "Credential types that are in use cannot be deleted"}, status=403)
+        del self.store.objects(collection)[str(object_id)]
+        for role_id in (obj.get("roles") or {}).values():
+            self.store.data["roles"].pop(str(role_id), None)
+        for role in self.store.data["roles"].values():
+            if collection in ("users", "teams") and object_id in role[collection]:
+                role[collection].remove(object_id)
+        self.store.data["surveys"].pop(str(object_id), None)
+        for other_collection, kind in KINDS.items():
+            for other in list(self.store.objects(other_collection).values()):
+                for name, target in kind.lists.items():
+                    if target == collection and object_id in other["lists"].get(name, []):
+                        other["lists"][name].remove(object_id)
+                for field, target in kind.refs.items():
+                    if other.get(field) == object_id and (target == collection or (
+                            target == "unified_job_templates" and collection in UJT_TYPES)):
+                        if other_collection in ("workflow_job_template_nodes", "schedules", "inventory_sources",
+                                                "teams") and field in ("workflow_job_template",
+                                                                       "unified_job_template", "inventory",
+                                                                       "organization"):
+                            if other_collection == "workflow_job_template_nodes" and field == "unified_job_template":
+                                other[field] = None
+                            else:
+                                self.delete(other_collection, other)
+                        else:
+                            other[field] = None
+        self.store.save()
+
+    # --- per-type rules -------------------------------------------------------------------------------------
+
+    def _validate(self, collection, data, body, old):  # pylint: disable=too-many-branches,too-many-statements
+        """Type-specific validation; may normalise ``data``. Returns extra information for _after_write."""
+        store = self.store
+        if collection == "credential_types":
+            if "managed" in body and body["managed"]:
+                raise validate.field_error("managed", "Only AWX itself manages credential types.")
+            validate.credential_type(data)
+            if old is not None and (data["inputs"] != old["inputs"]) and any(
+                    c["credential_type"] == old["id"] for c in store.objects("credentials").values()):
+                raise validate.field_error("inputs", "Modifications to inputs are not allowed for credential types "
+                                                     "that are in use")
+        elif collection == "credentials":
+            ctype = store.get("credential_types", data["credential_type"])
+            if old is not None and old["credential_type"] != data["credential_type"]:
+                raise validate.field_error("credential_type", "You cannot change the credential type of the "
+                                                              "credential, as it may break the functionality of "
+                                                              "the resources using it.")
+            if "inputs" in body or old is None:
+                data["inputs"] = validate.credential_inputs(ctype, body.get("inputs") or {},
+                                                            old["inputs"] if old else None)
+            data["kind"] = ctype["kind"]
+            data["cloud"] = ctype["kind"] == "cloud"
+            if old is None:
+                team = user = None
+                if body.get("team") is not None:
+                    team = store.get("teams", body["team"]) if str(body["team"]).isdigit() else None
+                    if team is None:
+                        raise validate.field_error("team", 'Invalid pk "%s" - object does not exist.' % body["team"])
+                    data["organization"] = team["organization"]
+                if body.get("user") is not None:
+                    user = store.get("users", body["user"]) if str(body["user"]).isdigit() else None
+                    if user is None:
+                        raise validate.field_error("user", 'Invalid pk "%s" - object does not exist.' % body["user"])
+                if team is None and user is None and data.get("organization") is None:
+                    raise Invalid({"detail": "Missing 'user', 'team', or 'organization'."})
+                return {"team": team, "user": user}
+        elif collection == "execution_environments":
+            if not isinstance(data["image"], str) or re.search(r"\s", data["image"]) or not re.match(
+                    r"^[a-z0-9][a-z0-9._/:@\-]*$", data["image"]):
+                raise validate.field_error("image", "Invalid image name %r" % data["image"])
+            if data.get("credential") is not None:
+                credential = store.get("credentials", data["credential"])
+                if credential["kind"] != "registry":
+                    raise validate.field_error("credential", "Execution environment credentials must be of type "
+                                                             "Container Registry.")
+        elif collection == "projects":
+            if data["scm_type"] and not data["scm_url"]:
+                raise validate.field_error("scm_url", "SCM URL is required.")
+            if data["scm_type"] == "git" and data["scm_url"] and not re.match(
+                    r"^(https?|ssh|git|file)://\S+$|^[\w.\-]+@[\w.\-]+:\S+$", data["scm_url"]):
+                raise validate.field_error("scm_url", "Invalid URL for git: %s" % data["scm_url"])
+            if not data["scm_type"] and data["scm_url"]:
+                raise validate.field_error("scm_url", "Manual projects take no SCM URL.")
+            if data.get("credential") is not None and store.get("credentials", data["credential"])["kind"] != "scm":
+                raise validate.field_error("credential", "Credential kind must be 'scm'.")
+        elif collection == "inventories":
+            if data["kind"] == "smart" and not data.get("host_filter"):
+                raise validate.field_error("host_filter", "Smart inventories must specify host_filter")
+            if data["kind"] != "smart" and data.get("host_filter"):
+                raise validate.field_error("host_filter", "host_filter is only valid for smart inventories.")
+            if old is not None and old["kind"] != data["kind"]:
+                raise validate.field_error("kind", "The kind of an inventory cannot change.")
+            _parse_vars(data["variables"], "variables")
+        elif collection == "inventory_sources":
+            self._validate_inventory_source(data)
+        elif collection == "job_templates":
+            self._validate_job_template(data)
+        elif collection == "workflow_job_templates":
+            _parse_vars(data["extra_vars"], "extra_vars")
+        elif collection == "workflow_job_template_nodes":
+            if data.get("identifier") in (None, ""):
+                data["identifier"] = str(uuid.uuid4())
+            if data.get("unified_job_template") == data["workflow_job_template"]:
+                raise validate.field_error("unified_job_template", "A workflow cannot run itself.")
+            if old is not None and old["workflow_job_template"] != data["workflow_job_template"]:
+                raise validate.field_error("workflow_job_template", "A node cannot move to another workflow.")
+            if not isinstance(data.get("extra_data") or {}, dict):
+                raise validate.field_error("extra_data", "Must be a dictionary.")
+        elif collection == "schedules":
+            self._validate_schedule(data)
+        elif collection == "notification_templates":
+            data["notification_configuration"] = validate.notification_configuration(
+                data["notification_type"], data.get("notification_configuration") or {},
+                old.get("notification_configuration") if old else None)
+            if data.get("messages") is not None and not isinstance(data["messages"], dict):
+                raise validate.field_error("messages", "Expected a dictionary of messages.")
+        return None
+
+    def _validate_inventory_source(self, data):
+        store = self.store
+        inventory = store.get("inventories", data["inventory"])
+        if inventory["kind"] in ("smart", "constructed") and data["source"] != "constructed":
+            raise validate.field_error("inventory", "Cannot create Inventory Source for Smart Inventory")
+        if data["source"] == "scm":
+            if data.get("source_project") is None:
+                raise validate.field_error("source_project", "Project required for scm type sources.")
+            project = store.get("projects", data["source_project"])
+            if not project["scm_type"] and not project.get("local_path"):
+                raise validate.field_error("source_project", "Project %s has no source to read inventory files from."
+                                           % project["name"])
+            if not data.get("source_path"):
+                raise validate.field_error("source_path", "source_path is required for scm sources (a file in "
+                                                          "the project).")
+            known = project.get("inventory_files")
+            if known is not None and data["source_path"] not in known and data["source_path"] not in (
+                    project.get("playbook_files") or []):
+                raise validate.field_error("source_path", "File %s not found in project %s."
+                                           % (data["source_path"], project["name"]))
+        elif data.get("source_project") is not None:
+            raise validate.field_error("source_project", "Cannot set source_project if not SCM type.")
+        if data.get("credential") is not None:
+            credential = store.get("credentials", data["credential"])
+            if credential["kind"] not in ("cloud", "net", "kubernetes", "insights", "scm"):
+                raise validate.field_error("credential", "Cloud-based inventory sources (such as %s) require "
+                                                         "credentials for the matching cloud service."
+                                           % data["source"])
+        _parse_vars(data["source_vars"], "source_vars")
+
+    def _validate_job_template(self, data):
+        store = self.store
+        if data["job_type"] in ("run", "check"):
+            if data.get("project") is None:
+                raise validate.field_error("project", "This field is required.")
+            if not data.get("playbook"):
+                raise validate.field_error("playbook", "This field is required.")
+        if data.get("project") is not None:
+            project = store.get("projects", data["project"])
+            data["organization"] = project.get("organization")
+            known = project.get("playbook_files")
+            if known is not None and data["playbook"] not in known:
+                raise validate.field_error("playbook", "Playbook not found for project.")
+        if data.get("inventory") is None and not data["ask_inventory_on_launch"]:
+            raise validate.field_error("inventory", "Job Template must provide 'inventory' or allow prompting for it.")
+        _parse_vars(data["extra_vars"], "extra_vars")
+        if data["forks"] < 0 or data["timeout"] < 0:
+            raise validate.field_error("forks" if data["forks"] < 0 else "timeout", "Must not be negative.")
+        if data["job_slice_count"] < 1:
+            raise validate.field_error("job_slice_count", "Ensure this value is greater than or equal to 1.")
+        if data.get("host_config_key") and (not isinstance(data["host_config_key"], str)
+                                            or len(data["host_config_key"]) > 1024):
+            raise validate.field_error("host_config_key", "Must be a string of at most 1024 characters.")
+
+    def _validate_schedule(self, data):
+        dtstart, zone, until = validate.rrule(data["rrule"])
+        data["dtstart"], data["timezone"], data["until"] = dtstart, zone, until
+        collection, ujt = self.find_ujt(data["unified_job_template"])
+        extra = data.get("extra_data") or {}
+        if not isinstance(extra, dict):
+            raise validate.field_error("extra_data", "Must be a dictionary.")
+        if extra and collection in ("job_templates", "workflow_job_templates") and not ujt["ask_variables_on_launch"]:
+            survey = self.store.data["surveys"].get(str(ujt["id"])) or {}
+            allowed = {item["variable"] for item in survey.get("spec", [])} if ujt["survey_enabled"] else set()
+            refused = sorted(set(extra) - allowed)
+            if refused:
+                raise validate.field_error("extra_data", "Variables %s provided, but this template cannot accept "
+                                                         "variables." % ", ".join(refused))
+        if extra and collection in ("projects", "inventory_sources"):
+            raise validate.field_error("extra_data", "Updates do not accept variables.")
+        if data.get("inventory") is not None and (collection not in ("job_templates", "workflow_job_templates")
+                                                  or not ujt.get("ask_inventory_on_launch")):
+            raise validate.field_error("inventory", "Field is not configured to prompt on launch.")
+        for field, ask in (("limit", "ask_limit_on_launch"), ("job_tags", "ask_tags_on_launch"),
+                           ("skip_tags", "ask_skip_tags_on_launch"), ("job_type", "ask_job_type_on_launch"),
+                           ("verbosity", "ask_verbosity_on_launch"), ("diff_mode", "ask_diff_mode_on_launch")):
+            if data.get(field) not in (None, "") and not (ujt or {}).get(ask):
+                raise validate.field_error(field, "Field is not configured to prompt on launch.")
+
+    def _after_write(self, collection, data, body, old, extra):
+        """Side effects of a write: grants for new credentials, project updates, inventory counters."""
+        if collection == "credentials" and old is None and extra:
+            if extra.get("team"):
+                self.store.data["roles"][str(data["roles"]["admin_role"])]["teams"].append(extra["team"]["id"])
+            if extra.get("user"):
+                self.store.data["roles"][str(data["roles"]["admin_role"])]["users"].append(extra["user"]["id"])
+        if collection == "projects":
+            scm_changed = old is None or any(data.get(f) != old.get(f) for f in ("scm_type", "scm_url", "scm_branch",
+                                                                                 "scm_refspec", "local_path"))
+            if scm_changed and (data["scm_type"] or data.get("local_path")):
+                update = self.project_update(data)
+                return {"current_update": {"id": update["id"], "name": data["name"], "status": update["status"]}}
+        if collection == "inventory_sources":
+            inventory = self.store.get("inventories", data["inventory"])
+            count = sum(1 for s in self.store.objects("inventory_sources").values()
+                        if s["inventory"] == inventory["id"])
+            inventory["total_inventory_sources"] = count
+            inventory["has_inventory_sources"] = count > 0
+        return None
+
+    def project_update(self, project):
+        """Run a project update: local checkouts (file:// URLs, local_path) are scanned for playbooks and
+        inventory files; remote repositories are not fetched, so their file lists stay unknown (None)."""
+        update_id = self.store.next_id()
+        url = project.get("scm_url") or ""
+        directory = None
+        if url.startswith("file://"):
+            directory = url[len("file://"):]
+        elif not project["scm_type"] and project.get("local_path"):
+            directory = project["local_path"]
+        status, explanation = "successful", ""
+        if directory is not None:
+            if os.path.isdir(directory):
+                project["playbook_files"], project["inventory_files"] = scan_project(directory)
+                revision = _hash(json.dumps([project["playbook_files"], project["inventory_files"]]))[:40]
+            else:
+                status, explanation = "failed", "%s is not a directory" % directory
+                project["playbook_files"], project["inventory_files"] = [], []
+                revision = ""
+        else:
+            project.pop("playbook_files", None)
+            project.pop("inventory_files", None)
+            revision = ""
+            explanation = "gough-lab does not fetch remote repositories; playbooks and inventory files are not checked"
+        stamp = now()
+        update = {"id": update_id, "type": "project_update", "url": "%sproject_updates/%s/" % (PREFIX, update_id),
+                  "name": project["name"], "project": project["id"], "status": status, "failed": status != "successful",
+                  "started": stamp, "finished": stamp, "elapsed": 0.0, "scm_revision": revision,
+                  "job_explanation": explanation, "event_processing_finished": True}
+        self.store.data["updates"][str(update_id)] = update
+        project["last_update"] = update_id
+        project["status"] = status
+        project["scm_revision"] = revision
+        project["last_job_failed"] = status != "successful"
+        return update
+
+    # --- sub-resources --------------------------------------------------------------------------------------
+
+    def sub(self, method, collection, obj, name, query, body, path):  # pylint: disable=too-many-return-statements
+        """Sub-resources: association lists, object_roles, survey_spec, roles, update, playbooks, schedules."""
+        kind = KINDS[collection]
+        if name in kind.lists:
+            return self.association(method, collection, obj, name, query, body, path)
+        if name == "object_roles" and kind.roles:
+            if method != "GET":
+                raise MethodNotAllowed()
+            items = [self.render_role(self.store.data["roles"][str(role_id)]) for role_id in obj["roles"].values()]
+            return 200, self.page(self.filter(items, query), query, path)
+        if name == "roles" and collection in ("teams", "users"):
+            if method != "GET":
+                raise MethodNotAllowed()
+            return self.member_roles(collection, obj, query, path)
+        if name == "survey_spec" and collection in ("job_templates", "workflow_job_templates"):
+            return self.survey(method, obj, body)
+        if name == "schedules" and collection in UJT_TYPES:
+            if method != "GET":
+                raise MethodNotAllowed()
+            items = [self.render("schedules", s) for s in self.store.objects("schedules").values()
+                     if s["unified_job_template"] == obj["id"]]
+            return 200, self.page(self.filter(items, query), query, path)
+        if name == "workflow_nodes" and collection == "workflow_job_templates":
+            if method != "GET":
+                raise MethodNotAllowed()
+            items = [self.render("workflow_job_template_nodes", n)
+                     for n in self.store.objects("workflow_job_template_nodes").values()
+                     if n["workflow_job_template"] == obj["id"]]
+            return 200, self.page(self.filter(items, query), query, path)
+        if name in ("playbooks", "inventories") and collection == "projects":
+            if method != "GET":
+                raise MethodNotAllowed()
+            return 200, obj.get("playbook_files" if name == "playbooks" else "inventory_files") or []
+        if name == "update" and collection == "projects":
+            if method == "GET":
+                return 200, {"can_update": bool(obj["scm_type"])}
+            if method != "POST":
+                raise MethodNotAllowed()
+            if not obj["scm_type"]:
+                raise MethodNotAllowed()
+            update = self.project_update(obj)
+            self.store.save()
+            return 202, dict(update, project_update=update["id"])
+        if name in ("update", "launch", "callback"):
+            if method == "GET":
+                if name == "callback":
+                    return 200, {"host_config_key": obj.get("host_config_key"), "matching_hosts": []}
+                return 200, {"can_update" if name == "update" else "can_start_without_user_input": False,
+                             "detail": "gough-lab's AWX emulator does not run jobs"}
+            raise MethodNotAllowed()
+        raise NotFound()
+
+    def association(self, method, collection, obj, name, query, body, path):
+        """GET the associated objects, or POST {id} (associate) / {id, disassociate: true}."""
+        target_collection = KINDS[collection].lists[name]
+        members = obj["lists"].setdefault(name, [])
+        if method == "GET":
+            items = [self.render(target_collection, self.store.get(target_collection, member_id))
+                     for member_id in members if self.store.get(target_collection, member_id)]
+            return 200, self.page(self.filter(items, query), query, path)
+        if method != "POST":
+            raise MethodNotAllowed()
+        body = body or {}
+        member_id = body.get("id")
+        if not isinstance(member_id, int) or isinstance(member_id, bool):
+            raise Invalid({"msg": "'id' (an integer) is required to associate or disassociate."})
+        target = self.store.get(target_collection, member_id)
+        if target is None:
+            raise Invalid({"msg": "%s %s does not exist." % (KINDS[target_collection].type, member_id)})
+        if body.get("disassociate"):
+            if member_id in members:
+                members.remove(member_id)
+                self.store.save()
+            return 204, None
+        if member_id in members:
+            return 204, None
+        if collection == "job_templates" and name == "credentials":
+            if target["kind"] not in ("ssh", "vault", "net", "cloud", "kubernetes", "insights"):
+                raise Invalid({"error": "Cannot assign a Credential of kind `%s`." % target["kind"]})
+            for other_id in members:
+                other = self.store.get("credentials", other_id)
+                if other and other["credential_type"] == target["credential_type"]:
+                    ctype = self.store.get("credential_types", target["credential_type"])
+                    raise Invalid({"error": "Cannot assign multiple %s credentials." % ctype["name"]})
+        if collection == "workflow_job_template_nodes" and name.endswith("_nodes"):
+            if target["workflow_job_template"] != obj["workflow_job_template"]:
+                raise Invalid({"Error": "Cannot associate nodes of different workflows."})
+            if target["id"] == obj["id"] or self._reaches(target["id"], obj["id"]):
+                raise Invalid({"Error": "Cycle detected."})
+            for relation in ("success_nodes", "failure_nodes", "always_nodes"):
+                if relation != name and member_id in obj["lists"].get(relation, []):
+                    raise Invalid({"Error": "Multiple edges from one parent to the same child are not allowed."})
+        members.append(member_id)
+        self.store.save()
+        return 204, None
+
+    def _reaches(self, start, goal):
+        """Whether node ``goal`` is reachable from node ``start`` along success/failure/always edges."""
+        seen, todo = set(), [start]
+        while todo:
+            node_id = todo.pop()
+            if node_id == goal:
+                return True
+            if node_id in seen:
+                continue
+            seen.add(node_id)
+            node = self.store.get("workflow_job_template_nodes", node_id) or {"lists": {}}
+            for relation in ("success_nodes", "failure_nodes", "always_nodes"):
+                todo.extend(node["lists"].get(relation, []))
+        return False
+
+    def survey(self, method, obj, body):
+        """GET/POST/DELETE a template's survey spec (password defaults read back as $encrypted$)."""
+        surveys = self.store.data["surveys"]
+        key = str(obj["id"])
+        if method == "GET":
+            spec = json.loads(json.dumps(surveys.get(key, {})))
+            for item in spec.get("spec", []):
+                if item.get("type") == "password" and item.get("default"):
+                    item["default"] = ENCRYPTED
+            return 200, spec
+        if method == "DELETE":
+            surveys.pop(key, None)
+            self.store.save()
+            return 200, None
+        if method != "POST":
+            raise MethodNotAllowed()
+        validate.survey_spec(body)
+        old = surveys.get(key, {})
+        spec = json.loads(json.dumps(body))
+        old_defaults = {item["variable"]: item.get("default") for item in old.get("spec", [])}
+        for item in spec.get("spec", []):
+            if item["type"] == "password" and item.get("default") == ENCRYPTED:
+                item["default"] = old_defaults.get(item["variable"], "")
+        surveys[key] = spec
+        self.store.save()
+        return 200, None
+

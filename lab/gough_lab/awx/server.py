@@ -1,0 +1,250 @@
+"""HTTP front end of the AWX emulator: authentication, routing to the API, lab endpoints and write counters."""
+
+import base64
+import json
+import logging
+import os
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from .api import API, PREFIX, VERSION, Forbidden, MethodNotAllowed, NotFound, Store, _hash, _hash_password, now
+from .validate import Invalid
+
+LOG = logging.getLogger("gough_lab.awx")
+ADMIN = "admin"
+
+
+class Stats:
+    """Request counters served at /_lab/stats; ``writes`` counts API changes (token issue/revoke excluded)."""
+
+    def __init__(self):
+        """Start at zero."""
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        """Zero every counter."""
+        with self.lock:
+            self.requests = 0
+            self.writes = 0
+            self.by_method = {}
+            self.writes_by_path = {}
+
+    def count(self, method, path, write):
+        """Count one request; ``write`` when it changed (or tried to change) configuration."""
+        with self.lock:
+            self.requests += 1
+            self.by_method[method] = self.by_method.get(method, 0) + 1
+            if write:
+                self.writes += 1
+                key = "%s %s" % (method, path)
+                self.writes_by_path[key] = self.writes_by_path.get(key, 0) + 1
+
+    def snapshot(self):
+        """The counters as a JSON document."""
+        with self.lock:
+            return {"requests": self.requests, "writes": self.writes, "by_method": dict(self.by_method),
+                    "writes_by_path": dict(self.writes_by_path)}
+
+
+class Emulator:
+    """The AWX emulator: state directory, HTTP server thread, admin user and token."""
+
+    def __init__(self, state_dir, listen=("127.0.0.1", 0)):
+        """Load or create the state in ``state_dir``; ``listen`` is (host, port), port 0 picks a free one."""
+        self.state_dir = os.path.abspath(state_dir)
+        os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+        self.store = Store(self.state_dir)
+        self.stats = Stats()
+        self.api = API(self.store, self.stats)
+        self._seed()
+        self.server = ThreadingHTTPServer(listen, Handler)
+        self.server.daemon_threads = True
+        self.server.emulator = self
+        self.thread = None
+
+    def _write_private(self, name, text):
+        path = os.path.join(self.state_dir, name)
+        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(path + ".tmp", 0o600)
+        os.replace(path + ".tmp", path)
+
+    def _seed(self):
+        """First start: the admin user, its password and token (files 0600), managed types, instance groups."""
+        store = self.store
+        with store.lock:
+            if store.objects("users"):
+                return
+            password = secrets.token_urlsafe(18)
+            token = secrets.token_urlsafe(30)
+            user_id = store.next_id()
+            stamp = now()
+            store.objects("users")[str(user_id)] = {
+                "id": user_id, "username": ADMIN, "first_name": "", "last_name": "", "email": "",
+                "is_superuser": True, "is_system_auditor": False, "password": "", "created": stamp,
+                "modified": stamp, "password_hash": _hash_password(password), "lists": {}}
+            token_id = store.next_id()
+            store.data["tokens"][str(token_id)] = {"id": token_id, "user": user_id, "hash": _hash(token),
+                                                   "scope": "write", "description": "gough-lab admin token",
+                                                   "created": stamp}
+            for name, kind, inputs in (
+                    ("Machine", "ssh", {"fields": [{"id": "username", "label": "Username", "type": "string"},
+                                                   {"id": "password", "label": "Password", "type": "string",
+                                                    "secret": True},
+                                                   {"id": "ssh_key_data", "label": "SSH Private Key",
+                                                    "type": "string", "format": "ssh_private_key", "secret": True,
+                                                    "multiline": True}]}),
+                    ("Source Control", "scm", {"fields": [{"id": "username", "label": "Username", "type": "string"},
+                                                          {"id": "password", "label": "Password", "type": "string",
+                                                           "secret": True},
+                                                          {"id": "ssh_key_data", "label": "SCM Private Key",
+                                                           "type": "string", "format": "ssh_private_key",
+                                                           "secret": True, "multiline": True}]}),
+                    ("Container Registry", "registry", {
+                        "fields": [{"id": "host", "label": "Authentication URL", "type": "string"},
+                                   {"id": "username", "label": "Username", "type": "string"},
+                                   {"id": "password", "label": "Password or Token", "type": "string",
+                                    "secret": True},
+                                   {"id": "verify_ssl", "label": "Verify SSL", "type": "boolean", "default": True}],
+                        "required": ["host"]})):
+                type_id = store.next_id()
+                store.objects("credential_types")[str(type_id)] = {
+                    "id": type_id, "name": name, "description": "", "kind": kind, "namespace": name.lower(),
+                    "managed": True, "inputs": inputs, "injectors": {}, "created": stamp, "modified": stamp,
+                    "lists": {}}
+            for name in ("controlplane", "default"):
+                group = {"id": store.next_id(), "name": name, "is_container_group": False, "max_forks": 0,
+                         "max_concurrent_jobs": 0, "created": stamp, "modified": stamp, "lists": {}}
+                self.api._new_roles("instance_groups", group)  # pylint: disable=protected-access
+                store.objects("instance_groups")[str(group["id"])] = group
+            store.save()
+            self._write_private("admin.json", json.dumps({"username": ADMIN, "password": password}) + "\n")
+            self._write_private("token", token + "\n")
+
+    @property
+    def url(self):
+        """Base URL (no /api/)."""
+        host, port = self.server.server_address[:2]
+        return "http://%s:%d" % (host, port)
+
+    def start(self):
+        """Serve in a background thread, then publish the ``url`` file."""
+        self.thread = threading.Thread(target=self.server.serve_forever, name="awx-emulator", daemon=True)
+        self.thread.start()
+        self._write_private("url", self.url + "\n")
+        os.chmod(os.path.join(self.state_dir, "url"), 0o644)
+        LOG.info("AWX emulator listening on %s (state in %s)", self.url, self.state_dir)
+
+    def stop(self):
+        """Stop serving and remove the ``url`` file."""
+        self.server.shutdown()
+        self.server.server_close()
+        try:
+            os.unlink(os.path.join(self.state_dir, "url"))
+        except OSError:
+            pass
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One request."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "gough-lab-awx"
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        LOG.debug("%s %s", self.address_string(), format % args)
+
+    def _send(self, status, body, headers=None):
+        payload = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("X-API-Product-Name", "AWX")
+        self.send_header("X-API-Product-Version", VERSION)
+        self.send_header("Content-Length", str(len(payload)))
+        if payload:
+            self.send_header("Content-Type", "application/json")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if payload and self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _authenticate(self, api):
+        header = self.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value:
+            return api.user_for_token(value.strip())
+        if scheme.lower() == "basic" and value:
+            try:
+                username, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return None
+            return api.user_for_password(username, password)
+        return None
+
+    def _handle(self):
+        emulator = self.server.emulator
+        parts = urlsplit(self.path)
+        path = parts.path
+        query = parse_qs(parts.query, keep_blank_values=True)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if path.startswith("/_lab/"):
+            return self._lab(path, emulator)
+        if path in ("/api", "/api/"):
+            return self._send(200, {"description": "AWX REST API", "current_version": PREFIX,
+                                    "available_versions": {"v2": PREFIX}, "oauth2": "/api/o/",
+                                    "custom_logo": "", "custom_login_info": "", "login_redirect_override": ""})
+        if not path.startswith(PREFIX.rstrip("/")):
+            return self._send(404, {"detail": "Not found."})
+        if not path.endswith("/"):
+            return self._send(301, None, {"Location": path + "/" + ("?" + parts.query if parts.query else "")})
+        if path == PREFIX + "ping/":
+            return self._send(200, emulator.api.ping())
+        body = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return self._send(400, {"detail": "JSON parse error - Expecting value"})
+        write = self.command in ("POST", "PUT", "PATCH", "DELETE") and not path.startswith(PREFIX + "tokens/")
+        with emulator.store.lock:
+            user = self._authenticate(emulator.api)
+            emulator.stats.count(self.command, path, write and user is not None)
+            if user is None:
+                detail = ("Invalid username/password." if self.headers.get("Authorization")
+                          else "Authentication credentials were not provided.")
+                return self._send(401, {"detail": detail}, {"WWW-Authenticate": 'Bearer realm="api"'})
+            try:
+                status, response = emulator.api.handle(self.command if self.command != "HEAD" else "GET",
+                                                       path, query, body, user)
+            except Invalid as exc:
+                return self._send(exc.status, exc.body)
+            except NotFound:
+                return self._send(404, {"detail": "Not found."})
+            except Forbidden as exc:
+                return self._send(403, {"detail": str(exc)})
+            except MethodNotAllowed:
+                return self._send(405, {"detail": 'Method "%s" not allowed.' % self.command})
+        return self._send(status, response)
+
+    def _lab(self, path, emulator):
+        if path == "/_lab/stats":
+            if self.command == "GET":
+                return self._send(200, emulator.stats.snapshot())
+            if self.command == "DELETE":
+                emulator.stats.reset()
+                return self._send(204, None)
+        return self._send(404, {"detail": "Not found."})
+
+    def _safe(self):
+        try:
+            self._handle()
+        except Exception:  # pylint: disable=broad-except
+            LOG.exception("internal error on %s %s", self.command, self.path)
+            self._send(500, {"detail": "internal error in the emulator"})
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _safe
