@@ -1,0 +1,1080 @@
+# Copyright: Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""gough-agent: a small Prometheus exporter for servers Gough provisioned.
+
+Standard library only (Python 3.10+). It serves two read-only endpoints over HTTPS with mutual TLS:
+
+* ``/metrics``: host metrics (CPU, memory, load, filesystems, disks, network, uptime) under node_exporter's names,
+  and Gough's own (cloud-init, osquery/fleetd, reboot required, failed systemd units, time sync, provisioning facts);
+* ``/healthz``: JSON of named checks; HTTP 503 when a required check fails.
+
+No endpoint runs commands or changes anything. Optionally it calls an AWX provisioning callback once after first
+boot (retries with capped backoff) and records that it did in its state directory.
+
+Usage: python3 -I -S gough_agent.py --config /etc/gough-agent/agent.json [--check-config]
+A bad configuration exits with status 78 and a message naming the field.
+"""
+
+import json
+import os
+import random
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+
+VERSION = "0.1.0"
+EX_CONFIG = 78
+DEFAULT_CONFIG = "/etc/gough-agent/agent.json"
+CLOUD_INIT_STATES = ("not_run", "running", "done", "error", "disabled")
+SYSTEM_STATES = ("initializing", "starting", "running", "degraded", "maintenance", "stopping", "offline", "unknown")
+REGISTRATION_STATES = ("disabled", "pending", "registered", "failed")
+CHECK_NAMES = ("cloud_init", "failed_units", "filesystems", "time_sync", "osquery", "registration", "collectors")
+# Pseudo and virtual file systems never reported (they have no capacity worth watching).
+PSEUDO_FS = frozenset((
+    "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts", "devtmpfs", "efivarfs",
+    "fusectl", "hugetlbfs", "mqueue", "nsfs", "proc", "pstore", "ramfs", "rpc_pipefs", "securityfs", "selinuxfs",
+    "squashfs", "sysfs", "tracefs", "fuse.lxcfs", "fuse.gvfsd-fuse", "fuse.portal", "iso9660", "erofs",
+))
+NETWORK_FS = frozenset(("nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs", "fuse.sshfs", "9p", "lustre"))
+SKIP_MOUNT_PREFIXES = ("/dev/", "/proc/", "/sys/", "/run/credentials/", "/var/lib/docker/", "/var/lib/containers/",
+                       "/var/lib/kubelet/", "/snap/", "/run/user/", "/run/docker/", "/run/containerd/")
+CPU_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+NETDEV_FIELDS = ("receive_bytes", "receive_packets", "receive_errs", "receive_drop", "receive_fifo", "receive_frame",
+                 "receive_compressed", "receive_multicast", "transmit_bytes", "transmit_packets", "transmit_errs",
+                 "transmit_drop", "transmit_fifo", "transmit_colls", "transmit_carrier", "transmit_compressed")
+
+# Every configuration field: (type(s), default). None as a default means "no default: optional and empty".
+CONFIG_FIELDS = {
+    "listen_address": (str, "0.0.0.0"),
+    "port": (int, 9555),
+    "plain_http": (bool, False),
+    "tls_cert": (str, ""),
+    "tls_key": (str, ""),
+    "tls_client_ca": (str, ""),
+    "state_dir": (str, "/var/lib/gough-agent"),
+    "maas_system_id": (str, ""),
+    "template": (str, ""),
+    "cache_ttl": ((int, float), 30),
+    "command_timeout": ((int, float), 5),
+    "max_connections": (int, 16),
+    "healthz_checks": (list, ["cloud_init", "failed_units", "filesystems", "time_sync", "collectors"]),
+    "filesystem_max_used_percent": ((int, float), 95),
+    "osquery_processes": (list, ["osqueryd", "orbit", "osqueryd-lab"]),
+    "osquery_node_key_paths": (list, ["/var/osquery/node_key", "/opt/orbit/secret-orbit-node-key.txt",
+                                      "/var/lib/osquery/node_key"]),
+    "callback_url": (str, ""),
+    "callback_host_config_key": (str, ""),
+    "callback_ca_file": (str, ""),
+    "callback_validate_certs": (bool, True),
+    "callback_max_attempts": (int, 20),
+    "callback_backoff_initial": ((int, float), 5),
+    "callback_backoff_max": ((int, float), 300),
+    "callback_timeout": ((int, float), 30),
+    "callback_wait_cloud_init": (bool, True),
+}
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message names the field."""
+
+
+def log(priority, message):
+    """One line to stderr with a syslog priority prefix, which journald turns into the entry's priority."""
+    sys.stderr.write("<%d>gough-agent: %s\n" % (priority, message))
+    sys.stderr.flush()
+
+
+def _readable_file(config, field):
+    path = config[field]
+    if not path:
+        raise ConfigError("field '%s': required unless plain_http is true" % field)
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise ConfigError("field '%s': cannot read %s: %s" % (field, path, exc.strerror or exc)) from exc
+
+
+def load_config(path):
+    """Read and validate the JSON configuration file; return a dict with every field (defaults filled in)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = json.load(handle)
+    except OSError as exc:
+        raise ConfigError("cannot read the configuration file %s: %s" % (path, exc.strerror or exc)) from exc
+    except ValueError as exc:
+        raise ConfigError("the configuration file %s is not valid JSON: %s" % (path, exc)) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError("the configuration file %s must hold a JSON object" % path)
+    config = {}
+    for field in raw:
+        if field not in CONFIG_FIELDS:
+            raise ConfigError("field '%s': unknown (known fields: %s)" % (field, ", ".join(sorted(CONFIG_FIELDS))))
+    for field, (types, default) in CONFIG_FIELDS.items():
+        value = raw.get(field, default)
+        # bool is an int in Python; a number field must not accept true/false and the reverse.
+        wrong_bool = isinstance(value, bool) and types is not bool
+        if wrong_bool or not isinstance(value, types):
+            names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+            raise ConfigError("field '%s': must be %s, got %s" % (field, names.replace("str", "a string")
+                                                                  .replace("float", "number").replace("int", "integer")
+                                                                  .replace("bool", "true or false")
+                                                                  .replace("list", "a list"),
+                                                                  json.dumps(value)[:80]))
+        config[field] = list(value) if isinstance(value, list) else value
+    if not 0 <= config["port"] < 65536:  # 0 picks a free port (logged at start)
+        raise ConfigError("field 'port': must be between 0 and 65535, got %d" % config["port"])
+    for field in ("cache_ttl", "command_timeout", "callback_backoff_initial", "callback_backoff_max",
+                  "callback_timeout"):
+        if config[field] < 0:
+            raise ConfigError("field '%s': must not be negative" % field)
+    if config["command_timeout"] == 0 or config["callback_timeout"] == 0:
+        raise ConfigError("field '%s': must be positive" % ("command_timeout" if config["command_timeout"] == 0
+                                                            else "callback_timeout"))
+    if config["max_connections"] < 1:
+        raise ConfigError("field 'max_connections': must be at least 1")
+    if not 0 < config["filesystem_max_used_percent"] <= 100:
+        raise ConfigError("field 'filesystem_max_used_percent': must be above 0 and at most 100")
+    if config["callback_max_attempts"] < 1:
+        raise ConfigError("field 'callback_max_attempts': must be at least 1")
+    for field in ("healthz_checks", "osquery_processes", "osquery_node_key_paths"):
+        if not all(isinstance(item, str) and item for item in config[field]):
+            raise ConfigError("field '%s': must be a list of non-empty strings" % field)
+    unknown = [name for name in config["healthz_checks"] if name not in CHECK_NAMES]
+    if unknown:
+        raise ConfigError("field 'healthz_checks': unknown check %s (known: %s)" % (unknown[0], ", ".join(CHECK_NAMES)))
+    if not os.path.isabs(config["state_dir"]):
+        raise ConfigError("field 'state_dir': must be an absolute path")
+    if config["callback_url"]:
+        if not config["callback_url"].startswith("https://"):
+            raise ConfigError("field 'callback_url': must start with https:// (the host config key is a secret)")
+        if not config["callback_host_config_key"]:
+            raise ConfigError("field 'callback_host_config_key': required when callback_url is set")
+        if config["callback_ca_file"]:
+            _readable_file(config, "callback_ca_file")
+    if not config["plain_http"]:
+        for field in ("tls_cert", "tls_key", "tls_client_ca"):
+            _readable_file(config, field)
+    return config
+
+
+def server_tls_context(config):
+    """The server's TLS context: TLS 1.2 or newer, a client certificate signed by tls_client_ca required."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    try:
+        context.load_cert_chain(config["tls_cert"], config["tls_key"])
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError("fields 'tls_cert'/'tls_key': cannot load the certificate and key: %s" % exc) from exc
+    try:
+        context.load_verify_locations(cafile=config["tls_client_ca"])
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError("field 'tls_client_ca': cannot load the CA certificate: %s" % exc) from exc
+    return context
+
+
+# --- Reading the system ------------------------------------------------------------------------------------------
+
+def read_text(path):
+    """The content of a small file (str)."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
+class TTLCache:
+    """Keeps the result of an expensive function for ``ttl`` seconds (thread-safe; one caller computes)."""
+
+    def __init__(self, function, ttl):
+        self.function = function
+        self.ttl = ttl
+        self.lock = threading.Lock()
+        self.stamp = None
+        self.value = None
+        self.error = None
+
+    def get(self):
+        """The cached value (or re-raise the cached error); recompute when older than ttl."""
+        with self.lock:
+            now = time.monotonic()
+            if self.stamp is None or now - self.stamp >= self.ttl:
+                try:
+                    self.value, self.error = self.function(), None
+                except Exception as exc:  # pylint: disable=broad-except
+                    self.value, self.error = None, exc
+                self.stamp = now
+            if self.error is not None:
+                raise self.error
+            return self.value
+
+
+def run_command(argv, timeout):
+    """stdout of a short read-only command; it runs with a timeout and a minimal environment, never a shell."""
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "SYSTEMD_COLORS": "0", "SYSTEMD_PAGER": ""}
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False,
+                            stdin=subprocess.DEVNULL)
+    return result.returncode, result.stdout
+
+
+def unescape_mount(text):
+    """Undo the octal escapes of /proc/*/mounts (\\040 for a space, ...)."""
+    if "\\" not in text:
+        return text
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\" and i + 3 < len(text) and text[i + 1:i + 4].isdigit():
+            out.append(chr(int(text[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def real_mounts():
+    """[(device, mountpoint, fstype, readonly)] of the host's real file systems, one per mount point.
+
+    The mount table comes from PID 1 when it is readable (the host's view; this service's own namespace has
+    extra read-only bind mounts from its sandbox), else from this process.
+    """
+    for source in ("/proc/1/mounts", "/proc/self/mounts"):
+        try:
+            text = read_text(source)
+            break
+        except OSError:
+            continue
+    else:
+        return []
+    mounts = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        device, mountpoint, fstype = unescape_mount(fields[0]), unescape_mount(fields[1]), fields[2]
+        if fstype in PSEUDO_FS or mountpoint in ("/dev", "/proc", "/sys") or \
+                (mountpoint + "/").startswith(SKIP_MOUNT_PREFIXES):
+            continue
+        mounts[mountpoint] = (device, mountpoint, fstype, "ro" in fields[3].split(","))
+    return list(mounts.values())
+
+
+def _statvfs_bounded(path, timeout):
+    """statvfs in a helper thread so a hung network mount cannot hang a scrape."""
+    box = []
+    worker = threading.Thread(target=lambda: box.append(os.statvfs(path)), daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not box:
+        raise TimeoutError("statvfs %s timed out" % path)
+    return box[0]
+
+
+class Family:
+    """One metric family: name, type, help text and its samples [(labels dict or None, value)]."""
+
+    __slots__ = ("name", "kind", "help", "samples")
+
+    def __init__(self, name, kind, help_text, samples=None):
+        self.name = name
+        self.kind = kind
+        self.help = help_text
+        self.samples = samples if samples is not None else []
+
+    def add(self, value, labels=None):
+        """Append one sample."""
+        self.samples.append((labels, value))
+        return self
+
+
+def format_value(value):
+    """A sample value in the text exposition format."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if value != value:  # NaN
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(float(value))
+
+
+def escape_label(value):
+    """A label value escaped for the text format (backslash, double quote, newline)."""
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def escape_help(text):
+    """HELP text escaped for the text format (backslash, newline)."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def render(families):
+    """The families in Prometheus text exposition format 0.0.4 (one HELP and TYPE per family)."""
+    parts = []
+    for family in families:
+        if not family.samples:
+            continue
+        parts.append("# HELP %s %s\n# TYPE %s %s\n" % (family.name, escape_help(family.help), family.name, family.kind))
+        for labels, value in family.samples:
+            if labels:
+                parts.append("%s{%s} %s\n" % (family.name, ",".join('%s="%s"' % (k, escape_label(v))
+                                                                      for k, v in labels.items()),
+                                               format_value(value)))
+            else:
+                parts.append("%s %s\n" % (family.name, format_value(value)))
+    return "".join(parts)
+
+
+class Collector:
+    """Reads the system and turns it into metric families and health checks."""
+
+    def __init__(self, config, registration):
+        """``registration`` is the Registration object (its state is reported); expensive reads are cached."""
+        self.config = config
+        self.registration = registration
+        self.clock_ticks = float(os.sysconf("SC_CLK_TCK"))
+        self.start_time = time.time()
+        ttl = config["cache_ttl"]
+        self.systemd_cache = TTLCache(self._read_systemd, ttl)
+        self.time_cache = TTLCache(self._read_time_sync, max(ttl, 60))
+        self.osquery_cache = TTLCache(self._read_osquery, ttl)
+        self.cloud_init_cache = TTLCache(self.read_cloud_init, min(ttl, 10))
+        self.stuck_mounts = set()
+        self.last_errors = {}
+        self.stats_lock = threading.Lock()
+        self.requests = {}
+        self.handshake_failures = 0
+
+    # --- host metrics under node_exporter's names ------------------------------------------------------------
+    def cpu(self):
+        """node_cpu_seconds_total and friends from /proc/stat."""
+        cpu = Family("node_cpu_seconds_total", "counter", "Seconds the CPUs spent in each mode.")
+        extra = []
+        ticks = self.clock_ticks
+        for line in read_text("/proc/stat").splitlines():
+            name, _, rest = line.partition(" ")
+            if name.startswith("cpu") and name != "cpu":
+                values = rest.split()
+                core = name[3:]
+                for mode, value in zip(CPU_MODES, values):
+                    cpu.add(int(value) / ticks, {"cpu": core, "mode": mode})
+            elif name == "ctxt":
+                extra.append(Family("node_context_switches_total", "counter", "Total number of context switches.")
+                             .add(int(rest)))
+            elif name == "btime":
+                extra.append(Family("node_boot_time_seconds", "gauge", "Node boot time, in unixtime.").add(int(rest)))
+            elif name == "processes":
+                extra.append(Family("node_forks_total", "counter", "Total number of forks.").add(int(rest)))
+            elif name == "procs_running":
+                extra.append(Family("node_procs_running", "gauge", "Number of processes in runnable state.")
+                             .add(int(rest)))
+            elif name == "procs_blocked":
+                extra.append(Family("node_procs_blocked", "gauge", "Number of processes blocked waiting for I/O.")
+                             .add(int(rest)))
+        return [cpu] + extra
+
+    def memory(self):
+        """node_memory_<Field>[_bytes] for every field of /proc/meminfo."""
+        families = []
+        for line in read_text("/proc/meminfo").splitlines():
+            key, _, rest = line.partition(":")
+            values = rest.split()
+            if not values:
+                continue
+            key = key.replace("(", "_").replace(")", "")
+            if len(values) > 1 and values[1] == "kB":
+                families.append(Family("node_memory_%s_bytes" % key, "gauge", "Memory information field %s_bytes."
+                                       % key).add(int(values[0]) * 1024))
+            else:
+                families.append(Family("node_memory_%s" % key, "gauge", "Memory information field %s." % key)
+                                .add(int(values[0])))
+        return families
+
+    def load(self):
+        """node_load1/5/15 from /proc/loadavg."""
+        values = read_text("/proc/loadavg").split()
+        return [Family("node_load%s" % span, "gauge", "%s-minute load average." % span).add(float(value))
+                for span, value in zip(("1", "5", "15"), values[:3])]
+
+    def uptime(self):
+        """Uptime and the current time."""
+        up = float(read_text("/proc/uptime").split()[0])
+        return [Family("gough_uptime_seconds", "gauge", "Seconds since the node booted (/proc/uptime).").add(up),
+                Family("node_time_seconds", "gauge", "System time in seconds since epoch (1970).").add(time.time())]
+
+    def filesystems(self):
+        """node_filesystem_* of real mounts (statvfs; network mounts bounded by command_timeout)."""
+        names = ("size_bytes", "free_bytes", "avail_bytes", "files", "files_free", "readonly", "device_error")
+        helps = ("Filesystem size in bytes.", "Filesystem free space in bytes.",
+                 "Filesystem space available to non-root users in bytes.", "Filesystem total file nodes.",
+                 "Filesystem total free file nodes.", "Filesystem read-only status.",
+                 "Whether an error occurred while getting statistics for the given device.")
+        families = [Family("node_filesystem_" + name, "gauge", text) for name, text in zip(names, helps)]
+        size, free, avail, files, files_free, readonly, device_error = families
+        for device, mountpoint, fstype, is_ro in real_mounts():
+            labels = {"device": device, "fstype": fstype, "mountpoint": mountpoint}
+            try:
+                if fstype in NETWORK_FS or fstype.startswith("fuse."):
+                    if mountpoint in self.stuck_mounts:
+                        raise TimeoutError("still stuck")
+                    try:
+                        st = _statvfs_bounded(mountpoint, self.config["command_timeout"])
+                    except TimeoutError:
+                        self.stuck_mounts.add(mountpoint)
+                        raise
+                else:
+                    st = os.statvfs(mountpoint)
+            except OSError:
+                device_error.add(1, labels)
+                continue
+            if st.f_blocks == 0:
+                continue
+            device_error.add(0, labels)
+            size.add(st.f_blocks * st.f_frsize, labels)
+            free.add(st.f_bfree * st.f_frsize, labels)
+            avail.add(st.f_bavail * st.f_frsize, labels)
+            files.add(st.f_files, labels)
+            files_free.add(st.f_ffree, labels)
+            readonly.add(1 if is_ro else 0, labels)
+        return families
+
+    def disks(self):
+        """node_disk_* of whole disks from /proc/diskstats (no partitions, loop or ram devices)."""
+        spec = (  # (field index after the name, family name, help, factor)
+            (0, "reads_completed_total", "The total number of reads completed successfully.", 1),
+            (1, "reads_merged_total", "The total number of reads merged.", 1),
+            (2, "read_bytes_total", "The total number of bytes read successfully.", 512),
+            (3, "read_time_seconds_total", "The total number of seconds spent by all reads.", 0.001),
+            (4, "writes_completed_total", "The total number of writes completed successfully.", 1),
+            (5, "writes_merged_total", "The number of writes merged.", 1),
+            (6, "written_bytes_total", "The total number of bytes written successfully.", 512),
+            (7, "write_time_seconds_total", "This is the total number of seconds spent by all writes.", 0.001),
+            (8, "io_now", "The number of I/Os currently in progress.", 1),
+            (9, "io_time_seconds_total", "Total seconds spent doing I/Os.", 0.001),
+            (10, "io_time_weighted_seconds_total", "The weighted # of seconds spent doing I/Os.", 0.001),
+        )
+        families = [Family("node_disk_" + name, "gauge" if name == "io_now" else "counter", text)
+                    for _, name, text, _ in spec]
+        for line in read_text("/proc/diskstats").splitlines():
+            fields = line.split()
+            if len(fields) < 14 or not is_whole_disk(fields[2]):
+                continue
+            values = fields[3:]
+            labels = {"device": fields[2]}
+            for family, (index, _, _, factor) in zip(families, spec):
+                raw = int(values[index])
+                family.add(raw * factor if factor != 1 else raw, labels)
+        return families
+
+    def network(self):
+        """node_network_{receive,transmit}_*_total per interface from /proc/net/dev."""
+        families = [Family("node_network_%s_total" % name, "counter",
+                           "Network device statistic %s." % name) for name in NETDEV_FIELDS]
+        for line in read_text("/proc/net/dev").splitlines()[2:]:
+            name, _, rest = line.partition(":")
+            values = rest.split()
+            if len(values) < 16:
+                continue
+            labels = {"device": name.strip()}
+            for family, value in zip(families, values):
+                family.add(int(value), labels)
+        return families
+
+    def process(self):
+        """The agent's own footprint (process_* names, as every Prometheus client library exports them)."""
+        times = os.times()
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            resident_pages = int(handle.read().split()[1])
+        return [
+            Family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.")
+            .add(times.user + times.system),
+            Family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
+            .add(resident_pages * os.sysconf("SC_PAGE_SIZE")),
+            Family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.")
+            .add(self.start_time),
+        ]
+
+    # --- Gough's own metrics ---------------------------------------------------------------------------------
+    @staticmethod
+    def read_cloud_init():
+        """{state, errors, recoverable, datasource} from /run/cloud-init (files readable by any user)."""
+        base = "/run/cloud-init"
+        if os.path.exists(os.path.join(base, "disabled")) or \
+                (not os.path.isdir(base) and not os.path.isdir("/var/lib/cloud")):
+            return {"state": "disabled", "errors": 0, "recoverable": 0, "datasource": ""}
+        result = status = None
+        try:
+            result = json.loads(read_text(os.path.join(base, "result.json"))).get("v1") or {}
+        except (OSError, ValueError):
+            pass
+        try:
+            status = json.loads(read_text(os.path.join(base, "status.json"))).get("v1") or {}
+        except (OSError, ValueError):
+            pass
+        recoverable = 0
+        for stage in (status or {}).values():
+            if isinstance(stage, dict):
+                for messages in (stage.get("recoverable_errors") or {}).values():
+                    recoverable += len(messages) if isinstance(messages, list) else 1
+        if result is not None:
+            errors = len(result.get("errors") or [])
+            return {"state": "error" if errors else "done", "errors": errors, "recoverable": recoverable,
+                    "datasource": str(result.get("datasource") or "")}
+        if status is not None:
+            errors = sum(len((stage or {}).get("errors") or []) for stage in status.values() if isinstance(stage, dict))
+            return {"state": "running", "errors": errors, "recoverable": recoverable,
+                    "datasource": str(status.get("datasource") or "")}
+        return {"state": "not_run", "errors": 0, "recoverable": 0, "datasource": ""}
+
+    def cloud_init(self):
+        """gough_cloud_init_* families."""
+        info = self.cloud_init_cache.get()
+        state = Family("gough_cloud_init_status", "gauge",
+                       "cloud-init status of this boot: 1 for the current state (not_run, running, done, error, "
+                       "disabled).")
+        for name in CLOUD_INIT_STATES:
+            state.add(1 if info["state"] == name else 0, {"status": name})
+        return [state,
+                Family("gough_cloud_init_errors", "gauge", "Errors cloud-init reported this boot.").add(info["errors"]),
+                Family("gough_cloud_init_recoverable_errors", "gauge",
+                       "Recoverable errors (warnings) cloud-init reported this boot.").add(info["recoverable"])]
+
+    def _read_osquery(self):
+        wanted = set(self.config["osquery_processes"])
+        found = {name: 0 for name in wanted}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/comm" % entry, encoding="utf-8", errors="replace") as handle:
+                    comm = handle.read().strip()
+            except OSError:
+                continue
+            if comm in wanted:
+                found[comm] += 1
+        enrolled, known = 0, False
+        for path in self.config["osquery_node_key_paths"]:
+            try:
+                if os.stat(path).st_size > 0:
+                    enrolled = 1
+                known = True
+            except FileNotFoundError:
+                known = True
+            except OSError:
+                continue
+        return {"processes": found, "enrolled": enrolled if known else None}
+
+    def osquery(self):
+        """gough_osquery_* families: processes running and node key present."""
+        info = self.osquery_cache.get()
+        processes = Family("gough_osquery_processes", "gauge", "Running processes of each osquery/fleetd program.")
+        for name in sorted(info["processes"]):
+            processes.add(info["processes"][name], {"name": name})
+        families = [processes, Family("gough_osquery_running", "gauge",
+                                      "1 when an osquery or fleetd process runs.")
+                    .add(1 if any(info["processes"].values()) else 0)]
+        if info["enrolled"] is not None:
+            families.append(Family("gough_osquery_enrolled", "gauge",
+                                   "1 when an osquery node key file exists (the node enrolled in Fleet).")
+                            .add(info["enrolled"]))
+        return families
+
+    @staticmethod
+    def reboot():
+        """gough_reboot_required from /var/run/reboot-required (Debian and Ubuntu's marker)."""
+        required = os.path.exists("/var/run/reboot-required")
+        packages = 0
+        if required:
+            try:
+                packages = len([line for line in read_text("/var/run/reboot-required.pkgs").splitlines() if line])
+            except OSError:
+                packages = 0
+        return [Family("gough_reboot_required", "gauge", "1 when the system asks for a reboot.").add(int(required)),
+                Family("gough_reboot_required_packages", "gauge", "Packages that asked for the reboot.")
+                .add(packages)]
+
+    def _read_systemd(self):
+        timeout = self.config["command_timeout"]
+        code, out = run_command(["systemctl", "show", "--property=SystemState", "--property=NFailedUnits"], timeout)
+        if code != 0:
+            raise RuntimeError("systemctl show failed (exit %d)" % code)
+        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        failed_count = int(props.get("NFailedUnits") or 0)
+        failed = []
+        if failed_count:
+            code, out = run_command(["systemctl", "list-units", "--state=failed", "--plain", "--no-legend",
+                                     "--no-pager", "--full"], timeout)
+            failed = [line.split()[0] for line in out.splitlines() if line.strip()]
+        return {"state": props.get("SystemState") or "unknown", "failed": failed[:100],
+                "failed_count": max(failed_count, len(failed))}
+
+    def systemd(self):
+        """gough_systemd_* families (cached: systemctl costs a process)."""
+        info = self.systemd_cache.get()
+        state = Family("gough_systemd_system_state", "gauge", "systemd's system state: 1 for the current one.")
+        for name in SYSTEM_STATES:
+            state.add(1 if info["state"] == name else 0, {"state": name})
+        unit = Family("gough_systemd_unit_failed", "gauge", "1 for each failed systemd unit (at most 100 listed).")
+        for name in info["failed"]:
+            unit.add(1, {"unit": name})
+        return [state, Family("gough_systemd_failed_units", "gauge", "Number of failed systemd units.")
+                .add(info["failed_count"]), unit]
+
+    def _read_time_sync(self):
+        code, out = run_command(["timedatectl", "show", "--property=NTPSynchronized", "--property=NTP"],
+                                self.config["command_timeout"])
+        if code != 0:
+            raise RuntimeError("timedatectl show failed (exit %d)" % code)
+        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return {"synchronized": props.get("NTPSynchronized") == "yes", "ntp": props.get("NTP") == "yes"}
+
+    def time_sync(self):
+        """gough_time_* families (timedatectl, cached)."""
+        info = self.time_cache.get()
+        return [Family("gough_time_synchronized", "gauge", "1 when the kernel clock is synchronised (NTP).")
+                .add(int(info["synchronized"])),
+                Family("gough_time_ntp_enabled", "gauge", "1 when a network time service is enabled.")
+                .add(int(info["ntp"]))]
+
+    def provisioning(self):
+        """gough_provisioning_info and the registration state."""
+        system_id = self.config["maas_system_id"]
+        if not system_id:
+            try:  # MAAS deploys with the machine's system_id as cloud-init's instance id.
+                system_id = read_text("/var/lib/cloud/data/instance-id").strip()
+            except OSError:
+                system_id = ""
+        state = Family("gough_agent_registration_state", "gauge",
+                       "AWX provisioning callback: 1 for the current state (disabled, pending, registered, failed).")
+        current = self.registration.state
+        for name in REGISTRATION_STATES:
+            state.add(1 if current == name else 0, {"state": name})
+        return [Family("gough_provisioning_info", "gauge", "Provisioning facts of this node, as labels.")
+                .add(1, {"maas_system_id": system_id, "template": self.config["template"]}),
+                state]
+
+    COLLECTORS = ("cpu", "memory", "load", "uptime", "filesystems", "disks", "network", "process", "cloud_init",
+                  "osquery", "reboot", "systemd", "time_sync", "provisioning")
+
+    def collect(self):
+        """Every family; a failing collector is reported in gough_agent_collector_success, not raised."""
+        started = time.monotonic()
+        families = [Family("gough_agent_build_info", "gauge", "Build information of the gough-agent; always 1.")
+                    .add(1, {"version": VERSION, "python_version": "%d.%d.%d" % sys.version_info[:3]})]
+        success = Family("gough_agent_collector_success", "gauge", "1 when the collector read its data.")
+        for name in self.COLLECTORS:
+            try:
+                families.extend(getattr(self, name)())
+                success.add(1, {"collector": name})
+            except Exception as exc:  # pylint: disable=broad-except
+                success.add(0, {"collector": name})
+                message = str(exc)
+                if self.last_errors.get(name) != message:  # once per distinct error, not once per scrape
+                    self.last_errors[name] = message
+                    log(4, "collector %s failed: %s" % (name, message))
+        families.append(success)
+        with self.stats_lock:
+            requests = Family("gough_agent_http_requests_total", "counter", "HTTP requests served, by status code.")
+            for code in sorted(self.requests):
+                requests.add(self.requests[code], {"code": str(code)})
+            families.append(requests)
+            families.append(Family("gough_agent_tls_handshake_failures_total", "counter",
+                                   "TLS handshakes that failed (no, untrusted or expired client certificate, ...).")
+                            .add(self.handshake_failures))
+        families.append(Family("gough_agent_scrape_duration_seconds", "gauge",
+                               "Seconds this scrape spent collecting.").add(time.monotonic() - started))
+        return families
+
+    def count_request(self, code):
+        """Count a served response."""
+        with self.stats_lock:
+            self.requests[code] = self.requests.get(code, 0) + 1
+
+    def count_handshake_failure(self):
+        """Count a failed TLS handshake."""
+        with self.stats_lock:
+            self.handshake_failures += 1
+
+    # --- health --------------------------------------------------------------------------------------------
+    def health(self):
+        """(ok, {check: {ok, detail, required}}): every check; ok covers the configured healthz_checks only."""
+        checks = {}
+
+        def check(name, function):
+            try:
+                ok, detail = function()
+            except Exception as exc:  # pylint: disable=broad-except
+                ok, detail = False, "cannot tell: %s" % exc
+            checks[name] = {"ok": bool(ok), "detail": detail, "required": name in self.config["healthz_checks"]}
+
+        def cloud_init():
+            info = self.cloud_init_cache.get()
+            return info["state"] in ("done", "disabled"), "cloud-init %s, %d errors" % (info["state"], info["errors"])
+
+        def failed_units():
+            info = self.systemd_cache.get()
+            if not info["failed_count"]:
+                return True, "no failed units (system %s)" % info["state"]
+            return False, "%d failed: %s" % (info["failed_count"], ", ".join(info["failed"][:10]))
+
+        def filesystems():
+            limit = self.config["filesystem_max_used_percent"]
+            full = []
+            for _device, mountpoint, _fstype, is_ro in real_mounts():
+                if is_ro or mountpoint in self.stuck_mounts:
+                    continue
+                try:
+                    st = os.statvfs(mountpoint)
+                except OSError:
+                    continue
+                if st.f_blocks and (st.f_blocks - st.f_bavail) * 100.0 / st.f_blocks > limit:
+                    full.append(mountpoint)
+            if full:
+                return False, "over %s%% used: %s" % (limit, ", ".join(full[:10]))
+            return True, "every file system under %s%% used" % limit
+
+        def time_sync():
+            info = self.time_cache.get()
+            return info["synchronized"], "synchronized" if info["synchronized"] else \
+                "not synchronized (NTP %s)" % ("enabled" if info["ntp"] else "disabled")
+
+        def osquery():
+            info = self.osquery_cache.get()
+            running = any(info["processes"].values())
+            enrolled = info["enrolled"]
+            return running and enrolled == 1, "running: %s, enrolled: %s" % (
+                "yes" if running else "no", {1: "yes", 0: "no", None: "cannot tell"}[enrolled])
+
+        def registration():
+            state = self.registration.state
+            return state in ("disabled", "registered"), "callback %s" % state
+
+        def collectors():
+            broken = []
+            for name in ("cpu", "memory", "load", "filesystems", "disks", "network"):
+                try:
+                    getattr(self, name)()
+                except Exception:  # pylint: disable=broad-except
+                    broken.append(name)
+            return not broken, "failing: %s" % ", ".join(broken) if broken else "host collectors read their data"
+
+        for name, function in (("cloud_init", cloud_init), ("failed_units", failed_units),
+                               ("filesystems", filesystems), ("time_sync", time_sync), ("osquery", osquery),
+                               ("registration", registration), ("collectors", collectors)):
+            check(name, function)
+        ok = all(item["ok"] for item in checks.values() if item["required"])
+        return ok, checks
+
+
+def is_whole_disk(name):
+    """True for a whole block device worth reporting (sda, vda, nvme0n1, mmcblk0, dm-0, md0), not its partitions."""
+    if name.startswith(("loop", "ram", "zram", "fd", "sr")):
+        return False
+    if name.startswith(("nvme", "mmcblk")):
+        # nvme0n1p2 and mmcblk0p1 are partitions: a "p" and digits after the device number.
+        head, sep, tail = name.rpartition("p")
+        return not (sep and tail.isdigit() and head[-1:].isdigit())
+    if name[:2] in ("sd", "vd", "hd") or name.startswith("xvd"):
+        return not name[-1].isdigit()
+    return True
+
+
+# --- AWX provisioning callback ---------------------------------------------------------------------------------
+
+class Registration:
+    """Calls the AWX provisioning callback once (retries with capped backoff) and records success."""
+
+    def __init__(self, config, stop_event, cloud_init_state=None):
+        """``cloud_init_state()`` returns cloud-init's state; the callback waits until cloud-init has finished."""
+        self.config = config
+        self.stop_event = stop_event
+        self.cloud_init_state = cloud_init_state
+        self.state_file = os.path.join(config["state_dir"], "registration.json")
+        self.attempts = 0
+        if not config["callback_url"]:
+            self.state = "disabled"
+        elif os.path.exists(self.state_file):
+            self.state = "registered"
+        else:
+            self.state = "pending"
+
+    def _post(self):
+        import http.client  # pylint: disable=import-outside-toplevel  # only loaded while a callback is pending
+        import urllib.parse  # pylint: disable=import-outside-toplevel
+        url = urllib.parse.urlsplit(self.config["callback_url"])
+        context = ssl.create_default_context(cafile=self.config["callback_ca_file"] or None)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if not self.config["callback_validate_certs"]:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        connection = http.client.HTTPSConnection(url.hostname, url.port or 443, timeout=self.config["callback_timeout"],
+                                                 context=context)
+        body = urllib.parse.urlencode({"host_config_key": self.config["callback_host_config_key"]})
+        path = url.path or "/"
+        if url.query:
+            path += "?" + url.query
+        try:
+            connection.request("POST", path, body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "gough-agent/" + VERSION})
+            response = connection.getresponse()
+            text = response.read(2048).decode("utf-8", "replace")
+            return response.status, text
+        finally:
+            connection.close()
+
+    def _record(self, status):
+        os.makedirs(self.config["state_dir"], mode=0o700, exist_ok=True)
+        temporary = self.state_file + ".tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"registered_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "url": self.config["callback_url"], "status": status, "attempts": self.attempts}, handle)
+            handle.write("\n")
+        os.replace(temporary, self.state_file)
+
+    def run(self):
+        """Call back until it succeeds or callback_max_attempts is reached (never again once recorded)."""
+        if self.state != "pending":
+            return
+        delay = self.config["callback_backoff_initial"]
+        waited_for_cloud_init = 0.0
+        while not self.stop_event.is_set():
+            if self.config["callback_wait_cloud_init"] and self.cloud_init_state is not None and \
+                    waited_for_cloud_init < 3600 and self.cloud_init_state() in ("running", "not_run"):
+                # AWX runs its playbook against this host right away: let the first boot finish first.
+                self.stop_event.wait(5)
+                waited_for_cloud_init += 5
+                continue
+            self.attempts += 1
+            try:
+                status, text = self._post()
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                status, text = None, str(exc)
+            if status is not None and 200 <= status < 300:
+                try:
+                    self._record(status)
+                except OSError as exc:
+                    log(3, "callback succeeded but the state file %s cannot be written: %s" % (self.state_file, exc))
+                self.state = "registered"
+                log(6, "provisioning callback accepted (HTTP %d) after %d attempt(s)" % (status, self.attempts))
+                return
+            log(4, "provisioning callback attempt %d/%d failed: %s" % (
+                self.attempts, self.config["callback_max_attempts"],
+                ("HTTP %d %s" % (status, text.strip()[:200])) if status is not None else text))
+            if self.attempts >= self.config["callback_max_attempts"]:
+                self.state = "failed"
+                log(3, "provisioning callback gave up after %d attempts; it retries when the agent restarts"
+                    % self.attempts)
+                return
+            # Full jitter on a capped exponential delay: many servers booting together do not call in step.
+            self.stop_event.wait(random.uniform(delay / 2.0, delay))
+            delay = min(delay * 2, self.config["callback_backoff_max"])
+
+
+# --- HTTP server -----------------------------------------------------------------------------------------------
+
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+           414: "URI Too Long", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
+           503: "Service Unavailable"}
+MAX_LINE = 8192
+MAX_HEADERS = 64
+IDLE_TIMEOUT = 60
+
+
+class Server:
+    """A minimal HTTP/1.1 server: GET and HEAD of /metrics and /healthz, keep-alive, one thread per connection."""
+
+    def __init__(self, config, collector, context):
+        """``context`` is the server TLS context, or None for plain HTTP."""
+        self.config = config
+        self.collector = collector
+        self.context = context
+        self.slots = threading.BoundedSemaphore(config["max_connections"])
+        self.stopping = threading.Event()
+        address = config["listen_address"]
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        self.sock = socket.create_server((address, config["port"]), family=family, backlog=64,
+                                         dualstack_ipv6=(address == "::"))
+
+    def serve_forever(self):
+        """Accept connections until stop()."""
+        while not self.stopping.is_set():
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                if self.stopping.is_set():
+                    break
+                time.sleep(0.05)
+                continue
+            if not self.slots.acquire(blocking=False):
+                conn.close()  # too many open connections: refuse rather than queue without bound
+                continue
+            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+
+    def stop(self):
+        """Stop accepting; open connections end with their thread."""
+        self.stopping.set()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+    def _connection(self, conn):
+        try:
+            conn.settimeout(10)
+            if self.context is not None:
+                try:
+                    conn = self.context.wrap_socket(conn, server_side=True)
+                except (ssl.SSLError, OSError):
+                    self.collector.count_handshake_failure()
+                    return
+            conn.settimeout(IDLE_TIMEOUT)
+            reader = conn.makefile("rb")
+            try:
+                while self._one_request(conn, reader):
+                    pass
+            finally:
+                reader.close()
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+            self.slots.release()
+
+    def _send(self, conn, code, body, content_type, head=False, keep_alive=False, extra=()):
+        self.collector.count_request(code)
+        headers = ["HTTP/1.1 %d %s" % (code, REASONS.get(code, "")), "Content-Type: " + content_type,
+                   "Content-Length: %d" % len(body), "Cache-Control: no-store", "X-Content-Type-Options: nosniff",
+                   "Connection: " + ("keep-alive" if keep_alive else "close")]
+        headers.extend(extra)
+        data = ("\r\n".join(headers) + "\r\n\r\n").encode("ascii")
+        conn.sendall(data if head else data + body)
+
+    def _one_request(self, conn, reader):
+        """Serve one request; return True to keep the connection open."""
+        line = reader.readline(MAX_LINE + 1)
+        if not line:
+            return False
+        if len(line) > MAX_LINE:
+            self._send(conn, 414, b"request line too long\n", "text/plain; charset=utf-8")
+            return False
+        parts = line.decode("latin-1").rstrip("\r\n").split()
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            self._send(conn, 400, b"bad request line\n", "text/plain; charset=utf-8")
+            return False
+        method, target, version = parts
+        headers = {}
+        for _ in range(MAX_HEADERS + 1):
+            header = reader.readline(MAX_LINE + 1)
+            if len(header) > MAX_LINE or not header:
+                self._send(conn, 431, b"header too long\n", "text/plain; charset=utf-8")
+                return False
+            if header in (b"\r\n", b"\n"):
+                break
+            name, sep, value = header.decode("latin-1").partition(":")
+            if not sep:
+                self._send(conn, 400, b"bad header\n", "text/plain; charset=utf-8")
+                return False
+            headers[name.strip().lower()] = value.strip()
+        else:
+            self._send(conn, 431, b"too many headers\n", "text/plain; charset=utf-8")
+            return False
+        connection = headers.get("connection", "").lower()
+        keep_alive = (version == "HTTP/1.1" and connection != "close") or connection == "keep-alive"
+        if headers.get("transfer-encoding") or headers.get("content-length", "0") not in ("", "0"):
+            # No endpoint takes a body; refuse rather than read an unbounded one.
+            self._send(conn, 400, b"request bodies are not accepted\n", "text/plain; charset=utf-8")
+            return False
+        path = target.split("?", 1)[0]
+        if path not in ("/metrics", "/healthz"):
+            self._send(conn, 404, b"not found: the agent serves /metrics and /healthz only\n",
+                       "text/plain; charset=utf-8", head=method == "HEAD", keep_alive=keep_alive)
+            return keep_alive
+        if method not in ("GET", "HEAD"):
+            self._send(conn, 405, b"method not allowed\n", "text/plain; charset=utf-8", keep_alive=keep_alive,
+                       extra=("Allow: GET, HEAD",))
+            return keep_alive
+        head = method == "HEAD"
+        if path == "/metrics":
+            body = render(self.collector.collect()).encode("utf-8")
+            self._send(conn, 200, body, "text/plain; version=0.0.4; charset=utf-8", head, keep_alive)
+        else:
+            ok, checks = self.collector.health()
+            body = (json.dumps({"ok": ok, "checks": checks}, sort_keys=True) + "\n").encode("utf-8")
+            self._send(conn, 200 if ok else 503, body, "application/json", head, keep_alive)
+        return keep_alive
+
+
+# --- main ------------------------------------------------------------------------------------------------------
+
+def parse_args(argv):
+    """(config path, check only) from the command line."""
+    path, check_only = DEFAULT_CONFIG, False
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg == "--config" and args:
+            path = args.pop(0)
+        elif arg.startswith("--config="):
+            path = arg.split("=", 1)[1]
+        elif arg == "--check-config":
+            check_only = True
+        elif arg == "--version":
+            print("gough-agent %s" % VERSION)
+            sys.exit(0)
+        else:
+            print("usage: gough_agent.py [--config PATH] [--check-config] [--version]", file=sys.stderr)
+            sys.exit(2)
+    return path, check_only
+
+
+def main(argv=None):
+    """Load the configuration, start the callback thread and serve until SIGTERM or SIGINT."""
+    path, check_only = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        config = load_config(path)
+        context = None if config["plain_http"] else server_tls_context(config)
+    except ConfigError as exc:
+        log(3, "bad configuration in %s: %s" % (path, exc))
+        return EX_CONFIG
+    if check_only:
+        print("gough-agent: configuration %s is valid" % path)
+        return 0
+    threading.stack_size(512 * 1024)
+    stop_event = threading.Event()
+    registration = Registration(config, stop_event)
+    collector = Collector(config, registration)
+    registration.cloud_init_state = lambda: collector.cloud_init_cache.get()["state"]
+    try:
+        server = Server(config, collector, context)
+    except OSError as exc:
+        log(3, "cannot listen on %s port %d: %s" % (config["listen_address"], config["port"], exc.strerror or exc))
+        return 1
+
+    def shutdown(_signum, _frame):
+        stop_event.set()
+        server.stop()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    if registration.state == "pending":
+        threading.Thread(target=registration.run, daemon=True).start()
+    log(6, "gough-agent %s listening on %s port %d (%s)" % (
+        VERSION, config["listen_address"], server.sock.getsockname()[1],
+        "plain HTTP" if context is None else "HTTPS, client certificates required"))
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
