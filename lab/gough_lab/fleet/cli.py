@@ -1,0 +1,111 @@
+"""``gough-lab fleet serve``: the Fleet emulator's command line (registered by gough_lab.cli)."""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+SERVICE = "fleet"
+
+
+def _listen_address(text):
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError("expected HOST:PORT, got %r" % text)
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _rate(text):
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("a rate is between 0 and 1, got %s" % text)
+    return value
+
+
+def _seconds(text):
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("seconds must not be negative, got %s" % text)
+    return value
+
+
+def _positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("expected a positive whole number, got %s" % text)
+    return value
+
+
+def add_parser(subparsers):
+    """Register ``gough-lab fleet serve``."""
+    fleet = subparsers.add_parser("fleet", help="the Fleet REST API and osquery TLS API emulator (HTTPS)")
+    commands = fleet.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve Fleet until SIGTERM or Ctrl-C")
+    serve.add_argument("--listen", type=_listen_address, default=("127.0.0.1", 8412),
+                       help="HOST:PORT to listen on; port 0 picks a free port (default 127.0.0.1:8412)")
+    serve.add_argument("--state", required=True,
+                       help="state directory: database, lab CA, url, api_token, enroll_secret, admin.json, ca.crt")
+    serve.add_argument("--seed", type=int, default=1, help="seed for fault injection")
+    serve.add_argument("--advertise-host", default=None,
+                       help="host written into the url file (default: the listen address; 127.0.0.1 for 0.0.0.0)")
+    tls = serve.add_argument_group("TLS (default: a lab CA and server certificate created in the state directory)")
+    tls.add_argument("--tls-san", action="append", default=[], metavar="NAME_OR_IP",
+                     help="extra subject alternative name of the lab certificate (repeatable), e.g. 172.30.90.1")
+    tls.add_argument("--tls-cert", help="PEM server certificate to use instead of the lab CA's")
+    tls.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    tls.add_argument("--tls-ca", help="PEM CA certificate that signed --tls-cert (copied to DIR/ca.crt)")
+    osq = serve.add_argument_group("osquery")
+    osq.add_argument("--osquery-host-identifier", choices=("provided", "instance", "uuid", "hostname"),
+                     default="provided",
+                     help="which enroll value identifies a host (Fleet's osquery_host_identifier; default provided)")
+    osq.add_argument("--distributed-interval", type=_positive_int, default=10,
+                     help="distributed_interval sent in the osquery config (seconds)")
+    osq.add_argument("--online-buffer", type=_seconds, default=60.0,
+                     help="a host is online while seen within distributed_interval + this many seconds")
+    osq.add_argument("--live-query-seconds", type=_seconds, default=25.0,
+                     help="how long a live query waits for the hosts' answers")
+    faults = serve.add_argument_group("fault injection (rates between 0 and 1, per REST request)")
+    faults.add_argument("--fault-503", type=_rate, default=0.0, help="answer 503 without processing")
+    faults.add_argument("--fault-502", type=_rate, default=0.0, help="answer 502 without processing")
+    faults.add_argument("--fault-429", type=_rate, default=0.0, help="answer 429 with Retry-After without processing")
+    faults.add_argument("--fault-reset", type=_rate, default=0.0,
+                        help="reset the connection, half before processing and half after (response dropped)")
+    faults.add_argument("--fault-slow", type=_rate, default=0.0, help="delay the response by --slow-seconds")
+    faults.add_argument("--slow-seconds", type=_seconds, default=2.0)
+    return serve
+
+
+def run(args):
+    """Run ``gough-lab fleet serve`` until SIGTERM or SIGINT."""
+    from .config import LabConfig  # pylint: disable=import-outside-toplevel
+    from .server import Emulator  # pylint: disable=import-outside-toplevel
+
+    if args.command != "serve":
+        return 2
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("gough-lab: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    if args.tls_ca and not args.tls_cert:
+        print("gough-lab: --tls-ca needs --tls-cert", file=sys.stderr)
+        return 2
+    config = LabConfig(distributed_interval=args.distributed_interval, online_buffer_seconds=args.online_buffer,
+                       live_query_seconds=args.live_query_seconds, fault_503=args.fault_503,
+                       fault_502=args.fault_502, fault_429=args.fault_429, fault_reset=args.fault_reset,
+                       fault_slow=args.fault_slow, slow_seconds=args.slow_seconds)
+    emulator = Emulator(args.state, listen=args.listen, seed=args.seed, config=config, tls_cert=args.tls_cert,
+                        tls_key=args.tls_key, tls_ca=args.tls_ca, tls_sans=args.tls_san,
+                        host_identifier=args.osquery_host_identifier, advertise_host=args.advertise_host)
+    stopping = threading.Event()
+
+    def request_stop(signum, _frame):
+        logging.getLogger("gough_lab.fleet").info("signal %d: stopping", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    emulator.start()
+    while not stopping.wait(1.0):
+        pass
+    emulator.stop()
+    return 0
