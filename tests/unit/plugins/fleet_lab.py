@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Fixtures for the Fleet client and module tests: the lab Fleet emulator, and hosts that enroll in it.
+
+Imported by the Fleet test files (``from fleet_lab import ...``; tests/unit/plugins is on sys.path through its
+conftest). ``OsqueryHost`` speaks the osquery TLS API the way osqueryd does (enroll with a secret and host
+details, then distributed reads as check-ins), so the modules see hosts enrolled through the real protocol.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import ssl
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+
+class OsqueryError(Exception):
+    """An osquery TLS API call answered with an error status."""
+
+    def __init__(self, status, body):
+        super(OsqueryError, self).__init__("%s %s" % (status, body))
+        self.status = status
+        self.body = body
+
+
+class OsqueryHost(object):
+    """One simulated osqueryd: enrolls with ``secret`` and checks in on demand."""
+
+    def __init__(self, emulator, hostname, secret=None, host_uuid=None, serial=None):
+        self.emulator = emulator
+        self.hostname = hostname
+        self.secret = secret if secret is not None else emulator.enroll_secret
+        self.uuid = host_uuid or str(uuid.uuid4()).upper()
+        self.serial = serial or "SN-" + uuid.uuid4().hex[:10].upper()
+        self.instance_id = str(uuid.uuid4())
+        self.node_key = None
+
+    def _post(self, endpoint, body):
+        data = json.dumps(body).encode()
+        request = urllib.request.Request(self.emulator.url + "/api/v1/osquery/" + endpoint, data=data, method="POST",
+                                         headers={"Content-Type": "application/json",
+                                                  "User-Agent": "osquery/5.14.1"})
+        context = ssl.create_default_context(cafile=self.emulator.ca_cert)
+        try:
+            with urllib.request.urlopen(request, timeout=30, context=context) as response:
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            raise OsqueryError(exc.code, exc.read().decode("utf-8", "replace"))
+
+    def enroll(self):
+        """Enroll (a new instance_id makes it a new Fleet host, as a reinstalled server would be)."""
+        details = {
+            "os_version": {"name": "Ubuntu", "version": "24.04.1 LTS (Noble Numbat)", "major": "24", "minor": "4",
+                           "platform": "ubuntu", "platform_like": "debian", "codename": "noble"},
+            "osquery_info": {"version": "5.14.1", "instance_id": self.instance_id, "uuid": self.uuid},
+            "system_info": {"hostname": self.hostname, "uuid": self.uuid, "hardware_serial": self.serial,
+                            "computer_name": self.hostname, "cpu_brand": "Lab CPU", "physical_memory": "4294967296"},
+            "platform_info": {},
+        }
+        body = self._post("enroll", {"enroll_secret": self.secret, "host_identifier": self.instance_id,
+                                     "platform_type": "9", "host_details": details})
+        self.node_key = body["node_key"]
+        return self
+
+    def reinstall(self):
+        """A fresh install on the same hardware: a new osquery instance ID, then enroll."""
+        self.instance_id = str(uuid.uuid4())
+        return self.enroll()
+
+    def check_in(self):
+        """One distributed read (what keeps a host online)."""
+        return self._post("distributed/read", {"node_key": self.node_key})
+
+
+class FleetLab(object):
+    """A running emulator with a few helpers for tests."""
+
+    def __init__(self, emulator):
+        self.emulator = emulator
+        self.url = emulator.url
+        self.api_token = emulator.api_token
+        self.ca_cert = emulator.ca_cert
+        self.enroll_secret = emulator.enroll_secret
+
+    def args(self, **options):
+        """Module arguments with the connection options filled in."""
+        options.setdefault("url", self.url)
+        options.setdefault("api_token", self.api_token)
+        options.setdefault("ca_path", self.ca_cert)
+        return options
+
+    def api(self, method, path, body=None):
+        """Call the REST API directly (for setting up and checking state)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + "/api/v1/fleet/" + path, data=data, method=method,
+                                         headers={"Authorization": "Bearer " + self.api_token,
+                                                  "Content-Type": "application/json"})
+        context = ssl.create_default_context(cafile=self.ca_cert)
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:
+            payload = response.read()
+        return json.loads(payload) if payload else {}
+
+    def host(self, hostname, **kwargs):
+        """An enrolled ``OsqueryHost``."""
+        return OsqueryHost(self.emulator, hostname, **kwargs).enroll()
+
+    def hosts(self):
+        return self.api("GET", "hosts?per_page=1000")["hosts"]
+
+    def writes(self):
+        return self.emulator.stats()["writes"]
+
+    def stats(self):
+        return self.emulator.stats()
+
+
+def start_lab(tmp_path, name="fleet", **options):
+    from gough_lab.fleet.testing import start_fleet_emulator  # pylint: disable=import-outside-toplevel
+    state = str(tmp_path / name)
+    os.makedirs(state, exist_ok=True)
+    return start_fleet_emulator(state, **options)
+
+
+@pytest.fixture
+def fleet_lab(tmp_path):
+    """A Fleet emulator (hosts go offline 3 s after their last check-in) wrapped in ``FleetLab``."""
+    emulator = start_lab(tmp_path, distributed_interval=1, online_buffer=2)
+    try:
+        yield FleetLab(emulator)
+    finally:
+        emulator.stop()
