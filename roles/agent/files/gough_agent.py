@@ -502,11 +502,9 @@ class Collector:
 
     # --- Gough's own metrics ---------------------------------------------------------------------------------
     @staticmethod
-    def read_cloud_init():
+    def read_cloud_init(base="/run/cloud-init", lib="/var/lib/cloud"):
         """{state, errors, recoverable, datasource} from /run/cloud-init (files readable by any user)."""
-        base = "/run/cloud-init"
-        if os.path.exists(os.path.join(base, "disabled")) or \
-                (not os.path.isdir(base) and not os.path.isdir("/var/lib/cloud")):
+        if os.path.exists(os.path.join(base, "disabled")) or (not os.path.isdir(base) and not os.path.isdir(lib)):
             return {"state": "disabled", "errors": 0, "recoverable": 0, "datasource": ""}
         result = status = None
         try:
@@ -991,8 +989,12 @@ class Server:
             return False
         connection = headers.get("connection", "").lower()
         keep_alive = (version == "HTTP/1.1" and connection != "close") or connection == "keep-alive"
-        if headers.get("transfer-encoding") or headers.get("content-length", "0") not in ("", "0"):
-            # No endpoint takes a body; refuse rather than read an unbounded one.
+        length = headers.get("content-length", "0")
+        if headers.get("transfer-encoding") or length not in ("", "0"):
+            # No endpoint takes a body. A small declared body is read and dropped first, so closing the connection
+            # does not reset it before the client reads the answer; anything else is refused unread.
+            if length.isdigit() and int(length) <= 65536:
+                reader.read(int(length))
             self._send(conn, 400, b"request bodies are not accepted\n", "text/plain; charset=utf-8")
             return False
         path = target.split("?", 1)[0]
