@@ -16,6 +16,8 @@ __metaclass__ = type
 import json
 import os
 import ssl
+import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -43,6 +45,7 @@ class OsqueryHost(object):
         self.serial = serial or "SN-" + uuid.uuid4().hex[:10].upper()
         self.instance_id = str(uuid.uuid4())
         self.node_key = None
+        self._stop = None
 
     def _post(self, endpoint, body):
         data = json.dumps(body).encode()
@@ -80,6 +83,42 @@ class OsqueryHost(object):
         """One distributed read (what keeps a host online)."""
         return self._post("distributed/read", {"node_key": self.node_key})
 
+    def keep_online(self, interval=0.5, delay=0.0, reinstall=False):
+        """Check in every ``interval`` seconds from a thread until ``stop()``; after ``delay`` seconds, first
+        (re)enroll when ``reinstall`` or not enrolled yet."""
+        self._stop = threading.Event()
+
+        def loop():
+            if self._stop.wait(delay):
+                return
+            if reinstall:
+                self.reinstall()
+            elif self.node_key is None:
+                self.enroll()
+            while not self._stop.is_set():
+                try:
+                    self.check_in()
+                except OsqueryError:
+                    pass
+                self._stop.wait(interval)
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        return self
+
+    def stop(self):
+        """Stop the check-in thread."""
+        if self._stop is not None:
+            self._stop.set()
+
+
+def wait_offline(lab, hostname, timeout=15):
+    """Wait until every Fleet host named ``hostname`` is offline."""
+    deadline = time.monotonic() + timeout
+    while any(h["status"] == "online" for h in lab.hosts() if h["hostname"] == hostname):
+        if time.monotonic() > deadline:
+            raise AssertionError("%s still online after %ss" % (hostname, timeout))
+        time.sleep(0.2)
+
 
 class FleetLab(object):
     """A running emulator with a few helpers for tests."""
@@ -90,6 +129,7 @@ class FleetLab(object):
         self.api_token = emulator.api_token
         self.ca_cert = emulator.ca_cert
         self.enroll_secret = emulator.enroll_secret
+        self.started = []
 
     def args(self, **options):
         """Module arguments with the connection options filled in."""
@@ -113,6 +153,17 @@ class FleetLab(object):
         """An enrolled ``OsqueryHost``."""
         return OsqueryHost(self.emulator, hostname, **kwargs).enroll()
 
+    def online_host(self, hostname, delay=0.0, **kwargs):
+        """An ``OsqueryHost`` that enrolls after ``delay`` seconds and keeps checking in until the test ends."""
+        host = OsqueryHost(self.emulator, hostname, **kwargs)
+        if not delay:
+            host.enroll()
+        self.started.append(host.keep_online(delay=delay))
+        return host
+
+    def host_ids(self, hostname):
+        return sorted(h["id"] for h in self.hosts() if h["hostname"] == hostname)
+
     def hosts(self):
         return self.api("GET", "hosts?per_page=1000")["hosts"]
 
@@ -134,7 +185,10 @@ def start_lab(tmp_path, name="fleet", **options):
 def fleet_lab(tmp_path):
     """A Fleet emulator (hosts go offline 3 s after their last check-in) wrapped in ``FleetLab``."""
     emulator = start_lab(tmp_path, distributed_interval=1, online_buffer=2)
+    lab = FleetLab(emulator)
     try:
-        yield FleetLab(emulator)
+        yield lab
     finally:
+        for host in lab.started:
+            host.stop()
         emulator.stop()

@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""fleet_host_info against the lab Fleet emulator: filters, exact lookups, policies, pagination, no writes."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from fleet_lab import fleet_lab, wait_offline  # noqa: F401 pylint: disable=unused-import
+
+from ansible_collections.gough.gough.plugins.modules import fleet_host_info
+
+
+def test_lists_filters_and_looks_up_hosts_exactly(fleet_lab, run_module, return_doc_problems):
+    team = fleet_lab.api("POST", "teams", {"name": "web"})["team"]
+    web = fleet_lab.online_host("web-1")
+    fleet_lab.api("POST", "hosts/transfer", {"team_id": team["id"], "hosts": fleet_lab.host_ids("web-1")})
+    fleet_lab.host("web-10")
+    for index in range(3):
+        fleet_lab.host("db-%d" % index)
+    writes = fleet_lab.writes()
+
+    every = run_module(fleet_host_info, fleet_lab.args())
+    assert every["changed"] is False and every["count"] == 5
+    assert return_doc_problems(fleet_host_info, every) == []
+
+    exact = run_module(fleet_host_info, fleet_lab.args(hostname="web-1"))
+    assert [h["hostname"] for h in exact["hosts"]] == ["web-1"]
+    assert run_module(fleet_host_info, fleet_lab.args(uuid=web.uuid))["hosts"][0]["hostname"] == "web-1"
+    assert run_module(fleet_host_info, fleet_lab.args(query="web"))["count"] == 2
+    in_team = run_module(fleet_host_info, fleet_lab.args(team="web"))
+    assert [h["team_name"] for h in in_team["hosts"]] == ["web"]
+    assert run_module(fleet_host_info, fleet_lab.args(team=""))["count"] == 4
+    wait_offline(fleet_lab, "db-0")
+    assert run_module(fleet_host_info, fleet_lab.args(status="online"))["hosts"][0]["hostname"] == "web-1"
+    assert fleet_lab.writes() == writes
+
+
+def test_policies_are_reported_per_host(fleet_lab, run_module, return_doc_problems):
+    policy = fleet_lab.api("POST", "global/policies", {"name": "always", "query": "SELECT 1;"})["policy"]
+    fleet_lab.online_host("node-1")
+    result = run_module(fleet_host_info, fleet_lab.args(hostname="node-1", policies=True))
+    assert result["hosts"][0]["policies"][0]["id"] == policy["id"]
+    assert result["hosts"][0]["policies"][0]["name"] == "always"
+    assert result["hosts"][0]["policies"][0]["response"] in ("", "pass", "fail")
+    assert return_doc_problems(fleet_host_info, result) == []
+
+
+def test_unknown_team_fails_naming_team(fleet_lab, run_module):
+    result = run_module(fleet_host_info, fleet_lab.args(team="nope"))
+    assert result["failed"] is True and result["msg"].startswith("team:")
