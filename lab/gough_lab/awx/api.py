@@ -720,11 +720,11 @@ class API:  # pylint: disable=too-many-public-methods
         if collection == "credential_types":
             if "managed" in body and body["managed"]:
                 raise validate.field_error("managed", "Only AWX itself manages credential types.")
-            validate.credential_type(data)
             if old is not None and (data["inputs"] != old["inputs"]) and any(
                     c["credential_type"] == old["id"] for c in store.objects("credentials").values()):
                 raise validate.field_error("inputs", "Modifications to inputs are not allowed for credential types "
                                                      "that are in use")
+            validate.credential_type(data)
         elif collection == "credentials":
             ctype = store.get("credential_types", data["credential_type"])
             if old is not None and old["credential_type"] != data["credential_type"]:
