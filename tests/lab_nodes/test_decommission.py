@@ -1,0 +1,131 @@
+"""playbooks/decommission.yml against the MAAS emulator (simulated machines) and the Fleet emulator.
+
+The servers are already gone (their SSH port refuses connections), which is the case a rerun meets anyway: the
+playbook must still remove them from Fleet and release them in MAAS with the chosen erase, touch only the
+servers given with --limit, refuse to run without --limit, and change nothing the second time.
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+
+import pytest
+
+from gough_lab.fleet.testing import FakeOsqueryHost, start_fleet_emulator
+from gough_lab.testing import start_maas_emulator
+
+from conftest import MAAS
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
+LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
+PLAYBOOK = os.path.join(ROOT, "playbooks", "decommission.yml")
+
+
+def closed_port():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """Two Deployed machines in a MAAS emulator, both enrolled (and checking in) in a Fleet emulator."""
+    if not os.path.islink(LINK):
+        os.makedirs(os.path.dirname(LINK), exist_ok=True)
+        os.symlink(ROOT, LINK)
+    maas_emulator = start_maas_emulator(
+        tmp_path / "maas", machines=2,
+        extra_args=["--deploy-seconds", "0.3", "--release-seconds", "0.2", "--erase-seconds", "0.3"])
+    fleet = start_fleet_emulator(str(tmp_path / "fleet"))
+    agents = []
+    try:
+        maas = MAAS(maas_emulator)
+        machines = sorted(maas.machines(), key=lambda m: m["hostname"])
+        for machine in machines:
+            maas.deploy(machine["system_id"], b"#cloud-config\n")
+        for machine in machines:
+            maas.wait_status(machine["system_id"], ("Deployed",), timeout=60)
+            agent = FakeOsqueryHost(fleet, machine["hostname"])
+            assert agent.enroll().status == 200
+            agent.start(interval=0.5)
+            agents.append(agent)
+        yield maas, fleet, machines, agents, tmp_path
+    finally:
+        for agent in agents:
+            agent.stop()
+        fleet.stop()
+        maas_emulator.stop()
+
+
+def run_playbook(tmp_path, maas, fleet, machines, limit, erase=True):
+    port = closed_port()
+    inventory = {"all": {"hosts": dict(
+        (m["hostname"], {"ansible_host": "127.0.0.1", "ansible_port": port, "ansible_user": "gough"})
+        for m in machines)}}
+    extra = {
+        "gough_fleet_url": fleet.url, "gough_fleet_api_token": fleet.api_token, "gough_ca_cert": fleet.ca_cert,
+        "decommission_maas_url": maas.emulator.url, "decommission_maas_api_key": maas.emulator.api_key,
+        "decommission_maas_ca_path": "", "decommission_erase": erase, "decommission_connect_timeout": 2,
+        "decommission_release_timeout": 120,
+    }
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    (tmp_path / "extra.json").write_text(json.dumps(extra))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_HOST_KEY_CHECKING="False",
+               ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
+    command = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", str(tmp_path / "inventory.json"),
+               "-e", "@" + str(tmp_path / "extra.json"), PLAYBOOK]
+    if limit:
+        command += ["--limit", limit]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+
+
+def recap(output):
+    """{host: {ok, changed, failed, ...}} from the PLAY RECAP."""
+    counts = {}
+    for line in output.splitlines():
+        match = re.match(r"^(\S+)\s+: (.*)$", line)
+        if match and "ok=" in match.group(2):
+            counts[match.group(1)] = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2)))
+    return counts
+
+
+def fleet_hostnames(fleet):
+    return sorted(h["hostname"] for h in fleet.request("GET", "/api/v1/fleet/hosts").json()["hosts"])
+
+
+def test_decommission_removes_from_fleet_and_releases_with_erase_then_changes_nothing(lab):
+    maas, fleet, machines, agents, tmp_path = lab
+    gone, kept = machines
+    agents[0].stop()  # the server is gone: its osquery no longer checks in (or re-enrolls)
+
+    first = run_playbook(tmp_path, maas, fleet, machines, gone["hostname"])
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    counts = recap(first.stdout)
+    assert set(counts) == {gone["hostname"], "localhost"} or set(counts) == {gone["hostname"]}, counts
+    assert counts[gone["hostname"]]["failed"] == 0 and counts[gone["hostname"]]["changed"] >= 2
+
+    assert fleet_hostnames(fleet) == [kept["hostname"]]
+    released = maas.machine(gone["system_id"])
+    assert released["status_name"] == "Ready"
+    events = maas.request("GET", "events/", {"op": "query", "id": gone["system_id"]})["events"]
+    assert any("erase" in (e.get("type", "") + e.get("description", "")).lower() for e in events), events
+    assert maas.machine(kept["system_id"])["status_name"] == "Deployed"
+
+    again = run_playbook(tmp_path, maas, fleet, machines, gone["hostname"])
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(again.stdout).values()), again.stdout[-3000:]
+    assert fleet_hostnames(fleet) == [kept["hostname"]]
+
+
+def test_decommission_refuses_to_run_without_limit(lab):
+    maas, fleet, machines, _agents, tmp_path = lab
+    result = run_playbook(tmp_path, maas, fleet, machines, None)
+    assert result.returncode != 0
+    assert "Name the servers to decommission with --limit" in result.stdout
+    assert len(fleet_hostnames(fleet)) == 2
+    assert all(maas.machine(m["system_id"])["status_name"] == "Deployed" for m in machines)
