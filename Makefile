@@ -101,7 +101,9 @@ lab-images: lab-engine setup  ## Build the lab node images: debootstrap Debian b
 lab-test: lab-images  ## Lab node tests against real containers (tests/lab_nodes: image, cloud-init runs, emulator deploys)
 	$(BIN)/python -m pytest tests/lab_nodes -q
 
-lab-down:  ## Remove every container and network labelled gough-lab=1 (lab nodes, test leftovers)
+lab-down:  ## Take the lab down: the stack's lab profile, every container and network labelled gough-lab=1
+	@if [ -x $(BIN)/ansible-playbook ] && [ -d $(COLL) ] && docker info >/dev/null 2>&1; then \
+	  $(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=absent -e lab_dir=$(LAB_DIR) >/dev/null || true; fi
 	@if docker info >/dev/null 2>&1; then \
 	  ids=$$(docker ps -aq --filter label=gough-lab=1); [ -z "$$ids" ] || docker rm -f -v $$ids >/dev/null; \
 	  nets=$$(docker network ls -q --filter label=gough-lab=1); [ -z "$$nets" ] || docker network rm $$nets >/dev/null; \
@@ -109,7 +111,7 @@ lab-down:  ## Remove every container and network labelled gough-lab=1 (lab nodes
 	else echo "lab-down: no Docker engine answers; nothing to remove"; fi
 
 # --- The control stack (issue 8), the end-to-end flow (issues 5-7), benches ----------------------------------
-.PHONY: stack-test e2e bench bench-agent demo demo-down
+.PHONY: stack-test e2e bench bench-agent demo
 stack-test: lab-images  ## The stack role's lab profile for real: services healthy, TLS from Gough's CA, idempotent rerun (tests/stack)
 	$(BIN)/python -m pytest tests/stack -q
 
@@ -120,3 +122,13 @@ bench-agent: lab-images  ## gough-agent vs prometheus-node-exporter on one lab n
 	$(BIN)/python bench/agent/run.py
 
 bench: bench-inventory bench-deploy bench-agent  ## Every benchmark; each prints its ratios
+
+# The lab's files (stack state, CA, secrets, SSH key, inventory); GOUGH_LAB_DIR moves them.
+LAB_DIR ?= $(or $(GOUGH_LAB_DIR),$(HOME)/.local/share/gough-lab)
+demo: lab-images tree  ## Gough's main job on the lab: stack up, 3 nodes enlisted, deployed, checked; prints a table
+	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_dir=$(LAB_DIR)
+	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/site.yml
+	@echo
+	@echo "The lab stays up (files in $(LAB_DIR)). Run 'make demo' again: it changes nothing."
+	@echo "Log in to a node: ssh -i $(LAB_DIR)/ssh/id_ed25519 ops@<IP from the table>"
+	@echo "Tear it down:     make lab-down"
