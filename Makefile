@@ -115,7 +115,7 @@ lab-down:  ## Take the lab down: the stack's lab profile, every container and ne
 stack-test: lab-images  ## The stack role's lab profile for real: services healthy, TLS from Gough's CA, idempotent rerun (tests/stack)
 	$(BIN)/python -m pytest tests/stack -q
 
-e2e: lab-images  ## site.yml end to end on 2 lab nodes: enlist, commission, deploy, SSH, agent, Fleet (tests/e2e)
+e2e: lab-images tree  ## site.yml end to end on 2 lab nodes: enlist, commission, deploy, SSH, agent, Fleet (tests/e2e)
 	$(BIN)/python -m pytest tests/e2e -q
 
 bench-agent: lab-images  ## gough-agent vs prometheus-node-exporter on one lab node: memory and scrape time ratios (bench/agent/run.py)
