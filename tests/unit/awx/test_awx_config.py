@@ -1,0 +1,231 @@
+"""playbooks/awx.yml against the AWX emulator: the objects and their fields, the team grants, surveys, schedules,
+the rerun, check mode and bad input."""
+
+import pytest
+
+from conftest import inputs, run_playbook  # pylint: disable=import-error
+from gough_lab.awx.testing import start_awx_emulator
+
+SECRETS = ("maas-secret-value", "fleet-secret-value", "ssh-secret-value")
+OPERATOR_TEMPLATES = ("Gough provision", "Gough agent", "Gough Fleet enrollment", "Gough decommission")
+
+
+@pytest.fixture(scope="module")
+def first_run(awx, project_dir, tmp_path_factory):
+    """The first run against an empty AWX."""
+    return run_playbook(awx, tmp_path_factory.mktemp("run1"), inputs(project_dir))
+
+
+def test_first_run_configures_an_empty_awx_without_printing_secrets(first_run):
+    process, recap = first_run
+    assert recap["failed"] == 0 and recap["changed"] >= 14, process.stdout
+    for secret in SECRETS:
+        assert secret not in process.stdout + process.stderr
+
+
+def test_organization_teams_and_execution_environment(api, first_run):
+    org = api.one("organizations", name="Gough")
+    teams = api.all("teams/?organization=%s" % org["id"])
+    assert sorted(t["name"] for t in teams) == ["admins", "auditors", "operators"]
+    ee = api.one("execution_environments", name="Gough EE")
+    assert ee["image"] == "localhost/gough-ee:latest" and ee["pull"] == "missing" and ee["organization"] == org["id"]
+
+
+def test_credential_types_mark_secrets_and_inject_environment(api, first_run):
+    maas = api.one("credential_types", name="MAAS API")
+    fields = {f["id"]: f for f in maas["inputs"]["fields"]}
+    assert maas["kind"] == "cloud" and maas["managed"] is False
+    assert fields["maas_api_key"]["secret"] is True and fields["maas_ca_cert"]["secret"] is True
+    assert not fields["maas_url"].get("secret")
+    assert maas["inputs"]["required"] == ["maas_url", "maas_api_key"]
+    env = maas["injectors"]["env"]
+    assert env["MAAS_URL"] == "{{ maas_url }}" and env["MAAS_API_KEY"] == "{{ maas_api_key }}"
+    assert "tower.filename.maas_ca" in env["MAAS_CA_PATH"] and maas["injectors"]["file"]["template.maas_ca"]
+    assert "extra_vars" not in maas["injectors"]  # extra_vars injectors do not reach inventory updates
+    fleet = api.one("credential_types", name="Fleet API")
+    assert set(fleet["injectors"]["env"]) == {"FLEET_URL", "FLEET_API_TOKEN", "FLEET_CA_CERT"}
+    assert {f["id"] for f in fleet["inputs"]["fields"] if f.get("secret")} == {"fleet_api_token", "fleet_ca_cert"}
+
+
+def test_credentials_hold_the_inputs_with_secrets_encrypted(api, first_run):
+    maas = api.one("credentials", name="MAAS")
+    assert maas["inputs"]["maas_url"] == "http://127.0.0.1:5240/MAAS"
+    assert maas["inputs"]["maas_api_key"] == "$encrypted$" and maas["inputs"]["maas_ca_cert"] == "$encrypted$"
+    assert maas["summary_fields"]["credential_type"]["name"] == "MAAS API"
+    fleet = api.one("credentials", name="Fleet")
+    # No Fleet CA given: an empty secret stays empty (AWX only encrypts values).
+    assert fleet["inputs"] == {"fleet_url": "https://127.0.0.1:8412", "fleet_api_token": "$encrypted$",
+                               "fleet_ca_cert": ""}
+    ssh = api.one("credentials", name="Gough servers SSH")
+    assert ssh["kind"] == "ssh" and ssh["inputs"] == {"username": "ubuntu", "ssh_key_data": "$encrypted$"}
+
+
+def test_project_and_maas_inventory_source(api, first_run, project_dir):
+    project = api.one("projects", name="Gough")
+    assert project["scm_type"] == "git" and project["scm_url"] == "file://%s" % project_dir
+    assert project["status"] == "successful" and project["scm_update_on_launch"] is True
+    assert "inventory/maas.yml" in api.get("projects/%s/inventories/" % project["id"])
+    inventory = api.one("inventories", name="MAAS")
+    source = api.one("inventory_sources", name="MAAS machines")
+    assert source["inventory"] == inventory["id"] and source["source"] == "scm"
+    assert source["source_project"] == project["id"] and source["source_path"] == "inventory/maas.yml"
+    assert source["credential"] == api.one("credentials", name="MAAS")["id"]
+    assert source["update_on_launch"] is True and source["overwrite"] is True
+    assert source["execution_environment"] == api.one("execution_environments", name="Gough EE")["id"]
+    errors = api.all("inventory_sources/%s/notification_templates_error/" % source["id"])
+    assert [n["name"] for n in errors] == ["Gough failures"]
+
+
+def test_job_templates_playbooks_credentials_prompts_and_callback(api, first_run):
+    expected = {"Gough stack": ("playbooks/stack.yml", {"Gough servers SSH"}),
+                "Gough provision": ("playbooks/provision.yml", {"MAAS"}),
+                "Gough agent": ("playbooks/agent.yml", {"Gough servers SSH"}),
+                "Gough Fleet enrollment": ("playbooks/fleet.yml", {"Gough servers SSH", "Fleet"}),
+                "Gough decommission": ("playbooks/decommission.yml", {"MAAS", "Fleet"})}
+    inventory = api.one("inventories", name="MAAS")
+    for name, (playbook, credentials) in expected.items():
+        template = api.one("job_templates", name=name)
+        assert template["playbook"] == playbook and template["inventory"] == inventory["id"], name
+        assert {c["name"] for c in api.all("job_templates/%s/credentials/" % template["id"])} == credentials, name
+        assert [n["name"] for n in api.all("job_templates/%s/notification_templates_error/" % template["id"])] == [
+            "Gough failures"], name
+        assert template["execution_environment"] == api.one("execution_environments", name="Gough EE")["id"]
+    agent = api.one("job_templates", name="Gough agent")
+    assert agent["host_config_key"] == "callback-key-0123456789" and "callback" in agent["related"]
+    assert agent["ask_limit_on_launch"] is True
+    assert not any(api.one("job_templates", name=n)["host_config_key"] for n in expected if n != "Gough agent")
+    provision = api.one("job_templates", name="Gough provision")
+    assert provision["ask_variables_on_launch"] is True and provision["ask_inventory_on_launch"] is False
+    assert api.one("job_templates", name="Gough stack")["ask_inventory_on_launch"] is True
+
+
+def test_surveys_ask_what_provisioning_needs(api, first_run):
+    provision = api.one("job_templates", name="Gough provision")
+    assert provision["survey_enabled"] is True
+    spec = api.get("job_templates/%s/survey_spec/" % provision["id"])
+    questions = {q["variable"]: q for q in spec["spec"]}
+    assert set(questions) == {"provision_count", "provision_tags", "provision_zone", "provision_pool",
+                              "provision_distro_series", "site_cloudinit_template"}
+    assert questions["provision_count"]["type"] == "integer" and questions["provision_count"]["min"] == 1
+    assert "noble" in questions["provision_distro_series"]["choices"]
+    assert "base" in questions["site_cloudinit_template"]["choices"]
+    decommission = api.one("job_templates", name="Gough decommission")
+    erase = api.get("job_templates/%s/survey_spec/" % decommission["id"])["spec"]
+    assert [q["variable"] for q in erase] == ["decommission_erase_mode"]
+    assert erase[0]["choices"] == ["none", "quick", "secure"]
+    workflow = api.one("workflow_job_templates", name="Provision servers")
+    assert workflow["survey_enabled"] is True
+    wf_spec = api.get("workflow_job_templates/%s/survey_spec/" % workflow["id"])
+    assert {q["variable"] for q in wf_spec["spec"]} == set(questions) | {"decommission_erase_mode"}
+
+
+def test_provision_servers_workflow_graph(api, first_run):
+    workflow = api.one("workflow_job_templates", name="Provision servers")
+    nodes = {n["identifier"]: n for n in api.all("workflow_job_templates/%s/workflow_nodes/" % workflow["id"])}
+    assert set(nodes) == {"provision", "agent", "fleet", "release"}
+    templates = {key: node["summary_fields"]["unified_job_template"]["name"] for key, node in nodes.items()}
+    assert templates == {"provision": "Gough provision", "agent": "Gough agent", "fleet": "Gough Fleet enrollment",
+                         "release": "Gough decommission"}
+
+    def edges(identifier, relation):
+        return sorted(n["identifier"] for n in api.all("workflow_job_template_nodes/%s/%s/"
+                                                         % (nodes[identifier]["id"], relation)))
+
+    assert edges("provision", "success_nodes") == ["agent"]
+    assert edges("agent", "success_nodes") == ["fleet"]
+    for step in ("provision", "agent", "fleet"):
+        assert edges(step, "failure_nodes") == ["release"]
+    assert edges("release", "success_nodes") == [] and edges("fleet", "success_nodes") == []
+    assert nodes["release"]["extra_data"] == {"decommission_failed_only": True}
+    errors = api.all("workflow_job_templates/%s/notification_templates_error/" % workflow["id"])
+    assert [n["name"] for n in errors] == ["Gough failures"]
+
+
+def test_schedules_have_valid_rules(api, first_run):
+    sync = api.one("schedules", name="MAAS inventory sync")
+    assert sync["unified_job_template"] == api.one("inventory_sources", name="MAAS machines")["id"]
+    assert sync["rrule"].startswith("DTSTART:") and "FREQ=HOURLY;INTERVAL=1" in sync["rrule"]
+    assert sync["timezone"] == "UTC" and sync["enabled"] is True
+    nightly = api.one("schedules", name="Nightly Fleet compliance")
+    assert nightly["unified_job_template"] == api.one("job_templates", name="Gough Fleet enrollment")["id"]
+    assert "FREQ=DAILY;INTERVAL=1" in nightly["rrule"] and nightly["timezone"] == "Etc/UTC"
+
+
+def test_webhook_notification_on_failures(api, first_run):
+    hook = api.one("notification_templates", name="Gough failures")
+    assert hook["notification_type"] == "webhook"
+    assert hook["notification_configuration"] == {"url": "https://hooks.example.invalid/gough", "http_method": "POST",
+                                                  "headers": {"Content-Type": "application/json"},
+                                                  "disable_ssl_verification": False}
+
+
+def grants(api, team_name):
+    """{(resource type, resource name, role)} granted to a team of Gough."""
+    team = api.one("teams", name=team_name)
+    return {(r["summary_fields"]["resource_type"], r["summary_fields"]["resource_name"], r["name"])
+            for r in api.all("teams/%s/roles/" % team["id"])}
+
+
+def test_team_grants_are_exactly_least_privilege(api, first_run):
+    assert grants(api, "admins") == {("organization", "Gough", "Admin")}
+    assert grants(api, "auditors") == {("organization", "Gough", "Auditor")}
+    expected = {("job_template", name, "Execute") for name in OPERATOR_TEMPLATES}
+    expected |= {("workflow_job_template", "Provision servers", "Execute"),
+                 ("inventory", "MAAS", "Use"), ("inventory", "MAAS", "Update"),
+                 ("credential", "MAAS", "Use"), ("credential", "Fleet", "Use"),
+                 ("credential", "Gough servers SSH", "Use")}
+    assert grants(api, "operators") == expected
+
+
+def test_rerun_changes_only_the_secret_bearing_credentials(awx, project_dir, first_run, tmp_path):
+    awx.reset_stats()
+    process, recap = run_playbook(awx, tmp_path, inputs(project_dir), auth="password")
+    assert recap["failed"] == 0 and recap["changed"] == 1, process.stdout
+    writes = awx.stats()["writes_by_path"]
+    credential_ids = {api_id for api_id in (c["id"] for c in _credentials(awx))}
+    assert writes == {"PATCH /api/v2/credentials/%s/" % cid: 1 for cid in credential_ids}
+    for secret in SECRETS:
+        assert secret not in process.stdout + process.stderr
+
+
+def _credentials(awx):
+    from conftest import Client  # pylint: disable=import-error,import-outside-toplevel
+
+    return [c for c in Client(awx).all("credentials/") if c["name"] in ("MAAS", "Fleet", "Gough servers SSH")]
+
+
+def test_rerun_without_secret_updates_changes_nothing(awx, project_dir, first_run, tmp_path):
+    awx.reset_stats()
+    process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_update_secrets=False))
+    assert recap["failed"] == 0 and recap["changed"] == 0, process.stdout
+    assert awx.stats()["writes"] == 0
+
+
+def test_check_mode_reports_drift_and_writes_nothing(awx, api, project_dir, first_run, tmp_path):
+    awx.reset_stats()
+    process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_ee_image="localhost/gough-ee:2"),
+                                  "--check")
+    assert recap["failed"] == 0 and recap["changed"] >= 1, process.stdout
+    assert awx.stats()["writes"] == 0
+    assert api.one("execution_environments", name="Gough EE")["image"] == "localhost/gough-ee:latest"
+
+
+def test_schedule_rule_with_count_and_until_fails_clearly(awx, api, project_dir, first_run, tmp_path):
+    bad = "DTSTART:20300101T000000Z RRULE:FREQ=DAILY;INTERVAL=1;COUNT=5;UNTIL=20300201T000000Z"
+    process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_compliance_rrule=bad,
+                                                        awx_config_update_secrets=False), expect_rc=2)
+    assert recap["failed"] == 1
+    assert "RRULE may not contain both COUNT and UNTIL" in process.stdout
+    assert "Nightly Fleet compliance" in process.stdout
+    assert "COUNT" not in api.one("schedules", name="Nightly Fleet compliance")["rrule"]
+
+
+def test_check_mode_on_an_empty_awx_writes_nothing(project_dir, tmp_path):
+    empty = start_awx_emulator(tmp_path / "empty")
+    try:
+        process, recap = run_playbook(empty, tmp_path, inputs(project_dir), "--check")
+        assert recap["failed"] == 0 and recap["changed"] == 1, process.stdout
+        assert "do not exist yet" in process.stdout
+        assert empty.stats()["writes"] == 0
+    finally:
+        empty.stop()
