@@ -7,7 +7,6 @@ them, then ``systemctl start osqueryd``.
 
 import ipaddress
 import json
-import os
 import subprocess
 import time
 
@@ -58,6 +57,12 @@ def flagfile(hostport, drop=()):
 
 def journal(driver, since):
     return node_exec(driver, "journalctl", "-u", "osqueryd", "--no-pager", "-o", "cat", "--since", since, check=False)[1]
+
+
+def journal_with(driver, since, text):
+    """The journal since ``since`` if it contains ``text``, else None."""
+    found = journal(driver, since)
+    return found if text in found else None
 
 
 def restart(driver):
@@ -134,8 +139,7 @@ def test_wrong_secret_is_logged_and_never_enrolls(setup):
     put(driver, "/etc/osquery/enroll_secret", "not-the-secret\n", "0600")
     put(driver, "/etc/osquery/osquery.flags", flagfile(hostport))
     restart(driver)
-    text = wait_for(lambda: (lambda t: t if "enrollment refused" in t else None)(journal(driver, since)), 30,
-                    "the enrollment error in the journal")
+    text = wait_for(lambda: journal_with(driver, since, "enrollment refused"), 30, "the enrollment error in the journal")
     assert "check the enroll secret in /etc/osquery/enroll_secret" in text
     time.sleep(3)
     assert fleet.api("GET", "hosts").json()["hosts"] == []
@@ -152,8 +156,7 @@ def test_wrong_ca_is_logged_and_never_enrolls(setup, tmp_path):
     put(driver, "/etc/osquery/enroll_secret", fleet.enroll_secret + "\n", "0600")
     node_exec(driver, "rm", "-f", "/var/osquery/osqueryd-lab.node_key")
     restart(driver)
-    text = wait_for(lambda: (lambda t: t if "TLS verification of" in t else None)(journal(driver, since)), 30,
-                    "the TLS error in the journal")
+    text = wait_for(lambda: journal_with(driver, since, "TLS verification of"), 30, "the TLS error in the journal")
     assert "--tls_server_certs=/etc/osquery/fleet.pem" in text
     time.sleep(3)
     assert fleet.api("GET", "hosts").json()["hosts"] == []

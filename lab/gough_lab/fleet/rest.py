@@ -397,10 +397,10 @@ def host_summary(req):
         labels = [{"id": l["id"], "name": l["name"], "description": l.get("description", ""),
                    "label_type": "builtin"} for l in req.fleet.labels.values() if l["label_type"] == "builtin"]
     counts = {s: sum(1 for d in docs if d["status"] == s) for s in ("online", "offline", "mia")}
+    new_count = len(req.fleet.filter_hosts({"status": "new"}, req.session))
     return 200, {"team_id": filters.get("team_id"), "totals_hosts_count": len(docs),
                  "online_count": counts["online"], "offline_count": counts["offline"], "mia_count": counts["mia"],
-                 "missing_30_days_count": counts["mia"], "new_count": len(req.fleet.filter_hosts({"status": "new"},
-                                                                                               req.session)),
+                 "missing_30_days_count": counts["mia"], "new_count": new_count,
                  "all_linux_count": sum(n for p, n in platforms.items() if p in ("linux", "ubuntu", "debian", "rhel",
                                                                                  "centos", "fedora")),
                  "builtin_labels": labels,
@@ -550,9 +550,9 @@ def list_labels(req):
 def labels_summary(req):
     """GET /labels/summary."""
     req.fleet.require_read(req.session)
+    labels = sorted(req.fleet.labels.values(), key=lambda l: l["id"])
     return 200, {"labels": [{"id": l["id"], "name": l["name"], "description": l.get("description", ""),
-                             "label_type": l["label_type"]} for l in sorted(req.fleet.labels.values(),
-                                                                             key=lambda l: l["id"])]}
+                             "label_type": l["label_type"]} for l in labels]}
 
 
 @route("POST", "labels")

@@ -392,9 +392,9 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
                 "created_at": model.iso(team["created_at"]), "user_count": users, "host_count": hosts,
                 "agent_options": team.get("agent_options"), "secrets": self.team_secrets(team),
                 "webhook_settings": team.get("webhook_settings", {}), "integrations": team.get("integrations", {}),
-                "mdm": team.get("mdm", {}), "host_expiry_settings": team.get("host_expiry_settings",
-                                                                            {"host_expiry_enabled": False,
-                                                                             "host_expiry_window": 0})}
+                "mdm": team.get("mdm", {}),
+                "host_expiry_settings": team.get("host_expiry_settings",
+                                                 {"host_expiry_enabled": False, "host_expiry_window": 0})}
 
     def _check_team_name(self, name, team_id=None):
         if not isinstance(name, str) or not name.strip():
@@ -868,9 +868,9 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
     def query_json(self, query):
         """A saved query as Fleet renders it."""
         author = self.users.get(query.get("author_id")) or {}
-        doc = {k: query.get(k) for k in ("id", "name", "query", "description", "team_id", "interval", "platform",
-                                          "min_osquery_version", "automations_enabled", "logging",
-                                          "observer_can_run", "discard_data")}
+        keys = ("id", "name", "query", "description", "team_id", "interval", "platform", "min_osquery_version",
+                "automations_enabled", "logging", "observer_can_run", "discard_data")
+        doc = {k: query.get(k) for k in keys}
         doc.update(fleet_id=query.get("team_id"), saved=True, author_id=query.get("author_id"),
                    author_name=author.get("name", ""), author_email=author.get("email", ""), packs=[],
                    stats={}, created_at=model.iso(query["created_at"]), updated_at=model.iso(query["updated_at"]))

@@ -96,7 +96,7 @@ def test_fault_sequence_is_reproducible(tmp_path):
     runs = []
     for run in range(2):
         with start_fleet_emulator(tmp_path / ("r%d" % run), seed=5, fault_503=0.5) as fleet:
-            runs.append([fleet.api("GET", "me").status for _ in range(20)])
+            runs.append([fleet.api("GET", "me").status for _attempt in range(20)])
     assert runs[0] == runs[1] and set(runs[0]) == {200, 503}
 
 

@@ -100,13 +100,13 @@ def test_sql_subset(standin):
     assert standin.run_query(node, "select 1 as ok, 'x' AS name;") == ([{"ok": "1", "name": "x"}], None)
     rows, error = standin.run_query(node, "SELECT version FROM osquery_info")
     assert error is None and rows == [{"version": standin.VERSION}]
-    rows, _ = standin.run_query(node, "SELECT 1 FROM osquery_info WHERE version LIKE '%-lab'")
+    rows, _error = standin.run_query(node, "SELECT 1 FROM osquery_info WHERE version LIKE '%-lab'")
     assert rows == [{"1": "1"}]
-    rows, _ = standin.run_query(node, "SELECT 1 FROM osquery_info WHERE version = 'nope'")
+    rows, _error = standin.run_query(node, "SELECT 1 FROM osquery_info WHERE version = 'nope'")
     assert rows == []
     assert standin.run_query(node, "SELECT * FROM deb_packages")[1] == "no such table: deb_packages"
     assert "unsupported" in standin.run_query(node, "SELECT a FROM x JOIN y")[1]
-    rows, _ = standin.run_query(node, "SELECT * FROM uptime LIMIT 1")
+    rows, _error = standin.run_query(node, "SELECT * FROM uptime LIMIT 1")
     assert int(rows[0]["total_seconds"]) >= 0
 
 
