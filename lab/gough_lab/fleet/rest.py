@@ -137,7 +137,9 @@ def dispatch(fleet, method, path, params, body, auth_header, base_url, info=None
         session = fleet.authenticate(auth_header) if auth else None
         request = Request(fleet, method, params, body, session, tuple(unquote(g) for g in match.groups()), alias,
                           base_url)
-        status, doc = func(request)
+        # Handlers run under the state lock (a live query's wait releases it while it waits for the hosts).
+        with fleet.lock:
+            status, doc = func(request)
         if alias and isinstance(doc, dict):
             if "team" in doc:
                 doc["fleet"] = doc["team"]

@@ -152,3 +152,21 @@ def test_status_goes_offline_after_the_interval(tmp_path):
         assert fleet.api("GET", "hosts/count", params={"status": "offline"}).json()["count"] == 1
         fake.checkin()
         assert host_by_name(fleet, "node-s")["status"] == "online"
+
+
+def test_concurrent_checkins_and_listing(fleet):
+    fakes = [FakeOsqueryHost(fleet, "busy-%d" % n).start(0.05) for n in range(6)]
+    try:
+        statuses = set()
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            response = fleet.api("GET", "hosts", params={"populate_policies": "true"})
+            statuses.add(response.status)
+            fleet.api("GET", "teams")
+    finally:
+        for fake in fakes:
+            fake.stop()
+    assert statuses == {200}
+    assert fleet.api("GET", "hosts/count").json()["count"] == 6
+    stats = fleet.stats()
+    assert stats["by_status"].get("500", 0) == 0 and stats["osquery"]["distributed/read"] >= 6
