@@ -101,6 +101,23 @@ def paginate(request, items, default_key="id"):
         value = doc.get(key)
         return (value is None, value if isinstance(value, (int, float)) else str(value or "").lower(), doc.get("id", 0))
     items = sorted(items, key=sort_key, reverse=direction == "desc")
+    after = request.params.get("after")
+    if after not in (None, ""):
+        # Keyset pagination: the items whose order_key value comes after ``after`` in the chosen direction.
+        if not request.params.get("order_key"):
+            raise bad_request("after requires order_key", name="after")
+
+        def beyond(doc):
+            value = doc.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                try:
+                    mark = float(after)
+                except ValueError:
+                    raise bad_request("invalid after: %s" % after, name="after") from None
+            else:
+                value, mark = str(value or "").lower(), after.lower()
+            return value > mark if direction == "asc" else value < mark
+        items = [doc for doc in items if beyond(doc)]
     start = page * per_page
     chunk = items[start:start + per_page]
     return chunk, {"has_next_results": start + per_page < len(items), "has_previous_results": page > 0}

@@ -40,6 +40,9 @@ def test_pagination_and_order(fleet):
     assert last["meta"] == {"has_next_results": False, "has_previous_results": True}
     desc = names(fleet.api("GET", "hosts", params={"order_key": "hostname", "order_direction": "desc"}))
     assert desc == ["node-%d" % n for n in reversed(range(5))]
+    after = names(fleet.api("GET", "hosts", params={"order_key": "hostname", "after": "node-2", "per_page": 1}))
+    assert after == ["node-3"]
+    assert fleet.api("GET", "hosts", params={"after": "node-2"}).status == 400
     bad = fleet.api("GET", "hosts", params={"order_direction": "up"})
     assert bad.status == 400 and bad.json()["errors"][0]["name"] == "order_direction"
     bad = fleet.api("GET", "hosts", params={"order_key": "nope"})
