@@ -150,11 +150,16 @@ def test_enrolls_checks_in_and_answers_policies(tmp_path, fleet):
     assert "enrolling again" in err
 
 
-@pytest.mark.parametrize("case", ["secret", "ca"])
+@pytest.mark.parametrize("case", ["secret", "ca", "unreachable"])
 def test_wrong_secret_or_ca_is_logged_and_never_enrolls(tmp_path, fleet, case):
     if case == "secret":
         path = flagfile(tmp_path, fleet, secret="not-the-secret")
         wanted = "enrollment refused"
+    elif case == "unreachable":
+        other = start_fleet_emulator(tmp_path / "other")
+        other.stop()
+        path = flagfile(tmp_path, fleet, extra=["--tls_hostname=127.0.0.1:%d" % other.port])
+        wanted = "cannot reach https://127.0.0.1:%d" % other.port
     else:
         other = start_fleet_emulator(tmp_path / "other")
         other.stop()
