@@ -54,8 +54,10 @@ def _hash_password(password, salt=None):
 def check_password(stored, password):
     """Whether ``password`` matches a stored ``sha256$salt$hash``."""
     try:
-        _, salt, digest = stored.split("$")
+        scheme, salt, digest = stored.split("$")
     except ValueError:
+        return False
+    if scheme != "sha256":
         return False
     return secrets.compare_digest(_hash(salt + password), digest)
 
@@ -348,9 +350,9 @@ class API:  # pylint: disable=too-many-public-methods
         known = set()
         for item in items:
             known.update(item)
-        for field, _, _ in plain + either:
-            if items and field not in known:
-                raise Invalid({"detail": "Invalid field: %s" % field})
+        for entry in plain + either:
+            if items and entry[0] not in known:
+                raise Invalid({"detail": "Invalid field: %s" % entry[0]})
         result = []
         for item in items:
             if not all(self._value_matches(item.get(f), v, lk) for f, lk, v in plain):
@@ -441,7 +443,7 @@ class API:  # pylint: disable=too-many-public-methods
                 raise NotFound()
             return obj
         from urllib.parse import unquote  # pylint: disable=import-outside-toplevel
-        name, _, org = unquote(key).partition("++")
+        name, org = (unquote(key).split("++", 1) + [""])[:2]
         for obj in self.store.objects(collection).values():
             if obj.get("name", obj.get("username")) != name:
                 continue
@@ -1077,4 +1079,3 @@ class API:  # pylint: disable=too-many-public-methods
         surveys[key] = spec
         self.store.save()
         return 200, None
-

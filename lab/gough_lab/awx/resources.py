@@ -183,6 +183,7 @@ _kind("notification_templates", "notification_template",
                                      "slack", "twilio", "webhook")})
 _kind("labels", "label", {"name": None, "organization": None}, refs={"organization": "organizations"},
       required=("name", "organization"), unique=(("name", "organization"),))
-_kind("instance_groups", "instance_group", {"name": None, "is_container_group": False, "max_forks": 0,
-                                             "max_concurrent_jobs": 0}, required=("name",), unique=(("name",),),
+_kind("instance_groups", "instance_group",
+      {"name": None, "is_container_group": False, "max_forks": 0, "max_concurrent_jobs": 0},
+      required=("name",), unique=(("name",),),
       roles=("admin_role", "use_role", "read_role"))

@@ -174,12 +174,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _authenticate(self, api):
         header = self.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
+        scheme, value = (header.split(" ", 1) + [""])[:2]
         if scheme.lower() == "bearer" and value:
             return api.user_for_token(value.strip())
         if scheme.lower() == "basic" and value:
             try:
-                username, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+                username, password = (base64.b64decode(value.strip()).decode("utf-8").split(":", 1) + [""])[:2]
             except (ValueError, UnicodeDecodeError):
                 return None
             return api.user_for_password(username, password)

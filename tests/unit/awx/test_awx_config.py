@@ -128,8 +128,8 @@ def test_provision_servers_workflow_graph(api, first_run):
                          "release": "Gough decommission"}
 
     def edges(identifier, relation):
-        return sorted(n["identifier"] for n in api.all("workflow_job_template_nodes/%s/%s/"
-                                                         % (nodes[identifier]["id"], relation)))
+        path = "workflow_job_template_nodes/%s/%s/" % (nodes[identifier]["id"], relation)
+        return sorted(n["identifier"] for n in api.all(path))
 
     assert edges("provision", "success_nodes") == ["agent"]
     assert edges("agent", "success_nodes") == ["fleet"]
@@ -182,7 +182,7 @@ def test_rerun_changes_only_the_secret_bearing_credentials(awx, project_dir, fir
     process, recap = run_playbook(awx, tmp_path, inputs(project_dir), auth="password")
     assert recap["failed"] == 0 and recap["changed"] == 1, process.stdout
     writes = awx.stats()["writes_by_path"]
-    credential_ids = {api_id for api_id in (c["id"] for c in _credentials(awx))}
+    credential_ids = {c["id"] for c in _credentials(awx)}
     assert writes == {"PATCH /api/v2/credentials/%s/" % cid: 1 for cid in credential_ids}
     for secret in SECRETS:
         assert secret not in process.stdout + process.stderr

@@ -320,10 +320,9 @@ def test_valid_schedule_and_prompt_checks(api, template):
                                             "rrule": "DTSTART:20300101T000000Z RRULE:FREQ=DAILY;INTERVAL=1",
                                             "extra_data": {"undeclared": 1}})
     assert status == 400 and "undeclared" in error["extra_data"][0]
-    status, _ = api.post("schedules/", {"name": "survey vars", "unified_job_template": template["id"],
-                                        "rrule": "DTSTART:20300101T000000Z RRULE:FREQ=DAILY;INTERVAL=1",
-                                        "extra_data": {"count": 3}})
-    assert status == 201
+    allowed = {"name": "survey vars", "unified_job_template": template["id"],
+               "rrule": "DTSTART:20300101T000000Z RRULE:FREQ=DAILY;INTERVAL=1", "extra_data": {"count": 3}}
+    assert api.post("schedules/", allowed)[0] == 201
 
 
 def test_role_grants_to_teams(api, org, template):
