@@ -987,7 +987,10 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
             if host is None:
                 host = model.new_host(self._next_id("host"), now)
                 host["osquery_host_id"] = identifier
-            host.update(node_key=secrets.token_urlsafe(24), team_id=team_id, seen_time=now, last_enrolled_at=now,
+            # A team secret puts the host in that team; a global secret keeps a re-enrolling host's team.
+            if team_id is not None or not host.get("team_id"):
+                host["team_id"] = team_id
+            host.update(node_key=secrets.token_urlsafe(24), seen_time=now, last_enrolled_at=now,
                         updated_at=now, detail_updated_at=None, public_ip=remote_addr or "")
             self._ingest(host, "os_version", details.get("os_version"))
             self._ingest(host, "system_info", details.get("system_info"))

@@ -115,6 +115,15 @@ def test_team_secret_enrolls_into_the_team(fleet):
     assert fake.enroll().status == 200
     host = host_by_name(fleet, "node-t")
     assert host["team_id"] == team["id"] and host["team_name"] == "web" and host["fleet_id"] == team["id"]
+    # Re-enrolling with the global secret keeps the team; a transfer sticks across re-enrollment.
+    fake.secret = fleet.enroll_secret
+    fake.enroll()
+    assert host_by_name(fleet, "node-t")["team_id"] == team["id"]
+    other = FakeOsqueryHost(fleet, "node-u")
+    other.enroll()
+    fleet.api("POST", "hosts/transfer", {"team_id": team["id"], "hosts": [host_by_name(fleet, "node-u")["id"]]})
+    other.enroll()
+    assert host_by_name(fleet, "node-u")["team_id"] == team["id"]
 
 
 @pytest.mark.parametrize("mode,expected", [("uuid", "uuid"), ("hostname", "hostname"), ("instance", "instance")])
