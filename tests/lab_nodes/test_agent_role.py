@@ -1,0 +1,286 @@
+"""roles/agent on a real systemd lab node: install, hardening, mTLS health from the host, idempotence, removal.
+
+The node is a lab container reached with the ``community.docker.docker`` connection; Gough's CA is made here with
+``cryptography`` in a temporary directory that plays the stack's CA directory. The play runs without become
+(the docker connection is root on the node) because the controller has no sudo for the delegated CA tasks.
+"""
+
+import datetime
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from gough_lab import nodes
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
+LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
+BIN = os.path.dirname(sys.executable)
+SYSTEM_ID = "agt001"
+
+PLAYBOOK = """
+- name: The agent role
+  ansible.builtin.import_playbook: {agent_playbook}
+
+- name: Save what the role reported
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Write agent_health
+      ansible.builtin.copy:
+        content: "{{{{ agent_health | default(None) | to_json }}}}"
+        dest: "{facts_file}"
+        mode: "0600"
+      delegate_to: localhost
+      changed_when: false  # the test's own bookkeeping, not the role's
+"""
+
+
+def _collections():
+    if not os.path.islink(LINK):
+        os.makedirs(os.path.dirname(LINK), exist_ok=True)
+        try:
+            os.symlink(ROOT, LINK)
+        except FileExistsError:
+            pass
+    return COLLECTIONS
+
+
+def make_ca(directory):
+    """Gough's CA as the stack lays it out: ca.crt (0644) and ca.key (0600)."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Gough lab test CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256()))
+    os.makedirs(directory, mode=0o700)
+    cert_path, key_path = os.path.join(directory, "ca.crt"), os.path.join(directory, "ca.key")
+    with open(cert_path, "wb") as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(os.open(key_path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class Lab:
+    """The node, the controller-side files and a way to run the role."""
+
+    def __init__(self, driver, directory):
+        self.driver = driver
+        self.dir = directory
+        self.container = driver.name(SYSTEM_ID)
+        self.address = driver.address(SYSTEM_ID)
+        self.ca_cert, self.ca_key = make_ca(os.path.join(directory, "stack", "ca"))
+        self.file_sd = os.path.join(directory, "stack", "prometheus", "file_sd")
+        os.makedirs(self.file_sd)
+        self.client_dir = os.path.join(directory, "stack", "ca", "agent-client")
+        self.inventory = os.path.join(directory, "inventory.yml")
+        with open(self.inventory, "w", encoding="utf-8") as handle:
+            json.dump({"all": {"hosts": {"labnode": {
+                "ansible_connection": "community.docker.docker", "ansible_host": self.container,
+                "ansible_python_interpreter": "/usr/bin/python3", "ansible_host_address": self.address,
+                "agent_scrape_address": self.address, "maas_system_id": SYSTEM_ID}},
+                "vars": {"gough_ca_cert": self.ca_cert, "gough_ca_key": self.ca_key,
+                         "gough_prometheus_file_sd_dir": self.file_sd, "agent_template": "base",
+                         # A container cannot discipline the (host's) clock: time_sync stays reported, not required.
+                         "agent_healthz_checks": ["cloud_init", "failed_units", "filesystems", "collectors"]}}},
+                      handle)
+
+    def run(self, *extra, check=False, name="run"):
+        """ansible-playbook playbooks/agent.yml; return (recap counts of labnode, agent_health, output)."""
+        facts_file = os.path.join(self.dir, name + "-facts.json")
+        playbook = os.path.join(self.dir, name + ".yml")
+        with open(playbook, "w", encoding="utf-8") as handle:
+            handle.write(PLAYBOOK.format(agent_playbook=os.path.join(ROOT, "playbooks", "agent.yml"),
+                                         facts_file=facts_file))
+        command = [os.path.join(BIN, "ansible-playbook"), "-i", self.inventory, playbook,
+                   "-e", "ansible_become=false"] + list(extra)
+        if check:
+            command.append("--check")
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections(), ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_HOST_KEY_CHECKING="0")
+        process = subprocess.run(command, env=env, cwd=self.dir, capture_output=True, text=True, timeout=600,
+                                 check=False)
+        output = process.stdout + process.stderr
+        assert process.returncode == 0, output[-6000:]
+        match = re.search(r"^labnode\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output, re.M)
+        assert match, output[-3000:]
+        recap = dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
+        health = None
+        if os.path.exists(facts_file):
+            with open(facts_file, encoding="utf-8") as handle:
+                health = json.load(handle)
+        return recap, health, output
+
+    def node(self, *command):
+        """Run a command on the node; (exit status, stdout)."""
+        result = subprocess.run(["docker", "exec", self.container] + list(command), capture_output=True, text=True,
+                                timeout=60, check=False)
+        return result.returncode, result.stdout
+
+    def https(self, path, client=True):
+        """GET https://<node>:9555<path> from the host; (status, body)."""
+        context = ssl.create_default_context(cafile=self.ca_cert)
+        if client:
+            context.load_cert_chain(os.path.join(self.client_dir, "gough-agent-client.crt"),
+                                    os.path.join(self.client_dir, "gough-agent-client.key"))
+        try:
+            with urllib.request.urlopen("https://%s:9555%s" % (self.address, path), context=context,
+                                        timeout=15) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+
+@pytest.fixture(scope="module")
+def lab(lab_net, tmp_path_factory):
+    """A booted node and the controller files."""
+    lab_net.boot(SYSTEM_ID, "agent-node")
+    result = lab_net.wait_cloud_init(SYSTEM_ID, timeout=180)
+    assert result.ok, result
+    yield Lab(lab_net, str(tmp_path_factory.mktemp("agent-role")))
+    lab_net.remove(SYSTEM_ID, erase=True)
+
+
+HARDENING = {
+    "User": "gough-agent", "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "read-only",
+    "PrivateTmp": "yes", "PrivateDevices": "yes", "ProtectKernelTunables": "yes", "ProtectKernelModules": "yes",
+    "ProtectKernelLogs": "yes", "ProtectControlGroups": "yes", "ProtectClock": "yes", "ProtectHostname": "yes",
+    "RestrictNamespaces": "yes", "LockPersonality": "yes", "MemoryDenyWriteExecute": "yes",
+    "RestrictRealtime": "yes", "RestrictSUIDSGID": "yes", "CapabilityBoundingSet": "", "AmbientCapabilities": "",
+    "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6", "UMask": "0077", "RemoveIPC": "yes",
+}
+
+
+def changed_tasks(output):
+    """The tasks that reported changed, for assertion messages."""
+    found, task = [], None
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith("changed:") and task:
+            found.append(task)
+    return found
+
+
+def test_check_mode_on_a_fresh_node_changes_nothing(lab):
+    _recap, health, _output = lab.run(check=True, name="check-fresh")
+    assert health is None  # no health check in check mode
+    assert lab.node("test", "-e", "/etc/systemd/system/gough-agent.service")[0] != 0
+    assert lab.node("getent", "passwd", "gough-agent")[0] != 0
+    assert lab.node("test", "-e", "/etc/gough-agent")[0] != 0
+    assert os.listdir(lab.file_sd) == []
+
+
+def test_role_installs_a_hardened_agent_healthy_over_mtls(lab):
+    recap, health, _output = lab.run(name="install")
+    assert recap["failed"] == 0 and recap["changed"] > 0
+    assert health["ok"] is True and health["status"] == 200
+    assert health["checks"]["cloud_init"]["ok"] is True and health["checks"]["failed_units"]["ok"] is True
+    assert health["checks"]["time_sync"]["required"] is False
+
+    code, out = lab.node("systemctl", "show", "gough-agent.service", "--property=" + ",".join(
+        ["ActiveState", "MainPID", "SystemCallFilter", "ReadOnlyPaths"] + sorted(HARDENING)))
+    assert code == 0
+    props = dict(line.split("=", 1) for line in out.splitlines())
+    assert props["ActiveState"] == "active"
+    for name, wanted in HARDENING.items():
+        if name == "RestrictAddressFamilies":
+            assert set(props[name].split()) == set(wanted.split()), name
+        else:
+            assert props[name] == wanted, (name, props[name])
+    assert props["SystemCallFilter"] and "execve" in props["SystemCallFilter"]  # @system-service, an allow list
+    assert "reboot" not in props["SystemCallFilter"].split() and "mount" not in props["SystemCallFilter"].split()
+    assert props["ReadOnlyPaths"] == "/"
+    # The process runs as gough-agent, a locked system user without a shell, with no capabilities at all.
+    assert lab.node("ps", "-o", "user=", "-p", props["MainPID"])[1].strip() == "gough-agent"
+    status = lab.node("cat", "/proc/%s/status" % props["MainPID"])[1]
+    assert re.search(r"^CapEff:\s+0+$", status, re.M) and re.search(r"^NoNewPrivs:\s+1$", status, re.M)
+    assert lab.node("getent", "passwd", "gough-agent")[1].strip().endswith(":/var/lib/gough-agent:/usr/sbin/nologin")
+    # The key was made on the node and is readable by the agent only.
+    assert lab.node("stat", "-c", "%U %a", "/etc/gough-agent/tls/agent.key")[1].strip() == "gough-agent 600"
+    assert lab.node("stat", "-c", "%U:%G %a", "/etc/gough-agent/agent.json")[1].strip() == "root:gough-agent 640"
+    assert lab.node("test", "-e", "/etc/gough-agent/tls/ca.key")[0] != 0
+
+    # From the host, with the controller client certificate the role issued.
+    status, body = lab.https("/healthz")
+    assert status == 200 and json.loads(body)["ok"] is True
+    status, body = lab.https("/metrics")
+    assert status == 200
+    assert 'gough_provisioning_info{maas_system_id="%s",template="base"} 1' % SYSTEM_ID in body
+    assert 'gough_cloud_init_status{status="done"} 1' in body
+    assert 'gough_systemd_system_state{state="running"} 1' in body
+    assert 'gough_agent_collector_success{collector="systemd"} 1' in body
+    assert 'gough_agent_collector_success{collector="time_sync"} 1' in body
+    assert re.search(r'^node_filesystem_size_bytes\{device="[^"]+",fstype="[^"]+",mountpoint="/"\} \d', body, re.M)
+    # The hardened sandbox still lets it read what it reports: every collector works.
+    assert 'gough_agent_collector_success' in body and not re.search(r"gough_agent_collector_success\{[^}]*\} 0", body)
+    # No client certificate: refused.
+    with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionResetError)):
+        lab.https("/metrics", client=False)
+    with open(os.path.join(lab.file_sd, "labnode.json"), encoding="utf-8") as handle:
+        target = json.load(handle)
+    assert target == [{"targets": ["%s:9555" % lab.address],
+                       "labels": {"instance": "labnode", "maas_system_id": SYSTEM_ID, "gough_template": "base"}}]
+
+
+def test_rerun_and_check_mode_change_nothing(lab):
+    recap, health, output = lab.run(name="rerun")
+    assert recap["changed"] == 0, changed_tasks(output)
+    assert health["ok"] is True
+    recap, _health, output = lab.run(check=True, name="rerun-check")
+    assert recap["changed"] == 0, changed_tasks(output)
+
+
+def test_bad_configuration_stops_the_agent_with_the_field_in_the_journal(lab):
+    code, _out = lab.node("sh", "-c", "cp /etc/gough-agent/agent.json /root/agent.json.good && "
+                                      "sed -i 's/\"port\": 9555/\"port\": \"many\"/' /etc/gough-agent/agent.json && "
+                                      "systemctl restart gough-agent.service; sleep 2")
+    assert code == 0
+    try:
+        props = dict(line.split("=", 1) for line in lab.node(
+            "systemctl", "show", "gough-agent.service", "--property=ActiveState,ExecMainStatus,NRestarts")[1].splitlines())
+        assert props["ActiveState"] == "failed" and props["ExecMainStatus"] == "78"
+        journal = lab.node("journalctl", "-u", "gough-agent.service", "--no-pager", "-o", "cat", "-n", "20")[1]
+        assert "bad configuration in /etc/gough-agent/agent.json: field 'port': must be integer" in journal
+    finally:
+        lab.node("sh", "-c", "cp /root/agent.json.good /etc/gough-agent/agent.json && "
+                             "systemctl restart gough-agent.service")
+    recap, health, output = lab.run(name="repaired")
+    assert recap["changed"] == 0, changed_tasks(output)
+    assert health["ok"] is True
+
+
+def test_absent_removes_everything_and_reruns_clean(lab):
+    recap, _health, _output = lab.run("-e", "agent_state=absent", name="absent")
+    assert recap["changed"] > 0
+    assert lab.node("test", "-e", "/etc/systemd/system/gough-agent.service")[0] != 0
+    assert lab.node("systemctl", "is-active", "gough-agent.service")[1].strip() in ("inactive", "unknown")
+    for path in ("/etc/gough-agent", "/usr/local/lib/gough-agent", "/var/lib/gough-agent"):
+        assert lab.node("test", "-e", path)[0] != 0, path
+    assert lab.node("getent", "passwd", "gough-agent")[0] != 0
+    assert lab.node("getent", "group", "gough-agent")[0] != 0
+    assert os.listdir(lab.file_sd) == []
+    with pytest.raises((urllib.error.URLError, ConnectionError, ssl.SSLError)):
+        lab.https("/healthz")
+    recap, _health, output = lab.run("-e", "agent_state=absent", name="absent-again")
+    assert recap["changed"] == 0, changed_tasks(output)
