@@ -226,6 +226,8 @@ class API:  # pylint: disable=too-many-public-methods
             hidden = validate.secret_fields(ctype)
             out["inputs"] = {key: (ENCRYPTED if key in hidden and value != "" else value)
                              for key, value in obj["inputs"].items()}
+        if collection == "users":
+            out["password"] = ENCRYPTED  # write-only: AWX shows a placeholder, never the password
         if collection == "notification_templates":
             hidden = validate.NOTIFICATION_SECRETS.get(obj.get("notification_type"), ())
             out["notification_configuration"] = {
@@ -752,6 +754,14 @@ class API:  # pylint: disable=too-many-public-methods
                 if team is None and user is None and data.get("organization") is None:
                     raise Invalid({"detail": "Missing 'user', 'team', or 'organization'."})
                 return {"team": team, "user": user}
+        elif collection == "users":
+            if body.get("password") and body["password"] != ENCRYPTED:
+                if not isinstance(body["password"], str):
+                    raise validate.field_error("password", "Not a valid string.")
+                data["password_hash"] = _hash_password(body["password"])
+            data["password"] = ""
+            if not re.match(r"^[\w.@+\-]{1,150}$", data["username"]):
+                raise validate.field_error("username", "Enter a valid username.")
         elif collection == "execution_environments":
             if not isinstance(data["image"], str) or re.search(r"\s", data["image"]) or not re.match(
                     r"^[a-z0-9][a-z0-9._/:@\-]*$", data["image"]):

@@ -49,6 +49,9 @@ def inputs(project_dir, **extra):
                                       "-----END OPENSSH PRIVATE KEY-----\n",
         "awx_config_host_config_key": "callback-key-0123456789",
         "awx_config_notification_url": "https://hooks.example.invalid/gough",
+        "controller_user_accounts": [{"username": "alice", "password": "alice-secret-value",
+                                      "email": "alice@example.invalid"}],
+        "awx_config_extra_roles": [{"user": "alice", "target_teams": ["operators"], "role": "member"}],
     }
     values.update(extra)
     return values

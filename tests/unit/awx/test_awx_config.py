@@ -1,12 +1,14 @@
 """playbooks/awx.yml against the AWX emulator: the objects and their fields, the team grants, surveys, schedules,
 the rerun, check mode and bad input."""
 
+import re
+
 import pytest
 
 from conftest import inputs, run_playbook  # pylint: disable=import-error
 from gough_lab.awx.testing import start_awx_emulator
 
-SECRETS = ("maas-secret-value", "fleet-secret-value", "ssh-secret-value")
+SECRETS = ("maas-secret-value", "fleet-secret-value", "ssh-secret-value", "alice-secret-value")
 OPERATOR_TEMPLATES = ("Gough provision", "Gough agent", "Gough Fleet enrollment", "Gough decommission")
 
 
@@ -112,7 +114,7 @@ def test_surveys_ask_what_provisioning_needs(api, first_run):
     decommission = api.one("job_templates", name="Gough decommission")
     erase = api.get("job_templates/%s/survey_spec/" % decommission["id"])["spec"]
     assert [q["variable"] for q in erase] == ["decommission_erase_mode"]
-    assert erase[0]["choices"] == ["none", "quick", "secure"]
+    assert erase[0]["choices"] == ["none", "full", "quick", "secure"]
     workflow = api.one("workflow_job_templates", name="Provision servers")
     assert workflow["survey_enabled"] is True
     wf_spec = api.get("workflow_job_templates/%s/survey_spec/" % workflow["id"])
@@ -177,13 +179,32 @@ def test_team_grants_are_exactly_least_privilege(api, first_run):
     assert grants(api, "operators") == expected
 
 
-def test_rerun_changes_only_the_secret_bearing_credentials(awx, project_dir, first_run, tmp_path):
+def changed_tasks(output):
+    """Names of the role's tasks that reported a change."""
+    found = set()
+    for block in re.split(r"^TASK ", output, flags=re.M)[1:]:
+        match = re.match(r"\[gough\.gough\.awx_config : ([^\]]+)\]", block)
+        if match and re.search(r"^changed: ", block, re.M):
+            found.add(match.group(1))
+    return found
+
+
+def test_operator_user_is_a_member_of_operators_only(api, first_run):
+    alice = api.one("users", username="alice")
+    assert alice["email"] == "alice@example.invalid" and alice["password"] == "$encrypted$"
+    roles = api.all("users/%s/roles/" % alice["id"])
+    assert [(r["summary_fields"]["resource_name"], r["name"]) for r in roles] == [("operators", "Member")]
+
+
+def test_rerun_changes_only_the_secret_bearing_objects(awx, api, project_dir, first_run, tmp_path):
     awx.reset_stats()
     process, recap = run_playbook(awx, tmp_path, inputs(project_dir), auth="password")
-    assert recap["failed"] == 0 and recap["changed"] == 1, process.stdout
+    assert recap["failed"] == 0 and recap["changed"] == 2, process.stdout
+    assert changed_tasks(process.stdout) == {"Users", "Credentials"}
     writes = awx.stats()["writes_by_path"]
-    credential_ids = {c["id"] for c in _credentials(awx)}
-    assert writes == {"PATCH /api/v2/credentials/%s/" % cid: 1 for cid in credential_ids}
+    expected = {"PATCH /api/v2/credentials/%s/" % c["id"]: 1 for c in _credentials(awx)}
+    expected["PATCH /api/v2/users/%s/" % api.one("users", username="alice")["id"]] = 1
+    assert writes == expected
     for secret in SECRETS:
         assert secret not in process.stdout + process.stderr
 
