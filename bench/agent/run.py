@@ -119,7 +119,8 @@ class Node:
                       "grep -E '^VmRSS' /proc/%s/status; grep -E '^Pss:' /proc/%s/smaps_rollup" % ((pid,) * 4))
         lines = [line for line in out.splitlines() if line.strip()]
         stat = lines[0].rsplit(")", 1)[1].split()
-        return {"pid": int(pid), "ticks": int(stat[11]) + int(stat[12]), "run_ns": int(float(lines[1])),
+        return {"pid": int(pid), "ticks": int(stat[11]) + int(stat[12]), "child_ticks": int(stat[13]) + int(stat[14]),
+                "run_ns": int(float(lines[1])),
                 "rss_kb": int(lines[2].split()[1]), "pss_kb": int(lines[3].split()[1])}
 
 
@@ -215,6 +216,30 @@ def main():
             for connection, _unit in targets.values():
                 connection.close()
             hz = float(node.sh("getconf CLK_TCK").strip())
+            # Worst case: cache_ttl 0, so every scrape also runs systemctl and scans /proc for osquery (their CPU is
+            # the agent's children's, counted here too). The default (30 s) refreshes once per 2 scrapes at a 15 s
+            # scrape interval.
+            node.sh("sed -i 's/\"template\": \"base\"/\"template\": \"base\", \"cache_ttl\": 0/' "
+                    "/etc/gough-agent/agent.json && systemctl restart gough-agent.service")
+            uncached = http.client.HTTPSConnection(address, 9555, timeout=20, context=context)
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    scrape(uncached)
+                    break
+                except (OSError, http.client.HTTPException):
+                    uncached.close()
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.3)
+            worst_scrapes = max(args.scrapes // 4, 10)
+            first = node.process("gough-agent.service")
+            for _ in range(worst_scrapes):
+                scrape(uncached)
+            last = node.process("gough-agent.service")
+            uncached.close()
+            worst_ms = ((last["ticks"] + last["child_ticks"]) - (first["ticks"] + first["child_ticks"])) \
+                / hz * 1000 / worst_scrapes
         figures = {}
         for name in targets:
             figures[name] = {
@@ -239,6 +264,8 @@ def main():
         tick_ratio = agent["cpu_ms"] / baseline["cpu_ms"] if baseline["cpu_ms"] else float("inf")
         print("memory (VmRSS) agent / node_exporter   %.2fx  (Pss %.2fx)" % (memory_ratio, pss_ratio))
         print("CPU per scrape agent / node_exporter   %.2fx  (utime+stime %.2fx)" % (cpu_ratio, tick_ratio))
+        print("agent with cache_ttl 0 (systemctl and the process scan on every scrape, children included): "
+              "%.2f ms/scrape, %.2fx node_exporter" % (worst_ms, worst_ms / baseline["cpu_ms"]))
         memory_ok = memory_ratio <= MEMORY_TARGET
         cpu_ok = cpu_ratio <= CPU_TARGET
         print("%s memory <= %.1fx node_exporter (%.2fx)" % ("PASS" if memory_ok else "MISS", MEMORY_TARGET,
