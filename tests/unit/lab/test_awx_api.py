@@ -384,3 +384,12 @@ def test_writes_are_counted(emulator, api, org):
     api.patch("organizations/%s/" % org["id"], {"description": "changed"})
     stats = emulator.stats()
     assert stats["writes"] == 1 and stats["writes_by_path"] == {"PATCH /api/v2/organizations/%s/" % org["id"]: 1}
+
+
+def test_gough_lab_command_line_registers_awx_serve():
+    from gough_lab.cli import build_parser  # pylint: disable=import-outside-toplevel
+
+    args = build_parser().parse_args(["awx", "serve", "--listen", "127.0.0.1:0", "--state", "/tmp/x"])
+    assert (args.service, args.command, args.listen, args.state) == ("awx", "serve", ("127.0.0.1", 0), "/tmp/x")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["awx", "serve", "--listen", "nope", "--state", "/tmp/x"])
