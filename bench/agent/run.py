@@ -201,13 +201,13 @@ def main():
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.5)
-            for _ in range(args.warmup):
+            for _round in range(args.warmup):
                 for connection, _unit in targets.values():
                     scrape(connection)
             before = {name: node.process(unit) for name, (_c, unit) in targets.items()}
             wall = {name: 0.0 for name in targets}
             size = {}
-            for _ in range(args.scrapes):
+            for _round in range(args.scrapes):
                 for name, (connection, _unit) in targets.items():
                     tick = time.perf_counter()
                     size[name] = scrape(connection)
@@ -234,7 +234,7 @@ def main():
                     time.sleep(0.3)
             worst_scrapes = max(args.scrapes // 4, 10)
             first = node.process("gough-agent.service")
-            for _ in range(worst_scrapes):
+            for _round in range(worst_scrapes):
                 scrape(uncached)
             last = node.process("gough-agent.service")
             uncached.close()
@@ -270,8 +270,7 @@ def main():
         cpu_ok = cpu_ratio <= CPU_TARGET
         print("%s memory <= %.1fx node_exporter (%.2fx)" % ("PASS" if memory_ok else "MISS", MEMORY_TARGET,
                                                             memory_ratio))
-        print("%s scrape CPU time <= %.1fx node_exporter (%.2fx)" % ("PASS" if cpu_ok else "MISS", CPU_TARGET,
-                                                                    cpu_ratio))
+        print("%s scrape CPU time <= %.1fx node_exporter (%.2fx)" % ("PASS" if cpu_ok else "MISS", CPU_TARGET, cpu_ratio))
         print("bench-agent: %.1f s in all" % (time.monotonic() - started))
         return 0 if memory_ok and cpu_ok else 1
     finally:

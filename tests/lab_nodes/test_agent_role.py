@@ -21,8 +21,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gough_lab import nodes
-
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
 LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
@@ -94,16 +92,15 @@ class Lab:
         os.makedirs(self.file_sd)
         self.client_dir = os.path.join(directory, "stack", "ca", "agent-client")
         self.inventory = os.path.join(directory, "inventory.yml")
+        host = {"ansible_connection": "community.docker.docker", "ansible_host": self.container,
+                "ansible_python_interpreter": "/usr/bin/python3", "agent_scrape_address": self.address,
+                "maas_system_id": SYSTEM_ID}
+        group_vars = {"gough_ca_cert": self.ca_cert, "gough_ca_key": self.ca_key,
+                      "gough_prometheus_file_sd_dir": self.file_sd, "agent_template": "base",
+                      # A container cannot discipline the (host's) clock: time_sync stays reported, not required.
+                      "agent_healthz_checks": ["cloud_init", "failed_units", "filesystems", "collectors"]}
         with open(self.inventory, "w", encoding="utf-8") as handle:
-            json.dump({"all": {"hosts": {"labnode": {
-                "ansible_connection": "community.docker.docker", "ansible_host": self.container,
-                "ansible_python_interpreter": "/usr/bin/python3", "ansible_host_address": self.address,
-                "agent_scrape_address": self.address, "maas_system_id": SYSTEM_ID}},
-                "vars": {"gough_ca_cert": self.ca_cert, "gough_ca_key": self.ca_key,
-                         "gough_prometheus_file_sd_dir": self.file_sd, "agent_template": "base",
-                         # A container cannot discipline the (host's) clock: time_sync stays reported, not required.
-                         "agent_healthz_checks": ["cloud_init", "failed_units", "filesystems", "collectors"]}}},
-                      handle)
+            json.dump({"all": {"hosts": {"labnode": host}, "vars": group_vars}}, handle)
 
     def run(self, *extra, check=False, name="run"):
         """ansible-playbook playbooks/agent.yml; return (recap counts of labnode, agent_health, output)."""

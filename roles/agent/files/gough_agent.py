@@ -16,6 +16,7 @@ A bad configuration exits with status 78 and a message naming the field.
 """
 
 import json
+import math
 import os
 import random
 import signal
@@ -297,7 +298,7 @@ def format_value(value):
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
-    if value != value:  # NaN
+    if math.isnan(value):
         return "NaN"
     if value in (float("inf"), float("-inf")):
         return "+Inf" if value > 0 else "-Inf"
@@ -323,9 +324,8 @@ def render(families):
         parts.append("# HELP %s %s\n# TYPE %s %s\n" % (family.name, escape_help(family.help), family.name, family.kind))
         for labels, value in family.samples:
             if labels:
-                parts.append("%s{%s} %s\n" % (family.name, ",".join('%s="%s"' % (k, escape_label(v))
-                                                                      for k, v in labels.items()),
-                                               format_value(value)))
+                text = ",".join('%s="%s"' % (k, escape_label(v)) for k, v in labels.items())
+                parts.append("%s{%s} %s\n" % (family.name, text, format_value(value)))
             else:
                 parts.append("%s %s\n" % (family.name, format_value(value)))
     return "".join(parts)
@@ -358,7 +358,7 @@ class Collector:
         extra = []
         ticks = self.clock_ticks
         for line in read_text("/proc/stat").splitlines():
-            name, _, rest = line.partition(" ")
+            name, _sep, rest = line.partition(" ")
             if name.startswith("cpu") and name != "cpu":
                 values = rest.split()
                 core = name[3:]
@@ -383,7 +383,7 @@ class Collector:
         """node_memory_<Field>[_bytes] for every field of /proc/meminfo."""
         families = []
         for line in read_text("/proc/meminfo").splitlines():
-            key, _, rest = line.partition(":")
+            key, _sep, rest = line.partition(":")
             values = rest.split()
             if not values:
                 continue
@@ -460,14 +460,14 @@ class Collector:
             (10, "io_time_weighted_seconds_total", "The weighted # of seconds spent doing I/Os.", 0.001),
         )
         families = [Family("node_disk_" + name, "gauge" if name == "io_now" else "counter", text)
-                    for _, name, text, _ in spec]
+                    for _index, name, text, _factor in spec]
         for line in read_text("/proc/diskstats").splitlines():
             fields = line.split()
             if len(fields) < 14 or not is_whole_disk(fields[2]):
                 continue
             values = fields[3:]
             labels = {"device": fields[2]}
-            for family, (index, _, _, factor) in zip(families, spec):
+            for family, (index, _name, _text, factor) in zip(families, spec):
                 raw = int(values[index])
                 family.add(raw * factor if factor != 1 else raw, labels)
         return families
@@ -477,7 +477,7 @@ class Collector:
         families = [Family("node_network_%s_total" % name, "counter",
                            "Network device statistic %s." % name) for name in NETDEV_FIELDS]
         for line in read_text("/proc/net/dev").splitlines()[2:]:
-            name, _, rest = line.partition(":")
+            name, _sep, rest = line.partition(":")
             values = rest.split()
             if len(values) < 16:
                 continue
@@ -972,7 +972,7 @@ class Server:
             return False
         method, target, version = parts
         headers = {}
-        for _ in range(MAX_HEADERS + 1):
+        for _count in range(MAX_HEADERS + 1):
             header = reader.readline(MAX_LINE + 1)
             if len(header) > MAX_LINE or not header:
                 self._send(conn, 431, b"header too long\n", "text/plain; charset=utf-8")

@@ -50,7 +50,7 @@ def _parse_labels(text, line):
         if i < len(text):
             assert text[i] == ",", "expected , between labels in %r" % line
             i += 1
-    names = [name for name, _ in labels]
+    names = [label[0] for label in labels]
     assert len(names) == len(set(names)), "repeated label name in %r" % line
     return tuple(sorted(labels))
 
@@ -63,14 +63,14 @@ def parse_exposition(text):
     for line in text.split("\n")[:-1]:
         assert line == line.strip() and line, "blank line or stray whitespace: %r" % line
         if line.startswith("# HELP "):
-            name, _, help_text = line[7:].partition(" ")
+            name, _sep, help_text = line[7:].partition(" ")
             assert NAME.match(name), "bad metric name %r" % name
             assert name not in families and name not in closed, "family %s appears twice" % name
             assert re.fullmatch(r"(?:[^\\]|\\\\|\\n)*", help_text), "bad escape in HELP of %s" % name
             pending_help = (name, help_text)
             continue
         if line.startswith("# TYPE "):
-            name, _, kind = line[7:].partition(" ")
+            name, _sep, kind = line[7:].partition(" ")
             assert pending_help and pending_help[0] == name, "TYPE %s without its HELP just before" % name
             assert kind in TYPES, "bad type %r" % kind
             if current:
@@ -86,8 +86,8 @@ def parse_exposition(text):
         name, labels = match.group(1), _parse_labels(match.group(3) or "", line)
         assert name == current, "sample %s outside its family (current %s)" % (name, current)
         raw = match.group(4)
-        value = float(raw) if raw not in ("NaN", "+Inf", "-Inf") else {"NaN": math.nan, "+Inf": math.inf,
-                                                                      "-Inf": -math.inf}[raw]
+        specials = {"NaN": math.nan, "+Inf": math.inf, "-Inf": -math.inf}
+        value = specials[raw] if raw in specials else float(raw)
         samples = families[name]["samples"]
         assert labels not in samples, "duplicate series %s%s" % (name, dict(labels))
         samples[labels] = value
