@@ -1,0 +1,157 @@
+"""The fleet_enroll role (through playbooks/fleet.yml) on a real lab node with the osqueryd stand-in.
+
+A systemd lab node on this run's network (reached over SSH as a sudo user, like a deployed server) enrolls in a Fleet emulator that listens on the network's gateway with a
+certificate for that address. The role must enroll the node (osqueryd-lab reads the flagfile and secret the role
+wrote and speaks the osquery TLS protocol), put it in a team, change nothing on a rerun or in check mode, fail
+clearly for a wrong secret or a flag Fleet cannot work with, and remove everything with state absent.
+"""
+
+import ipaddress
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from gough_lab import nodes
+from gough_lab.fleet.testing import start_fleet_emulator
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
+LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
+PLAYBOOK = os.path.join(ROOT, "playbooks", "fleet.yml")
+HOSTNAME = "fleet-node-1"
+SYSTEM_ID = "fleet01"
+
+
+def node_exec(lab_net, *command):
+    return subprocess.run(["docker", "exec", lab_net.name(SYSTEM_ID)] + list(command), capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+@pytest.fixture
+def fleet_node(lab_net, tmp_path):
+    """A booted lab node with the stand-in, and a Fleet emulator the node reaches at the network gateway."""
+    check = subprocess.run(["docker", "run", "--rm", "--label", "gough-lab=1", lab_net.image, "test", "-x",
+                            "/usr/local/sbin/osqueryd-lab"], capture_output=True, timeout=120, check=False)
+    if check.returncode != 0:
+        pytest.skip("the node image %s has no osqueryd stand-in yet: run make lab-images" % lab_net.image)
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen is missing (apt-get install openssh-client)")
+    if not os.path.islink(LINK):
+        os.makedirs(os.path.dirname(LINK), exist_ok=True)
+        os.symlink(ROOT, LINK)
+    key = str(tmp_path / "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "gough-fleet-test", "-f", key], check=True)
+    with open(key + ".pub", encoding="utf-8") as handle:
+        public_key = handle.read().strip()
+    user_data = ("#cloud-config\nusers:\n  - name: ops\n    shell: /bin/bash\n    sudo: \"ALL=(ALL) NOPASSWD:ALL\"\n"
+                 "    ssh_authorized_keys: [%s]\n" % json.dumps(public_key))
+    gateway = str(next(ipaddress.ip_network(lab_net.subnet).hosts()))
+    fleet = start_fleet_emulator(str(tmp_path / "fleet"), listen="0.0.0.0:0", tls_sans=[gateway],
+                                 distributed_interval=2, online_buffer=4)
+    try:
+        lab_net.boot(SYSTEM_ID, HOSTNAME, user_data)
+        result = lab_net.wait_cloud_init(SYSTEM_ID, timeout=300)
+        assert result.ok, result.message
+        fleet.node_ssh = {"ansible_host": lab_net.address(SYSTEM_ID), "ansible_user": "ops",
+                          "ansible_ssh_private_key_file": key, "ansible_python_interpreter": "/usr/bin/python3",
+                          "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+        fleet.node_address = "%s:%d" % (gateway, fleet.port)
+        fleet.request("POST", "/api/v1/fleet/teams", {"name": "lab-team"})
+        yield fleet
+    finally:
+        nodes.docker("rm", "-f", "-v", lab_net.name(SYSTEM_ID), check=False)
+        fleet.stop()
+
+
+def run_role(_lab_net, fleet, tmp_path, *args, **overrides):
+    inventory = {"all": {"hosts": {HOSTNAME: fleet.node_ssh}}}
+    extra = {
+        "gough_fleet_url": fleet.url, "gough_fleet_api_token": fleet.api_token,
+        "gough_fleet_node_url": "https://%s" % fleet.node_address,  # the role drops the scheme
+        "gough_fleet_enroll_secret": fleet.enroll_secret, "gough_ca_cert": fleet.ca_cert,
+        "fleet_enroll_install_method": "preinstalled", "fleet_enroll_team": "lab-team",
+        "fleet_enroll_timeout": 60, "fleet_enroll_poll_interval": 1, "fleet_enroll_interval": 2,
+    }
+    extra.update(overrides)
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    (tmp_path / "extra.json").write_text(json.dumps(extra))
+    os.chmod(str(tmp_path / "extra.json"), 0o600)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="True",
+               ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
+    command = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", str(tmp_path / "inventory.json"),
+               "-e", "@" + str(tmp_path / "extra.json"), PLAYBOOK] + list(args)
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+    with open(str(tmp_path / "ansible.log"), "a", encoding="utf-8") as log:
+        log.write(" ".join(args) + json.dumps(overrides) + "\n" + result.stdout + result.stderr)
+    return result
+
+
+def recap(output):
+    for line in output.splitlines():
+        match = re.match(r"^%s\s+: (.*)$" % re.escape(HOSTNAME), line)
+        if match:
+            return dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1)))
+    raise AssertionError("no recap in:\n" + output[-3000:])
+
+
+def fleet_hosts(fleet):
+    return [h for h in fleet.request("GET", "/api/v1/fleet/hosts").json()["hosts"] if h["hostname"] == HOSTNAME]
+
+
+def test_role_enrolls_the_node_then_reruns_clean_and_absent_removes_it(lab_net, fleet_node, tmp_path):
+    fleet = fleet_node
+    first = run_role(lab_net, fleet, tmp_path)
+    assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-2000:]
+    assert recap(first.stdout)["changed"] > 0
+    hosts = fleet_hosts(fleet)
+    assert len(hosts) == 1 and hosts[0]["status"] == "online" and hosts[0]["team_name"] == "lab-team"
+    assert hosts[0]["osquery_version"]
+
+    flags = node_exec(lab_net, "cat", "/etc/osquery/osquery.flags").stdout
+    assert "--tls_hostname=%s\n" % fleet.node_address in flags
+    assert "--host_identifier=instance\n" in flags and "--enroll_tls_endpoint=/api/osquery/enroll\n" in flags
+    secret_mode = node_exec(lab_net, "stat", "-c", "%a %U", "/etc/osquery/enroll_secret").stdout.split()
+    assert secret_mode == ["600", "root"]
+    assert fleet.enroll_secret not in first.stdout
+    assert node_exec(lab_net, "systemctl", "is-enabled", "osqueryd").stdout.strip() == "enabled"
+
+    again = run_role(lab_net, fleet, tmp_path)
+    assert again.returncode == 0, again.stdout[-5000:]
+    assert recap(again.stdout)["changed"] == 0, again.stdout[-5000:]
+
+    writes = fleet.stats()["writes"]
+    checked = run_role(lab_net, fleet, tmp_path, "--check", fleet_enroll_interval=3)
+    assert checked.returncode == 0, checked.stdout[-5000:]
+    assert fleet.stats()["writes"] == writes
+    assert "--config_refresh=2\n" in node_exec(lab_net, "cat", "/etc/osquery/osquery.flags").stdout
+
+    removed = run_role(lab_net, fleet, tmp_path, fleet_enroll_state="absent")
+    assert removed.returncode == 0, removed.stdout[-5000:]
+    assert recap(removed.stdout)["changed"] > 0
+    assert fleet_hosts(fleet) == []
+    assert node_exec(lab_net, "systemctl", "is-active", "osqueryd").stdout.strip() != "active"
+    assert node_exec(lab_net, "test", "-e", "/etc/osquery/enroll_secret").returncode != 0
+    assert node_exec(lab_net, "test", "-e", "/etc/osquery/osquery.flags").returncode != 0
+    removed_again = run_role(lab_net, fleet, tmp_path, fleet_enroll_state="absent")
+    assert removed_again.returncode == 0 and recap(removed_again.stdout)["changed"] == 0, removed_again.stdout[-5000:]
+
+
+def test_wrong_secret_fails_at_once_and_a_bad_flag_fails_with_the_agents_reason(lab_net, fleet_node, tmp_path):
+    fleet = fleet_node
+    wrong = run_role(lab_net, fleet, tmp_path, gough_fleet_enroll_secret="not-a-fleet-secret")
+    assert wrong.returncode != 0
+    assert "enroll_secret: Fleet does not know this enroll secret" in wrong.stdout
+    assert "not-a-fleet-secret" not in wrong.stdout
+    assert fleet_hosts(fleet) == []
+
+    bad_flag = run_role(lab_net, fleet, tmp_path, fleet_enroll_timeout=12,
+                        fleet_enroll_extra_flags=["--config_plugin=filesystem"])
+    assert bad_flag.returncode != 0
+    output = bad_flag.stdout
+    assert "hostname=%s did not enroll in Fleet" % HOSTNAME in output, output[-5000:]
+    assert "config_plugin" in output, output[-5000:]  # the stand-in's own message, from its log
+    assert fleet_hosts(fleet) == []
