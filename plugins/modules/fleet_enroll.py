@@ -50,7 +50,7 @@ options:
     default: present
   team:
     description:
-      - Name of the team the host must be in. Left as it is when not set.
+      - Name of the team the host must be in. Left as it is when not set; V("") moves it out of any team.
     type: str
   wait:
     description:
@@ -389,7 +389,7 @@ def main():
         moved = params["team"] is not None and before_team != team_id
         if moved:
             if fleet.check_mode:
-                host = dict(host, team_id=team_id, team_name=params["team"])
+                host = dict(host, team_id=team_id, team_name=params["team"] or None)
             else:
                 client.transfer_hosts(team_id, [host["id"]])
                 host = client.get_host(host["id"]) or host

@@ -48,6 +48,9 @@ def test_moves_the_host_into_its_team_once(fleet_lab, run_module):
     writes = fleet_lab.writes()
     assert run_module(fleet_enroll, options)["changed"] is False
     assert fleet_lab.writes() == writes
+    out = run_module(fleet_enroll, fleet_lab.args(hostname="node-1", team=""))
+    assert out["changed"] is True and out["host"]["team_id"] is None
+    assert [h["team_id"] for h in fleet_lab.hosts()] == [None]
 
 
 def test_waits_for_a_host_that_enrolls_later(fleet_lab, run_module):
