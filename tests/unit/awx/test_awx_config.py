@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import inputs, run_playbook  # pylint: disable=import-error
+from awx_play import Client, inputs, run_playbook  # pylint: disable=import-error
 from gough_lab.awx.testing import start_awx_emulator
 
 SECRETS = ("maas-secret-value", "fleet-secret-value", "ssh-secret-value", "alice-secret-value")
@@ -210,8 +210,6 @@ def test_rerun_changes_only_the_secret_bearing_objects(awx, api, project_dir, fi
 
 
 def _credentials(awx):
-    from conftest import Client  # pylint: disable=import-error,import-outside-toplevel
-
     return [c for c in Client(awx).all("credentials/") if c["name"] in ("MAAS", "Fleet", "Gough servers SSH")]
 
 

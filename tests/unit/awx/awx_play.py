@@ -1,0 +1,92 @@
+"""Helpers of the AWX configuration tests: the role's inputs, ansible-playbook runs and an API reader."""
+
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
+BIN = os.path.dirname(sys.executable)
+PLAYBOOK = os.path.join(ROOT, "playbooks", "awx.yml")
+
+
+def inputs(project_dir, **extra):
+    """The role's required inputs for a lab run (fake secrets), plus ``extra``."""
+    values = {
+        "awx_config_scm_url": "file://%s" % project_dir,
+        "awx_config_maas_url": "http://127.0.0.1:5240/MAAS",
+        "awx_config_maas_api_key": "consumer:token:maas-secret-value",
+        "awx_config_maas_ca_cert": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        "awx_config_fleet_url": "https://127.0.0.1:8412",
+        "awx_config_fleet_api_token": "fleet-secret-value",
+        "awx_config_ssh_private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nssh-secret-value\n"
+                                      "-----END OPENSSH PRIVATE KEY-----\n",
+        "awx_config_host_config_key": "callback-key-0123456789",
+        "awx_config_notification_url": "https://hooks.example.invalid/gough",
+        "controller_user_accounts": [{"username": "alice", "password": "alice-secret-value",
+                                      "email": "alice@example.invalid"}],
+        "awx_config_extra_roles": [{"user": "alice", "target_teams": ["operators"], "role": "member"}],
+    }
+    values.update(extra)
+    return values
+
+
+def run_playbook(awx, tmp_path, variables, *args, auth="token", expect_rc=0):
+    """ansible-playbook playbooks/awx.yml against ``awx``; returns (CompletedProcess, recap dict)."""
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps(variables))
+    os.chmod(vars_file, 0o600)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_LOCALHOST_WARNING="0",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="0", CONTROLLER_HOST=awx.url)
+    for name in ("CONTROLLER_OAUTH_TOKEN", "CONTROLLER_USERNAME", "CONTROLLER_PASSWORD", "TOWER_HOST",
+                 "TOWER_OAUTH_TOKEN", "CONTROLLER_VERIFY_SSL"):
+        env.pop(name, None)
+    if auth == "token":
+        env["CONTROLLER_OAUTH_TOKEN"] = awx.token
+    else:
+        env["CONTROLLER_USERNAME"], env["CONTROLLER_PASSWORD"] = awx.username, awx.password
+    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "-e", "@%s" % vars_file] + list(args),
+                             env=env, capture_output=True, text=True, check=False, timeout=600)
+    output = process.stdout + process.stderr
+    assert process.returncode == expect_rc, output
+    recap = {}
+    for line in process.stdout.splitlines():
+        if line.startswith("localhost") and "ok=" in line:
+            recap = {key: int(value) for key, value in (part.split("=") for part in line.split()[2:])}
+    return process, recap
+
+
+class Client:
+    """Reads the emulator's API as the admin (bearer token)."""
+
+    def __init__(self, awx):
+        self.awx = awx
+
+    def get(self, path):
+        """GET a path under /api/v2/ (or a full /api/ path); returns the JSON body."""
+        import urllib.request  # pylint: disable=import-outside-toplevel
+
+        url = self.awx.url + (path if path.startswith("/") else "/api/v2/" + path)
+        request = urllib.request.Request(url, headers={"Authorization": "Bearer " + self.awx.token})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def all(self, path):
+        """Every result of a list (following next)."""
+        page = self.get(path)
+        results = list(page["results"])
+        while page["next"]:
+            page = self.get(page["next"])
+            results.extend(page["results"])
+        return results
+
+    def one(self, collection, **filters):
+        """The single object of ``collection`` matching ``filters``."""
+        from urllib.parse import urlencode  # pylint: disable=import-outside-toplevel
+
+        found = self.all("%s/?%s" % (collection, urlencode(filters)))
+        assert len(found) == 1, (collection, filters, found)
+        return found[0]
