@@ -248,3 +248,12 @@ def test_check_mode_on_an_empty_awx_writes_nothing(project_dir, tmp_path):
         assert empty.stats()["writes"] == 0
     finally:
         empty.stop()
+
+
+def test_missing_required_input_fails_before_any_change(awx, project_dir, first_run, tmp_path):
+    variables = inputs(project_dir)
+    del variables["awx_config_maas_api_key"]
+    awx.reset_stats()
+    process, recap = run_playbook(awx, tmp_path, variables, expect_rc=2)
+    assert recap["failed"] == 1 and "awx_config_maas_api_key" in process.stdout
+    assert awx.stats()["requests"] == 0
