@@ -684,6 +684,8 @@ class API:  # pylint: disable=too-many-public-methods
     def delete(self, collection, obj):
         """DELETE an object, its roles, and what hangs off it (nodes, schedules, surveys, sources)."""
         object_id = obj["id"]
+        if str(object_id) not in self.store.objects(collection):
+            return  # already removed by a cascade
         if collection == "credential_types":
             if obj.get("managed"):
                 raise Forbidden("Deletion not allowed for managed credential types")

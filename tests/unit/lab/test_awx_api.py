@@ -393,3 +393,24 @@ def test_gough_lab_command_line_registers_awx_serve():
     assert (args.service, args.command, args.listen, args.state) == ("awx", "serve", ("127.0.0.1", 0), "/tmp/x")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["awx", "serve", "--listen", "nope", "--state", "/tmp/x"])
+
+
+def test_delete_cascades_to_nodes_schedules_and_grants(api, org, project, inventory):
+    template = api.create("job_templates/", {"name": "doomed", "project": project["id"], "inventory": inventory["id"],
+                                             "playbook": "playbooks/provision.yml"})
+    workflow = api.create("workflow_job_templates/", {"name": "doomed wf", "organization": org["id"]})
+    node = api.create("workflow_job_template_nodes/", {"workflow_job_template": workflow["id"], "identifier": "x",
+                                                       "unified_job_template": template["id"]})
+    schedule = api.create("schedules/", {"name": "doomed", "unified_job_template": template["id"],
+                                         "rrule": "DTSTART:20300101T000000Z RRULE:FREQ=DAILY;INTERVAL=1"})
+    team = api.create("teams/", {"name": "doomed team", "organization": org["id"]})
+    execute = template["summary_fields"]["object_roles"]["execute_role"]["id"]
+    assert api.post("roles/%s/teams/" % execute, {"id": team["id"]})[0] == 204
+    assert api.call("DELETE", "job_templates/%s/" % template["id"])[0] == 204
+    assert api.get("schedules/%s/" % schedule["id"])[0] == 404
+    assert api.get("roles/%s/" % execute)[0] == 404
+    assert api.get("workflow_job_template_nodes/%s/" % node["id"])[1]["unified_job_template"] is None
+    assert api.call("DELETE", "workflow_job_templates/%s/" % workflow["id"])[0] == 204
+    assert api.get("workflow_job_template_nodes/%s/" % node["id"])[0] == 404
+    assert api.get("teams/%s/roles/" % team["id"])[1]["count"] == 0
+    assert api.call("DELETE", "teams/%s/" % team["id"])[0] == 204
