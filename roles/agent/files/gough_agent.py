@@ -65,8 +65,7 @@ CONFIG_FIELDS = {
     "healthz_checks": (list, ["cloud_init", "failed_units", "filesystems", "time_sync", "collectors"]),
     "filesystem_max_used_percent": ((int, float), 95),
     "osquery_processes": (list, ["osqueryd", "orbit", "osqueryd-lab"]),
-    "osquery_node_key_paths": (list, ["/var/osquery/node_key", "/opt/orbit/secret-orbit-node-key.txt",
-                                      "/var/lib/osquery/node_key"]),
+    "osquery_node_key_paths": (list, ["/opt/orbit/secret-orbit-node-key.txt", "/var/osquery/osqueryd-lab.node_key"]),
     "callback_url": (str, ""),
     "callback_host_config_key": (str, ""),
     "callback_ca_file": (str, ""),
@@ -556,17 +555,19 @@ class Collector:
                 continue
             if comm in wanted:
                 found[comm] += 1
-        enrolled, known = 0, False
+        # 1 when a node key file exists; 0 when every path is known to be absent; None (cannot tell) when a path
+        # could not be checked, for example inside osquery's root-only /var/osquery.
+        enrolled = 0
         for path in self.config["osquery_node_key_paths"]:
             try:
                 if os.stat(path).st_size > 0:
                     enrolled = 1
-                known = True
+                    break
             except FileNotFoundError:
-                known = True
-            except OSError:
                 continue
-        return {"processes": found, "enrolled": enrolled if known else None}
+            except OSError:
+                enrolled = None
+        return {"processes": found, "enrolled": enrolled}
 
     def osquery(self):
         """gough_osquery_* families: processes running and node key present."""

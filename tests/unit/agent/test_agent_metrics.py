@@ -99,11 +99,11 @@ def parse_exposition(text):
     return families
 
 
-def series(families, name, **labels):
+def series(families, family, **labels):
     """The value of one series (labels given as keyword arguments must all match; exactly one series)."""
-    found = [value for key, value in families[name]["samples"].items()
+    found = [value for key, value in families[family]["samples"].items()
              if all(dict(key).get(k) == v for k, v in labels.items())]
-    assert len(found) == 1, "%s%s: %d series" % (name, labels, len(found))
+    assert len(found) == 1, "%s%s: %d series" % (family, labels, len(found))
     return found[0]
 
 
@@ -229,6 +229,27 @@ def test_plain_http_only_when_configured(agent_factory, agent, pki, tmp_path):  
     plain = agent_factory(tls=False, directory=tmp_path / "plain")
     status, _headers, body = plain.request("/metrics")
     assert status == 200 and b"gough_agent_build_info" in body
+
+
+def test_osquery_running_and_enrolled_follow_processes_and_key_files(agent_factory, pki, tmp_path):
+    with open("/proc/self/comm", encoding="utf-8") as handle:
+        me = handle.read().strip()  # this test's own process stands in for osqueryd
+    key = tmp_path / "node_key"
+    key.write_text("k")
+    context = pki.client_context(pki.client)
+    key_paths = [str(tmp_path / "absent"), str(key)]
+    agent = agent_factory(osquery_processes=[me, "no-such-daemon"], osquery_node_key_paths=key_paths,
+                          healthz_checks=["osquery"], directory=tmp_path / "a")
+    families = parse_exposition(agent.request("/metrics", context=context)[2].decode())
+    assert series(families, "gough_osquery_running") == 1 and series(families, "gough_osquery_enrolled") == 1
+    assert series(families, "gough_osquery_processes", name=me) >= 1
+    assert series(families, "gough_osquery_processes", name="no-such-daemon") == 0
+    assert agent.request("/healthz", context=context)[0] == 200
+    key.unlink()
+    agent = agent_factory(osquery_processes=["no-such-daemon"], osquery_node_key_paths=[str(key)],
+                          directory=tmp_path / "b")
+    families = parse_exposition(agent.request("/metrics", context=context)[2].decode())
+    assert series(families, "gough_osquery_running") == 0 and series(families, "gough_osquery_enrolled") == 0
 
 
 def test_label_values_and_help_are_escaped(tmp_path):
