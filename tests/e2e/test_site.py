@@ -9,7 +9,9 @@ prefix and ports, so a running ``make demo`` is left alone; it takes the lab dow
 import ipaddress
 import json
 import os
+import socket
 import subprocess
+import sys
 import uuid
 
 import pytest
@@ -22,13 +24,27 @@ NODES = 2
 
 def _playbook(name, *args, env):
     """Run a playbook with the JSON callback; return (returncode, parsed result or None, raw output)."""
-    command = ["ansible-playbook", os.path.join(ROOT, "playbooks", name)] + list(args)
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(ROOT, "playbooks", name)] + list(args)
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800, check=False)
+    # maas_deploy's live progress lines come before the callback's one JSON document.
+    start = 0 if result.stdout.startswith("{") else result.stdout.find("\n{") + 1
     try:
-        parsed = json.loads(result.stdout)
+        parsed = json.loads(result.stdout[start:])
     except ValueError:
         parsed = None
     return result.returncode, parsed, result.stdout[-6000:] + result.stderr[-3000:]
+
+
+def _free_ports(count):
+    """Ports nothing listens on now (the stack's preflight fails on a busy one, which is not this test's topic)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _changed(parsed):
@@ -49,14 +65,16 @@ def _task_results(parsed, task_name):
 def lab(tmp_path_factory):
     """The lab's variables and environment; takes the lab down afterwards."""
     tag = uuid.uuid4().hex[:6]
+    ports = _free_ports(3)
     lab_dir = tmp_path_factory.mktemp("lab")
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_NOCOLOR="1", GOUGH_LAB_DIR=str(lab_dir))
     extra = ["-e", "lab_dir=%s" % lab_dir, "-e", "lab_machine_count=%d" % NODES,
              "-e", "lab_machine_prefix=e2e-%s-" % tag, "-e", "lab_build_images=false",
              "-e", "stack_project=gough-e2e-%s" % tag, "-e", "stack_lab_node_prefix=gough-lab-e2e-%s-" % tag,
-             "-e", "stack_port_maas=25443", "-e", "stack_port_fleet=28443", "-e", "stack_port_prometheus=29443"]
-    yield {"dir": lab_dir, "env": env, "extra": extra, "tag": tag}
+             "-e", "stack_port_maas=%d" % ports[0], "-e", "stack_port_fleet=%d" % ports[1],
+             "-e", "stack_port_prometheus=%d" % ports[2]]
+    yield {"dir": lab_dir, "env": env, "extra": extra, "tag": tag, "maas_port": ports[0]}
     _playbook("lab.yml", "-e", "lab_state=absent", *extra, env=env)
     leftover = subprocess.run(["docker", "ps", "-aq", "--filter", "label=gough.stack=gough-e2e-%s" % tag],
                               capture_output=True, text=True, check=False).stdout.split()
@@ -110,7 +128,7 @@ def test_lab_files_hold_secrets_only_for_their_owner(lab, first_run):  # pylint:
     with open(plugin_file, encoding="utf-8") as handle:
         config = yaml.safe_load(handle)
     assert config["plugin"] == "gough.gough.maas"
-    assert config["url"].startswith("https://127.0.0.1:25443/")
+    assert config["url"].startswith("https://127.0.0.1:%d/" % lab["maas_port"])
     # The API key is never printed: not by lab.yml, not by site.yml.
     rc, _parsed, output = _playbook("site.yml", "-i", first_run["inventory"], "--check", *lab["extra"],
                                     env=dict(lab["env"], ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default"))
