@@ -17,6 +17,7 @@ from gough_lab.fleet.testing import FakeOsqueryHost, start_fleet_emulator
 from gough_lab.testing import start_maas_emulator
 
 from conftest import MAAS
+from test_fleet_enroll_role import HOSTNAME, SYSTEM_ID, fleet_node, run_role  # noqa: F401 pylint: disable=unused-import
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
@@ -62,9 +63,9 @@ def lab(tmp_path):
         maas_emulator.stop()
 
 
-def run_playbook(tmp_path, maas, fleet, machines, limit, erase=True):
+def run_playbook(tmp_path, maas, fleet, machines, limit, erase=True, inventory=None):
     port = closed_port()
-    inventory = {"all": {"hosts": dict(
+    inventory = inventory or {"all": {"hosts": dict(
         (m["hostname"], {"ansible_host": "127.0.0.1", "ansible_port": port, "ansible_user": "gough"})
         for m in machines)}}
     extra = {
@@ -76,7 +77,7 @@ def run_playbook(tmp_path, maas, fleet, machines, limit, erase=True):
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     (tmp_path / "extra.json").write_text(json.dumps(extra))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_HOST_KEY_CHECKING="False",
-               ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
+               ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="True", ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
     command = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", str(tmp_path / "inventory.json"),
                "-e", "@" + str(tmp_path / "extra.json"), PLAYBOOK]
     if limit:
@@ -129,3 +130,33 @@ def test_decommission_refuses_to_run_without_limit(lab):
     assert "Name the servers to decommission with --limit" in result.stdout
     assert len(fleet_hostnames(fleet)) == 2
     assert all(maas.machine(m["system_id"])["status_name"] == "Deployed" for m in machines)
+
+
+def test_decommission_of_a_reachable_enrolled_node_stops_osquery_and_releases_it(lab_net, fleet_node, tmp_path):
+    fleet = fleet_node
+    enrolled = run_role(lab_net, fleet, tmp_path)
+    assert enrolled.returncode == 0, enrolled.stdout[-5000:]
+    maas_emulator = start_maas_emulator(tmp_path / "maas", machines=1,
+                                        extra_args=["--deploy-seconds", "0.3", "--release-seconds", "0.2"])
+    try:
+        maas = MAAS(maas_emulator)
+        machine = maas.machines()[0]
+        maas.deploy(machine["system_id"], b"#cloud-config\n")
+        maas.wait_status(machine["system_id"], ("Deployed",), timeout=60)
+        # The lab node plays the deployed server; its MAAS name is the emulator's machine.
+        inventory = {"all": {"hosts": {HOSTNAME: dict(fleet.node_ssh, decommission_machine=machine["hostname"])}}}
+        first = run_playbook(tmp_path, maas, fleet, [machine], HOSTNAME, erase=False, inventory=inventory)
+        assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-2000:]
+        assert recap(first.stdout)[HOSTNAME]["changed"] > 0
+        assert [h for h in fleet.request("GET", "/api/v1/fleet/hosts").json()["hosts"]] == []
+        node = ["docker", "exec", lab_net.name(SYSTEM_ID)]
+        assert subprocess.run(node + ["systemctl", "is-active", "osqueryd"], capture_output=True, text=True,
+                              check=False).stdout.strip() != "active"
+        assert subprocess.run(node + ["test", "-e", "/etc/osquery/enroll_secret"], check=False).returncode != 0
+        assert maas.machine(machine["system_id"])["status_name"] == "Ready"
+
+        again = run_playbook(tmp_path, maas, fleet, [machine], HOSTNAME, erase=False, inventory=inventory)
+        assert again.returncode == 0, again.stdout[-5000:]
+        assert recap(again.stdout)[HOSTNAME]["changed"] == 0, again.stdout[-5000:]
+    finally:
+        maas_emulator.stop()

@@ -1,9 +1,10 @@
 """The fleet_enroll role (through playbooks/fleet.yml) on a real lab node with the osqueryd stand-in.
 
-A systemd lab node on this run's network (reached over SSH as a sudo user, like a deployed server) enrolls in a Fleet emulator that listens on the network's gateway with a
-certificate for that address. The role must enroll the node (osqueryd-lab reads the flagfile and secret the role
-wrote and speaks the osquery TLS protocol), put it in a team, change nothing on a rerun or in check mode, fail
-clearly for a wrong secret or a flag Fleet cannot work with, and remove everything with state absent.
+A systemd lab node on this run's network (reached over SSH as a sudo user, like a deployed server) enrolls in a
+Fleet emulator that listens on the network's gateway with a certificate for that address. The role must enroll
+the node (osqueryd-lab reads the flagfile and secret the role wrote and speaks the osquery TLS protocol), put it
+in a team, change nothing on a rerun or in check mode, fail clearly for a wrong secret or a flag Fleet cannot work
+with, and remove everything with state absent.
 """
 
 import ipaddress
@@ -49,7 +50,7 @@ def fleet_node(lab_net, tmp_path):
         public_key = handle.read().strip()
     user_data = ("#cloud-config\nusers:\n  - name: ops\n    shell: /bin/bash\n    sudo: \"ALL=(ALL) NOPASSWD:ALL\"\n"
                  "    ssh_authorized_keys: [%s]\n" % json.dumps(public_key))
-    gateway = str(next(ipaddress.ip_network(lab_net.subnet).hosts()))
+    gateway = str(ipaddress.ip_network(lab_net.subnet).network_address + 1)
     fleet = start_fleet_emulator(str(tmp_path / "fleet"), listen="0.0.0.0:0", tls_sans=[gateway],
                                  distributed_interval=2, online_buffer=4)
     try:
