@@ -34,7 +34,7 @@ options:
     type: str
   uuid:
     description:
-      - Hardware UUID the host reports (osquery's C(system_info.uuid)).
+      - Hardware UUID the host reports (osquery's C(system_info.uuid)), in either case.
     type: str
   hardware_serial:
     description:
@@ -325,11 +325,16 @@ def main():
     described = "%s=%s" % (field, value)
 
     def work(client):
+        def same(host):
+            # UUIDs are case-insensitive (osquery reports them upper case, DMI tools lower case).
+            found = host.get(field) or ""
+            return found.lower() == value.lower() if field == "uuid" else found == value
+
         def candidates():
             # Fleet's search matches parts of hostnames, serials, UUIDs and addresses: keep exact matches only.
-            found = dict((h["id"], h) for h in client.list_hosts(query=value) if h.get(field) == value)
+            found = dict((h["id"], h) for h in client.list_hosts(query=value) if same(h))
             direct = client.get_host_by_identifier(value)
-            if direct and direct.get(field) == value:
+            if direct and same(direct):
                 found.setdefault(direct["id"], direct)
             return list(found.values())
 

@@ -24,7 +24,8 @@ from ansible_collections.gough.gough.plugins.modules import fleet_enroll
 def test_enrolled_online_host_is_found_by_hostname_uuid_and_serial(fleet_lab, run_module, return_doc_problems):
     host = fleet_lab.online_host("node-1")
     fleet_lab.online_host("node-10")  # a search for node-1 also finds node-10: only exact matches count
-    for key, value in (("hostname", "node-1"), ("uuid", host.uuid), ("hardware_serial", host.serial)):
+    for key, value in (("hostname", "node-1"), ("uuid", host.uuid), ("uuid", host.uuid.lower()),
+                       ("hardware_serial", host.serial)):
         result = run_module(fleet_enroll, fleet_lab.args(**{key: value}))
         assert result["changed"] is False, result
         assert result["host"]["hostname"] == "node-1" and result["host"]["status"] == "online"
