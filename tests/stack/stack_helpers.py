@@ -77,5 +77,3 @@ def docker(*args, check=True, timeout=300):
     if check and result.returncode != 0:
         raise AssertionError("docker %s failed: %s" % (" ".join(args[:3]), result.stderr[-2000:]))
     return result.stdout
-
-

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Configure the MAAS region for the stack's PostgreSQL (environment from Compose, passed to systemd as PID 1's
 # environment), migrate the database and point the rack at the local region. Runs before regiond on every boot;
 # each step is idempotent.
