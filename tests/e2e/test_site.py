@@ -1,5 +1,8 @@
 """``make demo``'s flow end to end on 2 lab nodes: playbooks/lab.yml, then playbooks/site.yml, then both again.
 
+site.yml renders cloud-init, provisions through MAAS, checks each node over SSH, installs the Gough agent (scraped
+by Prometheus over mTLS) and enrolls the node in Fleet through the osqueryd stand-in of the node image.
+
 The lab is the stack role's lab profile on this machine's Docker engine (MAAS and Fleet emulators behind nginx,
 Prometheus) with the MAAS emulator's Docker node backend, so every deployment boots a systemd container that runs
 real cloud-init on the user data site.yml rendered. The test uses its own lab directory, Compose project, node
@@ -10,8 +13,10 @@ import ipaddress
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
+import urllib.request
 import uuid
 
 import pytest
@@ -107,6 +112,45 @@ def test_site_deploys_every_node_and_prints_the_table(lab, first_run):  # pylint
         assert ipaddress.ip_address(row["IP"]) in LAB_SUBNET
         assert row["CLOUD-INIT"] == "done"
         assert len(row["SYSTEM_ID"]) == 6
+        assert row["AGENT"] == "healthy"
+        assert row["PROMETHEUS"] == "up"
+        assert row["FLEET"] == "online"
+        assert row["FLEET_ID"].isdigit()
+
+
+def _controller(lab):  # pylint: disable=redefined-outer-name
+    path = os.path.join(str(lab["dir"]), "stack", "controller.yml")
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _get(url, controller, headers=None):
+    context = ssl.create_default_context(cafile=controller["gough_ca_cert"])
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, context=context, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_fleet_knows_every_node_by_the_id_in_the_table(lab, first_run):  # pylint: disable=redefined-outer-name
+    controller = _controller(lab)
+    hosts = _get(controller["gough_fleet_url"] + "/api/v1/fleet/hosts", controller,
+                 {"Authorization": "Bearer %s" % controller["gough_fleet_api_token"]})["hosts"]
+    by_name = dict((host["hostname"], host) for host in hosts)
+    for row in _table(first_run["site"]):
+        assert by_name[row["HOSTNAME"]]["id"] == int(row["FLEET_ID"])
+        assert by_name[row["HOSTNAME"]]["primary_ip"] == row["IP"]
+    assert len(hosts) == NODES  # one identity per node, no duplicates
+
+
+def test_prometheus_scrapes_every_agent_over_mtls(lab, first_run):  # pylint: disable=redefined-outer-name
+    controller = _controller(lab)
+    targets = _get(controller["gough_prometheus_url"] + "/api/v1/targets?state=active", controller)
+    agents = [t for t in targets["data"]["activeTargets"] if t["labels"]["job"] == "gough-agent"]
+    assert sorted(t["labels"]["instance"] for t in agents) == sorted(r["HOSTNAME"] for r in _table(first_run["site"]))
+    for target in agents:
+        assert target["health"] == "up", target
+        assert target["scrapeUrl"].startswith("https://")
 
 
 def test_nodes_answer_over_ssh_with_the_labs_key(lab, first_run):  # pylint: disable=redefined-outer-name
