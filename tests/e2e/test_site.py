@@ -16,6 +16,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 
@@ -134,12 +135,20 @@ def _get(url, controller, headers=None):
 
 def test_fleet_knows_every_node_by_the_id_in_the_table(lab, first_run):  # pylint: disable=redefined-outer-name
     controller = _controller(lab)
-    hosts = _get(controller["gough_fleet_url"] + "/api/v1/fleet/hosts", controller,
-                 {"Authorization": "Bearer %s" % controller["gough_fleet_api_token"]})["hosts"]
-    by_name = dict((host["hostname"], host) for host in hosts)
-    for row in _table(first_run["site"]):
+    rows = _table(first_run["site"])
+    # Fleet fills primary_ip from the host's answers to its detail queries, one distributed interval after enrolling.
+    deadline = time.monotonic() + 60
+    while True:
+        hosts = _get(controller["gough_fleet_url"] + "/api/v1/fleet/hosts", controller,
+                     {"Authorization": "Bearer %s" % controller["gough_fleet_api_token"]})["hosts"]
+        by_name = dict((host["hostname"], host) for host in hosts)
+        if all(by_name.get(row["HOSTNAME"], {}).get("primary_ip") for row in rows) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    for row in rows:
         assert by_name[row["HOSTNAME"]]["id"] == int(row["FLEET_ID"])
         assert by_name[row["HOSTNAME"]]["primary_ip"] == row["IP"]
+        assert by_name[row["HOSTNAME"]]["status"] == "online"
     assert len(hosts) == NODES  # one identity per node, no duplicates
 
 
