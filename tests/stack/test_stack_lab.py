@@ -67,6 +67,9 @@ def lab_stack(engine, run_id, tmp_path_factory):  # pylint: disable=unused-argum
         stack["secrets_second"] = _secrets(base)
         yield stack
     finally:
+        nodes_left = docker("ps", "-aq", "--filter", "name=^%s" % variables["stack_lab_node_prefix"], check=False)
+        if nodes_left.split():
+            docker("rm", "-f", "-v", *nodes_left.split(), check=False)
         if os.path.exists(os.path.join(base, "compose.yml")):
             docker("compose", "-p", project, "-f", os.path.join(base, "compose.yml"), "down", "-v",
                    "--remove-orphans", check=False)
@@ -150,6 +153,65 @@ def test_lab_nodes_reach_fleet_by_its_node_url(lab_stack):
         capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "401"  # TLS verified; Fleet itself wants a token
+
+
+DEPLOY_PLAYBOOK = """
+- name: Enlist, commission and deploy one machine through the stack's nginx
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Connection values
+      ansible.builtin.include_vars:
+        file: "{{ controller_file }}"
+        name: stack
+      no_log: true
+    - name: Through MAAS
+      module_defaults:
+        group/gough.gough.maas:
+          url: "{{ stack.gough_maas_url }}"
+          api_key: "{{ stack.gough_maas_api_key }}"
+          ca_path: "{{ stack.gough_ca_cert }}"
+      block:
+        - name: Enlist and commission
+          gough.gough.maas_machine:
+            hostname: stacktest-node
+            mac_addresses: ["52:54:00:5a:c0:01"]
+            architecture: amd64
+            power_type: manual
+            state: ready
+            wait_timeout: 120
+        - name: Deploy with user data
+          gough.gough.maas_deploy:
+            machines: [stacktest-node]
+            distro_series: noble
+            user_data: "#cloud-config\\nruncmd:\\n  - echo deployed-through-the-stack > /root/stack-test\\n"
+            wait_timeout: 300
+          register: deployed
+        - name: Where it is
+          ansible.builtin.copy:
+            content: "{{ deployed.machines | to_json }}"
+            dest: "{{ result_file }}"
+            mode: "0600"
+"""
+
+
+def test_maas_emulator_boots_lab_nodes_from_its_container(lab_stack, tmp_path):
+    """A deployment through nginx makes the containerised MAAS emulator boot a lab node on the stack's network
+    (docker CLI and socket inside the emulators container); cloud-init runs the user data there."""
+    playbook = tmp_path / "deploy.yml"
+    playbook.write_text(DEPLOY_PLAYBOOK)
+    result_file = tmp_path / "deployed.json"
+    run = run_playbook(str(playbook), {"stack_base_dir": str(tmp_path / "deploy"),
+                                       "controller_file": os.path.join(lab_stack["base"], "controller.yml"),
+                                       "result_file": str(result_file)})
+    assert run.rc == 0, run.output[-6000:]
+    machine = json.loads(result_file.read_text())[0]
+    assert machine["status"] == "Deployed", machine
+    name = lab_stack["vars"]["stack_lab_node_prefix"] + machine["system_id"]
+    networks = docker("inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}}{{end}}",
+                      name).split()
+    assert networks[0] == lab_stack["network"] and networks[1] in machine["ip_addresses"]
+    assert docker("exec", name, "cat", "/root/stack-test").strip() == "deployed-through-the-stack"
 
 
 def test_controller_file_and_secrets(lab_stack):
