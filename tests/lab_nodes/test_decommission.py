@@ -63,7 +63,7 @@ def lab(tmp_path):
         maas_emulator.stop()
 
 
-def run_playbook(tmp_path, maas, fleet, machines, limit, erase=True, inventory=None):
+def run_playbook(tmp_path, maas, fleet, machines, limit, erase=True, inventory=None, extra_vars=None, args=()):
     port = closed_port()
     inventory = inventory or {"all": {"hosts": dict(
         (m["hostname"], {"ansible_host": "127.0.0.1", "ansible_port": port, "ansible_user": "gough"})
@@ -74,6 +74,7 @@ def run_playbook(tmp_path, maas, fleet, machines, limit, erase=True, inventory=N
         "decommission_maas_ca_path": "", "decommission_erase": erase, "decommission_connect_timeout": 2,
         "decommission_release_timeout": 120,
     }
+    extra.update(extra_vars or {})
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     (tmp_path / "extra.json").write_text(json.dumps(extra))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_HOST_KEY_CHECKING="False",
@@ -82,6 +83,7 @@ def run_playbook(tmp_path, maas, fleet, machines, limit, erase=True, inventory=N
                "-e", "@" + str(tmp_path / "extra.json"), PLAYBOOK]
     if limit:
         command += ["--limit", limit]
+    command += list(args)
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
 
 
@@ -160,3 +162,104 @@ def test_decommission_of_a_reachable_enrolled_node_stops_osquery_and_releases_it
         assert recap(again.stdout)[HOSTNAME]["changed"] == 0, again.stdout[-5000:]
     finally:
         maas_emulator.stop()
+
+
+def erase_events(maas, system_id):
+    events = maas.request("GET", "events/", {"op": "query", "id": system_id})["events"]
+    return [e for e in events if "erasing" in e.get("type", "").lower()]
+
+
+def release_args(output):
+    """The erase options maas_deploy was invoked with (from -vvv output)."""
+    match = re.search(r'"module_args": \{[^}]*?"erase": (true|false)[^}]*?"quick_erase": (true|false)[^}]*?'
+                      r'"secure_erase": (true|false)', output, re.S)
+    assert match, output[-3000:]
+    return tuple(value == "true" for value in match.groups())
+
+
+@pytest.mark.parametrize("mode, expected", [("none", (False, False, False)), ("quick", (True, True, False)),
+                                            ("secure", (True, False, True))])
+def test_decommission_erase_mode_chooses_the_erase(lab, mode, expected):
+    maas, fleet, machines, agents, tmp_path = lab
+    gone = machines[0]
+    agents[0].stop()
+    # decommission_erase=true is overridden by the survey's decommission_erase_mode.
+    result = run_playbook(tmp_path, maas, fleet, machines, gone["hostname"],
+                          extra_vars={"decommission_erase_mode": mode}, args=["-vvv"])
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert release_args(result.stdout) == expected
+    assert maas.machine(gone["system_id"])["status_name"] == "Ready"
+    assert bool(erase_events(maas, gone["system_id"])) == (mode != "none")
+
+
+def test_decommission_rejects_an_unknown_erase_mode_before_any_change(lab):
+    maas, fleet, machines, _agents, tmp_path = lab
+    result = run_playbook(tmp_path, maas, fleet, machines, machines[0]["hostname"],
+                          extra_vars={"decommission_erase_mode": "shred"})
+    assert result.returncode != 0
+    assert "decommission_erase_mode must be none, quick, full or secure, not shred" in result.stdout
+    assert len(fleet_hostnames(fleet)) == 2
+    assert all(maas.machine(m["system_id"])["status_name"] == "Deployed" for m in machines)
+
+
+@pytest.fixture
+def failed_lab(tmp_path):
+    """Three machines: one Deployed (enrolled in Fleet), one Failed deployment, one Ready."""
+    if not os.path.islink(LINK):
+        os.makedirs(os.path.dirname(LINK), exist_ok=True)
+        os.symlink(ROOT, LINK)
+    maas_emulator = start_maas_emulator(
+        tmp_path / "maas", machines=3,
+        extra_args=["--deploy-seconds", "0.3", "--release-seconds", "0.2", "--erase-seconds", "0.3"])
+    fleet = start_fleet_emulator(str(tmp_path / "fleet"))
+    agent = None
+    try:
+        maas = MAAS(maas_emulator)
+        good, bad, idle = sorted(maas.machines(), key=lambda m: m["hostname"])
+        maas.deploy(good["system_id"], b"#cloud-config\n")
+        maas.wait_status(good["system_id"], ("Deployed",), timeout=60)
+        agent = FakeOsqueryHost(fleet, good["hostname"])
+        assert agent.enroll().status == 200
+        maas_emulator.configure(fail_deploy=1.0)
+        maas.deploy(bad["system_id"], b"#cloud-config\n")
+        maas.wait_status(bad["system_id"], ("Failed deployment",), timeout=60)
+        maas_emulator.configure(fail_deploy=0.0)
+        yield maas, fleet, (good, bad, idle), tmp_path
+    finally:
+        fleet.stop()
+        maas_emulator.stop()
+
+
+def statuses(maas, machines):
+    return [maas.machine(m["system_id"])["status_name"] for m in machines]
+
+
+def test_failed_only_without_limit_releases_only_failed_deployments(failed_lab):
+    """The AWX workflow's on-failure node: no --limit, decommission_failed_only=true."""
+    maas, fleet, machines, tmp_path = failed_lab
+    extra = {"decommission_failed_only": True, "decommission_erase_mode": "quick"}
+    first = run_playbook(tmp_path, maas, fleet, machines, None, extra_vars=extra)
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    assert statuses(maas, machines) == ["Deployed", "Ready", "Ready"]
+    assert erase_events(maas, machines[1]["system_id"])
+    assert fleet_hostnames(fleet) == [machines[0]["hostname"]]
+    assert recap(first.stdout)["localhost"]["changed"] == 1
+
+    again = run_playbook(tmp_path, maas, fleet, machines, None, extra_vars=extra)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(again.stdout).values()), again.stdout[-3000:]
+    assert statuses(maas, machines) == ["Deployed", "Ready", "Ready"]
+
+
+def test_failed_only_with_limit_releases_only_the_failed_hosts_of_the_limit(failed_lab):
+    maas, fleet, machines, tmp_path = failed_lab
+    good, bad, _idle = machines
+    limit = "%s,%s" % (good["hostname"], bad["hostname"])
+    result = run_playbook(tmp_path, maas, fleet, machines, limit, erase=False,
+                          extra_vars={"decommission_failed_only": True})
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert statuses(maas, machines) == ["Deployed", "Ready", "Ready"]
+    assert not erase_events(maas, bad["system_id"])  # the older booleans still work: decommission_erase=false
+    assert fleet_hostnames(fleet) == [good["hostname"]]
+    counts = recap(result.stdout)
+    assert counts[good["hostname"]]["changed"] == 0 and counts[bad["hostname"]]["changed"] >= 1
