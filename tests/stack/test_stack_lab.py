@@ -292,6 +292,20 @@ def test_bad_input_port_in_use(engine, run_id, tmp_path):  # pylint: disable=unu
     assert "port %d on 127.0.0.1 is already in use" % port in run.output, run.output[-4000:]
 
 
+def test_check_mode_on_a_new_stack_writes_nothing(engine, run_id, tmp_path):  # pylint: disable=unused-argument
+    """--check before the first run succeeds and creates no file, network or container."""
+    base = str(tmp_path / "new")
+    project = "gough-stknew-%s" % run_id
+    run = run_playbook(PLAYBOOK, {"stack_profile": "lab", "stack_base_dir": base, "stack_project": project,
+                                  "stack_network_name": project, "stack_network_subnet": "172.30.252.0/24",
+                                  "stack_port_maas": free_port(), "stack_port_fleet": free_port(),
+                                  "stack_port_prometheus": free_port()}, "--check")
+    assert run.rc == 0, run.output[-4000:]
+    assert not os.path.exists(base)
+    assert not docker("network", "ls", "-q", "--filter", "name=^%s$" % project).strip()
+    assert not docker("ps", "-aq", "--filter", "label=com.docker.compose.project=%s" % project).strip()
+
+
 def test_bad_input_no_docker_engine(engine, run_id, tmp_path):  # pylint: disable=unused-argument
     """No engine at stack_docker_host: one clear error before anything starts."""
     run = _bad_run(tmp_path, run_id, stack_docker_host="unix://%s/missing.sock" % tmp_path)
