@@ -24,6 +24,10 @@ def inputs(project_dir, **extra):
         "awx_config_ssh_private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nssh-secret-value\n"
                                       "-----END OPENSSH PRIVATE KEY-----\n",
         "awx_config_host_config_key": "callback-key-0123456789",
+        "awx_config_ca_cert": "-----BEGIN CERTIFICATE-----\nMIIC-gough-ca\n-----END CERTIFICATE-----\n",
+        "awx_config_ca_key": "-----BEGIN PRIVATE KEY-----\nca-key-secret-value\n-----END PRIVATE KEY-----\n",
+        "awx_config_provision_extra_vars": {"provision_cloudinit_vars": {
+            "cloudinit_ssh_authorized_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGough ops@example"]}},
         "awx_config_notification_url": "https://hooks.example.invalid/gough",
         "controller_user_accounts": [{"username": "alice", "password": "alice-secret-value",
                                       "email": "alice@example.invalid"}],

@@ -1,14 +1,20 @@
 """playbooks/awx.yml against the AWX emulator: the objects and their fields, the team grants, surveys, schedules,
 the rerun, check mode and bad input."""
 
+import json
+import os
 import re
+import urllib.error
+import urllib.request
 
 import pytest
+import yaml
 
 from awx_play import Client, inputs, run_playbook  # pylint: disable=import-error
 from gough_lab.awx.testing import start_awx_emulator
 
-SECRETS = ("maas-secret-value", "fleet-secret-value", "ssh-secret-value", "alice-secret-value")
+SECRETS = ("maas-secret-value", "fleet-secret-value", "ssh-secret-value", "alice-secret-value", "ca-key-secret-value")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 OPERATOR_TEMPLATES = ("Gough provision", "Gough agent", "Gough Fleet enrollment", "Gough decommission")
 
 
@@ -81,7 +87,7 @@ def test_project_and_maas_inventory_source(api, first_run, project_dir):
 def test_job_templates_playbooks_credentials_prompts_and_callback(api, first_run):
     expected = {"Gough stack": ("playbooks/stack.yml", {"Gough servers SSH"}),
                 "Gough provision": ("playbooks/provision.yml", {"MAAS"}),
-                "Gough agent": ("playbooks/agent.yml", {"Gough servers SSH"}),
+                "Gough agent": ("playbooks/agent.yml", {"Gough servers SSH", "Gough CA"}),
                 "Gough Fleet enrollment": ("playbooks/fleet.yml", {"Gough servers SSH", "Fleet"}),
                 "Gough decommission": ("playbooks/decommission.yml", {"MAAS", "Fleet"})}
     inventory = api.one("inventories", name="MAAS")
@@ -106,11 +112,12 @@ def test_surveys_ask_what_provisioning_needs(api, first_run):
     assert provision["survey_enabled"] is True
     spec = api.get("job_templates/%s/survey_spec/" % provision["id"])
     questions = {q["variable"]: q for q in spec["spec"]}
-    assert set(questions) == {"provision_count", "provision_tags", "provision_zone", "provision_pool",
-                              "provision_distro_series", "site_cloudinit_template"}
+    assert set(questions) == {"provision_count", "provision_agent_name", "provision_tags", "provision_zone",
+                              "provision_pool", "provision_distro_series", "provision_cloudinit_template"}
     assert questions["provision_count"]["type"] == "integer" and questions["provision_count"]["min"] == 1
     assert "noble" in questions["provision_distro_series"]["choices"]
-    assert "base" in questions["site_cloudinit_template"]["choices"]
+    assert "base" in questions["provision_cloudinit_template"]["choices"]
+    assert questions["provision_zone"]["required"] is False and questions["provision_zone"]["default"] == ""
     decommission = api.one("job_templates", name="Gough decommission")
     erase = api.get("job_templates/%s/survey_spec/" % decommission["id"])["spec"]
     assert [q["variable"] for q in erase] == ["decommission_erase_mode"]
@@ -210,7 +217,8 @@ def test_rerun_changes_only_the_secret_bearing_objects(awx, api, project_dir, fi
 
 
 def _credentials(awx):
-    return [c for c in Client(awx).all("credentials/") if c["name"] in ("MAAS", "Fleet", "Gough servers SSH")]
+    return [c for c in Client(awx).all("credentials/")
+            if c["name"] in ("MAAS", "Fleet", "Gough servers SSH", "Gough CA")]
 
 
 def test_rerun_without_secret_updates_changes_nothing(awx, project_dir, first_run, tmp_path):
@@ -257,3 +265,133 @@ def test_missing_required_input_fails_before_any_change(awx, project_dir, first_
     process, recap = run_playbook(awx, tmp_path, variables, expect_rc=2)
     assert recap["failed"] == 1 and "awx_config_maas_api_key" in process.stdout
     assert awx.stats()["requests"] == 0
+
+
+# --- Surveys ask exactly what the playbooks read ---------------------------------------------------------------
+
+def role_options(role):
+    """Options of a gough.gough role's main entry point (its meta/argument_specs.yml)."""
+    name = role.split(".")[-1]
+    with open(os.path.join(ROOT, "roles", name, "meta", "argument_specs.yml"), encoding="utf-8") as handle:
+        return set(yaml.safe_load(handle)["argument_specs"]["main"]["options"])
+
+
+def _tasks(items):
+    for task in items or []:
+        yield task
+        for key in ("block", "rescue", "always"):
+            yield from _tasks(task.get(key))
+
+
+def playbook_variables(playbook):
+    """Variables a playbook accepts: its plays' documented vars and the argument specs of the roles it runs."""
+    with open(os.path.join(ROOT, playbook), encoding="utf-8") as handle:
+        plays = yaml.safe_load(handle)
+    names = set()
+    for play in plays:
+        names |= set(play.get("vars") or {})
+        for role in play.get("roles") or []:
+            names |= role_options(role["role"] if isinstance(role, dict) else role)
+        for task in _tasks((play.get("pre_tasks") or []) + (play.get("tasks") or []) + (play.get("post_tasks") or [])):
+            for action in ("ansible.builtin.include_role", "ansible.builtin.import_role"):
+                if action in task and task[action]["name"].startswith("gough.gough."):
+                    names |= role_options(task[action]["name"])
+    return names
+
+
+def test_the_variable_cross_check_sees_a_drift():
+    provision = playbook_variables("playbooks/provision.yml")
+    assert {"provision_count", "provision_machines", "provision_cloudinit_template"} <= provision
+    assert "site_cloudinit_template" not in provision and "decommission_erase_mode" not in provision
+    assert {"decommission_erase_mode", "decommission_failed_only"} <= playbook_variables("playbooks/decommission.yml")
+
+
+def test_every_survey_variable_is_one_the_template_playbook_reads(api, first_run):
+    templates = {t["id"]: t for t in api.all("job_templates/")}
+    surveyed = 0
+    for template in templates.values():
+        accepted = playbook_variables(template["playbook"])
+        if template["survey_enabled"]:
+            spec = api.get("job_templates/%s/survey_spec/" % template["id"])["spec"]
+            unknown = {q["variable"] for q in spec} - accepted
+            assert not unknown, (template["name"], unknown)
+            surveyed += 1
+        extra = yaml.safe_load(template["extra_vars"] or "{}") or {}
+        assert not set(extra) - accepted, (template["name"], set(extra) - accepted)
+    assert surveyed == 2
+
+    workflow = api.one("workflow_job_templates", name="Provision servers")
+    nodes = api.all("workflow_job_templates/%s/workflow_nodes/" % workflow["id"])
+    node_playbooks = {}
+    for node in nodes:
+        template = templates[node["unified_job_template"]]
+        accepted = playbook_variables(template["playbook"])
+        node_playbooks[template["playbook"]] = accepted
+        # Variables a node passes itself (the failure path's decommission_failed_only) reach that playbook.
+        assert not set(node["extra_data"] or {}) - accepted, (node["identifier"], node["extra_data"])
+    # AWX gives the workflow's survey answers to every node: each must be read by at least one of them.
+    for question in api.get("workflow_job_templates/%s/survey_spec/" % workflow["id"])["spec"]:
+        readers = [playbook for playbook, accepted in node_playbooks.items() if question["variable"] in accepted]
+        assert readers, question["variable"]
+
+
+def test_survey_choices_are_values_the_playbooks_accept(api, first_run):
+    provision = api.one("job_templates", name="Gough provision")
+    questions = {q["variable"]: q for q in api.get("job_templates/%s/survey_spec/" % provision["id"])["spec"]}
+    library = {name.split(".")[0] for name in os.listdir(os.path.join(ROOT, "plugins", "cloudinit", "templates"))}
+    assert set(questions["provision_cloudinit_template"]["choices"]) <= library
+    with open(os.path.join(ROOT, "playbooks", "decommission.yml"), encoding="utf-8") as handle:
+        text = handle.read()
+    decommission = api.one("job_templates", name="Gough decommission")
+    (erase,) = api.get("job_templates/%s/survey_spec/" % decommission["id"])["spec"]
+    assert "in ['none', 'quick', 'full', 'secure']" in text
+    assert set(erase["choices"]) == {"none", "quick", "full", "secure"}
+
+
+def test_provision_template_stores_the_extra_variables(api, first_run):
+    provision = api.one("job_templates", name="Gough provision")
+    assert yaml.safe_load(provision["extra_vars"])["provision_cloudinit_vars"]["cloudinit_ssh_authorized_keys"]
+
+
+# --- Gough CA credential for the agent template --------------------------------------------------------------
+
+def test_gough_ca_credential_type_writes_files_and_passes_their_paths(api, first_run):
+    ctype = api.one("credential_types", name="Gough CA")
+    fields = {f["id"]: f for f in ctype["inputs"]["fields"]}
+    assert fields["ca_key"]["secret"] is True and not fields["ca_cert"].get("secret")
+    assert ctype["inputs"]["required"] == ["ca_cert", "ca_key"]
+    assert ctype["injectors"]["file"] == {"template.ca_cert": "{{ ca_cert }}", "template.ca_key": "{{ ca_key }}"}
+    assert ctype["injectors"]["extra_vars"] == {"agent_ca_cert": "{{ tower.filename.ca_cert }}",
+                                                "agent_ca_key": "{{ tower.filename.ca_key }}"}
+    credential = api.one("credentials", name="Gough CA")
+    assert credential["inputs"]["ca_key"] == "$encrypted$" and "MIIC-gough-ca" in credential["inputs"]["ca_cert"]
+    agent = api.one("job_templates", name="Gough agent")
+    assert "Gough CA" in {c["name"] for c in api.all("job_templates/%s/credentials/" % agent["id"])}
+    # Signing agent certificates is for the template, not for operators to reuse elsewhere.
+    assert ("credential", "Gough CA", "Use") not in grants(api, "operators")
+    # The agent role reads the two variables the injector sets.
+    assert {"agent_ca_cert", "agent_ca_key"} <= role_options("gough.gough.agent")
+
+
+@pytest.mark.parametrize("injectors, message", [
+    ({"file": {"template.ca_cert": "{{ ca_cert }}"}, "extra_vars": {"agent_ca_key": "{{ tower.filename.ca_key }}"}},
+     "undefined field"),
+    ({"file": {"template": "{{ ca_cert }}", "template.ca_key": "{{ ca_key }}"}}, "multi-file syntax"),
+    ({"file": {"template.ca_cert": "{{ ca_cert }}"}, "extra_vars": {"agent_ca_cert": "{{ tower.filename }}"}},
+     "undefined field"),
+    ({"file": {"template.ca-cert": "{{ ca_cert }}"}}, "file injector keys"),
+    ({"env": {"ANSIBLE_CONFIG": "{{ tower.filename.ca_cert }}"}, "file": {"template.ca_cert": "{{ ca_cert }}"}},
+     "may affect Ansible configuration"),
+])
+def test_emulator_rejects_file_injectors_awx_rejects(awx, first_run, injectors, message):
+    body = {"name": "Broken CA", "kind": "cloud",
+            "inputs": {"fields": [{"id": "ca_cert", "label": "cert", "type": "string"},
+                                  {"id": "ca_key", "label": "key", "type": "string", "secret": True}]},
+            "injectors": injectors}
+    request = urllib.request.Request(awx.url + "/api/v2/credential_types/", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Authorization": "Bearer " + awx.token,
+                                                             "Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)  # pylint: disable=consider-using-with
+    assert caught.value.code == 400
+    assert message in json.loads(caught.value.read())["injectors"][0]
