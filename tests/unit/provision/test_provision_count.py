@@ -18,7 +18,8 @@ PLAYBOOK = os.path.join(ROOT, "playbooks", "provision.yml")
 BIN = os.path.dirname(sys.executable)
 
 from gough_lab.testing import start_maas_emulator  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient  # noqa: E402  pylint: disable=wrong-import-position,import-error
+# pylint: disable-next=wrong-import-position,import-error
+from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient  # noqa: E402
 
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGough0000000000000000000000000000000000000 ops@example"
 
