@@ -31,10 +31,10 @@ def lab(tmp_path):
                                    extra_args=["--deploy-seconds", "0.3", "--release-seconds", "0.2"])
     try:
         with MAASClient(emulator.url, emulator.api_key) as client:
-            machines = sorted(client.get("machines/"), key=lambda m: m["hostname"])
+            listed = sorted(client.get("machines/"), key=lambda m: m["hostname"])
             client.post("tags/", data={"name": "web"})
-            client.post("tags/web/", op="update_nodes", data={"add": [m["system_id"] for m in machines[:3]]})
-        emulator.web = [m["system_id"] for m in machines[:3]]
+            client.post("tags/web/", op="update_nodes", data={"add": [m["system_id"] for m in listed[:3]]})
+        emulator.web = [m["system_id"] for m in listed[:3]]
         emulator.reset_stats()
         yield emulator
     finally:
