@@ -43,7 +43,7 @@ def _playbook(name, *args, env):
 
 def _free_ports(count):
     """Ports nothing listens on now (the stack's preflight fails on a busy one, which is not this test's topic)."""
-    sockets = [socket.socket() for _ in range(count)]
+    sockets = [socket.socket() for _index in range(count)]
     try:
         for sock in sockets:
             sock.bind(("127.0.0.1", 0))
