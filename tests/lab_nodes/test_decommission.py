@@ -105,9 +105,23 @@ def test_decommission_removes_from_fleet_and_releases_with_erase_then_changes_no
     maas, fleet, machines, agents, tmp_path = lab
     gone, kept = machines
     agents[0].stop()  # the server is gone: its osquery no longer checks in (or re-enrolls)
+    # The agent role's Prometheus targets (file_sd on the controller, the default agent_prometheus_file_sd_host).
+    file_sd = tmp_path / "file_sd"
+    file_sd.mkdir()
+    for machine in machines:
+        (file_sd / ("%s.json" % machine["hostname"])).write_text('[{"targets": ["127.0.0.1:9555"]}]\n')
+    file_sd_vars = {"agent_prometheus_file_sd_dir": str(file_sd)}
 
-    first = run_playbook(tmp_path, maas, fleet, machines, gone["hostname"])
+    check = run_playbook(tmp_path, maas, fleet, machines, gone["hostname"], extra_vars=file_sd_vars,
+                         args=["--check"])
+    assert check.returncode == 0, check.stdout[-4000:] + check.stderr[-2000:]
+    assert (file_sd / ("%s.json" % gone["hostname"])).exists()
+    assert maas.machine(gone["system_id"])["status_name"] == "Deployed"
+
+    first = run_playbook(tmp_path, maas, fleet, machines, gone["hostname"], extra_vars=file_sd_vars)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    # Unreachable, yet Prometheus stops scraping it; the other server's target stays.
+    assert sorted(p.name for p in file_sd.iterdir()) == ["%s.json" % kept["hostname"]]
     counts = recap(first.stdout)
     assert set(counts) == {gone["hostname"], "localhost"} or set(counts) == {gone["hostname"]}, counts
     assert counts[gone["hostname"]]["failed"] == 0 and counts[gone["hostname"]]["changed"] >= 2
@@ -119,7 +133,7 @@ def test_decommission_removes_from_fleet_and_releases_with_erase_then_changes_no
     assert any("erase" in (e.get("type", "") + e.get("description", "")).lower() for e in events), events
     assert maas.machine(kept["system_id"])["status_name"] == "Deployed"
 
-    again = run_playbook(tmp_path, maas, fleet, machines, gone["hostname"])
+    again = run_playbook(tmp_path, maas, fleet, machines, gone["hostname"], extra_vars=file_sd_vars)
     assert again.returncode == 0, again.stdout[-4000:]
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(again.stdout).values()), again.stdout[-3000:]
     assert fleet_hostnames(fleet) == [kept["hostname"]]
