@@ -71,6 +71,53 @@ def test_secrets_generated_once_and_private(rendered):
     assert len(set(rendered["secrets"].values())) == len(SECRETS)
 
 
+def test_passwords_are_compose_secrets(rendered):
+    """Fleet's MySQL and Grafana's admin passwords are Compose secret files owned by the container's uid; only
+    Fleet's Redis password stays in an environment file."""
+    base = rendered["base"]
+    result = subprocess.run(["docker", "compose", "-f", os.path.join(base, "compose.yml"), "config", "--format",
+                             "json"], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    project = json.loads(result.stdout)
+    services = project["services"]
+    for name in ("fleet", "fleet-migrate"):
+        assert services[name]["environment"]["FLEET_MYSQL_PASSWORD_PATH"] == "/run/secrets/mysql_password_fleet"
+        assert [item["source"] for item in services[name]["secrets"]] == ["mysql_password_fleet"]
+    grafana = services["grafana"]
+    assert "env_file" not in grafana and "GF_SECURITY_ADMIN_PASSWORD" not in grafana["environment"]
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana_admin_password_grafana"
+    for service in services.values():
+        for key in service.get("environment") or {}:
+            # docker compose config resolves env_file: fleet.env's Redis password is the one left.
+            assert not key.endswith("PASSWORD") or key == "FLEET_REDIS_PASSWORD", key
+    owners = {"mysql_password_fleet": ("mysql_password", 100), "grafana_admin_password_grafana":
+              ("grafana_admin_password", 472)}
+    for name, (source, uid) in owners.items():
+        path = os.path.join(base, "secrets", name)
+        assert project["secrets"][name]["file"] == path
+        info = os.stat(path)
+        assert stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == uid
+        with open(path, encoding="utf-8") as handle:
+            assert handle.read() == rendered["secrets"][source]
+    with open(os.path.join(base, "secrets", "fleet.env"), encoding="utf-8") as handle:
+        assert handle.read() == "FLEET_REDIS_PASSWORD=%s\n" % rendered["secrets"]["redis_password"]
+    assert not os.path.exists(os.path.join(base, "secrets", "grafana.env"))
+
+
+def test_nginx_prometheus_site_requires_client_certificate(rendered):
+    """Production nginx: Prometheus's site verifies client certificates against Gough's CA, the other sites do not,
+    and Fleet's /metrics is not proxied."""
+    with open(os.path.join(rendered["base"], "nginx", "nginx.conf"), encoding="utf-8") as handle:
+        servers = handle.read().split("    server {")[1:]
+    by_port = {server.split("listen ")[1].split()[0]: server for server in servers}
+    assert sorted(by_port) == ["3443", "5443", "8443", "9443"]
+    assert "ssl_verify_client on;" in by_port["9443"]
+    assert "ssl_client_certificate /etc/nginx/tls/ca.crt;" in by_port["9443"]
+    for port in ("3443", "5443", "8443"):
+        assert "ssl_verify_client" not in by_port[port]
+    assert "location = /metrics {\n            return 404;" in by_port["8443"]
+
+
 def test_prometheus_configuration_and_rules_pass_promtool(rendered, engine):  # pylint: disable=unused-argument
     """promtool (from the lab's Prometheus image) checks the rendered configuration and the agent alert rules."""
     prom = os.path.join(rendered["base"], "prometheus")
