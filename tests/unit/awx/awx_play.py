@@ -21,6 +21,10 @@ def inputs(project_dir, **extra):
         "awx_config_maas_ca_cert": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
         "awx_config_fleet_url": "https://127.0.0.1:8412",
         "awx_config_fleet_api_token": "fleet-secret-value",
+        "awx_config_fleet_enroll_secret": "enroll-secret-value",
+        "awx_config_fleet_node_address": "fleet.example.invalid:8412",
+        "awx_config_prometheus_file_sd_dir": "/srv/gough/prometheus/file_sd",
+        "awx_config_prometheus_file_sd_host": "stack.example.invalid",
         "awx_config_ssh_private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nssh-secret-value\n"
                                       "-----END OPENSSH PRIVATE KEY-----\n",
         "awx_config_host_config_key": "callback-key-0123456789",

@@ -13,7 +13,8 @@ import yaml
 from awx_play import Client, inputs, run_playbook  # pylint: disable=import-error
 from gough_lab.awx.testing import start_awx_emulator
 
-SECRETS = ("maas-secret-value", "fleet-secret-value", "ssh-secret-value", "alice-secret-value", "ca-key-secret-value")
+SECRETS = ("maas-secret-value", "fleet-secret-value", "ssh-secret-value", "alice-secret-value", "ca-key-secret-value",
+           "enroll-secret-value", "callback-key-0123456789")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 OPERATOR_TEMPLATES = ("Gough provision", "Gough agent", "Gough Fleet enrollment", "Gough decommission")
 
@@ -52,7 +53,12 @@ def test_credential_types_mark_secrets_and_inject_environment(api, first_run):
     assert "extra_vars" not in maas["injectors"]  # extra_vars injectors do not reach inventory updates
     fleet = api.one("credential_types", name="Fleet API")
     assert set(fleet["injectors"]["env"]) == {"FLEET_URL", "FLEET_API_TOKEN", "FLEET_CA_CERT"}
-    assert {f["id"] for f in fleet["inputs"]["fields"] if f.get("secret")} == {"fleet_api_token", "fleet_ca_cert"}
+    assert {f["id"] for f in fleet["inputs"]["fields"] if f.get("secret")} == {"fleet_api_token", "fleet_ca_cert",
+                                                                                "enroll_secret"}
+    # The nodes' side of enrollment goes to role gough.gough.fleet_enroll's variables.
+    assert fleet["injectors"]["extra_vars"] == {"fleet_enroll_secret": "{{ enroll_secret }}",
+                                                "fleet_enroll_node_address": "{{ node_address }}"}
+    assert fleet["inputs"]["required"] == ["fleet_url", "fleet_api_token"]
 
 
 def test_credentials_hold_the_inputs_with_secrets_encrypted(api, first_run):
@@ -63,7 +69,8 @@ def test_credentials_hold_the_inputs_with_secrets_encrypted(api, first_run):
     fleet = api.one("credentials", name="Fleet")
     # No Fleet CA given: an empty secret stays empty (AWX only encrypts values).
     assert fleet["inputs"] == {"fleet_url": "https://127.0.0.1:8412", "fleet_api_token": "$encrypted$",
-                               "fleet_ca_cert": ""}
+                               "fleet_ca_cert": "", "enroll_secret": "$encrypted$",
+                               "node_address": "fleet.example.invalid:8412"}
     ssh = api.one("credentials", name="Gough servers SSH")
     assert ssh["kind"] == "ssh" and ssh["inputs"] == {"username": "ubuntu", "ssh_key_data": "$encrypted$"}
 
@@ -89,7 +96,7 @@ def test_job_templates_playbooks_credentials_prompts_and_callback(api, first_run
                 "Gough provision": ("playbooks/provision.yml", {"MAAS"}),
                 "Gough agent": ("playbooks/agent.yml", {"Gough servers SSH", "Gough CA"}),
                 "Gough Fleet enrollment": ("playbooks/fleet.yml", {"Gough servers SSH", "Fleet"}),
-                "Gough decommission": ("playbooks/decommission.yml", {"MAAS", "Fleet"})}
+                "Gough decommission": ("playbooks/decommission.yml", {"MAAS", "Fleet", "Gough servers SSH"})}
     inventory = api.one("inventories", name="MAAS")
     for name, (playbook, credentials) in expected.items():
         template = api.one("job_templates", name=name)
@@ -102,6 +109,11 @@ def test_job_templates_playbooks_credentials_prompts_and_callback(api, first_run
     assert agent["host_config_key"] == "callback-key-0123456789" and "callback" in agent["related"]
     assert agent["ask_limit_on_launch"] is True
     assert not any(api.one("job_templates", name=n)["host_config_key"] for n in expected if n != "Gough agent")
+    # The agent writes its Prometheus target, and decommissioning removes it, on the file_sd host over SSH.
+    file_sd = {"agent_prometheus_file_sd_dir": "/srv/gough/prometheus/file_sd",
+               "agent_prometheus_file_sd_host": "stack.example.invalid"}
+    assert yaml.safe_load(agent["extra_vars"]) == file_sd
+    assert yaml.safe_load(api.one("job_templates", name="Gough decommission")["extra_vars"]) == file_sd
     provision = api.one("job_templates", name="Gough provision")
     assert provision["ask_variables_on_launch"] is True and provision["ask_inventory_on_launch"] is False
     assert api.one("job_templates", name="Gough stack")["ask_inventory_on_launch"] is True
@@ -223,9 +235,13 @@ def _credentials(awx):
 
 def test_rerun_without_secret_updates_changes_nothing(awx, project_dir, first_run, tmp_path):
     awx.reset_stats()
-    process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_update_secrets=False))
+    # -vvv prints every task's arguments and results, except no_log ones: still no secret (the callback key).
+    process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_update_secrets=False), "-vvv")
     assert recap["failed"] == 0 and recap["changed"] == 0, process.stdout
     assert awx.stats()["writes"] == 0
+    for secret in SECRETS:
+        assert secret not in process.stdout + process.stderr
+    assert "Gough agent" in process.stdout and '"playbook": "playbooks/stack.yml"' in process.stdout
 
 
 def test_check_mode_reports_drift_and_writes_nothing(awx, api, project_dir, first_run, tmp_path):
@@ -264,6 +280,14 @@ def test_missing_required_input_fails_before_any_change(awx, project_dir, first_
     awx.reset_stats()
     process, recap = run_playbook(awx, tmp_path, variables, expect_rc=2)
     assert recap["failed"] == 1 and "awx_config_maas_api_key" in process.stdout
+    assert awx.stats()["requests"] == 0
+
+
+def test_file_sd_directory_without_its_host_fails_before_any_change(awx, project_dir, first_run, tmp_path):
+    awx.reset_stats()
+    process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_prometheus_file_sd_host=""),
+                                  expect_rc=2)
+    assert recap["failed"] == 1 and "awx_config_prometheus_file_sd_host" in process.stdout
     assert awx.stats()["requests"] == 0
 
 
@@ -308,7 +332,7 @@ def test_the_variable_cross_check_sees_a_drift():
 
 def test_every_survey_variable_is_one_the_template_playbook_reads(api, first_run):
     templates = {t["id"]: t for t in api.all("job_templates/")}
-    surveyed = 0
+    surveyed = injected_total = 0
     for template in templates.values():
         accepted = playbook_variables(template["playbook"])
         if template["survey_enabled"]:
@@ -318,7 +342,14 @@ def test_every_survey_variable_is_one_the_template_playbook_reads(api, first_run
             surveyed += 1
         extra = yaml.safe_load(template["extra_vars"] or "{}") or {}
         assert not set(extra) - accepted, (template["name"], set(extra) - accepted)
+        # Extra variables the template's credentials inject (Fleet enrollment, Gough CA) reach its playbook too.
+        for credential in api.all("job_templates/%s/credentials/" % template["id"]):
+            ctype = api.get("credential_types/%s/" % credential["credential_type"])
+            injected = set((ctype["injectors"] or {}).get("extra_vars") or {})
+            assert not injected - accepted, (template["name"], credential["name"], injected - accepted)
+            injected_total += len(injected)
     assert surveyed == 2
+    assert injected_total >= 6  # Gough CA on the agent, Fleet API on enrollment and decommission
 
     workflow = api.one("workflow_job_templates", name="Provision servers")
     nodes = api.all("workflow_job_templates/%s/workflow_nodes/" % workflow["id"])
