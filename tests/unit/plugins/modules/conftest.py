@@ -13,16 +13,22 @@ import json
 import pytest
 import yaml
 
+from ansible.module_utils import _internal as _module_internal
 from ansible.module_utils.testing import patch_module_args
 
 
 @pytest.fixture
-def run_module(capsys):
+def run_module(capsys, monkeypatch):
     """``run_module(module, args)`` runs ``module.main()`` with ``args`` and returns its JSON result.
 
     The result is what exit_json or fail_json printed; ``_ansible_check_mode`` and ``_ansible_diff`` in ``args``
     switch on check and diff mode.
     """
+    # A module runs on its target, never in the controller process. Once another test in this process has imported
+    # controller code (an inventory or action plugin), ansible-core would send module warnings to the controller's
+    # display instead of the result; running the module as on a target keeps them in the result.
+    monkeypatch.setattr(_module_internal, "is_controller", False)
+
     def run(module, args):
         with patch_module_args(args):
             with pytest.raises(SystemExit):
