@@ -22,28 +22,26 @@ import json
 import re
 import time
 
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
-from ansible.module_utils.basic import env_fallback
-
-from ansible_collections.gough.gough.plugins.module_utils.http_retry import (
-    Confirmed,
-    HTTPTransport,
-    RetryPolicy,
-    TransportError,
-    build_ssl_context,
-    send_with_retries,
+from ansible_collections.gough.gough.plugins.module_utils.api_client import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    ApiClient,
+    ApiError,
+    check_timing_options,
+    clip as _clip,
+    connection_argument_spec,
+    connection_options,
+    split_base_url,
 )
+from ansible_collections.gough.gough.plugins.module_utils.http_retry import Confirmed
 
 API_PATH = "/api/v1/fleet/"
-DEFAULT_TIMEOUT = 30
-DEFAULT_RETRIES = 5
 DEFAULT_PER_PAGE = 100
 # A runaway pagination loop (a server that always says has_next_results) must still end.
 MAX_PAGES = 10000
 USER_AGENT = "gough.gough-fleet-client"
-MAX_MESSAGE_CHARS = 500
-MIN_SCRUB_LENGTH = 6
 
 
 # The host fields the modules return (documented in their RETURN); Fleet sends many more.
@@ -53,7 +51,7 @@ HOST_FIELDS = ("id", "hostname", "display_name", "uuid", "hardware_serial", "pla
 _TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
-class FleetError(Exception):
+class FleetError(ApiError):
     """Any failure talking to Fleet.
 
     Attributes: ``status`` (HTTP status, or None when no response came back), ``method``, ``url`` (scheme, host,
@@ -65,15 +63,10 @@ class FleetError(Exception):
 
     def __init__(self, message, status=None, method=None, url=None, fleet_message=None, errors=None, attempts=1,
                  reason=None):
-        super(FleetError, self).__init__(message)
-        self.message = message
-        self.status = status
-        self.method = method
-        self.url = url
+        super(FleetError, self).__init__(message, status=status, method=method, url=url, attempts=attempts,
+                                         reason=reason)
         self.fleet_message = fleet_message
         self.errors = errors or []
-        self.attempts = attempts
-        self.reason = reason
 
     @property
     def field(self):
@@ -84,15 +77,12 @@ class FleetError(Exception):
                 return name
         return None
 
-    def __str__(self):
-        return self.message
-
     def __repr__(self):
         return "FleetError(%r, status=%r)" % (self.message, self.status)
 
     def details(self):
         """Extra keys for ``fail_json``: HTTP status, method, URL and Fleet's field errors (nothing secret)."""
-        result = {"status": self.status, "method": self.method, "url": self.url}
+        result = super(FleetError, self).details()
         if self.errors:
             result["fleet_errors"] = self.errors
         return result
@@ -104,28 +94,14 @@ def normalize_base_url(url):
     The Fleet root and the API base itself are both accepted. Credentials, query strings and fragments are refused.
     """
     example = "expected something like https://fleet.example.com:8080"
-    if not isinstance(url, str) or not url.strip():
-        raise FleetError("The Fleet URL is empty; %s." % example)
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise FleetError("The Fleet URL is invalid (%s); %s." % (exc, example))
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FleetError("The Fleet URL must start with https:// (or http://) and name a host; %s." % example)
-    if parts.username is not None or parts.password is not None:
-        raise FleetError("The Fleet URL must not contain credentials (user:password@); use api_token.")
-    if parts.query or parts.fragment:
-        raise FleetError("The Fleet URL must not contain a query string or fragment.")
-    path = parts.path.rstrip("/")
+    scheme, netloc, path = split_base_url(
+        url, FleetError, "Fleet", example, "api_token",
+        "The Fleet URL must start with https:// (or http://) and name a host; %s." % example)
     for suffix in ("/api/v1/fleet", "/api/latest/fleet", "/api/v1", "/api"):
         if path.endswith(suffix):
             path = path[:-len(suffix)]
             break
-    host = "[%s]" % parts.hostname if ":" in parts.hostname else parts.hostname
-    netloc = host if port is None else "%s:%d" % (host, port)
-    return "%s://%s%s%s" % (parts.scheme, netloc, path, API_PATH)
+    return "%s://%s%s%s" % (scheme, netloc, path, API_PATH)
 
 
 def parse_time(value):
@@ -177,13 +153,6 @@ def _query_items(params):
     return items
 
 
-def _clip(text):
-    text = " ".join(text.split())
-    if len(text) > MAX_MESSAGE_CHARS:
-        text = text[:MAX_MESSAGE_CHARS] + "..."
-    return text
-
-
 def _decode_body(raw):
     """Parse a response body: JSON when it parses, text otherwise, None when empty."""
     if not raw.body:
@@ -205,7 +174,7 @@ def describe_fleet_errors(body):
                           for e in errors]
 
 
-class FleetClient(object):
+class FleetClient(ApiClient):
     """Token-authenticated, retrying access to one Fleet server's REST API v1.
 
     ``url`` is the Fleet root (``https://fleet.example.com``) or the API base; ``api_token`` the token of an
@@ -215,6 +184,12 @@ class FleetClient(object):
     socket operation of a request, in seconds.
     """
 
+    error_class = FleetError
+    service = "Fleet"
+    user_agent = USER_AGENT
+    credential_name = "API token"
+    forbidden_reason = "the API user's role does not allow it"
+
     def __init__(self, url, api_token, validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT,
                  retries=DEFAULT_RETRIES, backoff_base=0.5, backoff_cap=10.0, retry_after_cap=60.0, jitter=0.5,
                  sleep=time.sleep):
@@ -223,39 +198,10 @@ class FleetClient(object):
         self._token = api_token.strip()
         if any(c.isspace() or ord(c) < 32 for c in self._token):
             raise FleetError("The Fleet API token contains whitespace or control characters.")
-        self.api_url = normalize_base_url(url)
-        parts = urlsplit(self.api_url)
-        self._base_path = parts.path
-        scheme = parts.scheme
-        port = parts.port or (443 if scheme == "https" else 80)
-        context = None
-        if scheme == "https":
-            try:
-                context = build_ssl_context(validate_certs, ca_path)
-            except (OSError, ValueError) as exc:
-                reason = getattr(exc, "strerror", None) or exc
-                raise FleetError("Cannot load the CA certificate ca_path=%s: %s." % (ca_path, reason))
-        self.validate_certs = validate_certs
+        api_url = normalize_base_url(url)
         self.ca_path = ca_path
-        self.timeout = timeout
-        self.policy = RetryPolicy(retries=retries, backoff_base=backoff_base, backoff_cap=backoff_cap,
-                                  retry_after_cap=retry_after_cap, jitter=jitter)
-        self._transport = HTTPTransport(scheme, parts.hostname, port, timeout=timeout, ssl_context=context)
-        self._origin = self._transport.origin
-        self._sleep = sleep
-
-    def __repr__(self):
-        return "FleetClient(%r)" % (self.api_url,)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def close(self):
-        """Close the keep-alive connections of every thread."""
-        self._transport.close()
+        self._connect(api_url, validate_certs, ca_path, timeout, retries, backoff_base, backoff_cap, retry_after_cap,
+                      jitter, sleep)
 
     # -- the request loop ---------------------------------------------------------------------------------
 
@@ -263,12 +209,14 @@ class FleetClient(object):
         path = (path or "").lstrip("/")
         if ("/" + path).startswith(self._base_path):
             path = ("/" + path)[len(self._base_path):]
-        return self._base_path + quote(path, safe="/:@!$&'()*+,;=-._~")
+        return self._under_base(path)
 
-    def _scrub(self, text):
-        if len(self._token) >= MIN_SCRUB_LENGTH and self._token in text:
-            text = text.replace(self._token, "********")
-        return text
+    def _secrets(self):
+        return (self._token,)
+
+    def authorization_header(self):
+        """The ``Authorization`` value: the bearer token."""
+        return "Bearer " + self._token
 
     def request(self, method, path, params=None, body=None, confirm=None):
         """Send one API request; return the parsed JSON body (``{}`` for an empty one). Raises ``FleetError``.
@@ -283,7 +231,7 @@ class FleetClient(object):
         query = urlencode(_query_items(params))
         target = full_path + ("?" + query if query else "")
         display_url = self._origin + full_path
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        headers = self._headers()
         payload = None
         if body is not None:
             payload = json.dumps(body).encode("utf-8")
@@ -291,81 +239,45 @@ class FleetClient(object):
             headers["Content-Length"] = str(len(payload))
         elif method in ("POST", "PATCH", "PUT"):
             headers["Content-Length"] = "0"
-
-        def make_headers():
-            fresh = dict(headers)
-            fresh["Authorization"] = "Bearer " + self._token
-            return fresh
-
-        checked_confirm = None
-        if confirm is not None:
-            def checked_confirm():
-                try:
-                    return confirm()
-                except FleetError as exc:
-                    raise FleetError(
-                        "%s %s failed and its outcome is unknown: re-reading state to check whether it took effect "
-                        "failed too: %s" % (method, display_url, exc), status=exc.status, method=method,
-                        url=display_url)
-
-        try:
-            outcome, attempts, note = send_with_retries(self._transport, self.policy, method, target, make_headers,
-                                                        body=payload, confirm=checked_confirm, sleep=self._sleep)
-        except TransportError as exc:
-            raise self._transport_error(method, display_url, exc)
+        outcome = self._send(method, target, display_url, headers, body=payload, confirm=confirm)
         if isinstance(outcome, Confirmed):
             return outcome.value
-        if outcome.status >= 400:
-            raise self._http_error(method, display_url, outcome, attempts, note)
         decoded = _decode_body(outcome)
         return {} if decoded is None else decoded
 
-    def _transport_error(self, method, display_url, exc):
-        attempts = getattr(exc, "attempts", 1)
+    # -- what differs from the other services -------------------------------------------------------------
+
+    def _ca_error(self, ca_path, reason):
+        return FleetError("Cannot load the CA certificate ca_path=%s: %s." % (ca_path, reason))
+
+    def _transport_message(self, method, display_url, exc):
         reason = exc.reason
         if "certificate verification failed" in reason:
             detail = reason[reason.find("(") + 1:reason.rfind(")")] if "(" in reason else reason
-            message = ("Cannot connect to Fleet at %s: certificate verify failed (%s); check ca_path (%s): it must be "
-                       "the CA certificate that signed Fleet's server certificate, for the host name in url"
-                       % (self._origin, detail, self.ca_path or "not set, so the system trust store was used"))
-        elif exc.reached:
-            message = "No response from Fleet to %s %s: %s" % (method, display_url, reason)
-        else:
-            message = "Cannot connect to Fleet at %s (%s %s): %s" % (self._origin, method, display_url, reason)
-            if reason == "connection refused":
-                message += "; is Fleet running and is url right?"
-            elif "WRONG_VERSION_NUMBER" in reason:
-                message += "; does the server speak HTTPS on this port?"
-        if attempts > 1:
-            message += " (%d attempts)" % attempts
-        if getattr(exc, "note", None):
-            message += "; " + exc.note
-        message = self._scrub(message)
-        return FleetError(message if message.endswith((".", "?")) else message + ".", method=method, url=display_url,
-                          attempts=attempts, reason=reason)
+            return ("Cannot connect to Fleet at %s: certificate verify failed (%s); check ca_path (%s): it must be "
+                    "the CA certificate that signed Fleet's server certificate, for the host name in url"
+                    % (self._origin, detail, self.ca_path or "not set, so the system trust store was used"))
+        return super(FleetClient, self)._transport_message(method, display_url, exc)
 
-    def _http_error(self, method, display_url, raw, attempts, note):
-        parsed = _decode_body(raw)
-        fleet_message, errors = describe_fleet_errors(parsed)
+    def _connect_failure_message(self, method, display_url, reason):
+        message = "Cannot connect to Fleet at %s (%s %s): %s" % (self._origin, method, display_url, reason)
+        if reason == "connection refused":
+            message += "; is Fleet running and is url right?"
+        elif "WRONG_VERSION_NUMBER" in reason:
+            message += "; does the server speak HTTPS on this port?"
+        return message
+
+    def _unauthorized_message(self, display_url, said):
+        return (super(FleetClient, self)._unauthorized_message(display_url, said)
+                + "; check api_token (FLEET_API_TOKEN)")
+
+    def _error_body(self, raw):
+        fleet_message, errors = describe_fleet_errors(_decode_body(raw))
         said = "; ".join(("%s: %s" % (e["name"], e["reason"])) if e["name"] != "base" else e["reason"]
                          for e in errors if e["reason"])
         if fleet_message and fleet_message not in said:
             said = fleet_message + (" (%s)" % said if said else "")
-        said = self._scrub(_clip(said)) or "(Fleet gave no message)"
-        if raw.status == 401:
-            message = ("Fleet rejected the API token (HTTP 401) at %s: %s; check api_token (FLEET_API_TOKEN)"
-                       % (display_url, said))
-        elif raw.status == 403:
-            message = ("Fleet refused %s %s (HTTP 403, the API user's role does not allow it): %s"
-                       % (method, display_url, said))
-        else:
-            message = "Fleet returned HTTP %d for %s %s: %s" % (raw.status, method, display_url, said)
-        if attempts > 1:
-            message += " (%d attempts)" % attempts
-        if note:
-            message += " (%s)" % note
-        return FleetError(message, status=raw.status, method=method, url=display_url,
-                          fleet_message=self._scrub(fleet_message), errors=errors, attempts=attempts)
+        return said, {"fleet_message": self._scrub(fleet_message), "errors": errors}
 
     # -- conveniences -------------------------------------------------------------------------------------
 
@@ -501,34 +413,19 @@ class FleetClient(object):
 
 def fleet_argument_spec():
     """Connection options shared by every Fleet module (documented once in the ``gough.gough.fleet`` fragment)."""
-    return dict(
-        url=dict(type="str", required=True, fallback=(env_fallback, ["FLEET_URL"])),
-        api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["FLEET_API_TOKEN"])),
-        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["FLEET_VALIDATE_CERTS"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["FLEET_CA_CERT"])),
-        timeout=dict(type="int", default=DEFAULT_TIMEOUT),
-        retries=dict(type="int", default=DEFAULT_RETRIES),
-    )
+    return connection_argument_spec("api_token", "FLEET_URL", "FLEET_API_TOKEN", "FLEET_VALIDATE_CERTS",
+                                    "FLEET_CA_CERT")
 
 
 def client_from_params(params, **overrides):
     """Build a ``FleetClient`` from connection options (``fleet_argument_spec`` names). Raises ``FleetError``."""
-    options = dict(
-        url=params["url"], api_token=params["api_token"], validate_certs=params.get("validate_certs", True),
-        ca_path=params.get("ca_path"), timeout=params.get("timeout") or DEFAULT_TIMEOUT,
-        retries=params.get("retries") if params.get("retries") is not None else DEFAULT_RETRIES,
-    )
-    options.update(overrides)
-    return FleetClient(**options)
+    return FleetClient(**connection_options(params, "api_token", overrides))
 
 
 def client_from_module(module, **overrides):
     """Build a ``FleetClient`` from a module's connection options; bad options end in ``fail_json`` naming them."""
     params = module.params
-    if params.get("timeout") is not None and params["timeout"] <= 0:
-        module.fail_json(msg="timeout: must be a positive number of seconds.")
-    if params.get("retries") is not None and params["retries"] < 0:
-        module.fail_json(msg="retries: must be 0 or more.")
+    check_timing_options(module)
     try:
         normalize_base_url(params.get("url"))
     except FleetError as exc:

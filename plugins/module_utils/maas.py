@@ -20,28 +20,25 @@ import secrets
 import time
 import uuid
 
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
-from ansible.module_utils.basic import env_fallback
-
-from ansible_collections.gough.gough.plugins.module_utils.http_retry import (
-    Confirmed,
-    HTTPTransport,
-    RetryPolicy,
-    TransportError,
-    build_ssl_context,
-    send_with_retries,
+from ansible_collections.gough.gough.plugins.module_utils.api_client import (  # noqa: F401 pylint: disable=unused-import
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    MAX_MESSAGE_CHARS,
+    MIN_SCRUB_LENGTH,
+    ApiClient,
+    ApiError,
+    check_timing_options,
+    clip as _clip,
+    connection_argument_spec,
+    connection_options,
+    split_base_url,
 )
+from ansible_collections.gough.gough.plugins.module_utils.http_retry import Confirmed
 
 API_PATH = "/api/2.0/"
-DEFAULT_TIMEOUT = 30
-DEFAULT_RETRIES = 5
 USER_AGENT = "gough.gough-maas-client"
-# Bodies of error responses can be whole HTML pages from a proxy; keep messages readable.
-MAX_MESSAGE_CHARS = 500
-# Short key parts are not scrubbed from messages: replacing "ab" everywhere would garble them, and real MAAS
-# key parts are 18 or 32 characters.
-MIN_SCRUB_LENGTH = 6
 
 # MAAS node status codes (maascommon/enums/node.py) and their display labels.
 NODE_STATUS = {
@@ -53,7 +50,7 @@ NODE_STATUS = {
 }
 
 
-class MAASError(Exception):
+class MAASError(ApiError):
     """Any failure talking to MAAS.
 
     Attributes: ``status`` (HTTP status, or None when no response came back), ``method``, ``url`` (scheme,
@@ -64,25 +61,17 @@ class MAASError(Exception):
 
     def __init__(self, message, status=None, method=None, url=None, maas_message=None, field_errors=None,
                  attempts=1, reason=None):
-        super(MAASError, self).__init__(message)
-        self.message = message
-        self.status = status
-        self.method = method
-        self.url = url
+        super(MAASError, self).__init__(message, status=status, method=method, url=url, attempts=attempts,
+                                        reason=reason)
         self.maas_message = maas_message
         self.field_errors = field_errors
-        self.attempts = attempts
-        self.reason = reason
-
-    def __str__(self):
-        return self.message
 
     def __repr__(self):
         return "MAASError(%r, status=%r)" % (self.message, self.status)
 
     def details(self):
         """Extra keys for ``fail_json``: the HTTP status, method, URL and form errors (nothing secret)."""
-        result = {"status": self.status, "method": self.method, "url": self.url}
+        result = super(MAASError, self).details()
         if self.field_errors:
             result["field_errors"] = self.field_errors
         return result
@@ -121,33 +110,16 @@ def normalize_api_url(url):
     Accepts the MAAS root with or without a trailing slash, or the API base itself. Credentials, query strings
     and fragments are refused, as is the retired API 1.0.
     """
-    if not isinstance(url, str) or not url.strip():
-        raise MAASError("The MAAS URL is empty; expected something like http://maas.example.com:5240/MAAS.")
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise MAASError("The MAAS URL is invalid (%s); expected something like http://maas.example.com:5240/MAAS."
-                        % exc)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise MAASError("The MAAS URL must start with http:// or https:// and name a host, "
-                        "e.g. http://maas.example.com:5240/MAAS.")
-    if parts.username is not None or parts.password is not None:
-        # Do not echo the URL: the part before '@' may be a secret.
-        raise MAASError("The MAAS URL must not contain credentials (user:password@); use api_key.")
-    if parts.query or parts.fragment:
-        raise MAASError("The MAAS URL must not contain a query string or fragment.")
-    path = parts.path.rstrip("/")
+    scheme, netloc, path = split_base_url(
+        url, MAASError, "MAAS", "expected something like http://maas.example.com:5240/MAAS", "api_key",
+        "The MAAS URL must start with http:// or https:// and name a host, e.g. http://maas.example.com:5240/MAAS.")
     if path.endswith("/api/1.0"):
         raise MAASError("MAAS API 1.0 is retired; give the MAAS root URL, e.g. http://maas.example.com:5240/MAAS.")
     if path.endswith("/api/2.0"):
         path = path[:-len("/api/2.0")]
     elif path.endswith("/api"):
         path = path[:-len("/api")]
-    host = "[%s]" % parts.hostname if ":" in parts.hostname else parts.hostname
-    netloc = host if port is None else "%s:%d" % (host, port)
-    return "%s://%s%s%s" % (parts.scheme, netloc, path, API_PATH)
+    return "%s://%s%s%s" % (scheme, netloc, path, API_PATH)
 
 
 def _form_value(value):
@@ -239,14 +211,7 @@ def _decode_body(raw):
     return text
 
 
-def _clip(text):
-    text = " ".join(text.split())
-    if len(text) > MAX_MESSAGE_CHARS:
-        text = text[:MAX_MESSAGE_CHARS] + "..."
-    return text
-
-
-class MAASClient(object):
+class MAASClient(ApiClient):
     """Signed, retrying access to one MAAS region's API 2.0; share one instance between threads.
 
     ``url`` is the MAAS root (``http://host:5240/MAAS``) or API base; ``api_key`` is
@@ -257,42 +222,18 @@ class MAASClient(object):
     request, in seconds.
     """
 
+    error_class = MAASError
+    service = "MAAS"
+    user_agent = USER_AGENT
+    credential_name = "API key"
+    forbidden_reason = "the user lacks permission or the machine is locked or owned by someone else"
+
     def __init__(self, url, api_key, validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT,
                  retries=DEFAULT_RETRIES, backoff_base=0.5, backoff_cap=10.0, retry_after_cap=60.0, jitter=0.5,
                  sleep=time.sleep):
         self._consumer_key, self._token_key, self._token_secret = parse_api_key(api_key)
-        self.api_url = normalize_api_url(url)
-        parts = urlsplit(self.api_url)
-        self._base_path = parts.path
-        scheme = parts.scheme
-        port = parts.port or (443 if scheme == "https" else 80)
-        context = None
-        if scheme == "https":
-            try:
-                context = build_ssl_context(validate_certs, ca_path)
-            except (OSError, ValueError) as exc:
-                reason = getattr(exc, "strerror", None) or exc
-                raise MAASError("Cannot load the CA bundle ca_path=%s: %s" % (ca_path, reason))
-        self.validate_certs = validate_certs
-        self.timeout = timeout
-        self.policy = RetryPolicy(retries=retries, backoff_base=backoff_base, backoff_cap=backoff_cap,
-                                  retry_after_cap=retry_after_cap, jitter=jitter)
-        self._transport = HTTPTransport(scheme, parts.hostname, port, timeout=timeout, ssl_context=context)
-        self._origin = self._transport.origin
-        self._sleep = sleep
-
-    def __repr__(self):
-        return "MAASClient(%r)" % (self.api_url,)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def close(self):
-        """Close the keep-alive connections of every thread (call when no request is in flight)."""
-        self._transport.close()
+        self._connect(normalize_api_url(url), validate_certs, ca_path, timeout, retries, backoff_base, backoff_cap,
+                      retry_after_cap, jitter, sleep)
 
     # -- building requests --------------------------------------------------------------------------------
 
@@ -319,17 +260,14 @@ class MAASClient(object):
         if path and not path.endswith("/"):
             # Every MAAS 2.0 endpoint ends in '/'; without it MAAS answers 404 or a redirect.
             path += "/"
-        return self._base_path + quote(path, safe="/:@!$&'()*+,;=-._~")
+        return self._under_base(path)
 
     def _display_url(self, path, op):
         """URL for messages: no credentials, no parameters other than ``op``."""
         return self._origin + path + ("?" + urlencode([("op", op)]) if op else "")
 
-    def _scrub(self, text):
-        for secret in (self._token_secret, self._token_key, self._consumer_key):
-            if len(secret) >= MIN_SCRUB_LENGTH and secret in text:
-                text = text.replace(secret, "********")
-        return text
+    def _secrets(self):
+        return (self._token_secret, self._token_key, self._consumer_key)
 
     # -- the request loop ---------------------------------------------------------------------------------
 
@@ -350,62 +288,32 @@ class MAASClient(object):
         target = full_path + ("?" + query if query else "")
         display_url = self._display_url(full_path, op)
         body = None
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        headers = self._headers()
         if method in ("POST", "PUT"):
             body, content_type = encode_multipart(form_items(data))
             headers["Content-Type"] = content_type
             headers["Content-Length"] = str(len(body))
         elif data:
             raise ValueError("%s requests carry no form body; pass params instead" % method)
-
-        def make_headers():
-            fresh = dict(headers)
-            fresh["Authorization"] = self.authorization_header()
-            return fresh
-
-        checked_confirm = None
-        if confirm is not None:
-            def checked_confirm():
-                try:
-                    return confirm()
-                except MAASError as exc:
-                    raise MAASError(
-                        "%s %s failed and its outcome is unknown: re-reading state to check whether it took "
-                        "effect failed too: %s" % (method, display_url, exc),
-                        status=exc.status, method=method, url=display_url, maas_message=exc.maas_message)
-
-        try:
-            outcome, attempts, note = send_with_retries(self._transport, self.policy, method, target,
-                                                        make_headers, body=body, confirm=checked_confirm,
-                                                        sleep=self._sleep)
-        except TransportError as exc:
-            raise self._transport_error(method, display_url, exc)
+        outcome = self._send(method, target, display_url, headers, body=body, confirm=confirm)
         if isinstance(outcome, Confirmed):
             return outcome.value
-        if outcome.status >= 400:
-            raise self._http_error(method, display_url, outcome, attempts, note)
         return _decode_body(outcome)
 
-    def _transport_error(self, method, display_url, exc):
-        attempts = getattr(exc, "attempts", 1)
-        if exc.reached:
-            message = "No response from MAAS to %s %s: %s" % (method, display_url, exc.reason)
-        else:
-            message = "Cannot connect to MAAS for %s %s: %s" % (method, display_url, exc.reason)
-        if attempts > 1:
-            message += " (%d attempts)" % attempts
-        if getattr(exc, "note", None):
-            message += "; " + exc.note
-        if "certificate verification failed" in exc.reason:
-            message += (". Set ca_path to the CA bundle that signed the MAAS certificate, or validate_certs=false "
-                        "to skip verification (insecure)")
-        elif "WRONG_VERSION_NUMBER" in exc.reason:
-            message += ". Does the server speak HTTPS on this port?"
-        message = self._scrub(message)
-        return MAASError(message if message.endswith((".", "?")) else message + ".", status=None, method=method,
-                         url=display_url, attempts=attempts, reason=exc.reason)
+    # -- what differs from the other services -------------------------------------------------------------
 
-    def _http_error(self, method, display_url, raw, attempts, note):
+    def _confirm_error_kwargs(self, exc):
+        return {"maas_message": exc.maas_message}
+
+    def _transport_hint(self, exc):
+        if "certificate verification failed" in exc.reason:
+            return (". Set ca_path to the CA bundle that signed the MAAS certificate, or validate_certs=false "
+                    "to skip verification (insecure)")
+        if "WRONG_VERSION_NUMBER" in exc.reason:
+            return ". Does the server speak HTTPS on this port?"
+        return ""
+
+    def _error_body(self, raw):
         parsed = _decode_body(raw)
         field_errors = None
         if isinstance(parsed, dict):
@@ -415,21 +323,7 @@ class MAASClient(object):
             maas_message = ""
         else:
             maas_message = parsed if isinstance(parsed, str) else json.dumps(parsed, sort_keys=True)
-        maas_message = self._scrub(_clip(maas_message))
-        said = maas_message or "(MAAS gave no message)"
-        if raw.status == 401:
-            message = "MAAS rejected the API key (HTTP 401) at %s: %s" % (display_url, said)
-        elif raw.status == 403:
-            message = ("MAAS refused %s %s (HTTP 403, the user lacks permission or the machine is locked or "
-                       "owned by someone else): %s" % (method, display_url, said))
-        else:
-            message = "MAAS returned HTTP %d for %s %s: %s" % (raw.status, method, display_url, said)
-        if attempts > 1:
-            message += " (%d attempts)" % attempts
-        if note:
-            message += " (%s)" % note
-        return MAASError(message, status=raw.status, method=method, url=display_url, maas_message=maas_message,
-                         field_errors=field_errors, attempts=attempts)
+        return maas_message, {"maas_message": self._scrub(_clip(maas_message)), "field_errors": field_errors}
 
     # -- conveniences -------------------------------------------------------------------------------------
 
@@ -496,14 +390,7 @@ def status_in(*names):
 
 def maas_argument_spec():
     """Connection options shared by every MAAS module (documented once in the ``gough.gough.maas`` fragment)."""
-    return dict(
-        url=dict(type="str", required=True, fallback=(env_fallback, ["MAAS_URL"])),
-        api_key=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["MAAS_API_KEY"])),
-        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["MAAS_VALIDATE_CERTS"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["MAAS_CA_PATH"])),
-        timeout=dict(type="int", default=DEFAULT_TIMEOUT),
-        retries=dict(type="int", default=DEFAULT_RETRIES),
-    )
+    return connection_argument_spec("api_key", "MAAS_URL", "MAAS_API_KEY", "MAAS_VALIDATE_CERTS", "MAAS_CA_PATH")
 
 
 def client_from_module(module, **overrides):
@@ -512,10 +399,7 @@ def client_from_module(module, **overrides):
     A malformed key fails naming the field ``api_key`` (never showing it); a bad URL names ``url``.
     """
     params = module.params
-    if params.get("timeout") is not None and params["timeout"] <= 0:
-        module.fail_json(msg="timeout: must be a positive number of seconds.")
-    if params.get("retries") is not None and params["retries"] < 0:
-        module.fail_json(msg="retries: must be 0 or more.")
+    check_timing_options(module)
     try:
         parse_api_key(params.get("api_key"))
     except MAASKeyError as exc:
@@ -533,10 +417,4 @@ def client_from_module(module, **overrides):
 def client_from_params(params, **overrides):
     """Build a ``MAASClient`` from validated connection options (``maas_argument_spec`` names), with defaults
     for the ones left unset; for controller-side code such as action plugins. Raises ``MAASError``."""
-    options = dict(
-        url=params["url"], api_key=params["api_key"], validate_certs=params.get("validate_certs", True),
-        ca_path=params.get("ca_path"), timeout=params.get("timeout") or DEFAULT_TIMEOUT,
-        retries=params.get("retries") if params.get("retries") is not None else DEFAULT_RETRIES,
-    )
-    options.update(overrides)
-    return MAASClient(**options)
+    return MAASClient(**connection_options(params, "api_key", overrides))
