@@ -2,30 +2,12 @@
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 
-
-def _listen_address(text):
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError("expected HOST:PORT, got %r" % text)
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def _rate(text):
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError("a rate is between 0 and 1, got %s" % text)
-    return value
-
-
-def _seconds(text):
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("seconds must not be negative, got %s" % text)
-    return value
+from gough_lab.common.cli import add_fault_arguments, serve_until_signal
+from gough_lab.common.cli import listen_address as _listen_address
+from gough_lab.common.cli import rate as _rate
+from gough_lab.common.cli import seconds as _seconds
 
 
 def build_parser():
@@ -48,14 +30,7 @@ def build_parser():
     timing.add_argument("--deploy-seconds", type=_seconds, default=10.0)
     timing.add_argument("--release-seconds", type=_seconds, default=3.0)
     timing.add_argument("--erase-seconds", type=_seconds, default=8.0)
-    faults = serve.add_argument_group("fault injection (rates between 0 and 1, per API request)")
-    faults.add_argument("--fault-503", type=_rate, default=0.0, help="answer 503 without processing")
-    faults.add_argument("--fault-502", type=_rate, default=0.0, help="answer 502 without processing")
-    faults.add_argument("--fault-429", type=_rate, default=0.0, help="answer 429 with Retry-After without processing")
-    faults.add_argument("--fault-reset", type=_rate, default=0.0,
-                        help="reset the connection, half before processing and half after (response dropped)")
-    faults.add_argument("--fault-slow", type=_rate, default=0.0, help="delay the response by --slow-seconds")
-    faults.add_argument("--slow-seconds", type=_seconds, default=2.0)
+    faults = add_fault_arguments(serve, "fault injection (rates between 0 and 1, per API request)")
     faults.add_argument("--fail-commission", type=_rate, default=0.0, help="commissionings that end Failed commissioning")
     faults.add_argument("--fail-deploy", type=_rate, default=0.0, help="deployments that end Failed deployment")
     # Lab nodes (issue 5): deploy into real systemd containers that run cloud-init (gough_lab.maas.docker_backend).
@@ -139,19 +114,7 @@ def serve_maas(args):
             return 1
     emulator = Emulator(args.state, listen=args.listen, seed=args.seed, machines=args.machines, config=config,
                         tls_cert=args.tls_cert, tls_key=args.tls_key, backend=backend)
-    stopping = threading.Event()
-
-    def request_stop(signum, _frame):
-        logging.getLogger("gough_lab.maas").info("signal %d: stopping", signum)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    emulator.start()
-    while not stopping.wait(1.0):
-        pass
-    emulator.stop()
-    return 0
+    return serve_until_signal(emulator, "gough_lab.maas")
 
 
 def main(argv=None):

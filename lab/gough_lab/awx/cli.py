@@ -1,19 +1,9 @@
 """``gough-lab awx serve --listen HOST:PORT --state DIR``: the AWX API emulator's command line."""
 
-import logging
-import signal
-import threading
+from gough_lab.common.cli import listen_address as _listen
+from gough_lab.common.cli import serve_until_signal
 
 SERVICE = "awx"
-
-
-def _listen(text):
-    import argparse  # pylint: disable=import-outside-toplevel
-
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError("expected HOST:PORT, got %r" % text)
-    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def add_parser(subparsers):
@@ -35,16 +25,4 @@ def run(args):
     if args.command != "serve":
         return 2
     emulator = Emulator(args.state, listen=args.listen)
-    stopping = threading.Event()
-
-    def request_stop(signum, _frame):
-        logging.getLogger("gough_lab.awx").info("signal %d: stopping", signum)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    emulator.start()
-    while not stopping.wait(1.0):
-        pass
-    emulator.stop()
-    return 0
+    return serve_until_signal(emulator, "gough_lab.awx")

@@ -6,8 +6,10 @@ import logging
 import os
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from gough_lab.common.http import LabHTTPServer, LabStats, bump, write_file
 
 from .api import API, PREFIX, VERSION, Forbidden, MethodNotAllowed, NotFound, Store, _hash, _hash_password, now
 from .validate import Invalid
@@ -16,31 +18,24 @@ LOG = logging.getLogger("gough_lab.awx")
 ADMIN = "admin"
 
 
-class Stats:
+class Stats(LabStats):
     """Request counters served at /_lab/stats; ``writes`` counts API changes (token issue/revoke excluded)."""
 
-    def __init__(self):
-        """Start at zero."""
-        self.lock = threading.Lock()
-        self.reset()
-
-    def reset(self):
-        """Zero every counter."""
-        with self.lock:
-            self.requests = 0
-            self.writes = 0
-            self.by_method = {}
-            self.writes_by_path = {}
+    def zero(self):
+        """Zero the AWX counters."""
+        self.requests = 0
+        self.writes = 0
+        self.by_method = {}
+        self.writes_by_path = {}
 
     def count(self, method, path, write):
         """Count one request; ``write`` when it changed (or tried to change) configuration."""
         with self.lock:
             self.requests += 1
-            self.by_method[method] = self.by_method.get(method, 0) + 1
+            bump(self.by_method, method)
             if write:
                 self.writes += 1
-                key = "%s %s" % (method, path)
-                self.writes_by_path[key] = self.writes_by_path.get(key, 0) + 1
+                bump(self.writes_by_path, "%s %s" % (method, path))
 
     def snapshot(self):
         """The counters as a JSON document."""
@@ -60,18 +55,11 @@ class Emulator:
         self.stats = Stats()
         self.api = API(self.store, self.stats)
         self._seed()
-        self.server = ThreadingHTTPServer(listen, Handler)
-        self.server.daemon_threads = True
-        self.server.emulator = self
+        self.server = LabHTTPServer(listen, Handler, self)
         self.thread = None
 
     def _write_private(self, name, text):
-        path = os.path.join(self.state_dir, name)
-        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(path + ".tmp", 0o600)
-        os.replace(path + ".tmp", path)
+        write_file(os.path.join(self.state_dir, name), text)
 
     def _seed(self):
         """First start: the admin user, its password and token (files 0600), managed types, instance groups."""

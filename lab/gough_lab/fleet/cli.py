@@ -1,33 +1,13 @@
 """``gough-lab fleet serve``: the Fleet emulator's command line (registered by gough_lab.cli)."""
 
 import argparse
-import logging
-import signal
 import sys
-import threading
+
+from gough_lab.common.cli import add_fault_arguments, serve_until_signal
+from gough_lab.common.cli import listen_address as _listen_address
+from gough_lab.common.cli import seconds as _seconds
 
 SERVICE = "fleet"
-
-
-def _listen_address(text):
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError("expected HOST:PORT, got %r" % text)
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def _rate(text):
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError("a rate is between 0 and 1, got %s" % text)
-    return value
-
-
-def _seconds(text):
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("seconds must not be negative, got %s" % text)
-    return value
 
 
 def _positive_int(text):
@@ -65,14 +45,7 @@ def add_parser(subparsers):
                      help="a host is online while seen within distributed_interval + this many seconds")
     osq.add_argument("--live-query-seconds", type=_seconds, default=25.0,
                      help="how long a live query waits for the hosts' answers")
-    faults = serve.add_argument_group("fault injection (rates between 0 and 1, per REST request)")
-    faults.add_argument("--fault-503", type=_rate, default=0.0, help="answer 503 without processing")
-    faults.add_argument("--fault-502", type=_rate, default=0.0, help="answer 502 without processing")
-    faults.add_argument("--fault-429", type=_rate, default=0.0, help="answer 429 with Retry-After without processing")
-    faults.add_argument("--fault-reset", type=_rate, default=0.0,
-                        help="reset the connection, half before processing and half after (response dropped)")
-    faults.add_argument("--fault-slow", type=_rate, default=0.0, help="delay the response by --slow-seconds")
-    faults.add_argument("--slow-seconds", type=_seconds, default=2.0)
+    add_fault_arguments(serve, "fault injection (rates between 0 and 1, per REST request)")
     return serve
 
 
@@ -96,16 +69,4 @@ def run(args):
     emulator = Emulator(args.state, listen=args.listen, seed=args.seed, config=config, tls_cert=args.tls_cert,
                         tls_key=args.tls_key, tls_ca=args.tls_ca, tls_sans=args.tls_san,
                         host_identifier=args.osquery_host_identifier, advertise_host=args.advertise_host)
-    stopping = threading.Event()
-
-    def request_stop(signum, _frame):
-        logging.getLogger("gough_lab.fleet").info("signal %d: stopping", signum)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    emulator.start()
-    while not stopping.wait(1.0):
-        pass
-    emulator.stop()
-    return 0
+    return serve_until_signal(emulator, "gough_lab.fleet")

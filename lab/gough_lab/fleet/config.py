@@ -1,6 +1,8 @@
 """Per-run settings of the Fleet emulator: intervals and fault rates, changeable at runtime via /_lab/config."""
 
-import threading
+from gough_lab.common.config import FAULT_DEFAULTS, FAULT_RATES, BaseLabConfig, ConfigError
+
+__all__ = ["DEFAULTS", "RATES", "INTEGERS", "ConfigError", "LabConfig"]
 
 DEFAULTS = {
     # Host status: a host is "online" while its last osquery check-in is at most
@@ -17,59 +19,22 @@ DEFAULTS = {
     "logger_tls_period": 10,
     # How long POST /queries/:id/run and POST /hosts/:id/query wait for the targeted hosts' answers.
     "live_query_seconds": 25.0,
-    "fault_503": 0.0,
-    "fault_502": 0.0,
-    "fault_429": 0.0,
-    "fault_reset": 0.0,
-    "fault_slow": 0.0,
-    "slow_seconds": 2.0,
+    **FAULT_DEFAULTS,
     "retry_after_seconds": 1,
 }
-RATES = ("fault_503", "fault_502", "fault_429", "fault_reset", "fault_slow")
+RATES = FAULT_RATES
 INTEGERS = ("distributed_interval", "config_refresh", "logger_tls_period", "retry_after_seconds")
 
 
-class ConfigError(ValueError):
-    """A setting name or value that the emulator does not accept."""
+class LabConfig(BaseLabConfig):
+    """Thread-safe holder of the run's settings; INTEGERS must be whole numbers."""
 
+    SETTINGS = DEFAULTS
+    RATE_SETTINGS = RATES
+    INTEGER_SETTINGS = INTEGERS
 
-class LabConfig:
-    """Thread-safe holder of the run's settings."""
-
-    def __init__(self, **values):
-        """Start from the defaults, overridden by ``values``."""
-        self._lock = threading.Lock()
-        self._values = dict(DEFAULTS)
-        self.update(values)
-
-    def get(self, name):
-        """Return one setting."""
-        with self._lock:
-            return self._values[name]
-
-    def snapshot(self):
-        """Return a copy of every setting."""
-        with self._lock:
-            return dict(self._values)
-
-    def update(self, changes):
-        """Validate and apply a partial change; raise ConfigError naming the bad setting."""
-        clean = {}
-        for name, value in changes.items():
-            if name not in DEFAULTS:
-                raise ConfigError("unknown setting %r; known: %s" % (name, ", ".join(sorted(DEFAULTS))))
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError("%s must be a number" % name)
-            if value < 0:
-                raise ConfigError("%s must not be negative" % name)
-            if name in RATES and value > 1:
-                raise ConfigError("%s is a rate between 0 and 1" % name)
-            if name in INTEGERS:
-                if int(value) != value:
-                    raise ConfigError("%s must be a whole number" % name)
-                clean[name] = int(value)
-            else:
-                clean[name] = float(value)
-        with self._lock:
-            self._values.update(clean)
-        return self.snapshot()
+    def coerce(self, name, value):
+        """Whole numbers for INTEGER_SETTINGS (a fraction is an error), floats otherwise."""
+        if name in self.INTEGER_SETTINGS and int(value) != value:
+            raise ConfigError("%s must be a whole number" % name)
+        return super().coerce(name, value)

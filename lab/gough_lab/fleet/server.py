@@ -4,14 +4,14 @@ import gzip
 import json
 import logging
 import os
-import random
 import socket
 import ssl
-import struct
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+from gough_lab.common import http as lab_http
+from gough_lab.common.http import (FaultInjector, LabRequestHandler, LabStats, bump, make_private_dir,
+                                   read_raw_body, stop_serving, write_file)
 
 from . import rest
 from .config import ConfigError, LabConfig
@@ -26,38 +26,26 @@ OSQUERY_PREFIXES = ("/api/osquery/", "/api/v1/osquery/")
 OSQUERY_ENDPOINTS = ("enroll", "config", "distributed/read", "distributed/write", "log")
 
 
-class Stats:
+class Stats(LabStats):
     """Request counters served at /_lab/stats."""
 
-    def __init__(self):
-        """Start with every counter at zero."""
-        self.lock = threading.Lock()
-        self.reset()
-
-    def reset(self):
-        """Zero every counter."""
-        with self.lock:
-            self.requests_total = 0
-            self.writes = 0
-            self.by_method = {}
-            self.by_route = {}
-            self.by_status = {}
-            self.osquery = {name: 0 for name in OSQUERY_ENDPOINTS}
-            self.osquery_errors = {"node_invalid": 0, "other": 0}
-            self.faults = {"503": 0, "502": 0, "429": 0, "reset_before": 0, "reset_after": 0, "slow": 0}
-
-    def fault(self, kind):
-        """Count one injected fault."""
-        with self.lock:
-            self.faults[kind] += 1
+    def zero(self):
+        """Zero the Fleet counters."""
+        self.requests_total = 0
+        self.writes = 0
+        self.by_method = {}
+        self.by_route = {}
+        self.by_status = {}
+        self.osquery = {name: 0 for name in OSQUERY_ENDPOINTS}
+        self.osquery_errors = {"node_invalid": 0, "other": 0}
 
     def rest(self, method, route_key, status, is_write):
         """Count one REST request that reached handling; writes are successful changing calls."""
         with self.lock:
             self.requests_total += 1
-            self.by_method[method] = self.by_method.get(method, 0) + 1
-            self.by_route[route_key] = self.by_route.get(route_key, 0) + 1
-            self.by_status[str(status)] = self.by_status.get(str(status), 0) + 1
+            bump(self.by_method, method)
+            bump(self.by_route, route_key)
+            bump(self.by_status, str(status))
             if is_write and status < 400:
                 self.writes += 1
 
@@ -77,42 +65,6 @@ class Stats:
                     "osquery_errors": dict(self.osquery_errors), "faults": dict(self.faults)}
 
 
-class FaultInjector:
-    """Seeded dice deciding, per REST request, whether to inject a fault and which (like the MAAS emulator's)."""
-
-    def __init__(self, config, seed):
-        """Use ``config`` for the rates and ``seed`` for reproducibility."""
-        self.config = config
-        self.rng = random.Random("fleet-faults:%s" % seed)
-        self.lock = threading.Lock()
-
-    def draw(self):
-        """Return (slow, fault) where fault is None, "503", "502", "429", "reset_before" or "reset_after"."""
-        cfg = self.config.snapshot()
-        with self.lock:
-            slow = self.rng.random() < cfg["fault_slow"]
-            roll = self.rng.random()
-            half = self.rng.random() < 0.5
-        fault = None
-        for kind in ("fault_reset", "fault_503", "fault_502", "fault_429"):
-            if roll < cfg[kind]:
-                fault = kind[len("fault_"):]
-                break
-            roll -= cfg[kind]
-        if fault == "reset":
-            fault = "reset_before" if half else "reset_after"
-        return slow, fault
-
-
-def _write_file(path, text, mode):
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-
-
 class Emulator:  # pylint: disable=too-many-instance-attributes
     """The whole Fleet emulator: state, TLS, HTTP server and its lifecycle."""
 
@@ -122,25 +74,21 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
         if host_identifier not in HOST_IDENTIFIER_MODES:
             raise ValueError("host_identifier must be one of %s" % ", ".join(HOST_IDENTIFIER_MODES))
         self.state_dir = state_dir
-        os.makedirs(state_dir, mode=0o700, exist_ok=True)
-        os.chmod(state_dir, 0o700)
+        make_private_dir(state_dir)
         self.config = config or LabConfig()
         self.store = Store(os.path.join(state_dir, "fleet.sqlite3"))
         self.fleet = Fleet(self.store, self.config, host_identifier=host_identifier)
         self.boot = self.fleet.bootstrap()
         self.stats = Stats()
-        self.faults = FaultInjector(self.config, seed)
+        self.faults = FaultInjector(self.config, seed, "fleet-faults")
         if tls_cert:
             ca_path = os.path.join(state_dir, "ca.crt")
             with open(tls_ca or tls_cert, encoding="utf-8") as handle:
-                _write_file(ca_path, handle.read(), 0o644)
+                write_file(ca_path, handle.read(), 0o644)
         else:
             tls_cert, tls_key, _ca = ensure_certificates(state_dir, tls_sans)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(tls_cert, tls_key)
         self.httpd = LabHTTPServer(listen, RequestHandler, self)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
+        self.httpd.wrap_tls(tls_cert, tls_key, minimum_version=ssl.TLSVersion.TLSv1_2, do_handshake_on_connect=False)
         self.advertise_host = advertise_host
         self._thread = None
 
@@ -160,48 +108,34 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
         """Serve in a background thread, then publish the credentials and (last) the ``url`` file."""
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="fleet-http", daemon=True)
         self._thread.start()
-        _write_file(os.path.join(self.state_dir, "api_token"), self.boot["api_token"] + "\n", 0o600)
-        _write_file(os.path.join(self.state_dir, "enroll_secret"), self.boot["enroll_secret"] + "\n", 0o600)
-        _write_file(os.path.join(self.state_dir, "admin.json"),
-                    json.dumps({"email": self.boot["admin_email"], "password": self.boot["admin_password"]}) + "\n",
-                    0o600)
-        _write_file(os.path.join(self.state_dir, "url"), self.url + "\n", 0o644)
+        write_file(os.path.join(self.state_dir, "api_token"), self.boot["api_token"] + "\n", 0o600)
+        write_file(os.path.join(self.state_dir, "enroll_secret"), self.boot["enroll_secret"] + "\n", 0o600)
+        write_file(os.path.join(self.state_dir, "admin.json"),
+                   json.dumps({"email": self.boot["admin_email"], "password": self.boot["admin_password"]}) + "\n",
+                   0o600)
+        write_file(os.path.join(self.state_dir, "url"), self.url + "\n", 0o644)
         LOG.info("Fleet emulator listening on %s (state in %s)", self.url, self.state_dir)
 
     def stop(self):
         """Stop serving and close the database."""
-        try:
-            os.unlink(os.path.join(self.state_dir, "url"))
-        except FileNotFoundError:
-            pass
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop_serving(self.httpd, self.state_dir)
         with self.fleet.lock:
             self.store.close()
 
 
-class LabHTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its Emulator."""
-
-    daemon_threads = True
-    request_queue_size = 256
-
-    def __init__(self, address, handler_class, emulator):
-        """Bind to ``address`` and remember ``emulator`` for request handlers."""
-        self.emulator = emulator
-        super().__init__(address, handler_class)
+class LabHTTPServer(lab_http.LabHTTPServer):
+    """The lab HTTP server, logging failed TLS connections in one line."""
 
     def handle_error(self, request, client_address):
         """Log a failed connection (e.g. a client that does not trust the CA) in one line, not a traceback."""
         LOG.info("connection from %s failed", client_address[0], exc_info=LOG.isEnabledFor(logging.DEBUG))
 
 
-class RequestHandler(BaseHTTPRequestHandler):
+class RequestHandler(LabRequestHandler):
     """One connection; HTTP/1.1 keep-alive with explicit Content-Length on every response."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "gough-lab-fleet"
-    sys_version = ""
+    logger = LOG
     timeout = 120
 
     def setup(self):
@@ -221,71 +155,18 @@ class RequestHandler(BaseHTTPRequestHandler):
         except (ConnectionError, ssl.SSLError, socket.timeout):
             pass
 
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        """Access logs at debug level."""
-        LOG.debug("%s %s", self.address_string(), format % args)
-
-    def do_GET(self):  # pylint: disable=invalid-name
-        """Handle GET."""
-        self._handle()
-
-    def do_POST(self):  # pylint: disable=invalid-name
-        """Handle POST."""
-        self._handle()
-
-    def do_PUT(self):  # pylint: disable=invalid-name
-        """Handle PUT."""
-        self._handle()
-
     def do_PATCH(self):  # pylint: disable=invalid-name
         """Handle PATCH."""
         self._handle()
 
-    def do_DELETE(self):  # pylint: disable=invalid-name
-        """Handle DELETE."""
-        self._handle()
-
     def _read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            data = b"".join(chunks)
-        else:
-            length = int(self.headers.get("Content-Length") or 0)
-            data = self.rfile.read(length) if length else b""
+        data = read_raw_body(self)
         if data and "gzip" in (self.headers.get("Content-Encoding") or "").lower():
             data = gzip.decompress(data)
         return data
 
     def _send(self, status, doc, headers=None):
-        body = json.dumps(doc).encode() if doc is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", JSON_TYPE)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _reset_connection(self):
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
-        self.close_connection = True
-        try:
-            self.connection.close()
-        except OSError:
-            pass
+        self._send_bytes(status, json.dumps(doc).encode() if doc is not None else b"", JSON_TYPE, headers)
 
     def _handle(self):
         emulator = self.server.emulator
@@ -304,25 +185,10 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._handle_osquery(path, raw)
             return
         slow, fault = emulator.faults.draw()
-        if fault in ("503", "502", "429", "reset_before"):
-            emulator.stats.fault(fault)
-            if fault == "reset_before":
-                self._reset_connection()
-                return
-            headers = {"Retry-After": str(emulator.config.get("retry_after_seconds"))} if fault == "429" else {}
-            messages = {"503": "Service Unavailable", "502": "Bad Gateway", "429": "Too Many Requests"}
-            self._send(int(fault), {"message": messages[fault], "errors": [{"name": "base", "reason": messages[fault]}]},
-                       headers)
-            return
-        if slow:
-            emulator.stats.fault("slow")
-            time.sleep(emulator.config.get("slow_seconds"))
-        status, doc, headers = self._process_rest(path, parts.query, raw)
-        if fault == "reset_after":
-            emulator.stats.fault("reset_after")
-            self._reset_connection()
-            return
-        self._send(status, doc, headers)
+        self._serve_with_faults(
+            slow, fault, lambda: self._process_rest(path, parts.query, raw),
+            lambda status, message, headers: self._send(
+                status, {"message": message, "errors": [{"name": "base", "reason": message}]}, headers))
 
     def _base_url(self):
         host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
@@ -411,10 +277,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._send(200, emulator.config.snapshot())
         elif path == "/_lab/config" and method == "PUT":
             try:
-                changes = json.loads(body or b"{}")
-                if not isinstance(changes, dict):
-                    raise ConfigError("the body must be a JSON object")
-                snapshot = emulator.config.update(changes)
+                snapshot = emulator.config.update_json(body)
             except (ValueError, ConfigError) as error:
                 self._send(400, {"error": str(error)})
                 return

@@ -3,14 +3,12 @@
 import json
 import logging
 import os
-import random
-import socket
-import ssl
-import struct
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+from gough_lab.common.http import (FaultInjector, LabHTTPServer, LabRequestHandler, LabStats, bump,
+                                   make_private_dir, stop_serving, write_file)
 
 from .api import API, JSON_TYPE, Call, Resource, dispatch
 from .auth import Authenticator
@@ -37,43 +35,30 @@ def build_api():
     return API(resources)
 
 
-class Stats:
+class Stats(LabStats):
     """Request counters served at /_lab/stats."""
 
-    def __init__(self):
-        """Start with every counter at zero."""
-        self.lock = threading.Lock()
-        self.reset()
-
-    def reset(self):
-        """Zero every counter."""
-        with self.lock:
-            self.requests_total = 0
-            self.by_method = {}
-            self.by_path = {}
-            self.by_op = {}
-            self.writes = 0
-            self.machine_ops = {}
-            self.faults = {"503": 0, "502": 0, "429": 0, "reset_before": 0, "reset_after": 0, "slow": 0}
-
-    def fault(self, kind):
-        """Count one injected fault."""
-        with self.lock:
-            self.faults[kind] += 1
+    def zero(self):
+        """Zero the MAAS counters."""
+        self.requests_total = 0
+        self.by_method = {}
+        self.by_path = {}
+        self.by_op = {}
+        self.writes = 0
+        self.machine_ops = {}
 
     def request(self, method, path_key, op_key, is_api_write, touched):
         """Count one request that reached handling."""
         with self.lock:
             self.requests_total += 1
-            self.by_method[method] = self.by_method.get(method, 0) + 1
-            self.by_path[path_key] = self.by_path.get(path_key, 0) + 1
+            bump(self.by_method, method)
+            bump(self.by_path, path_key)
             if op_key:
-                self.by_op[op_key] = self.by_op.get(op_key, 0) + 1
+                bump(self.by_op, op_key)
             if is_api_write:
                 self.writes += 1
                 for system_id, op in touched:
-                    ops = self.machine_ops.setdefault(system_id, {})
-                    ops[op] = ops.get(op, 0) + 1
+                    bump(self.machine_ops.setdefault(system_id, {}), op)
 
     def snapshot(self):
         """Every counter, as the JSON document /_lab/stats returns."""
@@ -84,33 +69,6 @@ class Stats:
                     "faults": dict(self.faults)}
 
 
-class FaultInjector:
-    """Seeded dice deciding, per API request, whether to inject a fault and which."""
-
-    def __init__(self, config, seed):
-        """Use ``config`` for the rates and ``seed`` for reproducibility."""
-        self.config = config
-        self.rng = random.Random("faults:%s" % seed)
-        self.lock = threading.Lock()
-
-    def draw(self):
-        """Return (slow, fault) where fault is None, "503", "502", "429", "reset_before" or "reset_after"."""
-        cfg = self.config.snapshot()
-        with self.lock:
-            slow = self.rng.random() < cfg["fault_slow"]
-            roll = self.rng.random()
-            half = self.rng.random() < 0.5
-        fault = None
-        for kind in ("fault_reset", "fault_503", "fault_502", "fault_429"):
-            if roll < cfg[kind]:
-                fault = kind[len("fault_"):]
-                break
-            roll -= cfg[kind]
-        if fault == "reset":
-            fault = "reset_before" if half else "reset_after"
-        return slow, fault
-
-
 class Emulator:  # pylint: disable=too-many-instance-attributes
     """The whole MAAS emulator: state, region, HTTP server and its lifecycle."""
 
@@ -119,8 +77,7 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
         """Open (or create) the state in ``state_dir`` and prepare to listen on ``listen``."""
         self.state_dir = state_dir
         # The state holds API tokens: keep the directory and everything sqlite creates in it private.
-        os.makedirs(state_dir, mode=0o700, exist_ok=True)
-        os.chmod(state_dir, 0o700)
+        make_private_dir(state_dir)
         self.config = config or LabConfig()
         self.seed = seed
         self.store = Store(os.path.join(state_dir, "maas.sqlite3"))
@@ -143,9 +100,7 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
         self.httpd = LabHTTPServer(listen, RequestHandler, self)
         self.scheme = "http"
         if tls_cert:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(tls_cert, tls_key)
-            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.httpd.wrap_tls(tls_cert, tls_key)
             self.scheme = "https"
         self._thread = None
 
@@ -156,13 +111,7 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
         return "%s://%s:%d/MAAS" % (self.scheme, host, port)
 
     def _write_private(self, name, text):
-        path = os.path.join(self.state_dir, name)
-        tmp = path + ".tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text + "\n")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        write_file(os.path.join(self.state_dir, name), text + "\n")
 
     def start(self):
         """Serve in a background thread, start timers, then publish keys and (last) the ``url`` file."""
@@ -172,104 +121,26 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
         self._thread.start()
         self._write_private("api_key", self.admin_key)
         self._write_private("api_key.user", self.user_key)
-        url_path = os.path.join(self.state_dir, "url")
-        tmp = url_path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(self.url + "\n")
-        os.replace(tmp, url_path)
+        write_file(os.path.join(self.state_dir, "url"), self.url + "\n", 0o644)
         LOG.info("MAAS emulator listening on %s (state in %s)", self.url, self.state_dir)
 
     def stop(self):
         """Stop serving, stop timers and close the database."""
-        try:
-            os.unlink(os.path.join(self.state_dir, "url"))
-        except FileNotFoundError:
-            pass
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop_serving(self.httpd, self.state_dir)
         self.region.stop()
         with self.region.lock:
             self.store.close()
 
 
-class LabHTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its Emulator."""
-
-    daemon_threads = True
-    request_queue_size = 256
-
-    def __init__(self, address, handler_class, emulator):
-        """Bind to ``address`` and remember ``emulator`` for request handlers."""
-        self.emulator = emulator
-        super().__init__(address, handler_class)
-
-
-class RequestHandler(BaseHTTPRequestHandler):
+class RequestHandler(LabRequestHandler):
     """One connection; HTTP/1.1 keep-alive with explicit Content-Length on every response."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "gough-lab-maas"
-    sys_version = ""
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        """Send access logs to the emulator's logger (stderr) at debug level."""
-        LOG.debug("%s %s", self.address_string(), format % args)
-
-    def do_GET(self):  # pylint: disable=invalid-name
-        """Handle GET."""
-        self._handle()
-
-    def do_POST(self):  # pylint: disable=invalid-name
-        """Handle POST."""
-        self._handle()
-
-    def do_PUT(self):  # pylint: disable=invalid-name
-        """Handle PUT."""
-        self._handle()
-
-    def do_DELETE(self):  # pylint: disable=invalid-name
-        """Handle DELETE."""
-        self._handle()
-
-    # -----------------------------------------------------------------------------------------------------------
-    def _read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+    logger = LOG
 
     def _send(self, status, body, content_type, headers=None):
-        emulator = self.server.emulator
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-MAAS-API-Hash", emulator.api.api_hash())
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _reset_connection(self):
-        """Drop the connection with a TCP RST and no response."""
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
-        self.close_connection = True
-        try:
-            self.connection.close()
-        except OSError:
-            pass
+        self._send_bytes(status, body, content_type,
+                         {"X-MAAS-API-Hash": self.server.emulator.api.api_hash(), **(headers or {})})
 
     def _handle(self):
         emulator = self.server.emulator
@@ -282,24 +153,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         slow, fault = (False, None)
         if path.startswith("/MAAS/"):
             slow, fault = emulator.faults.draw()
-        if fault in ("503", "502", "429", "reset_before"):
-            emulator.stats.fault(fault)
-            if fault == "reset_before":
-                self._reset_connection()
-                return
-            headers = {"Retry-After": str(emulator.config.get("retry_after_seconds"))} if fault == "429" else {}
-            messages = {"503": "Service Unavailable", "502": "Bad Gateway", "429": "Too Many Requests"}
-            self._send(int(fault), messages[fault].encode(), TEXT_TYPE, headers)
-            return
-        if slow:
-            emulator.stats.fault("slow")
-            time.sleep(emulator.config.get("slow_seconds"))
-        status, reply_body, content_type, headers = self._process(path, parts.query, body)
-        if fault == "reset_after":
-            emulator.stats.fault("reset_after")
-            self._reset_connection()
-            return
-        self._send(status, reply_body, content_type, headers)
+        self._serve_with_faults(
+            slow, fault, lambda: self._process(path, parts.query, body),
+            lambda status, message, headers: self._send(status, message.encode(), TEXT_TYPE, headers))
 
     def _process(self, path, query, body):
         """Run one MAAS request; returns (status, body, content type, headers) and counts it."""
@@ -364,10 +220,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._send(200, json.dumps(emulator.config.snapshot()).encode(), JSON_TYPE)
         elif path == "/_lab/config" and method == "PUT":
             try:
-                changes = json.loads(body or b"{}")
-                if not isinstance(changes, dict):
-                    raise ConfigError("the body must be a JSON object")
-                snapshot = emulator.config.update(changes)
+                snapshot = emulator.config.update_json(body)
             except (ValueError, ConfigError) as error:
                 self._send(400, json.dumps({"error": str(error)}).encode(), JSON_TYPE)
                 return

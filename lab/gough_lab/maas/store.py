@@ -6,11 +6,10 @@ their own tables because they are the big ones. Callers serialise access (the Re
 """
 
 import json
-import os
-import sqlite3
+
+from gough_lab.common.store import SqliteStore
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (
     token_key TEXT PRIMARY KEY, consumer_key TEXT NOT NULL, token_secret TEXT NOT NULL,
@@ -25,36 +24,10 @@ CREATE INDEX IF NOT EXISTS events_by_node ON events (system_id, id);
 """
 
 
-class Store:
-    """A thin, synchronous wrapper around the emulator's sqlite database."""
+class Store(SqliteStore):
+    """A thin, synchronous wrapper around the emulator's sqlite database (owner-only, WAL)."""
 
-    def __init__(self, path):
-        """Open (creating if needed) the database at ``path``."""
-        self.path = path
-        # Tokens live here: create the database (and its -wal/-shm files, which sqlite gives the same mode)
-        # readable by the owner only.
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
-        os.chmod(path, 0o600)
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL is durable against process crashes (kill -9) in WAL mode; only power loss could drop the tail.
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-
-    def close(self):
-        """Checkpoint and close the database."""
-        self.db.close()
-
-    # meta -------------------------------------------------------------------------------------------------
-    def get_meta(self, key, default=None):
-        """Return a stored setting, or ``default``."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
-
-    def set_meta(self, key, value):
-        """Store a setting."""
-        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+    TABLES = SCHEMA
 
     # users and tokens ---------------------------------------------------------------------------------------
     def load_users(self):
