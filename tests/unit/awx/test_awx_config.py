@@ -53,8 +53,8 @@ def test_credential_types_mark_secrets_and_inject_environment(api, first_run):
     assert "extra_vars" not in maas["injectors"]  # extra_vars injectors do not reach inventory updates
     fleet = api.one("credential_types", name="Fleet API")
     assert set(fleet["injectors"]["env"]) == {"FLEET_URL", "FLEET_API_TOKEN", "FLEET_CA_CERT"}
-    assert {f["id"] for f in fleet["inputs"]["fields"] if f.get("secret")} == {"fleet_api_token", "fleet_ca_cert",
-                                                                                "enroll_secret"}
+    secret_fields = {f["id"] for f in fleet["inputs"]["fields"] if f.get("secret")}
+    assert secret_fields == {"fleet_api_token", "fleet_ca_cert", "enroll_secret"}
     # The nodes' side of enrollment goes to role gough.gough.fleet_enroll's variables.
     assert fleet["injectors"]["extra_vars"] == {"fleet_enroll_secret": "{{ enroll_secret }}",
                                                 "fleet_enroll_node_address": "{{ node_address }}"}
