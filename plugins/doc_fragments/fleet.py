@@ -58,4 +58,10 @@ options:
 notes:
   - The connection options can be set once for all Fleet modules of a play with C(module_defaults) and the action group
     C(group/gough.gough.fleet).
+attributes:
+  action_group:
+    support: full
+    membership:
+      - gough.gough.fleet
+    description: Use C(group/gough.gough.fleet) in C(module_defaults) to set the connection options.
 """

@@ -58,6 +58,12 @@ options:
 notes:
   - The connection options can be set once for all MAAS modules of a play with C(module_defaults) and the action group
     C(group/gough.gough.maas).
+attributes:
+  action_group:
+    support: full
+    membership:
+      - gough.gough.maas
+    description: Use C(group/gough.gough.maas) in C(module_defaults) to set the connection options.
 """
 
     # Connection options of the gough.gough.maas inventory plugin. Inventory plugins read options from their

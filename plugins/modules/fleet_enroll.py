@@ -94,11 +94,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the Fleet host IDs with this identifier and the team before and after.
-  action_group:
-    support: full
-    membership:
-      - gough.gough.fleet
-    description: Use C(group/gough.gough.fleet) in C(module_defaults) to set the connection options.
 notes:
   - Idempotent. Once the host is enrolled, online and in its team, a second run reports no change.
   - Deleting hosts and moving them between teams needs a global admin or maintainer token.

@@ -71,11 +71,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the fingerprints of the secrets before and after, never the secrets.
-  action_group:
-    support: full
-    membership:
-      - gough.gough.fleet
-    description: Use C(group/gough.gough.fleet) in C(module_defaults) to set the connection options.
 notes:
   - Idempotent unless O(rotate=true). With O(secret), a second run reports no change.
 seealso:

@@ -58,11 +58,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes, so there is nothing to show.
-  action_group:
-    support: full
-    membership:
-      - gough.gough.fleet
-    description: Use C(group/gough.gough.fleet) in C(module_defaults) to set the connection options.
 seealso:
   - module: gough.gough.fleet_enroll
 """

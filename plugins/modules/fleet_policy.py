@@ -66,11 +66,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the policy's managed fields before and after.
-  action_group:
-    support: full
-    membership:
-      - gough.gough.fleet
-    description: Use C(group/gough.gough.fleet) in C(module_defaults) to set the connection options.
 notes:
   - Idempotent. A second run with the same options reports no change.
 seealso:

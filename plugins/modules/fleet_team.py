@@ -44,11 +44,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the team's name and description before and after.
-  action_group:
-    support: full
-    membership:
-      - gough.gough.fleet
-    description: Use C(group/gough.gough.fleet) in C(module_defaults) to set the connection options.
 notes:
   - Idempotent. A second run with the same options reports no change.
 seealso:

@@ -197,11 +197,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows each machine's status before and after (for a O(count) deploy, new machines as placeholders).
-  action_group:
-    support: full
-    membership:
-      - gough.gough.maas
-    description: Use C(group/gough.gough.maas) in C(module_defaults) to set the connection options.
   action:
     support: full
     description: The action plugin runs the module to send the ops, then polls MAAS from the controller and prints

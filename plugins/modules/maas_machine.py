@@ -180,11 +180,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the machine's managed settings and status before and after.
-  action_group:
-    support: full
-    membership:
-      - gough.gough.maas
-    description: Use C(group/gough.gough.maas) in C(module_defaults) to set the connection options.
 notes:
   - Idempotent. A second run with the same options reports no change.
   - >-

@@ -97,11 +97,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes, so there is nothing to diff.
-  action_group:
-    support: full
-    membership:
-      - gough.gough.maas
-    description: Use C(group/gough.gough.maas) in C(module_defaults) to set the connection options.
 seealso:
   - module: gough.gough.maas_tag
 """

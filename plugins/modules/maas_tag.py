@@ -73,11 +73,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the tag's fields, and its machines when O(machines) is set, before and after.
-  action_group:
-    support: full
-    membership:
-      - gough.gough.maas
-    description: Use C(group/gough.gough.maas) in C(module_defaults) to set the connection options.
 notes:
   - Idempotent. A second run with the same options reports no change.
   - MAAS re-evaluates a tag with a O(definition) on its own, so machines chosen by hand may be re-tagged or untagged
