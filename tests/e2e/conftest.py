@@ -1,0 +1,59 @@
+"""``make demo``'s flow end to end on 2 lab nodes: playbooks/lab.yml, then playbooks/site.yml once for every test
+file of tests/e2e (session fixtures), then both again (test_site.py's last test).
+
+site.yml renders cloud-init, provisions through MAAS, checks each node over SSH, installs the Gough agent (scraped
+by Prometheus over mTLS) and enrolls the node in Fleet through the osqueryd stand-in of the node image.
+
+The lab is the stack role's lab profile on this machine's Docker engine (MAAS and Fleet emulators behind nginx,
+Prometheus) with the MAAS emulator's Docker node backend, so every deployment boots a systemd container that runs
+real cloud-init on the user data site.yml rendered. The tests use their own lab directory, Compose project, node
+prefix and ports, so a running ``make demo`` is left alone; the lab is taken down at the end. A test that changes
+a node puts it back as it found it, so the rerun at the end still changes nothing.
+"""
+
+import os
+import subprocess
+import uuid
+
+import pytest
+
+from e2e_helpers import NODES, free_ports, playbook
+
+LAST = "test_second_run_changes_nothing"
+
+
+def pytest_collection_modifyitems(items):
+    """The idempotent rerun goes last, after every test file that changes and restores nodes."""
+    items.sort(key=lambda item: item.name == LAST)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """The lab's variables and environment; takes the lab down afterwards."""
+    tag = uuid.uuid4().hex[:6]
+    ports = free_ports(3)
+    lab_dir = tmp_path_factory.mktemp("lab")
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_NOCOLOR="1", GOUGH_LAB_DIR=str(lab_dir))
+    extra = ["-e", "lab_dir=%s" % lab_dir, "-e", "lab_machine_count=%d" % NODES,
+             "-e", "lab_machine_prefix=e2e-%s-" % tag, "-e", "lab_build_images=false",
+             "-e", "stack_project=gough-e2e-%s" % tag, "-e", "lab_node_prefix=gough-lab-e2e-%s-" % tag,
+             "-e", "stack_port_maas=%d" % ports[0], "-e", "stack_port_fleet=%d" % ports[1],
+             "-e", "stack_port_prometheus=%d" % ports[2]]
+    yield {"dir": lab_dir, "env": env, "extra": extra, "tag": tag, "maas_port": ports[0]}
+    playbook("lab.yml", "-e", "lab_state=absent", *extra, env=env)
+    leftover = subprocess.run(["docker", "ps", "-aq", "--filter", "label=gough.stack=gough-e2e-%s" % tag],
+                              capture_output=True, text=True, check=False).stdout.split()
+    if leftover:
+        subprocess.run(["docker", "rm", "-f", "-v"] + leftover, capture_output=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def first_run(lab):  # pylint: disable=redefined-outer-name
+    """lab.yml and site.yml once, on a fresh lab directory."""
+    rc, parsed, output = playbook("lab.yml", *lab["extra"], env=lab["env"])
+    assert rc == 0, output
+    inventory = os.path.join(str(lab["dir"]), "inventory")
+    rc, site, output = playbook("site.yml", "-i", inventory, *lab["extra"], env=lab["env"])
+    assert rc == 0, output
+    return {"lab": parsed, "site": site, "inventory": inventory}

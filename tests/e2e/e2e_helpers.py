@@ -1,0 +1,83 @@
+"""Helpers of the end-to-end tests (tests/e2e): playbook runs with the JSON callback, the lab's files and APIs.
+
+The fixtures that stand the lab up once for every e2e test file are in conftest.py.
+"""
+
+import ipaddress
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import urllib.request
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LAB_SUBNET = ipaddress.ip_network("172.30.90.0/24")
+NODES = 2
+
+
+def playbook(name, *args, env):
+    """Run a playbook with the JSON callback; return (returncode, parsed result or None, raw output)."""
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+               os.path.join(ROOT, "playbooks", name)] + list(args)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800, check=False)
+    # maas_deploy's live progress lines come before the callback's one JSON document.
+    start = 0 if result.stdout.startswith("{") else result.stdout.find("\n{") + 1
+    try:
+        parsed = json.loads(result.stdout[start:])
+    except ValueError:
+        parsed = None
+    return result.returncode, parsed, result.stdout[-6000:] + result.stderr[-3000:]
+
+
+def free_ports(count):
+    """Ports nothing listens on now (the stack's preflight fails on a busy one, which is not this test's topic)."""
+    sockets = [socket.socket() for _index in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def changed(parsed):
+    """{host: number of changed tasks} of a JSON callback result."""
+    return dict((host, stats["changed"]) for host, stats in parsed["stats"].items())
+
+
+def task_results(parsed, task_name):
+    """{host: result} of the task called ``task_name`` (the last play that has it)."""
+    found = {}
+    for play in parsed["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"] == task_name:
+                found = task["hosts"]
+    return found
+
+
+def table(site):
+    """The rows of site.yml's final table, as dicts keyed by the header."""
+    lines = task_results(site, "Print the servers")["localhost"]["msg"]
+    header = lines[0].split()
+    return [dict(zip(header, line.split())) for line in lines[1:]]
+
+
+def controller(lab):
+    """The stack's controller.yml (it must be readable by its owner only)."""
+    path = os.path.join(str(lab["dir"]), "stack", "controller.yml")
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def get(url, connection, headers=None):
+    """GET JSON from the stack, verifying TLS with Gough's CA."""
+    context = ssl.create_default_context(cafile=connection["gough_ca_cert"])
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, context=context, timeout=30) as response:
+        return json.loads(response.read())
