@@ -124,16 +124,17 @@ def list_machines(client, name, values, params=None, max_query_chars=MAX_QUERY_C
     return machines
 
 
-def resolve_named_machines(client, names, max_query_chars=MAX_QUERY_CHARS):
-    """The machines ``names`` refer to, each a hostname or a system ID, sorted by MAAS's machine id.
+def find_named_machines(client, names, max_query_chars=MAX_QUERY_CHARS):
+    """``(machines, unknown)``: the machines ``names`` refer to, each a hostname or a system ID, sorted by MAAS's
+    machine id, and the names that match no machine (in the order given).
 
     One filtered list call finds most names: by ``id`` when every name looks like a system ID (six lower-case
     letters and digits), else by ``hostname``; a second call looks up only the names the first did not find, the
-    other way. Raises ``ValueError`` naming the option ``machines`` and every name that matches no machine.
+    other way.
     """
     names = list(dict.fromkeys(names))
     if not names:
-        return []
+        return [], []
     looks_like_ids = all(len(n) == 6 and n.isalnum() and n.islower() for n in names)
     first, second = ("id", "hostname") if looks_like_ids else ("hostname", "id")
     found = list_machines(client, first, names, max_query_chars=max_query_chars)
@@ -145,11 +146,17 @@ def resolve_named_machines(client, names, max_query_chars=MAX_QUERY_CHARS):
         extra = list_machines(client, second, left, max_query_chars=max_query_chars)
         found.extend(extra)
         matched |= set(m.get(other_key) for m in extra)
-    unknown = [n for n in names if n not in matched]
+    unique = dict((machine["system_id"], machine) for machine in found)
+    return sorted(unique.values(), key=lambda m: m.get("id") or 0), [n for n in names if n not in matched]
+
+
+def resolve_named_machines(client, names, max_query_chars=MAX_QUERY_CHARS):
+    """The machines ``names`` refer to (see ``find_named_machines``); raises ``ValueError`` naming the option
+    ``machines`` and every name that matches no machine."""
+    machines, unknown = find_named_machines(client, names, max_query_chars=max_query_chars)
     if unknown:
         raise ValueError("machines: MAAS has no machine with hostname or system ID %s." % ", ".join(sorted(unknown)))
-    unique = dict((machine["system_id"], machine) for machine in found)
-    return sorted(unique.values(), key=lambda m: m.get("id") or 0)
+    return machines
 
 
 class PollResult(object):

@@ -14,7 +14,9 @@ version_added: 0.1.0
 description:
   - Lists the hosts Fleet knows, with Fleet's server-side filters (O(query), O(team), O(status)), or looks up hosts by
     exact O(hostname), O(uuid) or O(hardware_serial). Pages through the list, so any number of hosts is returned.
-  - With O(policies=true), each host carries its policy results (one more request per host).
+  - With O(policies=true), each host carries its policy results and a summary of them (passing, total, failing and
+    failing critical policies). Fleet adds them to the same list requests (C(populate_policies)), so a thousand hosts
+    with their results take a few requests.
   - Changes nothing.
 author:
   - Gough developers (@gough)
@@ -48,7 +50,9 @@ options:
     choices: [new, online, offline, mia, missing]
   policies:
     description:
-      - Add each host's policy results (RV(hosts[].policies)).
+      - Add each host's policy results (RV(hosts[].policies)) and their summary (RV(hosts[].policies_passing),
+        RV(hosts[].policies_total), RV(hosts[].failing_policies), RV(hosts[].failing_critical_policies),
+        RV(hosts[].critical_compliant)).
     type: bool
     default: false
 attributes:
@@ -187,12 +191,64 @@ hosts:
           returned: success
           type: str
           sample: pass
+        critical:
+          description: Whether Fleet treats a failure of this policy as critical.
+          returned: success
+          type: bool
+          sample: true
+    policies_passing:
+      description: How many of the host's policies it last passed.
+      returned: when O(policies=true)
+      type: int
+      sample: 8
+    policies_total:
+      description: How many policies apply to the host (answered or not).
+      returned: when O(policies=true)
+      type: int
+      sample: 9
+    failing_policies:
+      description: Names of the policies the host last failed, sorted.
+      returned: when O(policies=true)
+      type: list
+      elements: str
+      sample: [SSH root login disabled]
+    failing_critical_policies:
+      description: Names of the critical policies the host last failed, sorted.
+      returned: when O(policies=true)
+      type: list
+      elements: str
+      sample: [SSH root login disabled]
+    critical_compliant:
+      description:
+        - V(true) when the host passes every critical policy that applies to it, V(false) when it fails one, and
+          null while a critical policy has no answer yet (or no critical policy applies).
+      returned: when O(policies=true)
+      type: bool
+      sample: false
 """
 
 from ansible_collections.gough.gough.plugins.module_utils.fleet import host_summary
 from ansible_collections.gough.gough.plugins.module_utils.fleet_entity import FleetModule, resolve_team
 
 IDENTIFIERS = ("hostname", "uuid", "hardware_serial")
+
+
+def policy_summary(policies):
+    """The host's policy results as documented (``policies``) and what the compliance gate needs from them."""
+    results = [dict(id=p.get("id"), name=p.get("name"), response=p.get("response") or "",
+                    critical=bool(p.get("critical"))) for p in policies]
+    critical = [p for p in results if p["critical"]]
+    failing_critical = sorted(p["name"] for p in critical if p["response"] == "fail")
+    if failing_critical:
+        compliant = False
+    elif critical and all(p["response"] == "pass" for p in critical):
+        compliant = True
+    else:
+        compliant = None
+    return dict(policies=results, policies_passing=sum(1 for p in results if p["response"] == "pass"),
+                policies_total=len(results),
+                failing_policies=sorted(p["name"] for p in results if p["response"] == "fail"),
+                failing_critical_policies=failing_critical, critical_compliant=compliant)
 
 
 def main():
@@ -215,6 +271,8 @@ def main():
         search = exact[0][1] if exact else params["query"]
         if search:
             filters["query"] = search
+        if params["policies"]:
+            filters["populate_policies"] = True
         hosts = client.list_hosts(**filters)
         if exact:
             name, value = exact[0]
@@ -227,9 +285,7 @@ def main():
         for host in sorted(hosts, key=lambda h: h["id"]):
             item = host_summary(host)
             if params["policies"]:
-                full = client.get_host(host["id"]) or {}
-                item["policies"] = [dict((k, p.get(k)) for k in ("id", "name", "response"))
-                                    for p in full.get("policies") or []]
+                item.update(policy_summary(host.get("policies") or []))
             result.append(item)
         return dict(changed=False, count=len(result), hosts=result)
 

@@ -66,6 +66,15 @@ options:
     type: str
     choices: [add, remove, set]
     default: add
+  machines_missing:
+    description:
+      - What to do with names in O(machines) that match no MAAS machine.
+      - V(fail) fails the module before anything is written.
+      - V(ignore) leaves them out and lists them in RV(machines_missing), for lists that come from elsewhere (for
+        example Fleet's hosts, some of which MAAS may not manage).
+    type: str
+    choices: [fail, ignore]
+    default: fail
 attributes:
   check_mode:
     support: full
@@ -157,6 +166,24 @@ machines_removed:
   type: list
   elements: str
   sample: []
+hostnames_added:
+  description: Hostnames of RV(machines_added), in the same order.
+  returned: success
+  type: list
+  elements: str
+  sample: [node-01]
+hostnames_removed:
+  description: Hostnames of RV(machines_removed), in the same order.
+  returned: success
+  type: list
+  elements: str
+  sample: []
+machines_missing:
+  description: Names in O(machines) that match no MAAS machine and were left out (O(machines_missing=ignore)).
+  returned: success
+  type: list
+  elements: str
+  sample: [laptop-17]
 """
 
 import re
@@ -168,7 +195,7 @@ from ansible_collections.gough.gough.plugins.module_utils.maas import (
     client_from_module,
     maas_argument_spec,
 )
-from ansible_collections.gough.gough.plugins.module_utils.maas_batch import resolve_named_machines
+from ansible_collections.gough.gough.plugins.module_utils.maas_batch import find_named_machines
 from ansible_collections.gough.gough.plugins.module_utils.maas_entity import EntitySpec, ensure_entity
 
 TAG_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -186,9 +213,12 @@ def read_tag(client, name):
     return dict((field, tag.get(field) or "") for field in TAG_FIELDS)
 
 
-def read_members(client, name):
-    """Sorted system IDs of the machines carrying tag ``name``."""
-    return sorted(m["system_id"] for m in client.get("tags/%s/" % name, op="machines") or [])
+def read_members(client, name, hostnames=None):
+    """Sorted system IDs of the machines carrying tag ``name``; their hostnames go into ``hostnames`` when given."""
+    machines = client.get("tags/%s/" % name, op="machines") or []
+    if hostnames is not None:
+        hostnames.update((m["system_id"], m.get("hostname")) for m in machines)
+    return sorted(m["system_id"] for m in machines)
 
 
 def target_members(current, given, mode):
@@ -210,6 +240,7 @@ def main():
         kernel_opts=dict(type="str"),
         machines=dict(type="list", elements="str"),
         machines_mode=dict(type="str", choices=["add", "remove", "set"], default="add"),
+        machines_missing=dict(type="str", choices=["fail", "ignore"], default="fail"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
@@ -245,18 +276,28 @@ def main():
     def delete(entity):
         client.delete("tags/%s/" % name, confirm=lambda: read_tag(client, name) is None)
 
+    hostnames = {}
+
     def read_entity():
         tag = read_tag(client, name)
         if tag is not None and manage_members:
-            tag["machines"] = read_members(client, name)
+            tag["machines"] = read_members(client, name, hostnames)
         return tag
 
     fields = dict(TAG_FIELDS)
     if manage_members:
         fields["machines"] = []
     spec = EntitySpec(fields, create, update, delete)
+    missing = []
     try:
-        given = sorted(set(m["system_id"] for m in resolve_named_machines(client, params["machines"]))) if manage_members else []
+        given = []
+        if manage_members:
+            found, missing = find_named_machines(client, params["machines"])
+            if missing and params["machines_missing"] == "fail":
+                raise ValueError("machines: MAAS has no machine with hostname or system ID %s."
+                                 % ", ".join(sorted(missing)))
+            hostnames.update((m["system_id"], m.get("hostname")) for m in found)
+            given = sorted(m["system_id"] for m in found)
         current = read_entity()
         desired = dict((field, params.get(field)) for field in TAG_FIELDS)
         if manage_members:
@@ -271,12 +312,17 @@ def main():
         client.close()
     before_members = result["diff"]["before"].get("machines", [])
     after_members = result["diff"]["after"].get("machines", [])
+    added = sorted(set(after_members) - set(before_members))
+    removed = sorted(set(before_members) - set(after_members))
     module.exit_json(
         changed=result["changed"],
         tag=result["entity"] or {},
         diff=result["diff"],
-        machines_added=sorted(set(after_members) - set(before_members)),
-        machines_removed=sorted(set(before_members) - set(after_members)),
+        machines_added=added,
+        machines_removed=removed,
+        hostnames_added=[hostnames.get(system_id) for system_id in added],
+        hostnames_removed=[hostnames.get(system_id) for system_id in removed],
+        machines_missing=missing,
     )
 
 

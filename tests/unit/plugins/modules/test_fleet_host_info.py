@@ -48,6 +48,34 @@ def test_policies_are_reported_per_host(fleet_lab, run_module, return_doc_proble
     assert return_doc_problems(fleet_host_info, result) == []
 
 
+def test_policy_summary_names_failing_critical_policies_from_list_requests(fleet_lab, run_module,
+                                                                          return_doc_problems):
+    """Fleet's host list with populate_policies carries each host's results: no request per host."""
+    root = fleet_lab.api("POST", "global/policies", {"name": "root login", "query": "SELECT 1;",
+                                                     "critical": True})["policy"]
+    fleet_lab.api("POST", "global/policies", {"name": "journal", "query": "SELECT 1;"})
+    bad = fleet_lab.host("bad-1")
+    good = fleet_lab.host("good-1")
+    fresh = fleet_lab.host("fresh-1")  # enrolled, has not answered any policy yet
+    bad.answer(lambda policy_id: policy_id != root["id"])
+    good.answer(lambda policy_id: True)
+    before = fleet_lab.stats()["requests_total"]
+
+    result = run_module(fleet_host_info, fleet_lab.args(policies=True))
+
+    assert fleet_lab.stats()["requests_total"] - before == 1
+    assert return_doc_problems(fleet_host_info, result) == []
+    by_name = dict((h["hostname"], h) for h in result["hosts"])
+    assert by_name["bad-1"]["failing_critical_policies"] == ["root login"]
+    assert by_name["bad-1"]["failing_policies"] == ["root login"]
+    assert by_name["bad-1"]["critical_compliant"] is False
+    assert (by_name["bad-1"]["policies_passing"], by_name["bad-1"]["policies_total"]) == (1, 2)
+    assert by_name["good-1"]["critical_compliant"] is True and by_name["good-1"]["failing_policies"] == []
+    assert by_name["fresh-1"]["critical_compliant"] is None and by_name["fresh-1"]["policies_passing"] == 0
+    assert [p["critical"] for p in by_name["good-1"]["policies"]] == [True, False]
+    assert fresh.hostname == "fresh-1"
+
+
 def test_unknown_team_fails_naming_team(fleet_lab, run_module):
     result = run_module(fleet_host_info, fleet_lab.args(team="nope"))
     assert result["failed"] is True and result["msg"].startswith("team:")

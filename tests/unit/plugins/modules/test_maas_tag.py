@@ -160,3 +160,18 @@ def test_returned_keys_match_the_documented_return_tree(lab, run_module, return_
         assert "failed" not in result
         assert return_doc_problems(maas_tag, result) == []
     assert set(with_machines["tag"]) == {"name", "comment", "definition", "kernel_opts", "machines"}
+
+
+def test_missing_names_can_be_ignored_and_are_reported_with_hostnames(lab, run_module, return_doc_problems):
+    (sid1, host1), (sid2, host2) = lab.machines[0], lab.machines[1]
+    lab.client.post("tags/", data={"name": "quarantine"})
+    lab.client.post("tags/quarantine/", op="update_nodes", data={"add": [sid2]})
+    added = run_module(maas_tag, args(lab, name="quarantine", machines=[host1, "laptop-17"],
+                                      machines_missing="ignore"))
+    assert added["changed"] is True and return_doc_problems(maas_tag, added) == []
+    assert (added["machines_added"], added["hostnames_added"]) == ([sid1], [host1])
+    assert added["machines_missing"] == ["laptop-17"]
+    removed = run_module(maas_tag, args(lab, name="quarantine", machines=[host2, "laptop-17"],
+                                        machines_mode="remove", machines_missing="ignore"))
+    assert (removed["machines_removed"], removed["hostnames_removed"]) == ([sid2], [host2])
+    assert members(lab, "quarantine") == [sid1]
