@@ -91,6 +91,14 @@ options:
     description: Prefix of the names of the O(group_by) groups.
     type: str
     default: maas_
+  quarantine_tag:
+    description:
+      - Machines carrying this MAAS tag go into the group C(gough_quarantine) as well, whatever O(group_by) says.
+      - Gough's compliance gate (role C(gough.gough.compliance)) puts this tag on servers that fail a critical Fleet
+        policy and takes it off when they pass again; Gough's playbooks leave the group out by default.
+      - V("") creates no such group.
+    type: str
+    default: gough-quarantine
   cache_fallback:
     description:
       - When MAAS cannot be reached (no connection, timeout, or HTTP 5xx), serve the inventory last stored in the
@@ -169,6 +177,8 @@ from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient
 # unsafe already, and wrap_var would spend seconds per 10,000 hosts walking values it leaves as they are.
 STRINGS_UNTRUSTED_BY_DEFAULT = hasattr(ansible_template, "trust_as_template")
 
+# Where the compliance gate's quarantined machines go (the quarantine_tag option).
+QUARANTINE_GROUP = "gough_quarantine"
 # group_by choice: (group kind in the name, host variable holding the value or values).
 GROUP_FIELDS = {"tags": ("tag", "maas_tags"), "zones": ("zone", "maas_zone"), "pools": ("pool", "maas_pool"),
                 "status": ("status", "maas_status_name")}
@@ -359,6 +369,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         strict = self.get_option("strict")
         inventory = self.inventory
         group_names = {}
+        quarantine_tag = self.get_option("quarantine_tag")
+        if quarantine_tag:
+            # Always there (empty when nothing is quarantined), so patterns like all:!gough_quarantine never warn.
+            inventory.add_group(QUARANTINE_GROUP)
 
         def group_for(kind, value):
             key = (kind, value)
@@ -389,6 +403,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                         inventory.add_child(group_for(kind, value), name)
                 elif values:
                     inventory.add_child(group_for(kind, values), name)
+            if quarantine_tag and quarantine_tag in (hostvars.get("maas_tags") or ()):
+                inventory.add_child(QUARANTINE_GROUP, name)
             if compose:
                 self._set_composite_vars(compose, hostvars, name, strict=strict)
             if groups:

@@ -328,3 +328,26 @@ def test_ansible_host_prefers_cidrs_in_order_then_ipv4_then_fqdn():
     assert pick_ansible_host(hostvars, [ipaddress.ip_network("2001:db8::/32")]) == "2001:db8::5"
     assert pick_ansible_host(hostvars, []) == "10.1.0.5"
     assert pick_ansible_host({"maas_ip_addresses": ["2001:db8::5"], "maas_fqdn": "a.maas"}, []) == "a.maas"
+
+
+def test_quarantined_machines_form_the_gough_quarantine_group_whatever_group_by_says(tmp_path):
+    """The compliance gate's tag becomes a group playbooks can leave out (all:!gough_quarantine)."""
+    from gough_lab import testing  # pylint: disable=import-outside-toplevel
+    emulator = testing.start_maas_emulator(str(tmp_path / "maas"), machines=6, seed=3)
+    try:
+        seeded = build_fleet(emulator)
+        sids = [m["system_id"] for m in seeded.client.get("machines/", params={"status": "deployed"})]
+        for tag in ("gough-quarantine", "isolated"):
+            seeded.client.post("tags/", data={"name": tag})
+            seeded.client.post("tags/%s/" % tag, op="update_nodes", data={"add": [sids[0]]})
+        hostname = seeded.client.get("machines/%s/" % sids[0])["hostname"]
+
+        data, _result = inventory_list(write_config(tmp_path, "group_by: []\n"), emulator.url, emulator.api_key)
+        assert data["gough_quarantine"]["hosts"] == [hostname]
+        custom, _result = inventory_list(write_config(tmp_path, "group_by: []\nquarantine_tag: isolated\n"),
+                                         emulator.url, emulator.api_key)
+        assert custom["gough_quarantine"]["hosts"] == [hostname]
+        off, _result = inventory_list(write_config(tmp_path, "quarantine_tag: ''\n"), emulator.url, emulator.api_key)
+        assert "gough_quarantine" not in off and off["maas_tag_gough_quarantine"]["hosts"] == [hostname]
+    finally:
+        emulator.stop()
