@@ -358,8 +358,9 @@ class MachineDeployment(object):
         machines = self.client.get("machines/", params={"agent_name": self.params["agent_name"]}) or []
         return [m for m in machines if status_name(m) in SET_MEMBER_STATUSES]
 
-    def _deploy_form(self):
+    def _deploy_form(self, user_data=None):
         params = self.params
+        user_data = params.get("user_data") if user_data is None else user_data
         form = {}
         if params.get("distro_series"):
             form["distro_series"] = params["distro_series"]
@@ -369,8 +370,19 @@ class MachineDeployment(object):
         for name in ("ephemeral_deploy", "enable_hw_sync"):
             if params.get(name) is not None:
                 form[name] = params[name]
-        if params.get("user_data") is not None:
-            form["user_data"] = base64.b64encode(params["user_data"].encode("utf-8")).decode("ascii")
+        if user_data is not None:
+            form["user_data"] = base64.b64encode(user_data.encode("utf-8")).decode("ascii")
+        return form
+
+    def _machine_form(self):
+        """The deploy form, or a function of the system ID when some machines have user data of their own."""
+        own = self.params.get("machine_user_data") or {}
+        if not own:
+            return self._deploy_form()
+
+        def form(sid):
+            record = self.records[sid]
+            return self._deploy_form(own.get(sid, own.get(record["hostname"])))
         return form
 
     def _series_ok(self, machine):
@@ -516,7 +528,7 @@ class MachineDeployment(object):
                         concurrency=self.concurrency)
 
     def _fire_deploys(self, sids):
-        form = self._deploy_form()
+        form = self._machine_form()
         outcomes = fire_machine_op(self.client, sids, "deploy", data=form,
                                    took_effect=status_in(DEPLOYING, DEPLOYED, FAILED_DEPLOYMENT),
                                    concurrency=self.concurrency)

@@ -116,6 +116,12 @@ options:
       - Cloud-init user data as plain text; the module base64-encodes it for MAAS.
       - It is never shown in results, diffs or logs.
     type: str
+  machine_user_data:
+    description:
+      - User data for some of the O(machines), by the name they have in O(machines) (hostname or system ID);
+        those machines get it instead of O(user_data), in the same batch.
+      - Every key must be one of O(machines). Never shown in results, diffs or logs.
+    type: dict
   comment:
     description:
       - Comment MAAS records with the allocation, deploy or release events.
@@ -397,6 +403,7 @@ def argument_spec():
         distro_series=dict(type="str"),
         hwe_kernel=dict(type="str"),
         user_data=dict(type="str", no_log=True),
+        machine_user_data=dict(type="dict", no_log=True),
         comment=dict(type="str"),
         ephemeral_deploy=dict(type="bool"),
         enable_hw_sync=dict(type="bool"),
@@ -428,6 +435,9 @@ def check_params(params):
         return "state=deployed needs machines or count."
     if params["state"] == "released" and params["machines"] is None and not params["agent_name"]:
         return "state=released needs machines or agent_name."
+    stray = sorted(set(params.get("machine_user_data") or {}) - set(params["machines"] or []))
+    if stray:
+        return "machine_user_data: %s not in machines." % ", ".join(stray)
     if params["count"] is not None and params["count"] < 0:
         return "count: must be 0 or more."
     if params["on_failure"] == "replace" and params["count"] is None:

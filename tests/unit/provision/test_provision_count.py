@@ -95,6 +95,21 @@ def test_count_mode_deploys_n_matching_machines_with_rendered_user_data_and_a_re
     assert sum(1 for m in machines(lab) if m["status_name"] == "Deployed") == 2
 
 
+def test_count_mode_never_allocates_a_quarantined_machine(lab, tmp_path):
+    with MAASClient(lab.url, lab.api_key) as client:
+        client.post("tags/", data={"name": "gough-quarantine"})
+        client.post("tags/gough-quarantine/", op="update_nodes", data={"add": lab.web[:-1]})
+    variables = dict(provision_count=2, provision_tags="web", provision_agent_name="web-q")
+    process, _changed = run(lab, tmp_path, variables)
+    assert process.returncode != 0
+    assert "but only 1 Ready machines match" in process.stdout and "not_tags=gough-quarantine" in process.stdout, \
+        process.stdout[-3000:]
+    assert machines(lab, agent_name="web-q") == []
+    allowed, _changed = run(lab, tmp_path, dict(variables, provision_count=1))
+    assert allowed.returncode == 0, allowed.stdout[-4000:]
+    assert [m["system_id"] for m in machines(lab, agent_name="web-q")] == lab.web[-1:]
+
+
 def test_count_mode_user_data_is_the_rendered_template(lab, tmp_path):
     variables = dict(provision_count=1, provision_cloudinit_template=["base", "gough-bootstrap"],
                      provision_cloudinit_vars={"cloudinit_ssh_authorized_keys": [SSH_KEY],

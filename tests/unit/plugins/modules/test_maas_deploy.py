@@ -9,6 +9,7 @@ on_failure, timeouts, check mode, allocation races, the fault run, and the shape
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
 import threading
 import time
 
@@ -88,6 +89,24 @@ def test_deploys_named_machines_by_hostname_and_system_id_with_one_deploy_each(
     assert return_doc_problems(maas_deploy, result) == []
     deployed = machines_of(lab, id=lab.sids[:5])
     assert set(m["distro_series"] for m in deployed) == {"jammy"}
+
+
+def test_machine_user_data_goes_to_its_machine_in_the_same_batch(lab, run_module, monkeypatch):
+    sent = {}
+    original = MAASClient.machine_op
+
+    def machine_op(self, system_id, op, data=None, took_effect=None):
+        if op == "deploy":
+            sent[system_id] = base64.b64decode(data["user_data"]).decode()
+        return original(self, system_id, op, data=data, took_effect=took_effect)
+    monkeypatch.setattr(MAASClient, "machine_op", machine_op)
+    names = [lab.hostnames[0], lab.sids[1], lab.hostnames[2]]
+    result = run_module(maas_deploy, args(lab, machines=names, user_data="#cloud-config\nshared: 1\n",
+                                          machine_user_data={lab.sids[1]: "#cloud-config\nown: 2\n",
+                                                             lab.hostnames[2]: "#cloud-config\nown: 3\n"}))
+    assert result["changed"] is True and "own: 2" not in repr(result)
+    assert sent == {lab.sids[0]: "#cloud-config\nshared: 1\n", lab.sids[1]: "#cloud-config\nown: 2\n",
+                    lab.sids[2]: "#cloud-config\nown: 3\n"}
 
 
 def test_polls_with_one_list_call_per_interval_not_per_machine(lab, run_module):
@@ -289,6 +308,7 @@ def test_too_few_machines_fails_before_allocating_naming_the_constraints(lab, ru
     ({"machines": ["x"], "on_failure": "replace"}, "on_failure: replace needs count"),
     ({"count": 1}, "missing parameter(s) required by 'count': agent_name"),
     ({"machines": ["x"], "tags": ["a"]}, "allocation constraints; they need count"),
+    ({"machines": ["x"], "machine_user_data": {"y": "#cloud-config"}}, "machine_user_data: y not in machines."),
 ])
 def test_bad_input_fails_before_any_write(lab, run_module, options, message):
     result = run_module(maas_deploy, args(lab, **options))
