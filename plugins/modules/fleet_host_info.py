@@ -206,6 +206,11 @@ hosts:
       returned: when O(policies=true)
       type: int
       sample: 9
+    policies_pending:
+      description: How many of them the host has not answered yet (a new host answers within its check-in interval).
+      returned: when O(policies=true)
+      type: int
+      sample: 0
     failing_policies:
       description: Names of the policies the host last failed, sorted.
       returned: when O(policies=true)
@@ -246,7 +251,7 @@ def policy_summary(policies):
     else:
         compliant = None
     return dict(policies=results, policies_passing=sum(1 for p in results if p["response"] == "pass"),
-                policies_total=len(results),
+                policies_total=len(results), policies_pending=sum(1 for p in results if not p["response"]),
                 failing_policies=sorted(p["name"] for p in results if p["response"] == "fail"),
                 failing_critical_policies=failing_critical, critical_compliant=compliant)
 

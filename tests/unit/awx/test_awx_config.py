@@ -16,7 +16,10 @@ from gough_lab.awx.testing import start_awx_emulator
 SECRETS = ("maas-secret-value", "fleet-secret-value", "ssh-secret-value", "alice-secret-value", "ca-key-secret-value",
            "enroll-secret-value", "callback-key-0123456789")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-OPERATOR_TEMPLATES = ("Gough provision", "Gough agent", "Gough Fleet enrollment", "Gough decommission")
+# (template, credential) pairs where the template needs only the credential's environment (FLEET_URL, ...).
+ENVIRONMENT_ONLY = {("Gough compliance gate", "Fleet")}
+OPERATOR_TEMPLATES = ("Gough provision", "Gough agent", "Gough Fleet enrollment", "Gough decommission",
+                      "Gough compliance gate")
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +99,8 @@ def test_job_templates_playbooks_credentials_prompts_and_callback(api, first_run
                 "Gough provision": ("playbooks/provision.yml", {"MAAS"}),
                 "Gough agent": ("playbooks/agent.yml", {"Gough servers SSH", "Gough CA"}),
                 "Gough Fleet enrollment": ("playbooks/fleet.yml", {"Gough servers SSH", "Fleet"}),
-                "Gough decommission": ("playbooks/decommission.yml", {"MAAS", "Fleet", "Gough servers SSH"})}
+                "Gough decommission": ("playbooks/decommission.yml", {"MAAS", "Fleet", "Gough servers SSH"}),
+                "Gough compliance gate": ("playbooks/compliance.yml", {"MAAS", "Fleet"})}
     inventory = api.one("inventories", name="MAAS")
     for name, (playbook, credentials) in expected.items():
         template = api.one("job_templates", name=name)
@@ -114,6 +118,8 @@ def test_job_templates_playbooks_credentials_prompts_and_callback(api, first_run
                "agent_prometheus_file_sd_host": "stack.example.invalid"}
     assert yaml.safe_load(agent["extra_vars"]) == file_sd
     assert yaml.safe_load(api.one("job_templates", name="Gough decommission")["extra_vars"]) == file_sd
+    gate = api.one("job_templates", name="Gough compliance gate")
+    assert yaml.safe_load(gate["extra_vars"]) == {"compliance_alertmanager_url": "https://stack.example.invalid:9093"}
     provision = api.one("job_templates", name="Gough provision")
     assert provision["ask_variables_on_launch"] is True and provision["ask_inventory_on_launch"] is False
     assert api.one("job_templates", name="Gough stack")["ask_inventory_on_launch"] is True
@@ -167,8 +173,8 @@ def test_schedules_have_valid_rules(api, first_run):
     assert sync["unified_job_template"] == api.one("inventory_sources", name="MAAS machines")["id"]
     assert sync["rrule"].startswith("DTSTART:") and "FREQ=HOURLY;INTERVAL=1" in sync["rrule"]
     assert sync["timezone"] == "UTC" and sync["enabled"] is True
-    nightly = api.one("schedules", name="Nightly Fleet compliance")
-    assert nightly["unified_job_template"] == api.one("job_templates", name="Gough Fleet enrollment")["id"]
+    nightly = api.one("schedules", name="Nightly compliance gate")
+    assert nightly["unified_job_template"] == api.one("job_templates", name="Gough compliance gate")["id"]
     assert "FREQ=DAILY;INTERVAL=1" in nightly["rrule"] and nightly["timezone"] == "Etc/UTC"
 
 
@@ -259,8 +265,8 @@ def test_schedule_rule_with_count_and_until_fails_clearly(awx, api, project_dir,
                                                         awx_config_update_secrets=False), expect_rc=2)
     assert recap["failed"] == 1
     assert "RRULE may not contain both COUNT and UNTIL" in process.stdout
-    assert "Nightly Fleet compliance" in process.stdout
-    assert "COUNT" not in api.one("schedules", name="Nightly Fleet compliance")["rrule"]
+    assert "Nightly compliance gate" in process.stdout
+    assert "COUNT" not in api.one("schedules", name="Nightly compliance gate")["rrule"]
 
 
 def test_check_mode_on_an_empty_awx_writes_nothing(project_dir, tmp_path):
@@ -342,8 +348,11 @@ def test_every_survey_variable_is_one_the_template_playbook_reads(api, first_run
             surveyed += 1
         extra = yaml.safe_load(template["extra_vars"] or "{}") or {}
         assert not set(extra) - accepted, (template["name"], set(extra) - accepted)
-        # Extra variables the template's credentials inject (Fleet enrollment, Gough CA) reach its playbook too.
+        # Extra variables the template's credentials inject (Fleet enrollment, Gough CA) reach its playbook too,
+        # except where a template uses the credential only for its environment variables (the gate reads Fleet).
         for credential in api.all("job_templates/%s/credentials/" % template["id"]):
+            if (template["name"], credential["name"]) in ENVIRONMENT_ONLY:
+                continue
             ctype = api.get("credential_types/%s/" % credential["credential_type"])
             injected = set((ctype["injectors"] or {}).get("extra_vars") or {})
             assert not injected - accepted, (template["name"], credential["name"], injected - accepted)
