@@ -83,20 +83,6 @@ class OsqueryHost(object):
         """One distributed read (what keeps a host online)."""
         return self._post("distributed/read", {"node_key": self.node_key})
 
-    def answer(self, passing):
-        """One distributed read and write: answer every policy query Fleet sends with a row when ``passing`` (a
-        function of the policy id) says the host passes, with no rows (a failure) otherwise."""
-        queries = self.check_in().get("queries") or {}
-        results = {}
-        for name in queries:
-            if name.startswith("fleet_policy_query_"):
-                results[name] = [{"1": "1"}] if passing(int(name[len("fleet_policy_query_"):])) else []
-            else:
-                results[name] = []
-        self._post("distributed/write", {"node_key": self.node_key, "queries": results,
-                                         "statuses": dict((name, 0) for name in results), "messages": {}})
-        return sorted(results)
-
     def keep_online(self, interval=0.5, delay=0.0, reinstall=False):
         """Check in every ``interval`` seconds from a thread until ``stop()``; after ``delay`` seconds, first
         (re)enroll when ``reinstall`` or not enrolled yet."""

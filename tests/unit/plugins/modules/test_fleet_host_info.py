@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from fleet_lab import fleet_lab, wait_offline  # noqa: F401 pylint: disable=unused-import
+from gough_lab.fleet.testing import FakeOsqueryHost
 
 from ansible_collections.gough.gough.plugins.modules import fleet_host_info
 
@@ -51,14 +52,13 @@ def test_policies_are_reported_per_host(fleet_lab, run_module, return_doc_proble
 def test_policy_summary_names_failing_critical_policies_from_list_requests(fleet_lab, run_module,
                                                                           return_doc_problems):
     """Fleet's host list with populate_policies carries each host's results: no request per host."""
-    root = fleet_lab.api("POST", "global/policies", {"name": "root login", "query": "SELECT 1;",
-                                                     "critical": True})["policy"]
+    root = "SELECT 1 FROM os_version WHERE name = 'root login off';"
+    fleet_lab.api("POST", "global/policies", {"name": "root login", "query": root, "critical": True})
     fleet_lab.api("POST", "global/policies", {"name": "journal", "query": "SELECT 1;"})
-    bad = fleet_lab.host("bad-1")
-    good = fleet_lab.host("good-1")
-    fresh = fleet_lab.host("fresh-1")  # enrolled, has not answered any policy yet
-    bad.answer(lambda policy_id: policy_id != root["id"])
-    good.answer(lambda policy_id: True)
+    FakeOsqueryHost(fleet_lab.emulator, "bad-1", answers={root: []}).checkin()
+    FakeOsqueryHost(fleet_lab.emulator, "good-1", answers={root: [{"1": "1"}]}).checkin()
+    fresh = FakeOsqueryHost(fleet_lab.emulator, "fresh-1")  # enrolled, has not answered any policy yet
+    assert fresh.enroll().status == 200
     before = fleet_lab.stats()["requests_total"]
 
     result = run_module(fleet_host_info, fleet_lab.args(policies=True))
@@ -74,7 +74,6 @@ def test_policy_summary_names_failing_critical_policies_from_list_requests(fleet
     assert by_name["fresh-1"]["critical_compliant"] is None and by_name["fresh-1"]["policies_passing"] == 0
     assert (by_name["fresh-1"]["policies_pending"], by_name["bad-1"]["policies_pending"]) == (2, 0)
     assert [p["critical"] for p in by_name["good-1"]["policies"]] == [True, False]
-    assert fresh.hostname == "fresh-1"
 
 
 def test_unknown_team_fails_naming_team(fleet_lab, run_module):
