@@ -67,6 +67,7 @@ test: setup  ## Everything CI checks: units, lab nodes, changelog, sanity, lint,
 	$(MAKE) --no-print-directory stack-test
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory bench-agent
+	$(MAKE) --no-print-directory bench-compliance BENCH_ARGS=--no-gate
 	$(MAKE) --no-print-directory changelog-lint
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory lint
@@ -84,6 +85,9 @@ clean:  ## Remove build output (keeps .venv)
 
 bench-inventory: setup  ## Inventory plugin speed on 10,000 emulated machines (bench/inventory/run.py)
 	$(BIN)/python bench/inventory/run.py
+
+bench-compliance: setup  ## The compliance gate on 1,000 Fleet hosts and MAAS machines: time, Fleet requests, tag writes (bench/compliance/run.py)
+	$(BIN)/python bench/compliance/run.py $(BENCH_ARGS)
 
 bench-deploy: setup  ## maas_deploy on 1,000 emulated machines vs one blocking deploy per machine (bench/deploy_batch/run.py)
 	$(BIN)/python bench/deploy_batch/run.py
@@ -121,7 +125,7 @@ e2e: lab-images tree  ## site.yml end to end on 2 lab nodes: enlist, commission,
 bench-agent: lab-images  ## gough-agent vs prometheus-node-exporter on one lab node: memory and scrape time ratios (bench/agent/run.py)
 	$(BIN)/python bench/agent/run.py
 
-bench: bench-inventory bench-deploy bench-agent  ## Every benchmark; each prints its ratios
+bench: bench-inventory bench-deploy bench-agent bench-compliance  ## Every benchmark; each prints its ratios
 
 # The lab's files (stack state, CA, secrets, SSH key, inventory); GOUGH_LAB_DIR moves them.
 LAB_DIR ?= $(or $(GOUGH_LAB_DIR),$(HOME)/.local/share/gough-lab)

@@ -66,9 +66,16 @@ options:
     type: str
     choices: [add, remove, set]
     default: add
+  remove_machines:
+    description:
+      - Machines to take the tag off, in the same C(update_nodes) request that adds it to O(machines)
+        (O(machines_mode=add)), each as a system ID or a short hostname. A machine in both lists keeps the tag.
+      - The compliance gate uses it to quarantine and release servers in one request.
+    type: list
+    elements: str
   machines_missing:
     description:
-      - What to do with names in O(machines) that match no MAAS machine.
+      - What to do with names in O(machines) or O(remove_machines) that match no MAAS machine.
       - V(fail) fails the module before anything is written.
       - V(ignore) leaves them out and lists them in RV(machines_missing), for lists that come from elsewhere (for
         example Fleet's hosts, some of which MAAS may not manage).
@@ -221,6 +228,12 @@ def read_members(client, name, hostnames=None):
     return sorted(m["system_id"] for m in machines)
 
 
+def system_ids_of(machines, names):
+    """Sorted system IDs of the ``machines`` that ``names`` refer to (by hostname or system ID)."""
+    wanted = set(names)
+    return sorted(m["system_id"] for m in machines if m["system_id"] in wanted or m.get("hostname") in wanted)
+
+
 def target_members(current, given, mode):
     """The machines that should carry the tag, from its ``current`` ones, the ``given`` ones and the mode."""
     if mode == "set":
@@ -240,11 +253,15 @@ def main():
         kernel_opts=dict(type="str"),
         machines=dict(type="list", elements="str"),
         machines_mode=dict(type="str", choices=["add", "remove", "set"], default="add"),
+        remove_machines=dict(type="list", elements="str"),
         machines_missing=dict(type="str", choices=["fail", "ignore"], default="fail"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_by={"remove_machines": ("machines",)})
     params = module.params
     name = params["name"]
+    if params["remove_machines"] and params["machines_mode"] != "add":
+        module.fail_json(msg="remove_machines: only with machines_mode=add (the other modes say it all).")
     if not TAG_NAME_RE.match(name):
         module.fail_json(msg="name: %r is not a valid MAAS tag name; use only letters, digits, '-' and '_'." % name)
     manage_members = params["state"] == "present" and params["machines"] is not None
@@ -290,19 +307,22 @@ def main():
     spec = EntitySpec(fields, create, update, delete)
     missing = []
     try:
-        given = []
+        given = taken_off = []
         if manage_members:
-            found, missing = find_named_machines(client, params["machines"])
+            to_remove = params["remove_machines"] or []
+            # One lookup for both lists; each name is then matched by hostname or system ID.
+            found, missing = find_named_machines(client, params["machines"] + to_remove)
             if missing and params["machines_missing"] == "fail":
                 raise ValueError("machines: MAAS has no machine with hostname or system ID %s."
                                  % ", ".join(sorted(missing)))
             hostnames.update((m["system_id"], m.get("hostname")) for m in found)
-            given = sorted(m["system_id"] for m in found)
+            given = system_ids_of(found, params["machines"])
+            taken_off = sorted(set(system_ids_of(found, to_remove)) - set(given))
         current = read_entity()
         desired = dict((field, params.get(field)) for field in TAG_FIELDS)
         if manage_members:
             before = current["machines"] if current else []
-            desired["machines"] = target_members(before, given, params["machines_mode"])
+            desired["machines"] = sorted(set(target_members(before, given, params["machines_mode"])) - set(taken_off))
         result = ensure_entity(spec, current, desired, params["state"], module.check_mode)
     except ValueError as exc:
         module.fail_json(msg=str(exc))

@@ -175,3 +175,21 @@ def test_missing_names_can_be_ignored_and_are_reported_with_hostnames(lab, run_m
                                         machines_mode="remove", machines_missing="ignore"))
     assert (removed["machines_removed"], removed["hostnames_removed"]) == ([sid2], [host2])
     assert members(lab, "quarantine") == [sid1]
+
+
+def test_remove_machines_go_in_the_same_update_nodes_as_the_added_ones(lab, run_module):
+    (sid1, host1), (sid2, host2), (sid3, _host3) = lab.machines[0], lab.machines[1], lab.machines[2]
+    lab.client.post("tags/", data={"name": "quarantine"})
+    lab.client.post("tags/quarantine/", op="update_nodes", data={"add": [sid2, sid3]})
+    lab.reset_stats()
+    result = run_module(maas_tag, args(lab, name="quarantine", machines=[host1, sid3], remove_machines=[host2, sid3]))
+    assert result["changed"] is True
+    assert (result["machines_added"], result["machines_removed"], result["hostnames_removed"]) == (
+        [sid1], [sid2], [host2])
+    assert members(lab, "quarantine") == sorted([sid1, sid3])  # in both lists: keeps the tag
+    assert lab.stats()["by_op"]["POST tags/{name}/ update_nodes"] == 1
+    again = run_module(maas_tag, args(lab, name="quarantine", machines=[host1, sid3], remove_machines=[host2, sid3]))
+    assert again["changed"] is False
+    bad = run_module(maas_tag, args(lab, name="quarantine", machines=[host1], remove_machines=[host2],
+                                    machines_mode="set"))
+    assert bad["failed"] is True and bad["msg"].startswith("remove_machines: ")
