@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Write plugins/module_utils/osquery_schema.py from an osquery source checkout's table specs.
 
-    python3 tools/gen_osquery_schema.py /path/to/osquery [--version 5.23.0]
+    .venv/bin/python tools/gen_osquery_schema.py /path/to/osquery [--version 5.23.0]
 
 Reads specs/CMakeLists.txt for the tables a Linux build of osquery registers (platform independent ones, those
 marked for linux, and the dpkg and AWS tables a default Linux build adds), parses each ``.table`` file (they are
@@ -12,7 +11,6 @@ Only names and types are kept: the spec files themselves are not copied.
 
 import argparse
 import os
-import pprint
 import re
 import subprocess
 import sys
@@ -94,18 +92,19 @@ def parse_spec(path):
 
 
 def format_tables(tables):
-    """The TABLES literal: one table per entry, its columns wrapped at 118 characters."""
+    """The TABLES literal: one entry per table, its columns wrapped at 118 characters (pep8 hanging indents)."""
     lines = ["{"]
     for name in sorted(tables):
-        items = ["(%r, %r)" % column for column in tables[name]]
-        line = "    %r: (" % name
-        for item in items:
-            piece = item + ", "
+        lines.append("    %r: (" % name)
+        line = " " * 8
+        for column in tables[name]:
+            piece = "(%r, %r), " % column
             if len(line) + len(piece.rstrip()) > 118:
                 lines.append(line.rstrip())
                 line = " " * 8
             line += piece
-        lines.append(line.rstrip() + "),")
+        lines.append(line.rstrip())
+        lines.append("    ),")
     lines.append("}")
     return "\n".join(lines)
 
@@ -127,7 +126,7 @@ def main(argv):
         for alias in table_aliases:
             aliases[alias] = name
     text = HEADER % {"version": version, "tables": format_tables(tables),
-                     "aliases": pprint.pformat(aliases, width=118)}
+                     "aliases": "{\n%s}" % "".join("    %r: %r,\n" % item for item in sorted(aliases.items()))}
     with open(args.output, "w", encoding="utf-8") as handle:
         handle.write(text)
     print("%s: %d tables from osquery %s" % (args.output, len(tables), version))

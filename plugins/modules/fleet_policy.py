@@ -35,11 +35,11 @@ options:
     description:
       - The osquery SQL; the host passes when it returns at least one row.
       - Required to create the policy; left as it is when not set.
-      - Checked before anything is sent to Fleet. It must be one statement that compiles in SQLite (osquery's SQL
+      - "Checked before anything is sent to Fleet. It must be one statement that compiles in SQLite (osquery's SQL
         dialect) against osquery's Linux tables and columns (osquery 5.23); a syntax error, an unknown table or an
         unknown column fails the task naming the policy and SQLite's message, for example
         C(query: policy 'sshd' is not valid osquery SQL: no such table: foo), and nothing is created or changed.
-        Fleet itself does not check the SQL: every host would answer with that error instead.
+        Fleet itself does not check the SQL: every host would answer with that error instead."
     type: str
   description:
     description:

@@ -251,4 +251,3 @@ def test_fleet_evaluates_the_policies_through_the_standin(lab_net, compliant):
     policy = next(p for p in fleet.api("GET", "global/policies").json()["policies"]
                   if p["name"] == "SSH root login disabled")
     assert (policy["passing_host_count"], policy["failing_host_count"]) == (0, 1)
-
