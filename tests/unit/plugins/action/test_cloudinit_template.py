@@ -244,7 +244,7 @@ def test_parts_append_lists_and_recurse_into_mappings_with_merge_how_append(tmp_
     _process, result = run_play(tmp_path, {"name": "base", "merge_how": "append", "parts": [
         {"packages": ["jq"], "ntp": {"servers": ["ntp.example"], "enabled": False}, "timezone": "Europe/Berlin"}]})
     config = cloud_config_of(result)
-    assert config["packages"] == ["chrony", "unattended-upgrades", "jq"]
+    assert config["packages"] == ["chrony", "unattended-upgrades", "nftables", "jq"]
     # Mappings merge key by key; a scalar set in both keeps the earlier value (cloud-init's no_replace).
     assert config["ntp"] == {"enabled": True, "ntp_client": "chrony", "servers": ["ntp.example"]}
     assert config["timezone"] == "Etc/UTC"
