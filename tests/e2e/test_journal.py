@@ -90,6 +90,18 @@ def test_received_journals_stay_within_the_disk_limit_and_are_private(lab, first
     assert all(os.stat(os.path.join(directory, name)).st_mode & 0o007 == 0 for name in files)
 
 
+def test_fleet_writes_the_nodes_osquery_status_logs_to_a_file_on_the_stack_host(lab, first_run):  # pylint: disable=redefined-outer-name
+    directory = os.path.join(str(lab["dir"]), "stack", "fleet", "osquery-logs")
+    path = os.path.join(directory, "osqueryd.status.log")
+    assert oct(os.stat(directory).st_mode & 0o777) == "0o750"
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"  # a file Fleet's rotation (lumberjack) created
+    with open(path, encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle.read().splitlines()]
+    # One JSON object per line, as osquery sent it: every node's stand-in reported at least once.
+    assert all(isinstance(record, dict) and record["message"] for record in records)
+    assert len({record["hostIdentifier"] for record in records}) == len(table(first_run["site"]))
+
+
 def test_each_node_uploads_as_its_own_user_with_a_private_key(lab, first_run):  # pylint: disable=redefined-outer-name
     url = controller(lab)["gough_journal_url"]
     assert url == "https://journal.e2e-%s.lab:19532" % lab["tag"]
