@@ -41,7 +41,9 @@ def lab(tmp_path_factory):
              "-e", "stack_project=gough-e2e-%s" % tag, "-e", "lab_node_prefix=gough-lab-e2e-%s-" % tag,
              "-e", "stack_port_maas=%d" % ports[0], "-e", "stack_port_fleet=%d" % ports[1],
              "-e", "stack_port_prometheus=%d" % ports[2],
-             # The lab network is shared with a running demo: the nodes must reach this lab's journal receiver.
+             # The lab network is shared with a running demo and other test runs: the nodes must reach this lab's
+             # nginx, not another one that answers to the same alias with another CA's certificate.
+             "-e", "stack_lab_fleet_alias=fleet.e2e-%s.lab" % tag, "-e", "stack_lab_maas_alias=maas.e2e-%s.lab" % tag,
              "-e", "stack_lab_journal_alias=journal.e2e-%s.lab" % tag]
     yield {"dir": lab_dir, "env": env, "extra": extra, "tag": tag, "maas_port": ports[0]}
     playbook("lab.yml", "-e", "lab_state=absent", *extra, env=env)
