@@ -45,6 +45,9 @@ def lab(tmp_path_factory):
              # nginx, not another one that answers to the same alias with another CA's certificate.
              "-e", "stack_lab_fleet_alias=fleet.e2e-%s.lab" % tag, "-e", "stack_lab_maas_alias=maas.e2e-%s.lab" % tag,
              "-e", "stack_lab_journal_alias=journal.e2e-%s.lab" % tag]
+    # A pinned node image (a content tag from make lab-images) instead of the moving gough-lab/node:trixie.
+    if os.environ.get("GOUGH_LAB_NODE_IMAGE"):
+        extra += ["-e", "stack_lab_node_image=%s" % os.environ["GOUGH_LAB_NODE_IMAGE"]]
     yield {"dir": lab_dir, "env": env, "extra": extra, "tag": tag, "maas_port": ports[0]}
     playbook("lab.yml", "-e", "lab_state=absent", *extra, env=env)
     leftover = subprocess.run(["docker", "ps", "-aq", "--filter", "label=gough.stack=gough-e2e-%s" % tag],
