@@ -196,7 +196,8 @@ def test_an_upload_with_a_certificate_from_goughs_ca_is_stored(lab, first_run, c
 
 
 @pytest.mark.parametrize("client", ["other-ca", "self-signed", None], ids=["other-ca", "self-signed", "no-cert"])
-def test_a_client_without_a_certificate_from_goughs_ca_is_refused_at_the_tls_layer(lab, first_run, clients, client):  # pylint: disable=redefined-outer-name,unused-argument
+def test_a_client_without_a_certificate_from_goughs_ca_is_refused_at_the_tls_layer(  # pylint: disable=unused-argument
+        lab, first_run, clients, client):  # pylint: disable=redefined-outer-name
     marker = "refused-%s" % uuid.uuid4()
     result = _upload(lab, clients, client, marker)
     # nginx ends the TLS session before any HTTP: curl gets no status at all (000), only a TLS or connection error.

@@ -58,13 +58,13 @@ def test_bad_input_fails_before_the_server_is_touched(tmp_path, override, named)
 def _render(tmp_path, variables):
     playbook = tmp_path / "render.yml"
     outputs = {name: str(tmp_path / name) for name in ("journal-upload.conf", "unit.conf")}
-    playbook.write_text(yaml.safe_dump([{"name": "Render", "hosts": "localhost", "connection": "local",
-                                         "gather_facts": False, "tasks": [
-        {"name": "Render " + name, "ansible.builtin.copy": {
-            "content": "{{ lookup('ansible.builtin.template', '%s') }}" % os.path.join(TEMPLATES, source),
-            "dest": outputs[name], "mode": "0600"}}
+    tasks = [{"name": "Render " + name, "ansible.builtin.copy": {
+        "content": "{{ lookup('ansible.builtin.template', '%s') }}" % os.path.join(TEMPLATES, source),
+        "dest": outputs[name], "mode": "0600"}}
         for name, source in (("journal-upload.conf", "journal-upload.conf.j2"),
-                             ("unit.conf", "systemd-journal-upload.service.conf.j2"))]}]))
+                             ("unit.conf", "systemd-journal-upload.service.conf.j2"))]
+    playbook.write_text(yaml.safe_dump([{"name": "Render", "hosts": "localhost", "connection": "local",
+                                         "gather_facts": False, "tasks": tasks}]))
     process = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", str(playbook), "-e",
                               json.dumps(dict(variables, ansible_python_interpreter=sys.executable))],
                              capture_output=True, text=True, check=False, timeout=120,
