@@ -34,6 +34,7 @@ def inputs(project_dir, **extra):
             "cloudinit_ssh_authorized_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGough ops@example"]}},
         "awx_config_notification_url": "https://hooks.example.invalid/gough",
         "awx_config_alertmanager_url": "https://stack.example.invalid:9093",
+        "awx_config_journal_url": "https://stack.example.invalid:19532",
         "controller_user_accounts": [{"username": "alice", "password": "alice-secret-value",
                                       "email": "alice@example.invalid"}],
         "awx_config_extra_roles": [{"user": "alice", "target_teams": ["operators"], "role": "member"}],
