@@ -70,14 +70,17 @@ def seed(maas, fleet, hosts, failing, released, workers):
         assert all(pool.map(enroll, range(hosts))), "a fake host failed to check in"
 
 
-def run_playbook(path, env, extra=()):
-    """ansible-playbook ``path``; returns (seconds, CompletedProcess)."""
+def run_playbook(path, env, extra=(), emulators=()):
+    """ansible-playbook ``path``; returns (seconds, CompletedProcess). On failure, exits with the play's output
+    and the end of each emulator's log (an emulator's 500 names its traceback there)."""
     started = time.monotonic()
     process = subprocess.run([os.path.join(BIN, "ansible-playbook"), path] + list(extra), env=env,
                              capture_output=True, text=True, check=False, timeout=600)
     elapsed = time.monotonic() - started
     if process.returncode != 0:
-        raise SystemExit("%s failed:\n%s\n%s" % (path, process.stdout[-4000:], process.stderr[-2000:]))
+        logs = "".join("\n--- %s emulator log ---\n%s" % (emulator.SERVICE, emulator.tail_log())
+                       for emulator in emulators)
+        raise SystemExit("%s failed:\n%s\n%s%s" % (path, process.stdout[-4000:], process.stderr[-2000:], logs))
     return elapsed, process
 
 
@@ -118,7 +121,8 @@ def main():
             for label in ("first run", "second run"):
                 maas.reset_stats()
                 fleet.reset_stats()
-                seconds, process = run_playbook(os.path.join(ROOT, "playbooks", "compliance.yml"), env)
+                seconds, process = run_playbook(os.path.join(ROOT, "playbooks", "compliance.yml"), env,
+                                                emulators=(fleet, maas))
                 if args.verbose:
                     print(process.stdout)
                 maas_stats, fleet_stats = maas.stats(), fleet.stats()
