@@ -31,6 +31,26 @@ def _baseline_policies():
 BASELINE_POLICIES = _baseline_policies()
 
 
+IMAGE_VARS = {"gough-lab/emulators:trixie": "stack_lab_emulators_image", "gough-lab/nginx:trixie": "stack_lab_nginx_image",
+              "gough-lab/prometheus:trixie": "stack_lab_prometheus_image", "gough-lab/node:trixie": "stack_lab_node_image"}
+
+
+def pinned_lab_images():
+    """["-e", "stack_lab_<name>_image=<content tag>", ...] for the images the moving ``:trixie`` tags point at now.
+
+    Other checkouts on the same engine move those tags when they build; with the content tags (``trixie-<hash>``)
+    the lab keeps the same images for the whole session, so the final rerun still changes nothing.
+    """
+    extra = []
+    for ref, variable in IMAGE_VARS.items():
+        result = subprocess.run(["docker", "image", "inspect", "--format", "{{json .RepoTags}}", ref],
+                                capture_output=True, text=True, check=False)
+        tags = json.loads(result.stdout) if result.returncode == 0 else []
+        content = sorted(tag for tag in tags if tag.startswith(ref.split(":")[0] + ":trixie-"))
+        extra += ["-e", "%s=%s" % (variable, content[0] if content else ref)]
+    return extra
+
+
 def playbook(name, *args, env):
     """Run a playbook with the JSON callback; return (returncode, parsed result or None, raw output)."""
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),

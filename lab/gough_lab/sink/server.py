@@ -116,7 +116,7 @@ class Sink:
 
 
 class Handler(LabRequestHandler):
-    """POST (or PUT) anywhere: record and answer 200 {}; GET /healthz and /notifications.jsonl."""
+    """POST (or PUT) anywhere: record and answer 200 "ok"; GET /healthz and /notifications.jsonl."""
 
     logger = LOG
     server_version = "gough-lab-sink"
@@ -151,7 +151,9 @@ class Handler(LabRequestHandler):
             record["body_text"] = text
         sink.log.append(record)
         LOG.info("%s %s recorded (%d bytes)", self.command, parts.path, len(raw))
-        return self._send(200, {})
+        # Slack's and Mattermost's incoming webhooks answer "ok" as text, and Alertmanager's Slack notifier takes
+        # anything else as an error; webhook receivers look at the status only.
+        return self._send(200, b"ok", "text/plain; charset=utf-8")
 
 
 # --- SMTP: Alertmanager's email receiver delivers here in the lab -------------------------------------------------

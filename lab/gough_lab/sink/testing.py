@@ -42,12 +42,12 @@ class SinkProcess(SubprocessEmulator):
         return read_notifications(self.file)
 
     def post(self, path, body, headers=None, raw=None):
-        """POST ``body`` (JSON) or ``raw`` bytes to the sink; returns (status, answer)."""
+        """POST ``body`` (JSON) or ``raw`` bytes to the sink; returns (status, answer text)."""
         data = raw if raw is not None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method="POST",
                                          headers=dict({"Content-Type": "application/json"}, **(headers or {})))
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
+            return response.status, response.read().decode("utf-8")
 
 
 def start_sink(state_dir, *, listen="127.0.0.1:0", smtp_listen=None, env=None, timeout=30, extra_args=()):
