@@ -91,6 +91,7 @@ def test_a_stopped_agent_reaches_a_person_and_its_return_too(lab, first_run):  #
 
     webhook = next(record for record in firing if record["path"] == "/webhook")
     payload = webhook["body"]
+    print("the webhook payload a person's system receives:\n" + json.dumps(payload, indent=2, sort_keys=True))
     assert payload["version"] == "4" and payload["status"] == "firing" and payload["receiver"] == "gough-critical"
     assert payload["groupLabels"] == {"alertname": "GoughAgentDown", "instance": instance}
     alert = payload["alerts"][0]
