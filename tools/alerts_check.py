@@ -1,7 +1,8 @@
 """``make alerts-check``: render the stack's alerting files for both profiles and check them with the real tools.
 
-The stack role's render entry (``tasks_from: render``) writes each profile's files into a temporary directory, with
-every receiver configured (webhook, chat, email with SMTP authentication, AWX); then promtool (``check rules``,
+The stack role's render entry (``tasks_from: render``) writes each profile's files into a temporary directory:
+production with every receiver configured (webhook, chat, email with SMTP authentication, AWX), production with
+the defaults (no receiver) and the lab; then promtool (``check rules``,
 ``check config``) and amtool (``check-config``) from the lab's Prometheus image (Debian's packages, built by
 ``make lab-images``) check what was rendered. Exit status 0 only when every check passes.
 
@@ -38,7 +39,11 @@ PRODUCTION_VARS = {
     "stack_alert_awx_job_template_id": 12,
     "stack_alert_runbook_base_url": "https://docs.example.com/gough/alerts.html",
 }
+# What a production stack gets before anyone sets a receiver: routes to receivers without configurations.
+DEFAULT_VARS = {"stack_profile": "production", "stack_public_names": ["gough.example.com"],
+                "stack_maas_advertise_address": "192.0.2.10"}
 LAB_VARS = {"stack_profile": "lab", "stack_project": "gough-alerts-check"}
+PROFILES = (("production", PRODUCTION_VARS), ("production-defaults", DEFAULT_VARS), ("lab", LAB_VARS))
 PLAYBOOK = [{"name": "Render the stack", "hosts": "localhost", "gather_facts": False, "tasks": [
     {"name": "Render", "ansible.builtin.include_role": {"name": "gough.gough.stack", "tasks_from": "render"}}]}]
 
@@ -108,7 +113,7 @@ def main(argv=None):
     work = tempfile.mkdtemp(prefix="gough-alerts-check-")
     failed = False
     try:
-        for profile, variables in (("production", PRODUCTION_VARS), ("lab", LAB_VARS)):
+        for profile, variables in PROFILES:
             base = os.path.join(work, profile, "stack")
             os.makedirs(os.path.dirname(base))
             rc, output = render(variables, base)

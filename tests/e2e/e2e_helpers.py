@@ -46,7 +46,7 @@ def pinned_lab_images():
         result = subprocess.run(["docker", "image", "inspect", "--format", "{{json .RepoTags}}", ref],
                                 capture_output=True, text=True, check=False)
         tags = json.loads(result.stdout) if result.returncode == 0 else []
-        content = sorted(tag for tag in tags if tag.startswith(ref.split(":")[0] + ":trixie-"))
+        content = sorted(tag for tag in tags if tag.startswith(ref.split(":", maxsplit=1)[0] + ":trixie-"))
         extra += ["-e", "%s=%s" % (variable, content[0] if content else ref)]
     return extra
 

@@ -39,7 +39,7 @@ def pinned_lab_images():
     pinned = {}
     for ref, variable in IMAGE_VARS.items():
         tags = docker("image", "inspect", "--format", "{{json .RepoTags}}", ref).strip()
-        repository = ref.split(":")[0]
+        repository = ref.split(":", maxsplit=1)[0]
         content = sorted(tag for tag in json.loads(tags) if tag.startswith(repository + ":trixie-"))
         pinned[variable] = content[0] if content else ref
     return pinned

@@ -112,8 +112,8 @@ def test_alertmanager_answers_through_nginx_and_keeps_secrets_in_files(lab_stack
     assert controller["gough_alertmanager_url"] == "https://127.0.0.1:%d" % lab_stack["vars"]["stack_port_alertmanager"]
     status = _json(controller["gough_alertmanager_url"] + "/api/v2/status", lab_stack)
     config = yaml.safe_load(status["config"]["original"])
-    assert [receiver["name"] for receiver in config["receivers"]] == ["gough-critical", "gough-warning", "gough-info",
-                                                                     "gough-awx"]
+    names = [receiver["name"] for receiver in config["receivers"]]
+    assert names == ["gough-critical", "gough-warning", "gough-info", "gough-awx"]
     assert config["route"]["group_by"] == ["alertname", "instance"]
     token = lab_stack["secrets_first"]["lab_awx_token"]
     sink = "%s-sink-1:9099" % lab_stack["project"]

@@ -53,8 +53,8 @@ def describe(record):
 
 
 def _labels(labels):
-    shown = {k: v for k, v in sorted(labels.items()) if k in ("instance", "severity", "service", "hostname",
-                                                                  "policy", "cert")}
+    wanted = ("instance", "severity", "service", "hostname", "policy", "cert")
+    shown = {k: v for k, v in sorted(labels.items()) if k in wanted}
     return "{%s}" % ", ".join("%s=%s" % pair for pair in shown.items()) if shown else ""
 
 

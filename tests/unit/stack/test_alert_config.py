@@ -24,9 +24,9 @@ def _engine_and_image():
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    """Both profiles rendered once by the role's render entry, every receiver configured in production."""
+    """Both profiles rendered once by the role's render entry: production with every receiver and with none."""
     found = {}
-    for profile, variables in (("production", alerts_check.PRODUCTION_VARS), ("lab", alerts_check.LAB_VARS)):
+    for profile, variables in alerts_check.PROFILES:
         base = str(tmp_path_factory.mktemp(profile) / "stack")
         rc, output = alerts_check.render(variables, base)
         assert rc == 0, output[-4000:]
@@ -34,7 +34,7 @@ def rendered(tmp_path_factory):
     return found
 
 
-@pytest.mark.parametrize("profile", ["production", "lab"])
+@pytest.mark.parametrize("profile", [name for name, _variables in alerts_check.PROFILES])
 def test_rendered_rules_prometheus_and_alertmanager_configuration_pass_promtool_and_amtool(rendered, profile):
     """What ``make alerts-check`` runs: promtool check rules (lint fatal), promtool check config, amtool check-config."""
     _engine_and_image()
@@ -42,7 +42,21 @@ def test_rendered_rules_prometheus_and_alertmanager_configuration_pass_promtool_
     for what, code, output in results:
         assert code == 0, "%s: %s" % (what, output)
     assert "SUCCESS: 17 rules found" in results[0][2]
-    assert "4 receivers" in results[2][2]
+    # gough-awx only where AWX is configured; without receivers the three severity receivers send nothing.
+    assert ("3 receivers" if profile == "production-defaults" else "4 receivers") in results[2][2]
+
+
+def test_without_receivers_alerts_are_routed_but_sent_nowhere(rendered):
+    """The production defaults: the severity routes exist and their receivers have no configuration (Alertmanager
+    keeps the alerts for its UI and API); no AWX route, no SMTP settings, no secret files."""
+    base = rendered["production-defaults"]
+    with open(os.path.join(base, "alertmanager", "alertmanager.yml"), encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    assert config["receivers"] == [{"name": "gough-critical"}, {"name": "gough-warning"}, {"name": "gough-info"}]
+    routes = [route["receiver"] for route in config["route"]["routes"]]
+    assert routes == ["gough-critical", "gough-warning", "gough-info"]
+    assert "smtp_smarthost" not in config["global"]
+    assert os.listdir(os.path.join(base, "alertmanager", "secrets")) == []
 
 
 def _rules(base):

@@ -13,6 +13,7 @@ from gough_lab.fleet.testing import FakeOsqueryHost, start_fleet_emulator
 
 from alerts_helpers import EXPORTER, parse, series
 
+
 @pytest.fixture
 def fleet(tmp_path):
     """A Fleet emulator whose hosts go offline 2 s after their last check-in."""
