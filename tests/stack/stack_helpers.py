@@ -5,7 +5,6 @@ prometheus, journal and node). Everything the tests start carries the label goug
 name, and is removed at the end (``docker compose down`` for the test's own project and its own network only).
 """
 
-import json
 import os
 import socket
 import subprocess
@@ -21,28 +20,23 @@ BIN = os.path.dirname(sys.executable)
 COLLECTIONS = os.path.join(ROOT, ".build", "stack-test-collections")
 LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
 PLAYBOOK = os.path.join(ROOT, "playbooks", "stack.yml")
-LAB_IMAGES = ("gough-lab/emulators:trixie", "gough-lab/nginx:trixie", "gough-lab/prometheus:trixie",
-              "gough-lab/node:trixie", "gough-lab/journal:trixie")
 
+
+from gough_lab import images  # noqa: E402  pylint: disable=wrong-import-position
 
 # The role variable of each lab image.
-IMAGE_VARS = {"gough-lab/emulators:trixie": "stack_lab_emulators_image", "gough-lab/nginx:trixie": "stack_lab_nginx_image",
-              "gough-lab/prometheus:trixie": "stack_lab_prometheus_image", "gough-lab/node:trixie": "stack_lab_node_image"}
+IMAGE_VARS = {"emulators": "stack_lab_emulators_image", "nginx": "stack_lab_nginx_image",
+              "prometheus": "stack_lab_prometheus_image", "node": "stack_lab_node_image",
+              "journal": "stack_lab_journal_image"}
 
 
 def pinned_lab_images():
-    """{role variable: content tag} of the lab images the moving tags point at now.
+    """{role variable: content tag} of the lab images these sources build to (``make lab-images``).
 
     Other checkouts on the same engine move the ``:trixie`` tags when they build; a stack that a test brings up
-    with the content tags (``trixie-<hash>``, fixed per content) stays the same stack for its whole run.
+    with the content tags (``trixie-<hash>``, fixed per content) runs this checkout's images for its whole run.
     """
-    pinned = {}
-    for ref, variable in IMAGE_VARS.items():
-        tags = docker("image", "inspect", "--format", "{{json .RepoTags}}", ref).strip()
-        repository = ref.split(":", maxsplit=1)[0]
-        content = sorted(tag for tag in json.loads(tags) if tag.startswith(repository + ":trixie-"))
-        pinned[variable] = content[0] if content else ref
-    return pinned
+    return {variable: images.content_ref(name) for name, variable in IMAGE_VARS.items()}
 
 
 def _lay_collection():

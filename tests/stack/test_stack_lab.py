@@ -100,7 +100,7 @@ def test_lab_nodes_reach_fleet_by_its_node_url(lab_stack):
     controller = _controller(lab_stack)
     result = subprocess.run(
         ["docker", "run", "--rm", "--label", "gough-lab=1", "--network", lab_stack["network"],
-         "-v", "%s:/ca.crt:ro" % controller["gough_ca_cert"], "gough-lab/nginx:trixie",
+         "-v", "%s:/ca.crt:ro" % controller["gough_ca_cert"], lab_stack["vars"]["stack_lab_nginx_image"],
          "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", "/ca.crt",
          "https://%s/api/v1/fleet/version" % controller["gough_fleet_node_url"]],
         capture_output=True, text=True, timeout=120, check=False)

@@ -13,9 +13,11 @@ import subprocess
 import pytest
 import yaml
 
-from stack_helpers import BIN, ROOT, run_playbook
+from stack_helpers import BIN, ROOT, pinned_lab_images, run_playbook
 
 ROLE = os.path.join(ROOT, "roles", "stack")
+# The lab's Prometheus image of these sources: promtool and amtool.
+PROMETHEUS_IMAGE = pinned_lab_images()["stack_lab_prometheus_image"]
 # Every kind of receiver, with values that must never reach compose.yml, alertmanager.yml or the output.
 RECEIVERS = {
     "stack_alert_webhook_urls": ["https://hooks.example.com/gough/webhook-key-5b1e"],
@@ -214,7 +216,7 @@ def test_prometheus_configuration_and_rules_pass_promtool(rendered, engine):  # 
         open(os.path.join(tls, name), "a", encoding="utf-8").close()
     result = subprocess.run(
         ["docker", "run", "--rm", "--label", "gough-lab=1", "--entrypoint", "promtool", "-v",
-         "%s:/etc/prometheus:ro" % prom, "gough-lab/prometheus:trixie", "check", "config",
+         "%s:/etc/prometheus:ro" % prom, PROMETHEUS_IMAGE, "check", "config",
          "/etc/prometheus/prometheus.yml"], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout + result.stderr
@@ -264,7 +266,7 @@ def test_alert_rules_and_alertmanager_pass_promtool_and_amtool(rendered, engine)
     for tool, mount, folder, args in runs:
         result = subprocess.run(
             ["docker", "run", "--rm", "--label", "gough-lab=1", "--user", "0", "--entrypoint", tool, "-v",
-             "%s:%s:ro" % (os.path.join(base, folder), mount), "gough-lab/prometheus:trixie"] + args,
+             "%s:%s:ro" % (os.path.join(base, folder), mount), PROMETHEUS_IMAGE] + args,
             capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
         outputs.append(result.stdout + result.stderr)

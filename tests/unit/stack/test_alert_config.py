@@ -14,7 +14,7 @@ from alerts_helpers import ROOT, render_playbook, run_playbook
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import alerts_check  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
-IMAGE = alerts_check.IMAGE
+IMAGE = alerts_check.image()
 
 
 def _engine_and_image():
