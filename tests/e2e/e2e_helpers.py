@@ -17,7 +17,6 @@ import yaml
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # The working tree as ansible_collections/gough/gough (``make e2e`` runs ``make tree``, which lays it out there).
 COLLECTIONS = os.path.join(ROOT, ".build")
-LAB = os.path.join(ROOT, "lab")
 LAB_SUBNET = ipaddress.ip_network("172.30.90.0/24")
 NODES = 2
 
@@ -30,25 +29,6 @@ def _baseline_policies():
 
 # The policies site.yml applies (the compliance role's baseline).
 BASELINE_POLICIES = _baseline_policies()
-
-
-IMAGE_VARS = {"emulators": "stack_lab_emulators_image", "nginx": "stack_lab_nginx_image",
-              "prometheus": "stack_lab_prometheus_image", "node": "stack_lab_node_image"}
-
-
-def pinned_lab_images():
-    """["-e", "stack_lab_<name>_image=<content tag>", ...]: the lab images these sources build to (make lab-images).
-
-    Other checkouts on the same engine move the ``:trixie`` tags when they build; with the content tags
-    (``trixie-<hash>``) the lab runs this checkout's images for the whole session.
-    """
-    if LAB not in sys.path:
-        sys.path.insert(0, LAB)
-    from gough_lab import images  # pylint: disable=import-outside-toplevel
-    extra = []
-    for name, variable in IMAGE_VARS.items():
-        extra += ["-e", "%s=%s" % (variable, images.content_ref(name))]
-    return extra
 
 
 def playbook(name, *args, env):
