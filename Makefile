@@ -63,6 +63,7 @@ changelog-lint: setup  ## Check changelog fragments
 
 test: setup  ## Everything CI checks: units, lab nodes, changelog, sanity, lint, build + clean install, docs, integration
 	$(MAKE) --no-print-directory units
+	$(MAKE) --no-print-directory alerts-check
 	$(MAKE) --no-print-directory lab-test
 	$(MAKE) --no-print-directory stack-test
 	$(MAKE) --no-print-directory e2e
@@ -115,7 +116,10 @@ lab-down:  ## Take the lab down: the stack's lab profile, every container and ne
 	else echo "lab-down: no Docker engine answers; nothing to remove"; fi
 
 # --- The control stack (issue 8), the end-to-end flow (issues 5-7), benches ----------------------------------
-.PHONY: stack-test e2e bench bench-agent demo
+.PHONY: stack-test alerts-check e2e bench bench-agent demo
+alerts-check: lab-images  ## promtool and amtool on the stack's rendered alert rules, Prometheus and Alertmanager configuration (both profiles)
+	$(BIN)/python tools/alerts_check.py
+
 stack-test: lab-images  ## The stack role's lab profile for real: services healthy, TLS from Gough's CA, idempotent rerun (tests/stack)
 	$(BIN)/python -m pytest tests/stack -q
 

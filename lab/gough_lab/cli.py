@@ -60,7 +60,7 @@ def build_parser():
 
 # Services that keep their command line in their own package: each module has add_parser(subparsers), which
 # registers `gough-lab <service> ...`, and run(args), which runs it. Listed here so `--help` shows them all.
-SERVICE_MODULES = ("gough_lab.fleet.cli", "gough_lab.awx.cli")
+SERVICE_MODULES = ("gough_lab.fleet.cli", "gough_lab.awx.cli", "gough_lab.sink.cli")
 
 
 def _service_modules():

@@ -173,20 +173,42 @@ SERVICE_IMAGES = ("emulators", "nginx", "prometheus", "journal")
 SERVICE_EXTRAS = {"emulators": {"gough_lab": "gough_lab"}}
 
 
-def build_context_image(name, suite=SUITE, base_ref=None, force=False):
-    """Build ``gough-lab/<name>:<suite>`` from lab/images/<name> (plus its SERVICE_EXTRAS); return the ref."""
-    base_ref = base_ref or "%s:%s" % (BASE_REPO, suite)
+def _service_context(name, work):
+    """Lay out the build context of lab/images/<name> (plus its SERVICE_EXTRAS) under ``work``; return its path."""
     source = os.path.join(IMAGES_DIR, name)
     if not os.path.isfile(os.path.join(source, "Dockerfile")):
         raise ImageError("no Dockerfile in %s" % source)
+    context = os.path.join(work, name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(source, context, ignore=ignore)
+    for target, relative in SERVICE_EXTRAS.get(name, {}).items():
+        shutil.copytree(os.path.join(LAB_ROOT, relative), os.path.join(context, target), ignore=ignore)
+    return context
+
+
+def content_ref(name, suite=SUITE, base_ref=None):
+    """The content tag (``gough-lab/<name>:<suite>-<hash>``) these sources of lab/images/<name> build to.
+
+    Tests and checks use it instead of the moving ``:<suite>`` tag, which another checkout building on the same
+    engine may point at different sources; the image exists when ``make lab-images`` ran on these sources.
+    """
+    base_ref = base_ref or "%s:%s" % (BASE_REPO, suite)
+    if name == "node":
+        return "%s:%s-%s" % (NODE_REPO, suite, node_key(base_ref, os.path.join(IMAGES_DIR, "node")))
+    work = tempfile.mkdtemp(prefix="gough-lab-context-")
+    try:
+        return "gough-lab/%s:%s-%s" % (name, suite, node_key(base_ref, _service_context(name, work)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def build_context_image(name, suite=SUITE, base_ref=None, force=False):
+    """Build ``gough-lab/<name>:<suite>`` from lab/images/<name> (plus its SERVICE_EXTRAS); return the ref."""
+    base_ref = base_ref or "%s:%s" % (BASE_REPO, suite)
     ref = "gough-lab/%s:%s" % (name, suite)
     work = tempfile.mkdtemp(prefix="gough-lab-context-")
     try:
-        context = os.path.join(work, name)
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-        shutil.copytree(source, context, ignore=ignore)
-        for target, relative in SERVICE_EXTRAS.get(name, {}).items():
-            shutil.copytree(os.path.join(LAB_ROOT, relative), os.path.join(context, target), ignore=ignore)
+        context = _service_context(name, work)
         pinned = "%s-%s" % (ref, node_key(base_ref, context))
         if image_exists(pinned) and not force:
             _log("%s is up to date (%s)" % (ref, pinned))

@@ -31,7 +31,7 @@ def pytest_collection_modifyitems(items):
 def lab(tmp_path_factory):
     """The lab's variables and environment; takes the lab down afterwards."""
     tag = uuid.uuid4().hex[:6]
-    ports = free_ports(3)
+    ports = free_ports(4)
     lab_dir = tmp_path_factory.mktemp("lab")
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_NOCOLOR="1", GOUGH_LAB_DIR=str(lab_dir))
@@ -40,7 +40,7 @@ def lab(tmp_path_factory):
              "-e", "lab_noncompliant_machine=%d" % NODES,
              "-e", "stack_project=gough-e2e-%s" % tag, "-e", "lab_node_prefix=gough-lab-e2e-%s-" % tag,
              "-e", "stack_port_maas=%d" % ports[0], "-e", "stack_port_fleet=%d" % ports[1],
-             "-e", "stack_port_prometheus=%d" % ports[2],
+             "-e", "stack_port_prometheus=%d" % ports[2], "-e", "stack_port_alertmanager=%d" % ports[3],
              # The lab network is shared with a running demo and other test runs: the nodes must reach this lab's
              # nginx, not another one that answers to the same alias with another CA's certificate.
              "-e", "stack_lab_fleet_alias=fleet.e2e-%s.lab" % tag, "-e", "stack_lab_maas_alias=maas.e2e-%s.lab" % tag,

@@ -19,8 +19,24 @@ if LAB not in sys.path:
 BIN = os.path.dirname(sys.executable)
 COLLECTIONS = os.path.join(ROOT, ".build", "stack-test-collections")
 LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
-LAB_IMAGES = ("gough-lab/emulators:trixie", "gough-lab/nginx:trixie", "gough-lab/prometheus:trixie",
-              "gough-lab/node:trixie", "gough-lab/journal:trixie")
+PLAYBOOK = os.path.join(ROOT, "playbooks", "stack.yml")
+
+
+from gough_lab import images  # noqa: E402  pylint: disable=wrong-import-position
+
+# The role variable of each lab image.
+IMAGE_VARS = {"emulators": "stack_lab_emulators_image", "nginx": "stack_lab_nginx_image",
+              "prometheus": "stack_lab_prometheus_image", "node": "stack_lab_node_image",
+              "journal": "stack_lab_journal_image"}
+
+
+def pinned_lab_images():
+    """{role variable: content tag} of the lab images these sources build to (``make lab-images``).
+
+    Other checkouts on the same engine move the ``:trixie`` tags when they build; a stack that a test brings up
+    with the content tags (``trixie-<hash>``, fixed per content) runs this checkout's images for its whole run.
+    """
+    return {variable: images.content_ref(name) for name, variable in IMAGE_VARS.items()}
 
 
 def _lay_collection():

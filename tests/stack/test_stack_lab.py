@@ -1,7 +1,8 @@
 """The stack role's lab profile for real: playbooks/stack.yml with stack_profile=lab on this machine's engine.
 
 One stack per test run (own Compose project, own network and subnet, ports picked free, base dir under pytest's
-tmp dir), brought up once; a second run must change nothing, and bad input must fail before anything starts.
+tmp dir; the ``lab_stack`` fixture in conftest.py, shared with test_stack_alerts.py), brought up once; a second
+run must change nothing, and bad input must fail before anything starts.
 """
 
 import json
@@ -19,62 +20,13 @@ import pytest
 import yaml
 from cryptography import x509
 
-from stack_helpers import ROOT, docker, free_port, run_playbook
+from stack_helpers import PLAYBOOK, docker, free_port, run_playbook
 
-PLAYBOOK = os.path.join(ROOT, "playbooks", "stack.yml")
-SERVICES = ("maas", "fleet", "nginx", "prometheus", "journal")
+SERVICES = ("maas", "fleet", "nginx", "prometheus", "journal", "alertmanager", "blackbox", "sink", "fleet-exporter")
 CONTROLLER_KEYS = {"gough_maas_url", "gough_maas_api_key", "gough_fleet_url", "gough_fleet_node_url",
                    "gough_fleet_api_token", "gough_fleet_enroll_secret", "gough_ca_cert", "gough_ca_key",
-                   "gough_prometheus_url", "gough_prometheus_file_sd_dir", "gough_journal_url"}
-
-
-def _secrets(base):
-    folder = os.path.join(base, "secrets")
-    values = {}
-    for name in sorted(os.listdir(folder)):
-        with open(os.path.join(folder, name), encoding="utf-8") as handle:
-            values[name] = handle.read()
-    return values
-
-
-@pytest.fixture(scope="module")
-def lab_stack(engine, run_id, tmp_path_factory):  # pylint: disable=unused-argument
-    """The lab stack brought up twice (first run, rerun); torn down at the end."""
-    from gough_lab import nodes  # pylint: disable=import-outside-toplevel
-    base = str(tmp_path_factory.mktemp("stack") / "lab")
-    project = "gough-stktest-%s" % run_id
-    network = "gough-stktest-%s" % run_id
-    variables = {
-        "stack_profile": "lab",
-        "stack_base_dir": base,
-        "stack_project": project,
-        "stack_network_name": network,
-        "stack_network_subnet": nodes.free_subnet(start=180),
-        "stack_port_maas": free_port(),
-        "stack_port_fleet": free_port(),
-        "stack_port_prometheus": free_port(),
-        "stack_lab_fleet_alias": "fleet.%s.lab" % run_id,
-        "stack_lab_maas_alias": "maas.%s.lab" % run_id,
-        "stack_lab_journal_alias": "journal.%s.lab" % run_id,
-        "stack_lab_node_prefix": "gough-stktest-%s-" % run_id,
-        "stack_wait_timeout": 240,
-    }
-    stack = {"vars": variables, "base": base, "project": project, "network": network}
-    try:
-        stack["first"] = run_playbook(PLAYBOOK, variables)
-        assert stack["first"].rc == 0, stack["first"].output[-6000:]
-        stack["secrets_first"] = _secrets(base)
-        stack["second"] = run_playbook(PLAYBOOK, variables)
-        stack["secrets_second"] = _secrets(base)
-        yield stack
-    finally:
-        nodes_left = docker("ps", "-aq", "--filter", "name=^%s" % variables["stack_lab_node_prefix"], check=False)
-        if nodes_left.split():
-            docker("rm", "-f", "-v", *nodes_left.split(), check=False)
-        if os.path.exists(os.path.join(base, "compose.yml")):
-            docker("compose", "-p", project, "-f", os.path.join(base, "compose.yml"), "down", "-v",
-                   "--remove-orphans", check=False)
-        docker("network", "rm", network, check=False)
+                   "gough_prometheus_url", "gough_prometheus_file_sd_dir", "gough_journal_url",
+                   "gough_alertmanager_url"}
 
 
 def _controller(stack):
@@ -148,7 +100,7 @@ def test_lab_nodes_reach_fleet_by_its_node_url(lab_stack):
     controller = _controller(lab_stack)
     result = subprocess.run(
         ["docker", "run", "--rm", "--label", "gough-lab=1", "--network", lab_stack["network"],
-         "-v", "%s:/ca.crt:ro" % controller["gough_ca_cert"], "gough-lab/nginx:trixie",
+         "-v", "%s:/ca.crt:ro" % controller["gough_ca_cert"], lab_stack["vars"]["stack_lab_nginx_image"],
          "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", "/ca.crt",
          "https://%s/api/v1/fleet/version" % controller["gough_fleet_node_url"]],
         capture_output=True, text=True, timeout=120, check=False)
@@ -225,7 +177,8 @@ def test_controller_file_and_secrets(lab_stack):
     assert controller["gough_fleet_node_url"] == "%s:8443" % lab_stack["vars"]["stack_lab_fleet_alias"]
     assert stat.S_IMODE(os.stat(os.path.join(base, "controller.yml")).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(os.path.join(base, "secrets")).st_mode) == 0o700
-    assert sorted(lab_stack["secrets_first"]) == ["fleet_api_token", "fleet_enroll_secret", "maas_api_key"]
+    assert sorted(lab_stack["secrets_first"]) == ["fleet_api_token", "fleet_enroll_secret", "lab_awx_token",
+                                                  "maas_api_key"]
     for name in lab_stack["secrets_first"]:
         assert stat.S_IMODE(os.stat(os.path.join(base, "secrets", name)).st_mode) == 0o600, name
     assert stat.S_IMODE(os.stat(os.path.join(base, "ca", "ca.key")).st_mode) == 0o600
@@ -261,7 +214,7 @@ def _bad_run(tmp_path, run_id, **overrides):
     variables = {"stack_profile": "lab", "stack_base_dir": base, "stack_project": "gough-stkbad-%s" % run_id,
                  "stack_network_name": "gough-stkbad-%s" % run_id, "stack_network_subnet": "172.30.251.0/24",
                  "stack_port_maas": free_port(), "stack_port_fleet": free_port(),
-                 "stack_port_prometheus": free_port()}
+                 "stack_port_prometheus": free_port(), "stack_port_alertmanager": free_port()}
     variables.update(overrides)
     run = run_playbook(PLAYBOOK, variables, timeout=300)
     assert run.rc != 0, run.output[-4000:]
@@ -300,7 +253,8 @@ def test_check_mode_on_a_new_stack_writes_nothing(engine, run_id, tmp_path):  # 
     run = run_playbook(PLAYBOOK, {"stack_profile": "lab", "stack_base_dir": base, "stack_project": project,
                                   "stack_network_name": project, "stack_network_subnet": "172.30.252.0/24",
                                   "stack_port_maas": free_port(), "stack_port_fleet": free_port(),
-                                  "stack_port_prometheus": free_port()}, "--check")
+                                  "stack_port_prometheus": free_port(), "stack_port_alertmanager": free_port()},
+                       "--check")
     assert run.rc == 0, run.output[-4000:]
     assert not os.path.exists(base)
     assert not docker("network", "ls", "-q", "--filter", "name=^%s$" % project).strip()
@@ -311,3 +265,15 @@ def test_bad_input_no_docker_engine(engine, run_id, tmp_path):  # pylint: disabl
     """No engine at stack_docker_host: one clear error before anything starts."""
     run = _bad_run(tmp_path, run_id, stack_docker_host="unix://%s/missing.sock" % tmp_path)
     assert "no Docker engine answers at unix://%s/missing.sock" % tmp_path in run.output, run.output[-4000:]
+
+
+def test_bad_input_malformed_receiver_fails_before_anything_starts(engine, run_id, tmp_path):  # pylint: disable=unused-argument
+    """A webhook URL that is not http(s) and an email address without a domain: one error naming both variables
+    (the URL shown without its path, which carries a webhook's key), and no file or container is made."""
+    run = _bad_run(tmp_path, run_id, stack_alert_webhook_urls=["htp://hooks.example.com/services/T000/secret-key"],
+                   stack_alert_email_to=["ops@"])
+    assert ('stack_alert_webhook_urls[0]: "htp://hooks.example.com..." is not an http:// or https:// URL with a host'
+            in run.output), run.output[-4000:]
+    assert 'stack_alert_email_to[0]: "ops@" is not an email address' in run.output
+    assert "secret-key" not in run.output
+    assert not docker("ps", "-aq", "--filter", "label=com.docker.compose.project=gough-stkbad-%s" % run_id).strip()

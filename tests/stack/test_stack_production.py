@@ -13,9 +13,22 @@ import subprocess
 import pytest
 import yaml
 
-from stack_helpers import BIN, ROOT, run_playbook
+from stack_helpers import BIN, ROOT, pinned_lab_images, run_playbook
 
 ROLE = os.path.join(ROOT, "roles", "stack")
+# The lab's Prometheus image of these sources: promtool and amtool.
+PROMETHEUS_IMAGE = pinned_lab_images()["stack_lab_prometheus_image"]
+# Every kind of receiver, with values that must never reach compose.yml, alertmanager.yml or the output.
+RECEIVERS = {
+    "stack_alert_webhook_urls": ["https://hooks.example.com/gough/webhook-key-5b1e"],
+    "stack_alert_chat_webhook_urls": ["https://chat.example.com/hooks/chat-key-77a9"],
+    "stack_alert_email_to": ["ops@example.com"], "stack_alert_email_from": "gough@example.com",
+    "stack_alert_smtp_smarthost": "smtp.example.com:587", "stack_alert_smtp_auth_username": "gough",
+    "stack_alert_smtp_auth_password": "smtp-password-0c4f",
+    "stack_alert_awx_url": "https://awx.example.com", "stack_alert_awx_token": "awx-token-9d2e",
+    "stack_alert_awx_job_template_id": 12,
+}
+RECEIVER_SECRETS = ("webhook-key-5b1e", "chat-key-77a9", "smtp-password-0c4f", "awx-token-9d2e")
 SECRETS = ("postgres_password", "mysql_password", "mysql_root_password", "redis_password", "maas_admin_password",
            "fleet_admin_password", "fleet_api_password", "fleet_enroll_secret", "grafana_admin_password")
 
@@ -31,6 +44,7 @@ def rendered(tmp_path_factory):
                 "name": "gough.gough.stack", "tasks_from": "render"}}]}], handle)
     variables = {"stack_profile": "production", "stack_base_dir": base, "stack_public_names": ["gough.example.com"],
                  "stack_maas_advertise_address": "192.0.2.10"}
+    variables.update(RECEIVERS)
     first = run_playbook(playbook, variables)
     assert first.rc == 0, first.output[-6000:]
     secrets = {name: open(os.path.join(base, "secrets", name), encoding="utf-8").read() for name in SECRETS}
@@ -45,13 +59,85 @@ def test_compose_file_validates(rendered):
                              "--format", "json"], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     project = json.loads(result.stdout)
-    assert sorted(project["services"]) == ["fleet", "fleet-migrate", "grafana", "journal", "maas", "mysql", "nginx",
-                                           "postgres", "prometheus", "redis"]
+    assert sorted(project["services"]) == ["alertmanager", "blackbox", "fleet", "fleet-exporter", "fleet-migrate",
+                                           "grafana", "journal", "maas", "mysql", "nginx", "postgres", "prometheus",
+                                           "redis"]
     assert project["networks"]["frontend"]["ipam"]["config"][0]["subnet"] == "172.20.0.0/16"
     published = sorted(int(port["published"]) for port in project["services"]["nginx"]["ports"])
-    assert published == [3000, 5443, 8443, 9443, 19532]
+    assert published == [3000, 5443, 8443, 9443, 9493, 19532]
     for service in project["services"].values():
         assert "healthcheck" in service or service["command"][:3] == ["fleet", "prepare", "db"]
+
+
+def test_alerting_services_use_pinned_upstream_images_and_file_secrets(rendered):
+    """Alertmanager, the blackbox exporter and gough-fleet-exporter run pinned upstream images on the frontend
+    network; receiver URLs, the SMTP password and the AWX token are 0600 files of Alertmanager's uid (nobody), in no
+    rendered configuration, no container environment and not in the playbook output."""
+    base = rendered["base"]
+    result = subprocess.run(["docker", "compose", "-f", os.path.join(base, "compose.yml"), "config", "--format",
+                             "json"], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert services["alertmanager"]["image"] == "prom/alertmanager:v0.28.1"
+    assert services["blackbox"]["image"] == "prom/blackbox-exporter:v0.26.0"
+    assert services["fleet-exporter"]["image"] == "python:3.12-slim"
+    assert services["fleet-exporter"]["user"] == "65534:65534"
+    assert "--cluster.listen-address=" in services["alertmanager"]["command"]
+    assert "--web.external-url=https://gough.example.com:9493/" in services["alertmanager"]["command"]
+    assert "--web.external-url=https://gough.example.com:9443/" in services["prometheus"]["command"]
+    for name in ("alertmanager", "blackbox", "fleet-exporter"):
+        assert list(services[name]["networks"]) == ["frontend"], name
+        assert "environment" not in services[name] or not any(
+            secret in json.dumps(services[name]["environment"]) for secret in RECEIVER_SECRETS)
+    assert services["nginx"]["depends_on"]["alertmanager"]["condition"] == "service_healthy"
+    folder = os.path.join(base, "alertmanager", "secrets")
+    assert sorted(os.listdir(folder)) == ["awx_token", "chat_url_0", "smtp_password", "webhook_url_0"]
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700 and os.stat(folder).st_uid == 65534
+    for name in os.listdir(folder):
+        info = os.stat(os.path.join(folder, name))
+        assert stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == 65534, name
+    with open(os.path.join(folder, "awx_token"), encoding="utf-8") as handle:
+        assert handle.read() == "awx-token-9d2e"
+    rendered_text = ""
+    for relative in ("compose.yml", "alertmanager/alertmanager.yml", "prometheus/prometheus.yml",
+                     "prometheus/rules/gough.yml", "blackbox/blackbox.yml"):
+        with open(os.path.join(base, relative), encoding="utf-8") as handle:
+            rendered_text += handle.read()
+    for secret in RECEIVER_SECRETS:
+        assert secret not in rendered_text and secret not in rendered["first"].output, secret
+    exporter = os.path.join(base, "fleet-exporter", "secret")
+    assert stat.S_IMODE(os.stat(exporter).st_mode) == 0o700 and os.stat(exporter).st_uid == 65534
+
+
+def test_alertmanager_routes_receivers_and_inhibition(rendered):
+    """Routes by severity (AWX first for GoughCriticalPolicyFailing, then on to people), group_by alertname and
+    instance, each receiver's severities, and the inhibitions docs/alerts.md describes."""
+    with open(os.path.join(rendered["base"], "alertmanager", "alertmanager.yml"), encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    route = config["route"]
+    assert route["group_by"] == ["alertname", "instance"] and route["receiver"] == "gough-warning"
+    assert (route["group_wait"], route["group_interval"]) == ("30s", "5m")
+    awx, *severities = route["routes"]
+    assert awx == {"receiver": "gough-awx", "matchers": ['alertname="GoughCriticalPolicyFailing"'],
+                   "group_by": ["alertname"], "repeat_interval": "4h", "continue": True}
+    assert [(item["receiver"], item["matchers"], item["repeat_interval"]) for item in severities] == [
+        ("gough-critical", ['severity="critical"'], "4h"), ("gough-warning", ['severity="warning"'], "12h"),
+        ("gough-info", ['severity="info"'], "24h")]
+    receivers = {item["name"]: item for item in config["receivers"]}
+    assert set(receivers["gough-critical"]) == {"name", "webhook_configs", "slack_configs", "email_configs"}
+    assert set(receivers["gough-warning"]) == {"name", "webhook_configs", "slack_configs"}  # mail: critical only
+    assert set(receivers["gough-info"]) == {"name", "webhook_configs"}  # chat: critical and warning
+    awx_hook = receivers["gough-awx"]["webhook_configs"][0]
+    assert awx_hook["url"] == "https://awx.example.com/api/v2/job_templates/12/launch/"
+    assert awx_hook["send_resolved"] is False
+    assert awx_hook["http_config"]["authorization"] == {"type": "Bearer",
+                                                        "credentials_file": "/etc/alertmanager/secrets/awx_token"}
+    assert config["global"]["smtp_require_tls"] is True
+    assert config["global"]["smtp_auth_password_file"] == "/etc/alertmanager/secrets/smtp_password"
+    inhibit = {tuple(rule["source_matchers"]): rule for rule in config["inhibit_rules"]}
+    node_down = inhibit[('alertname="GoughNodeDown"',)]
+    assert node_down["equal"] == ["instance"] and "GoughAgent.+" in node_down["target_matchers"][0]
+    assert ('alertname="GoughStackServiceDown"', 'service="nginx"') in inhibit
 
 
 def test_secrets_generated_once_and_private(rendered):
@@ -106,15 +192,16 @@ def test_passwords_are_compose_secrets(rendered):
 
 
 def test_nginx_prometheus_site_requires_client_certificate(rendered):
-    """Production nginx: Prometheus's site and the journal receiver verify client certificates against Gough's CA,
-    the other sites do not, and Fleet's /metrics is not proxied."""
+    """Production nginx: Prometheus's and Alertmanager's sites and the journal receiver verify client certificates
+    against Gough's CA, the other sites do not, and Fleet's /metrics is not proxied."""
     with open(os.path.join(rendered["base"], "nginx", "nginx.conf"), encoding="utf-8") as handle:
         servers = handle.read().split("    server {")[1:]
     by_port = {server.split("listen ")[1].split()[0]: server for server in servers}
-    assert sorted(by_port) == ["19532", "3443", "5443", "8443", "9443"]
-    for port in ("9443", "19532"):
+    assert sorted(by_port) == ["19532", "3443", "5443", "8443", "9443", "9493"]
+    for port in ("9443", "9493", "19532"):
         assert "ssl_verify_client on;" in by_port[port]
         assert "ssl_client_certificate /etc/nginx/tls/ca.crt;" in by_port[port]
+    assert "set $upstream http://alertmanager:9093;" in by_port["9493"]
     for port in ("3443", "5443", "8443"):
         assert "ssl_verify_client" not in by_port[port]
     assert "location = /metrics {\n            return 404;" in by_port["8443"]
@@ -129,7 +216,7 @@ def test_prometheus_configuration_and_rules_pass_promtool(rendered, engine):  # 
         open(os.path.join(tls, name), "a", encoding="utf-8").close()
     result = subprocess.run(
         ["docker", "run", "--rm", "--label", "gough-lab=1", "--entrypoint", "promtool", "-v",
-         "%s:/etc/prometheus:ro" % prom, "gough-lab/prometheus:trixie", "check", "config",
+         "%s:/etc/prometheus:ro" % prom, PROMETHEUS_IMAGE, "check", "config",
          "/etc/prometheus/prometheus.yml"], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout + result.stderr
@@ -167,15 +254,24 @@ def test_maas_dockerfile_passes_hadolint():
     assert text.startswith("#") and "FROM ubuntu:24.04" in text and "ppa:maas/" in text
 
 
-def test_agent_alert_rules_pass_promtool(engine):  # pylint: disable=unused-argument
-    """The alert rules for gough-agent metrics load in promtool."""
-    rules = os.path.join(ROLE, "files", "prometheus")
-    result = subprocess.run(
-        ["docker", "run", "--rm", "--label", "gough-lab=1", "--entrypoint", "promtool", "-v",
-         "%s:/rules:ro" % rules, "gough-lab/prometheus:trixie", "check", "rules", "/rules/gough-agent.rules.yml"],
-        capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 9 rules found" in result.stdout
+def test_alert_rules_and_alertmanager_pass_promtool_and_amtool(rendered, engine):  # pylint: disable=unused-argument
+    """promtool (rules, with lint errors fatal) and amtool (the Alertmanager configuration with every receiver kind)
+    from the lab's Prometheus image, on the rendered production files."""
+    base = rendered["base"]
+    runs = [
+        ("promtool", "/etc/prometheus", "prometheus", ["check", "rules", "--lint-fatal", "/etc/prometheus/rules/gough.yml"]),
+        ("amtool", "/etc/alertmanager", "alertmanager", ["check-config", "/etc/alertmanager/alertmanager.yml"]),
+    ]
+    outputs = []
+    for tool, mount, folder, args in runs:
+        result = subprocess.run(
+            ["docker", "run", "--rm", "--label", "gough-lab=1", "--user", "0", "--entrypoint", tool, "-v",
+             "%s:%s:ro" % (os.path.join(base, folder), mount), PROMETHEUS_IMAGE] + args,
+            capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        outputs.append(result.stdout + result.stderr)
+    assert "SUCCESS: 17 rules found" in outputs[0]
+    assert "4 receivers" in outputs[1] and "4 inhibit rules" in outputs[1] and "1 templates" in outputs[1]
 
 
 def _project(rendered):

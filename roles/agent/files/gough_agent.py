@@ -15,6 +15,8 @@ Usage: python3 -I -S gough_agent.py --config /etc/gough-agent/agent.json [--chec
 A bad configuration exits with status 78 and a message naming the field.
 """
 
+import base64
+import calendar
 import json
 import math
 import os
@@ -274,6 +276,62 @@ def _statvfs_bounded(path, timeout):
     return box[0]
 
 
+def _der_element(data, offset):
+    """(tag, start, end) of the DER element at ``offset``: its tag and where its content starts and ends."""
+    if offset + 2 > len(data):
+        raise ValueError("truncated DER")
+    tag, length = data[offset], data[offset + 1]
+    offset += 2
+    if length & 0x80:
+        count = length & 0x7F
+        if not 1 <= count <= 4 or offset + count > len(data):
+            raise ValueError("bad DER length")
+        length = int.from_bytes(data[offset:offset + count], "big")
+        offset += count
+    if offset + length > len(data):
+        raise ValueError("truncated DER")
+    return tag, offset, offset + length
+
+
+def certificate_not_after(der):
+    """The notAfter of one DER X.509 certificate, in Unix seconds (RFC 5280 4.1: UTCTime or GeneralizedTime)."""
+    tag, start, _end = _der_element(der, 0)  # Certificate
+    if tag != 0x30:
+        raise ValueError("not a certificate")
+    tag, position, _end = _der_element(der, start)  # tbsCertificate
+    if tag != 0x30:
+        raise ValueError("not a certificate")
+    if _der_element(der, position)[0] == 0xA0:  # [0] version, absent in v1 certificates
+        position = _der_element(der, position)[2]
+    for _field in ("serialNumber", "signature", "issuer"):
+        position = _der_element(der, position)[2]
+    tag, start, _end = _der_element(der, position)  # validity
+    if tag != 0x30:
+        raise ValueError("no validity in the certificate")
+    tag, start, end = _der_element(der, _der_element(der, start)[2])  # notAfter, after notBefore
+    text = der[start:end].decode("ascii")
+    if tag == 0x17 and len(text) == 13 and text.endswith("Z"):  # UTCTime YYMMDDHHMMSSZ
+        year = int(text[:2])
+        text = ("19" if year >= 50 else "20") + text  # RFC 5280 4.1.2.5.1
+    elif not (tag == 0x18 and len(text) == 15 and text.endswith("Z")):  # GeneralizedTime YYYYMMDDHHMMSSZ
+        raise ValueError("unsupported notAfter encoding")
+    return calendar.timegm((int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]), int(text[10:12]),
+                            int(text[12:14]), 0, 0, 0))
+
+
+def pem_certificates_not_after(text):
+    """notAfter (Unix seconds) of every certificate in a PEM text; ValueError when there is none."""
+    found = []
+    for block in text.split("-----BEGIN CERTIFICATE-----")[1:]:
+        body, sep, _rest = block.partition("-----END CERTIFICATE-----")
+        if not sep:
+            raise ValueError("unterminated PEM certificate")
+        found.append(certificate_not_after(base64.b64decode("".join(body.split()), validate=True)))
+    if not found:
+        raise ValueError("no PEM certificate")
+    return found
+
+
 class Family:
     """One metric family: name, type, help text and its samples [(labels dict or None, value)]."""
 
@@ -345,6 +403,7 @@ class Collector:
         self.osquery_cache = TTLCache(self._read_osquery, ttl)
         self.cloud_init_cache = TTLCache(self.read_cloud_init, min(ttl, 10))
         self.stuck_mounts = set()
+        self.cert_cache = {}
         self.last_errors = {}
         self.stats_lock = threading.Lock()
         self.requests = {}
@@ -498,6 +557,26 @@ class Collector:
             Family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.")
             .add(self.start_time),
         ]
+
+    def _not_after(self, path):
+        """Earliest notAfter in the PEM file at ``path``, parsed again only when the file changed (stat per scrape)."""
+        info = os.stat(path)
+        key = (info.st_ino, info.st_size, info.st_mtime_ns)
+        cached = self.cert_cache.get(path)
+        if cached is None or cached[0] != key:
+            cached = (key, min(pem_certificates_not_after(read_text(path))))
+            self.cert_cache[path] = cached
+        return cached[1]
+
+    def certificates(self):
+        """gough_tls_cert_not_after_seconds of the agent's server certificate and of the CA it trusts for clients."""
+        family = Family("gough_tls_cert_not_after_seconds", "gauge",
+                        "notAfter of the agent's TLS certificates in Unix seconds (server: its own certificate; "
+                        "client_ca: the CA that signs scraper certificates, the earliest when the file has several).")
+        if not self.config["plain_http"]:
+            for label, field in (("server", "tls_cert"), ("client_ca", "tls_client_ca")):
+                family.add(self._not_after(self.config[field]), {"cert": label})
+        return [family]
 
     # --- Gough's own metrics ---------------------------------------------------------------------------------
     @staticmethod
@@ -659,7 +738,7 @@ class Collector:
                 state]
 
     COLLECTORS = ("cpu", "memory", "load", "uptime", "filesystems", "disks", "network", "process", "cloud_init",
-                  "osquery", "reboot", "systemd", "time_sync", "provisioning")
+                  "osquery", "reboot", "systemd", "time_sync", "provisioning", "certificates")
 
     def collect(self):
         """Every family; a failing collector is reported in gough_agent_collector_success, not raised."""

@@ -1,0 +1,126 @@
+"""What a person receives (docs/alerts.md), end to end on the e2e lab: gough-agent stops on one deployed node ->
+Prometheus (scrape fails) -> GoughAgentDown -> the real Alertmanager (Debian's) -> the lab's sink gets the FIRING
+notification on every person receiver; the agent starts again -> the RESOLVED one. The node is left as it was found.
+"""
+
+import json
+import os
+import subprocess
+import time
+
+from e2e_helpers import controller, get, table
+
+# docs/alerts.md promises a person hears of a stopped agent within 2 minutes in the lab (GoughAgentDown for 30 s).
+DEADLINE = 120
+
+
+def read_notifications(path):
+    """The sink's records: one JSON document per line (a line still being written is left out)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.split("\n")[:-1] if line.strip()]
+
+
+def _agent(container, action):
+    result = subprocess.run(["docker", "exec", container, "systemctl", action, "gough-agent.service"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def _agent_alerts(sink_file, seen, instance, status):
+    """New sink records (after the first ``seen``) that carry GoughAgentDown for ``instance`` with ``status``."""
+    found = []
+    for record in read_notifications(sink_file)[seen:]:
+        body = record.get("body")
+        if record.get("method") == "SMTP":
+            subject = record.get("headers", {}).get("Subject", "")
+            wanted = "[Gough %s] GoughAgentDown on %s" % ("RESOLVED" if status == "resolved" else "FIRING:1", instance)
+            if subject == wanted:
+                found.append(record)
+            continue
+        if not isinstance(body, dict):
+            continue
+        if record["path"] == "/chat":
+            title = body.get("attachments", [{}])[0].get("title", "")
+            prefix = "[RESOLVED]" if status == "resolved" else "[FIRING:1]"
+            if title == "%s GoughAgentDown on %s" % (prefix, instance):
+                found.append(record)
+            continue
+        for alert in body.get("alerts", []):
+            labels = alert.get("labels", {})
+            if labels.get("alertname") == "GoughAgentDown" and labels.get("instance") == instance and \
+                    alert.get("status") == status:
+                found.append(record)
+                break
+    return found
+
+
+def _wait_for(sink_file, seen, instance, status, started):
+    while True:
+        found = _agent_alerts(sink_file, seen, instance, status)
+        paths = {record["path"] for record in found}
+        if {"/webhook", "/chat", "smtp"} <= paths:
+            return found, time.monotonic() - started
+        assert time.monotonic() - started < DEADLINE, \
+            "no %s GoughAgentDown for %s on every receiver within %d s (got %s)" % (status, instance, DEADLINE,
+                                                                                    sorted(paths))
+        time.sleep(2)
+
+
+def test_a_stopped_agent_reaches_a_person_and_its_return_too(lab, first_run):  # pylint: disable=redefined-outer-name
+    """Stop gough-agent on one node: within 2 minutes the sink holds GoughAgentDown FIRING from Alertmanager (webhook
+    payload, chat message and mail); start it again: the RESOLVED notification follows. No GoughNodeDown: the node
+    itself still answers on SSH, so only its agent is reported."""
+    row = table(first_run["site"])[0]
+    instance, node = row["HOSTNAME"], "gough-lab-e2e-%s-%s" % (lab["tag"], row["SYSTEM_ID"])
+    sink_file = os.path.join(str(lab["dir"]), "stack", "sink", "notifications.jsonl")
+    seen = len(read_notifications(sink_file))
+    _agent(node, "stop")
+    try:
+        started = time.monotonic()
+        firing, fired_after = _wait_for(sink_file, seen, instance, "firing", started)
+    finally:
+        _agent(node, "start")  # whatever happened, the node is left as it was found
+    started = time.monotonic()
+    resolved, resolved_after = _wait_for(sink_file, seen, instance, "resolved", started)
+    print("GoughAgentDown for %s: firing %.0f s after the stop, resolved %.0f s after the start"
+          % (instance, fired_after, resolved_after))
+
+    webhook = next(record for record in firing if record["path"] == "/webhook")
+    payload = webhook["body"]
+    print("the webhook payload a person's system receives:\n" + json.dumps(payload, indent=2, sort_keys=True))
+    assert payload["version"] == "4" and payload["status"] == "firing" and payload["receiver"] == "gough-critical"
+    assert payload["groupLabels"] == {"alertname": "GoughAgentDown", "instance": instance}
+    alert = payload["alerts"][0]
+    assert alert["status"] == "firing" and alert["labels"]["severity"] == "critical"
+    assert alert["labels"]["job"] == "gough-agent" and alert["labels"]["maas_system_id"] == row["SYSTEM_ID"]
+    assert alert["annotations"]["summary"] == "gough-agent on %s cannot be scraped" % instance
+    assert alert["annotations"]["runbook"].startswith("On the server: systemctl status gough-agent")
+    connection = controller(lab)
+    assert alert["generatorURL"].startswith(connection["gough_prometheus_url"] + "/graph?")
+    assert payload["externalURL"] == connection["gough_alertmanager_url"]
+    assert webhook["headers"]["User-Agent"].startswith("Alertmanager/")
+
+    back = next(record for record in resolved if record["path"] == "/webhook")["body"]
+    assert back["status"] == "resolved" and back["alerts"][0]["status"] == "resolved"
+    assert back["alerts"][0]["labels"]["instance"] == instance
+    assert back["alerts"][0]["endsAt"] > back["alerts"][0]["startsAt"]
+    mail = next(record for record in firing if record["path"] == "smtp")
+    assert "gough-agent on %s cannot be scraped" % instance in mail["body_text"]
+
+    node_down = [record for record in read_notifications(sink_file)[seen:] if isinstance(record.get("body"), dict)
+                 and any(a["labels"].get("alertname") == "GoughNodeDown" for a in record["body"].get("alerts", []))]
+    assert node_down == []
+    # Prometheus scrapes the agent again (the final rerun of site.yml expects every node as it was).
+    deadline = time.monotonic() + 60
+    while True:
+        targets = get(connection["gough_prometheus_url"] + "/api/v1/targets?state=active", connection)
+        health = {t["labels"]["instance"]: t["health"] for t in targets["data"]["activeTargets"]
+                  if t["labels"]["job"] == "gough-agent"}
+        if health.get(instance) == "up" or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert health[instance] == "up"

@@ -1,0 +1,61 @@
+"""Helpers of the stack role's alerting unit tests: paths, a Prometheus text-format parser, playbook runs."""
+
+import os
+import re
+import subprocess
+import sys
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+LAB = os.path.join(ROOT, "lab")
+if LAB not in sys.path:
+    sys.path.insert(0, LAB)
+EXPORTER = os.path.join(ROOT, "roles", "stack", "files", "fleet_exporter", "gough_fleet_exporter.py")
+COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
+BIN = os.path.dirname(sys.executable)
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse(text):
+    """[(name, {labels}, value)] of a Prometheus text exposition (comments skipped)."""
+    samples = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = SAMPLE.match(line)
+        assert match, "not a sample line: %r" % line
+        labels = {key: value.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+                  for key, value in LABEL.findall(match.group(2) or "")}
+        samples.append((match.group(1), labels, float(match.group(3))))
+    return samples
+
+
+def series(samples, name, **match):
+    """{frozenset(labels): value} of ``name`` whose labels include ``match``."""
+    return {frozenset(labels.items()): value for metric, labels, value in samples
+            if metric == name and all(labels.get(k) == v for k, v in match.items())}
+
+
+def render_playbook(path, tasks_from="render"):
+    """Write a one-play playbook that includes the stack role's ``tasks_from`` entry on localhost."""
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump([{"name": "Render", "hosts": "localhost", "gather_facts": False, "tasks": [
+            {"name": "Render the stack", "ansible.builtin.include_role": {
+                "name": "gough.gough.stack", "tasks_from": tasks_from}}]}], handle)
+    return path
+
+
+def run_playbook(playbook, variables, vars_file, timeout=300):
+    """ansible-playbook on localhost with ``variables`` (a 0600 vars file); returns CompletedProcess."""
+    with open(vars_file, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(variables, handle)
+    os.chmod(vars_file, 0o600)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCALHOST_WARNING="0",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+    return subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "@%s" % vars_file, playbook],
+                          capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT, check=False)
