@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from gough_lab.common.cli import add_fault_arguments, serve_until_signal
+from gough_lab.common.cli import add_fault_arguments, add_state_commands, serve_until_signal
 from gough_lab.common.cli import listen_address as _listen_address
 from gough_lab.common.cli import seconds as _seconds
 
@@ -46,6 +46,7 @@ def add_parser(subparsers):
     osq.add_argument("--live-query-seconds", type=_seconds, default=25.0,
                      help="how long a live query waits for the hosts' answers")
     add_fault_arguments(serve, "fault injection (rates between 0 and 1, per REST request)")
+    add_state_commands(commands, "Fleet")
     return serve
 
 
