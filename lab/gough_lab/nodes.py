@@ -240,7 +240,9 @@ class NodeDriver:
         try:
             self._write_seed(seed, system_id, hostname, user_data)
             command = ["create", "--name", name, "--hostname", hostname, "--network", self.network,
-                       "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined",
+                       # NET_ADMIN acts only on the node's own network namespace: nftables can load its ruleset
+                       # (the base template's firewall), as on a server. Never CAP_SYS_TIME: chrony runs with -x.
+                       "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--security-opt", "seccomp=unconfined",
                        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--stop-timeout", "10"]
             command += _cgroup_args()
             command += self._label_args({"gough-lab.system-id": system_id, "gough-lab.hostname": hostname})

@@ -35,6 +35,11 @@ options:
     description:
       - The osquery SQL; the host passes when it returns at least one row.
       - Required to create the policy; left as it is when not set.
+      - "Checked before anything is sent to Fleet. It must be one statement that compiles in SQLite (osquery's SQL
+        dialect) against osquery's Linux tables and columns (osquery 5.23); a syntax error, an unknown table or an
+        unknown column fails the task naming the policy and SQLite's message, for example
+        C(query: policy 'sshd' is not valid osquery SQL: no such table: foo), and nothing is created or changed.
+        Fleet itself does not check the SQL: every host would answer with that error instead."
     type: str
   description:
     description:
@@ -68,6 +73,10 @@ attributes:
     description: Shows the policy's managed fields before and after.
 notes:
   - Idempotent. A second run with the same options reports no change.
+  - The SQL check needs Python's C(sqlite3) module where the module runs; a Python built without it skips the check
+    with a warning.
+  - The check knows osquery's Linux tables (from osquery's table specs). A query for a macOS or Windows table, or
+    one of an osquery extension, fails the check; such policies cannot be managed with this module yet.
 seealso:
   - module: gough.gough.fleet_team
   - module: gough.gough.fleet_host_info
@@ -156,6 +165,7 @@ policy:
       sample: 2
 """
 
+from ansible_collections.gough.gough.plugins.module_utils.osquery_sql import HAS_SQLITE3, query_error
 from ansible_collections.gough.gough.plugins.module_utils.fleet_entity import (
     EntitySpec,
     FleetModule,
@@ -187,6 +197,13 @@ def main():
         fleet.fail("name: must not be empty.")
     if params["query"] is not None and not params["query"].strip():
         fleet.fail("query: must not be empty.")
+    if params["query"] is not None:
+        if HAS_SQLITE3:
+            error = query_error(params["query"])
+            if error:
+                fleet.fail("query: policy %r is not valid osquery SQL: %s" % (name, error))
+        else:
+            fleet.module.warn("query of policy %r not checked: this Python has no sqlite3 module" % name)
     if params["platform"]:
         unknown = [p for p in params["platform"].split(",") if p.strip() not in VALID_PLATFORMS]
         if unknown:

@@ -37,6 +37,7 @@ def lab(tmp_path_factory):
                ANSIBLE_NOCOLOR="1", GOUGH_LAB_DIR=str(lab_dir))
     extra = ["-e", "lab_dir=%s" % lab_dir, "-e", "lab_machine_count=%d" % NODES,
              "-e", "lab_machine_prefix=e2e-%s-" % tag, "-e", "lab_build_images=false",
+             "-e", "lab_noncompliant_machine=%d" % NODES,
              "-e", "stack_project=gough-e2e-%s" % tag, "-e", "lab_node_prefix=gough-lab-e2e-%s-" % tag,
              "-e", "stack_port_maas=%d" % ports[0], "-e", "stack_port_fleet=%d" % ports[1],
              "-e", "stack_port_prometheus=%d" % ports[2]]

@@ -19,6 +19,16 @@ LAB_SUBNET = ipaddress.ip_network("172.30.90.0/24")
 NODES = 2
 
 
+def _baseline_policies():
+    path = os.path.join(ROOT, "roles", "compliance", "defaults", "main", "policies.yml")
+    with open(path, encoding="utf-8") as handle:
+        return [policy["name"] for policy in yaml.safe_load(handle)["compliance_baseline_policies"]]
+
+
+# The policies site.yml applies (the compliance role's baseline).
+BASELINE_POLICIES = _baseline_policies()
+
+
 def playbook(name, *args, env):
     """Run a playbook with the JSON callback; return (returncode, parsed result or None, raw output)."""
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),

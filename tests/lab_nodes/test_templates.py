@@ -11,14 +11,15 @@
 What a container can and cannot show:
 
 * ``docker-host`` boots with a ``cloudinit_docker_daemon`` fit for a container (``iptables: false``, ``bridge: none``,
-  ``storage-driver: vfs``): a lab node has no CAP_NET_ADMIN, so dockerd cannot write iptables rules or make its
-  bridge, and overlay2 cannot stack on the container's own overlay file system. With the default daemon.json the
-  same template must fail the boot in ``scripts-user`` (dockerd does not start), which is tested too.
+  ``storage-driver: vfs``), leaving the node's own nftables ruleset (the base template's firewall) to itself. With a
+  daemon.json dockerd cannot run with (``storage-driver: overlay2``: overlay2 cannot stack on the container's own
+  overlay file system) the same template must fail the boot in ``scripts-user``, which is tested too. (Nodes have
+  CAP_NET_ADMIN for their own network namespace, so Docker's default daemon.json would work there.)
 * ``kvm-hypervisor`` boots with its defaults: libvirtd runs and ``qemu:///system`` answers for the admin user. Not
   shown: guests. A lab node has no ``/dev/kvm`` (the host's KVM is not passed to it), so QEMU could only emulate
   (TCG), and no guest image is available offline. The optional bridge (``cloudinit_kvm_bridge_interfaces``) is not
-  booted either: enslaving the node's only interface (Docker's veth) would cut it off the lab network, changing
-  links needs CAP_NET_ADMIN the nodes do not have, and the Debian node image has no netplan. Its rendered
+  booted either: enslaving the node's only interface (Docker's veth) would cut it off the lab network, and the
+  Debian node image has no netplan. Its rendered
   netplan file passes the schema check above and the unit tests check its content.
 """
 
@@ -58,8 +59,8 @@ PLAYBOOK = """
         mode: "0600"
       no_log: true
 """
-# dockerd inside a lab node: no CAP_NET_ADMIN (so no iptables and no bridge of its own) and no overlay on the
-# container's overlay file system (so vfs). The daemon.json a Docker-in-Docker host needs; see the docstring.
+# dockerd inside a lab node: no iptables rules and no bridge of its own (the node's nftables ruleset stays the base
+# template's) and no overlay on the container's overlay file system (so vfs). See the docstring.
 CONTAINER_DOCKER_DAEMON = {"iptables": False, "ip6tables": False, "bridge": "none", "storage-driver": "vfs",
                            "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}}
 
@@ -67,7 +68,7 @@ CONTAINER_DOCKER_DAEMON = {"iptables": False, "ip6tables": False, "bridge": "non
 BOOTS = {
     "kvm-hypervisor": (["kvm-hypervisor"], {}),
     "docker-host": (["docker-host"], {"cloudinit_docker_daemon": CONTAINER_DOCKER_DAEMON}),
-    "docker-host-default": (["docker-host"], {}),
+    "docker-host-overlay2": (["docker-host"], {"cloudinit_docker_daemon": {"storage-driver": "overlay2"}}),
     "base": (["base"], {"cloudinit_packages": ["less", "jq"], "cloudinit_hostname": "lab-base"}),
     "gough-bootstrap": (["gough-bootstrap"], {"gough_fleet_url": "https://fleet.lab.example:8080",
                                               "gough_fleet_enroll_secret": "lab-enroll-secret"}),
@@ -216,9 +217,9 @@ def test_docker_host_boots_with_a_running_docker(lab_net, booted):  # pylint: di
 
 
 def test_docker_host_fails_the_boot_when_dockerd_cannot_run(lab_net, booted):  # pylint: disable=redefined-outer-name
-    system_id, started = booted["docker-host-default"]
+    system_id, started = booted["docker-host-overlay2"]
     result = lab_net.wait_cloud_init(system_id, timeout=BOOT_TIMEOUT)
-    print("template docker-host (default daemon.json): cloud-init %s in %.1f s"
+    print("template docker-host (storage-driver overlay2): cloud-init %s in %.1f s"
           % (result.status, time.monotonic() - started))
     assert result.status == "error", result
     assert result.module == "scripts-user"

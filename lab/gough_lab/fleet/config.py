@@ -19,6 +19,11 @@ DEFAULTS = {
     "logger_tls_period": 10,
     # How long POST /queries/:id/run and POST /hosts/:id/query wait for the targeted hosts' answers.
     "live_query_seconds": 25.0,
+    # The failing policies webhook automation runs every webhook_settings.interval of the app config (Fleet's
+    # default 24h); a positive webhook_interval_seconds runs it that often instead (lab knob, for tests and demos).
+    # Each POST waits at most webhook_timeout_seconds (Fleet's PostJSONWithTimeout: 30 s).
+    "webhook_interval_seconds": 0.0,
+    "webhook_timeout_seconds": 30.0,
     **FAULT_DEFAULTS,
     "retry_after_seconds": 1,
 }

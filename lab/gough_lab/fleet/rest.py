@@ -205,7 +205,16 @@ def app_config(req):
                                      "enable_analytics": False},
                  "agent_options": req.fleet.store.get_meta("agent_options"),
                  "features": {"enable_host_users": False, "enable_software_inventory": False},
+                 "webhook_settings": req.fleet.webhook_settings(),
                  "license": {"tier": "premium"}}
+
+
+@route("PATCH", "config")
+def modify_app_config(req):
+    """PATCH /config: a global admin changes the app config (here: webhook_settings); answers the new config."""
+    req.fleet.require_write(req.session, admin=True)
+    req.fleet.update_app_config(req.json())
+    return app_config(req)
 
 
 @route("POST", "users/admin")

@@ -16,6 +16,7 @@ from gough_lab.common.http import (FaultInjector, LabRequestHandler, LabStats, b
 from . import rest
 from .config import ConfigError, LabConfig
 from .errors import FleetError, OsqueryError
+from .automations import FailingPoliciesWebhook
 from .service import HOST_IDENTIFIER_MODES, Fleet
 from .store import Store
 from .tlsca import ensure_certificates
@@ -91,6 +92,7 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
         self.httpd.wrap_tls(tls_cert, tls_key, minimum_version=ssl.TLSVersion.TLSv1_2, do_handshake_on_connect=False)
         self.advertise_host = advertise_host
         self._thread = None
+        self.webhooks = FailingPoliciesWebhook(self.fleet, self.config, lambda: self.url)
 
     @property
     def url(self):
@@ -108,6 +110,7 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
         """Serve in a background thread, then publish the credentials and (last) the ``url`` file."""
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="fleet-http", daemon=True)
         self._thread.start()
+        self.webhooks.start()
         write_file(os.path.join(self.state_dir, "api_token"), self.boot["api_token"] + "\n", 0o600)
         write_file(os.path.join(self.state_dir, "enroll_secret"), self.boot["enroll_secret"] + "\n", 0o600)
         write_file(os.path.join(self.state_dir, "admin.json"),
@@ -118,6 +121,7 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
 
     def stop(self):
         """Stop serving and close the database."""
+        self.webhooks.stop()
         stop_serving(self.httpd, self.state_dir)
         with self.fleet.lock:
             self.store.close()
@@ -282,6 +286,10 @@ class RequestHandler(LabRequestHandler):
                 self._send(400, {"error": str(error)})
                 return
             self._send(200, snapshot)
+        elif path == "/_lab/webhooks" and method == "GET":
+            self._send(200, {"deliveries": list(emulator.webhooks.deliveries)})
+        elif path == "/_lab/webhooks/run" and method == "POST":
+            self._send(200, {"delivered": emulator.webhooks.run_once()})
         elif path == "/_lab/logs" and method == "GET":
             self._send(200, emulator.fleet.logs_json())
         else:

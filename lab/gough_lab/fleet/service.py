@@ -4,8 +4,10 @@ saved and live queries, and the osquery side (enroll, config, distributed read a
 Everything is kept in memory under one lock and written through to the sqlite Store on each change.
 """
 
+import copy
 import hashlib
 import hmac
+import re
 import secrets
 import string
 import threading
@@ -33,9 +35,32 @@ DETAIL_QUERIES = {
     "fleet_detail_query_system_info": "SELECT * FROM system_info LIMIT 1;",
     "fleet_detail_query_osquery_info": "SELECT * FROM osquery_info LIMIT 1;",
     "fleet_detail_query_uptime": "SELECT * FROM uptime LIMIT 1;",
-    "fleet_detail_query_network_interface_unix": "SELECT address, mask, interface, mac FROM interface_addresses;",
+    # osquery's interface_addresses has no mac column: Fleet joins interface_details for it.
+    "fleet_detail_query_network_interface_unix": ("SELECT ia.address, ia.mask, ia.interface, id.mac "
+                                                  "FROM interface_addresses ia JOIN interface_details id "
+                                                  "ON id.interface = ia.interface;"),
 }
+# Fleet's app config webhook_settings (server/fleet/app.go), as GET /config shows them by default.
+DEFAULT_WEBHOOK_SETTINGS = {
+    "interval": "24h0m0s",
+    "failing_policies_webhook": {"enable_failing_policies_webhook": False, "destination_url": "", "policy_ids": [],
+                                 "host_batch_size": 0},
+    "host_status_webhook": {"enable_host_status_webhook": False, "destination_url": "", "host_percentage": 0,
+                            "days_count": 0},
+    "vulnerabilities_webhook": {"enable_vulnerabilities_webhook": False, "destination_url": "",
+                                "host_batch_size": 0},
+    "activities_webhook": {"enable_activities_webhook": False, "destination_url": ""},
+}
+DEFAULT_TEAM_WEBHOOK_SETTINGS = {
+    "failing_policies_webhook": {"enable_failing_policies_webhook": False, "destination_url": "", "policy_ids": [],
+                                 "host_batch_size": 0},
+    "host_status_webhook": None,
+}
+# Fleet's answer to a policy whose query does ATTACH a database (server/fleet/policies.go verifyPolicyQuery).
+ATTACH_RE = re.compile(r"(?i)attach[^\w]+.*[^\w]+as[^\w]+")
+GO_DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns))+$")
 HOST_IDENTIFIER_MODES = ("provided", "instance", "uuid", "hostname")
+NO_POLICIES_QUERY = "fleet_no_policies_wildcard"
 SYMBOLS = set(string.punctuation)
 LOG_KEEP = 200
 
@@ -87,6 +112,8 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
         self.campaigns = {}
         self.logs = {}
         self.next_ids = store.get_meta("next_ids", {})
+        # Fleet's failing policies sets (Redis in Fleet): {policy id: {host id: {id, hostname, display_name}}}.
+        self.failing_sets = store.get_meta("failing_policy_sets", {})
         if not self.labels:
             for name, query, platform, _member in model.BUILTIN_LABELS:
                 now = time.time()
@@ -391,7 +418,7 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
         return {"id": team["id"], "name": team["name"], "description": team.get("description", ""),
                 "created_at": model.iso(team["created_at"]), "user_count": users, "host_count": hosts,
                 "agent_options": team.get("agent_options"), "secrets": self.team_secrets(team),
-                "webhook_settings": team.get("webhook_settings", {}), "integrations": team.get("integrations", {}),
+                "webhook_settings": self.team_webhook_settings(team), "integrations": team.get("integrations", {}),
                 "mdm": team.get("mdm", {}),
                 "host_expiry_settings": team.get("host_expiry_settings",
                                                  {"host_expiry_enabled": False, "host_expiry_window": 0})}
@@ -436,6 +463,18 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
                     if not isinstance(body[key], dict):
                         raise validation(key, "must be an object")
                     team[key] = body[key]
+            if "webhook_settings" in body:
+                merged = self.team_webhook_settings(self.get_team(team_id))
+                for key, value in body["webhook_settings"].items():
+                    if key != "failing_policies_webhook":
+                        merged[key] = value
+                        continue
+                    if not isinstance(value, dict):
+                        raise bad_request("invalid webhook_settings.failing_policies_webhook")
+                    hook = dict(merged["failing_policies_webhook"], **value)
+                    hook = self._check_failing_hook(hook, "webhook_settings.failing_policies_webhook")
+                    merged["failing_policies_webhook"] = hook
+                team["webhook_settings"] = merged
             host_ids = body.get("host_ids")
             if host_ids is not None:
                 self._check_id_list(host_ids, "host_ids")
@@ -640,7 +679,10 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
             for host_id in host_ids:
                 host = self.hosts.get(host_id)
                 if host is not None and host.get("team_id") != team_id:
-                    self._put_host(dict(host, team_id=team_id, updated_at=time.time()))
+                    # Fleet deletes the host's results of policies that no longer apply (the old team's).
+                    results = dict((key, value) for key, value in (host.get("policy_results") or {}).items()
+                                   if (self.policies.get(int(key)) or {}).get("team_id") in (None, team_id))
+                    self._put_host(dict(host, team_id=team_id, policy_results=results, updated_at=time.time()))
 
     def refetch(self, host_id):
         """POST /hosts/:id/refetch: send the detail queries again at the host's next check-in."""
@@ -768,8 +810,12 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
                "platform": policy.get("platform", ""), "calendar_events_enabled": False,
                "created_at": model.iso(policy["created_at"]), "updated_at": model.iso(policy["updated_at"])}
         if counts:
+            # Fleet counts a global policy over every host and a team policy over the team's hosts; an errored
+            # run (status != 0) counts as neither (policy_membership.passes is NULL).
             passing = failing = 0
             for host in self.hosts.values():
+                if policy.get("team_id") not in (None, host.get("team_id")):
+                    continue
                 response = ((host.get("policy_results") or {}).get(str(policy["id"])) or {}).get("response")
                 passing += response == "pass"
                 failing += response == "fail"
@@ -791,6 +837,9 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
             query = body.get("query")
             if not isinstance(query, str) or not query.strip():
                 raise validation("query", "policy query must not be empty")
+            if ATTACH_RE.search(query):
+                # Fleet checks no more of a policy's SQL than this (fleet.PolicyPayload.Verify).
+                raise bad_request("policy payload verification: invalid policy query")
             clean["query"] = query
         for key in ("description", "resolution"):
             if key in body:
@@ -855,6 +904,21 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
             for policy_id in ids:
                 self._delete("policy", policy_id)
                 self._forget_policy_results(policy_id)
+                self.failing_sets.pop(str(policy_id), None)
+            self.store.set_meta("failing_policy_sets", self.failing_sets)
+            # Fleet removes deleted policies from the failing policies webhook's policy_ids (global and team).
+            settings = self.webhook_settings()
+            hook = settings["failing_policies_webhook"]
+            if any(i in ids for i in hook["policy_ids"]):
+                hook["policy_ids"] = [i for i in hook["policy_ids"] if i not in ids]
+                self.store.set_meta("webhook_settings", settings)
+            for team in list(self.teams.values()):
+                team_hook = (team.get("webhook_settings") or {}).get("failing_policies_webhook") or {}
+                if any(i in ids for i in team_hook.get("policy_ids") or []):
+                    team = copy.deepcopy(team)
+                    team["webhook_settings"]["failing_policies_webhook"]["policy_ids"] = [
+                        i for i in team_hook["policy_ids"] if i not in ids]
+                    self._save("team", team)
             return len(ids)
 
     # saved queries --------------------------------------------------------------------------------------------
@@ -1076,12 +1140,13 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
                 result = (host.get("label_results") or {}).get(str(label["id"]))
                 if not result or now - result["at"] >= self.config.get("label_interval"):
                     queries["fleet_label_query_%d" % label["id"]] = label["query"]
-            for policy in self.policies.values():
-                if policy.get("team_id") not in (None, host.get("team_id")) or not model.policy_applies(policy, host):
-                    continue
-                result = (host.get("policy_results") or {}).get(str(policy["id"]))
-                if not result or now - result["at"] >= self.config.get("policy_interval"):
-                    queries["fleet_policy_query_%d" % policy["id"]] = policy["query"]
+            # Fleet sends a host all its policies at once, when its policy_updated_at is older than the policy
+            # update interval or a refetch was asked (policyQueriesForHost); none apply: the wildcard query.
+            updated = host.get("policy_updated_at")
+            if host.get("refetch_requested") or updated is None or now - updated >= self.config.get("policy_interval"):
+                due = dict(("fleet_policy_query_%d" % p["id"], p["query"]) for p in self.policies.values()
+                           if p.get("team_id") in (None, host.get("team_id")) and model.policy_applies(p, host))
+                queries.update(due or {NO_POLICIES_QUERY: "SELECT 1"})
             for campaign in self.campaigns.values():
                 if host["id"] in campaign["targets"] and host["id"] not in campaign["results"]:
                     queries["fleet_distributed_query_%d" % campaign["id"]] = campaign["sql"]
@@ -1117,7 +1182,12 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
                 elif name.startswith("fleet_policy_query_"):
                     policy_seen = True
                     response = ("pass" if rows else "fail") if status == 0 else None
-                    policy_results[name[len("fleet_policy_query_"):]] = {"response": response, "at": now}
+                    key = name[len("fleet_policy_query_"):]
+                    previous = (policy_results.get(key) or {}).get("response")
+                    self._record_flip(host, key, previous, response)
+                    policy_results[key] = {"response": response, "at": now}
+                elif name == NO_POLICIES_QUERY:
+                    policy_seen = True
                 elif name.startswith("fleet_distributed_query_"):
                     try:
                         campaign = self.campaigns.get(int(name[len("fleet_distributed_query_"):]))
@@ -1130,6 +1200,7 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
                 host.update(detail_updated_at=now, refetch_requested=False)
             if policy_seen:
                 host.update(policy_results=policy_results, policy_updated_at=now)
+                self.store.set_meta("failing_policy_sets", self.failing_sets)
             if label_seen:
                 host.update(label_results=label_results, label_updated_at=now)
             host["updated_at"] = now
@@ -1180,6 +1251,136 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
                     host["primary_ip"] = address
                     host["primary_mac"] = str(item.get("mac") or "")
                     break
+
+    # failing policies automation -------------------------------------------------------------------------------
+    def _record_flip(self, host, policy_key, previous, response):
+        """Fleet's FlippingPoliciesForHost + registerFlippedPolicies for the webhook's policies: a host enters a
+        policy's failing set when the policy newly fails on it (first run failing, or pass -> fail) and leaves it
+        when the policy passes again; an errored run changes nothing."""
+        policy = self.policies.get(int(policy_key)) if policy_key.isdigit() else None
+        if policy is None or response is None or int(policy_key) not in self.automated_policy_ids(host):
+            return
+        members = self.failing_sets.setdefault(policy_key, {})
+        if response == "fail" and previous != "fail":
+            members[str(host["id"])] = {"id": host["id"], "hostname": host.get("hostname", ""),
+                                        "display_name": host.get("computer_name") or host.get("hostname", "")}
+        elif response == "pass" and previous == "fail":
+            members.pop(str(host["id"]), None)
+
+    def automated_policy_ids(self, host):
+        """Policy ids whose failures Fleet tracks for ``host``: the global webhook's (when enabled) and those of the
+        host's team webhook (when enabled)."""
+        ids = set()
+        hook = self.webhook_settings()["failing_policies_webhook"]
+        if hook["enable_failing_policies_webhook"]:
+            ids.update(hook["policy_ids"])
+        team = self.teams.get(host.get("team_id")) if host.get("team_id") is not None else None
+        team_hook = ((team or {}).get("webhook_settings") or {}).get("failing_policies_webhook") or {}
+        if team_hook.get("enable_failing_policies_webhook"):
+            ids.update(team_hook.get("policy_ids") or [])
+        return ids
+
+    def webhook_settings(self):
+        """The app config's webhook_settings (a copy)."""
+        settings = copy.deepcopy(DEFAULT_WEBHOOK_SETTINGS)
+        stored = self.store.get_meta("webhook_settings", {})
+        for key, value in stored.items():
+            if isinstance(value, dict) and isinstance(settings.get(key), dict):
+                settings[key].update(value)
+            else:
+                settings[key] = value
+        return settings
+
+    @staticmethod
+    def _check_failing_hook(hook, where):
+        """Fleet's rules for a failing_policies_webhook object; returns it cleaned."""
+        clean = dict(hook)
+        for key, kind in (("enable_failing_policies_webhook", bool), ("destination_url", str), ("policy_ids", list),
+                          ("host_batch_size", int)):
+            if key in clean and (not isinstance(clean[key], kind) or (kind is int and isinstance(clean[key], bool))):
+                raise bad_request("invalid %s.%s" % (where, key), name="%s.%s" % (where, key))
+        if any(not isinstance(i, int) or isinstance(i, bool) for i in clean.get("policy_ids") or []):
+            raise bad_request("invalid %s.policy_ids" % where, name="%s.policy_ids" % where)
+        if clean.get("host_batch_size", 0) < 0:
+            raise validation("%s.host_batch_size" % where, "must be 0 (one request per policy) or more")
+        if clean.get("enable_failing_policies_webhook") and not clean.get("destination_url"):
+            # Fleet's documented rule: destination_url is required when the webhook is enabled.
+            raise validation("%s.destination_url" % where, "destination_url is required to enable the webhook")
+        return clean
+
+    def update_app_config(self, body):
+        """PATCH /config: what the emulator keeps of Fleet's app config (webhook_settings); nested objects are
+        merged into the current ones like Fleet's JSON decoding into the existing config."""
+        with self.lock:
+            settings = self.webhook_settings()
+            patch = body.get("webhook_settings")
+            if patch is not None:
+                if not isinstance(patch, dict):
+                    raise bad_request("webhook_settings must be an object", name="webhook_settings")
+                if "interval" in patch:
+                    if not isinstance(patch["interval"], str) or not GO_DURATION_RE.match(patch["interval"]):
+                        raise bad_request("invalid webhook_settings.interval %r: a duration such as 24h or 5m"
+                                          % (patch["interval"],), name="webhook_settings.interval")
+                    settings["interval"] = patch["interval"]
+                for key, value in patch.items():
+                    if key == "interval":
+                        continue
+                    if key not in settings or not isinstance(value, dict):
+                        raise bad_request("unsupported key provided: \"%s\"" % key, name="webhook_settings")
+                    merged = dict(settings[key], **value)
+                    if key == "failing_policies_webhook":
+                        merged = self._check_failing_hook(merged, "webhook_settings.failing_policies_webhook")
+                    settings[key] = merged
+                self.store.set_meta("webhook_settings", settings)
+            return settings
+
+    def team_webhook_settings(self, team):
+        """A team's webhook_settings with Fleet's defaults filled in."""
+        settings = copy.deepcopy(DEFAULT_TEAM_WEBHOOK_SETTINGS)
+        for key, value in (team.get("webhook_settings") or {}).items():
+            if isinstance(value, dict) and isinstance(settings.get(key), dict):
+                settings[key].update(value)
+            else:
+                settings[key] = value
+        return settings
+
+    def failing_policy_batches(self):
+        """What one run of Fleet's failing policies automation sends: [(url, policy JSON, [hosts])], the hosts of
+        each batch in id order, ``host_batch_size`` per batch (0: all in one). Policies no longer configured lose
+        their sets (Fleet's RemoveSet)."""
+        with self.lock:
+            global_hook = self.webhook_settings()["failing_policies_webhook"]
+            work = []
+            for key in sorted(self.failing_sets, key=int):
+                policy = self.policies.get(int(key))
+                if policy is None:
+                    self.failing_sets.pop(key, None)
+                    continue
+                if policy.get("team_id") is None:
+                    hook = global_hook
+                else:
+                    hook = self.team_webhook_settings(self.teams.get(policy["team_id"]) or {})["failing_policies_webhook"]
+                if not hook.get("enable_failing_policies_webhook") or int(key) not in (hook.get("policy_ids") or []):
+                    self.failing_sets.pop(key, None)
+                    continue
+                hosts = sorted(self.failing_sets[key].values(), key=lambda h: h["id"])
+                if not hosts:
+                    continue
+                size = hook.get("host_batch_size") or len(hosts)
+                doc = self.policy_json(policy)
+                doc["failing_host_count"] = max(doc["failing_host_count"], len(hosts))
+                for start in range(0, len(hosts), size):
+                    work.append((hook["destination_url"], doc, int(key), hosts[start:start + size]))
+            self.store.set_meta("failing_policy_sets", self.failing_sets)
+            return work
+
+    def failing_policy_sent(self, policy_id, hosts):
+        """After a batch was delivered, Fleet removes its hosts from the policy's failing set."""
+        with self.lock:
+            members = self.failing_sets.get(str(policy_id)) or {}
+            for host in hosts:
+                members.pop(str(host["id"]), None)
+            self.store.set_meta("failing_policy_sets", self.failing_sets)
 
     def add_logs(self, host, log_type, data):
         """POST /api/osquery/log: keep the latest status and result lines per host (see /_lab/logs)."""

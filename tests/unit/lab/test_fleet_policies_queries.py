@@ -60,9 +60,13 @@ def test_policy_responses_come_from_the_hosts(fleet):
     assert response_of("broken-host")[0] == ""
     failing_ids = fleet.api("GET", "hosts", params={"policy_id": policy["id"], "policy_response": "failing"}).json()
     assert [h["hostname"] for h in failing_ids["hosts"]] == ["fail-host"]
-    # A changed query forgets the old responses and is asked again.
+    # A changed query forgets the old responses; like Fleet, the host is asked again at its next policy run (its
+    # policy_updated_at older than the policy update interval) or, as here, after a refetch.
     fleet.api("PATCH", "global/policies/%d" % policy["id"], {"query": "SELECT 1 FROM deb_packages LIMIT 1"})
     assert response_of("pass-host")[0] == ""
+    passing.checkin()
+    assert response_of("pass-host")[0] == ""
+    fleet.api("POST", "hosts/%d/refetch" % response_of("pass-host")[1]["id"])
     passing.checkin()
     assert response_of("pass-host")[0] == "pass"
 

@@ -1,7 +1,8 @@
 """The osqueryd stand-in (lab/images/node/osqueryd-lab) run on this machine against the Fleet emulator.
 
 The lab node tests (tests/lab_nodes/test_osqueryd_standin.py) run it under systemd in a node; these check the
-flagfile rules, the tiny SQL subset and the protocol quickly.
+flagfile rules, the query engine and the protocol quickly (tests/unit/lab/test_osqueryd_engine.py has the
+engine's table rules).
 """
 
 import importlib.machinery
@@ -93,9 +94,9 @@ def test_bad_flagfiles_exit_78_naming_the_flag(tmp_path, fleet, drop, extra, mes
     assert message in result.stderr, result.stderr
 
 
-def test_sql_subset(standin):
+def test_queries_run_in_sqlite_over_node_tables(standin):
     node = standin.Node.__new__(standin.Node)
-    node.instance, node.started = "i-1", 0
+    node._instance, node.started = "i-1", 0  # pylint: disable=protected-access
     assert standin.run_query(node, "SELECT 1") == ([{"1": "1"}], None)
     assert standin.run_query(node, "select 1 as ok, 'x' AS name;") == ([{"ok": "1", "name": "x"}], None)
     rows, error = standin.run_query(node, "SELECT version FROM osquery_info")
@@ -104,10 +105,13 @@ def test_sql_subset(standin):
     assert rows == [{"1": "1"}]
     rows, _error = standin.run_query(node, "SELECT 1 FROM osquery_info WHERE version = 'nope'")
     assert rows == []
-    assert standin.run_query(node, "SELECT * FROM deb_packages")[1] == "no such table: deb_packages"
-    assert "unsupported" in standin.run_query(node, "SELECT a FROM x JOIN y")[1]
+    assert standin.run_query(node, "SELECT * FROM rpm_packages")[1] == "no such table: rpm_packages"
     rows, _error = standin.run_query(node, "SELECT * FROM uptime LIMIT 1")
     assert int(rows[0]["total_seconds"]) >= 0
+    # Fleet's detail query for the primary address joins two tables, as on real osquery.
+    rows, error = standin.run_query(node, "SELECT ia.address, id.mac FROM interface_addresses ia "
+                                          "JOIN interface_details id ON id.interface = ia.interface")
+    assert error is None and any(r["address"] == "127.0.0.1" for r in rows)
 
 
 def test_enrolls_checks_in_and_answers_policies(tmp_path, fleet):

@@ -162,11 +162,41 @@ def test_docker_host_extends_base_and_adds_docker(tmp_path):
     _process, result = run_play(tmp_path, {"name": "docker-host", "vars": {"cloudinit_admin_user": "deploy"}})
     config = cloud_config_of(result)
     assert result["templates"] == ["template base", "template docker-host"]
-    assert config["packages"] == ["chrony", "unattended-upgrades", "docker.io"]
+    assert config["packages"] == ["chrony", "unattended-upgrades", "nftables", "docker.io"]
     daemon = [f for f in config["write_files"] if f["path"] == "/etc/docker/daemon.json"][0]
     assert json.loads(daemon["content"])["log-driver"] == "json-file"
     assert ["usermod", "-aG", "docker", "deploy"] in config["runcmd"]
     assert config["users"][0]["name"] == "deploy"
+
+
+def test_base_makes_a_compliant_server_by_default(tmp_path):
+    _process, result = run_play(tmp_path, {"name": "base"})
+    config = cloud_config_of(result)
+    files = dict((f["path"], f) for f in config["write_files"])
+    sshd = files["/etc/ssh/sshd_config.d/60-gough-hardening.conf"]["content"]
+    assert "PermitRootLogin no\n" in sshd and "PasswordAuthentication no\n" in sshd
+    assert "Storage=persistent" in files["/etc/systemd/journald.conf.d/60-gough-persistent.conf"]["content"]
+    assert "/etc/nftables.conf" not in files  # the distribution's ruleset unless cloudinit_nftables_conf is set
+    assert "nftables" in config["packages"] and "unattended-upgrades" in config["packages"]
+    assert ["systemctl", "enable", "--now", "nftables.service"] in config["runcmd"]
+
+
+def test_base_can_deploy_a_non_compliant_node_on_purpose(tmp_path):
+    _process, result = run_play(tmp_path, {"name": "base", "vars": {
+        "cloudinit_ssh_permit_root_login": "yes", "cloudinit_firewall": False,
+        "cloudinit_nftables_conf": "table inet filter {}\n"}})
+    config = cloud_config_of(result)
+    files = dict((f["path"], f) for f in config["write_files"])
+    assert "PermitRootLogin yes\n" in files["/etc/ssh/sshd_config.d/60-gough-hardening.conf"]["content"]
+    assert "nftables" not in config["packages"] and "/etc/nftables.conf" not in files
+    assert ["systemctl", "enable", "--now", "nftables.service"] not in config["runcmd"]
+
+
+def test_base_refuses_an_unknown_permit_root_login_value(tmp_path):
+    _process, result = run_play(tmp_path, {"name": "base", "vars": {"cloudinit_ssh_permit_root_login": "maybe"}})
+    assert result.get("failed") is True
+    assert "cloudinit_ssh_permit_root_login must be no, prohibit-password, forced-commands-only or yes, not maybe" \
+        in result["msg"]
 
 
 def test_kvm_hypervisor_writes_a_bridge_only_when_interfaces_are_given(tmp_path):
@@ -214,7 +244,7 @@ def test_parts_append_lists_and_recurse_into_mappings_with_merge_how_append(tmp_
     _process, result = run_play(tmp_path, {"name": "base", "merge_how": "append", "parts": [
         {"packages": ["jq"], "ntp": {"servers": ["ntp.example"], "enabled": False}, "timezone": "Europe/Berlin"}]})
     config = cloud_config_of(result)
-    assert config["packages"] == ["chrony", "unattended-upgrades", "jq"]
+    assert config["packages"] == ["chrony", "unattended-upgrades", "nftables", "jq"]
     # Mappings merge key by key; a scalar set in both keeps the earlier value (cloud-init's no_replace).
     assert config["ntp"] == {"enabled": True, "ntp_client": "chrony", "servers": ["ntp.example"]}
     assert config["timezone"] == "Etc/UTC"

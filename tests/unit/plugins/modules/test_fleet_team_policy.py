@@ -92,3 +92,54 @@ def test_policy_errors_name_the_field(fleet_lab, run_module):
     no_team = run_module(fleet_policy, fleet_lab.args(name="x", query="SELECT 1;", team="missing"))
     assert no_team["failed"] is True and no_team["msg"].startswith("team:") and no_team["field"] == "team"
     assert fleet_lab.writes() == 0
+
+
+def test_policy_sql_with_a_syntax_error_fails_naming_the_policy_and_writes_nothing(fleet_lab, run_module):
+    result = run_module(fleet_policy, fleet_lab.args(name="broken", query="SELEC 1 FROM users;"))
+    assert result["failed"] is True
+    assert result["msg"].startswith("query: policy 'broken' is not valid osquery SQL: ")
+    assert 'syntax error' in result["msg"]
+    assert fleet_lab.writes() == 0 and fleet_lab.api("GET", "global/policies")["policies"] == []
+
+
+def test_policy_sql_with_an_unknown_table_fails_like_osquery_would_and_writes_nothing(fleet_lab, run_module):
+    fleet_lab.api("POST", "teams", {"name": "web"})
+    writes = fleet_lab.writes()
+    result = run_module(fleet_policy, fleet_lab.args(name="no table", team="web",
+                                                     query="SELECT 1 FROM foo WHERE bar = 1;"))
+    assert result["failed"] is True
+    assert result["msg"] == "query: policy 'no table' is not valid osquery SQL: no such table: foo"
+    assert fleet_lab.writes() == writes
+
+
+def test_policy_sql_with_an_unknown_column_fails_and_an_existing_policy_is_left_alone(fleet_lab, run_module):
+    good = run_module(fleet_policy, fleet_lab.args(name="root only", query="SELECT 1 FROM users WHERE uid = 0;"))
+    assert good["changed"] is True
+    writes = fleet_lab.writes()
+    result = run_module(fleet_policy, fleet_lab.args(name="root only", query="SELECT 1 FROM users WHERE userid = 0;"))
+    assert result["failed"] is True
+    assert result["msg"] == "query: policy 'root only' is not valid osquery SQL: no such column: userid"
+    assert fleet_lab.writes() == writes
+    assert fleet_lab.api("GET", "global/policies")["policies"][0]["query"] == "SELECT 1 FROM users WHERE uid = 0;"
+
+
+def test_policy_sql_check_accepts_osquery_tables_aliases_functions_and_hidden_columns(fleet_lab, run_module):
+    query = ("SELECT 1 FROM configurations c JOIN file f ON f.path = c.path WHERE f.path LIKE '/etc/%%' "
+             "AND f.pid_with_namespace = 0 AND split(c.value, ' ', 0) = 'no' AND regex_match(c.label, '^P', 0);")
+    result = run_module(fleet_policy, fleet_lab.args(name="osquery dialect", query=query))
+    assert result["changed"] is True, result.get("msg")
+
+
+def test_policy_sql_with_two_statements_fails(fleet_lab, run_module):
+    result = run_module(fleet_policy, fleet_lab.args(name="two", query="SELECT 1; SELECT 2;"))
+    assert result["failed"] is True and "one statement" in result["msg"]
+    assert fleet_lab.writes() == 0
+
+
+def test_policy_without_sqlite3_skips_the_check_with_a_warning(fleet_lab, run_module, monkeypatch):
+    monkeypatch.setattr(fleet_policy, "HAS_SQLITE3", False)
+    result = run_module(fleet_policy, fleet_lab.args(name="unchecked", query="SELECT 1 FROM users;"))
+    assert result["changed"] is True
+    # ansible-core 2.19 returns warnings as WarningSummary objects; the text is in event.msg.
+    texts = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+    assert "query of policy 'unchecked' not checked: this Python has no sqlite3 module" in texts, result
