@@ -109,8 +109,12 @@ def test_nginx_prometheus_site_requires_client_certificate(rendered):
     and Fleet's /metrics is not proxied."""
     with open(os.path.join(rendered["base"], "nginx", "nginx.conf"), encoding="utf-8") as handle:
         servers = handle.read().split("    server {")[1:]
-    by_port = {server.split("listen ")[1].split()[0]: server for server in servers}
-    assert sorted(by_port) == ["3443", "5443", "8443", "9443"]
+    by_port = {server.split("listen ")[1].split()[0].rstrip(";"): server for server in servers}
+    assert sorted(by_port) == ["3443", "5443", "8443", "9101", "9443"]
+    # 9101: Gough's metrics files for Prometheus, plain HTTP on the stack's network only (the port is not published).
+    assert "ssl" not in by_port["9101"] and "alias /var/lib/gough-metrics/;" in by_port["9101"]
+    with open(os.path.join(rendered["base"], "compose.yml"), encoding="utf-8") as handle:
+        assert ":9101" not in handle.read()
     assert "ssl_verify_client on;" in by_port["9443"]
     assert "ssl_client_certificate /etc/nginx/tls/ca.crt;" in by_port["9443"]
     for port in ("3443", "5443", "8443"):
