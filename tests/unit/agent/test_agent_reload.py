@@ -53,8 +53,8 @@ def copy_server_cert(pki, directory):
     return cert, key
 
 
-def test_sighup_serves_the_renewed_certificate_to_new_connections_and_lets_open_ones_finish(agent_factory, pki,
-                                                                                             tmp_path):
+def test_sighup_serves_the_renewed_certificate_to_new_connections_and_lets_open_ones_finish(
+        agent_factory, pki, tmp_path):
     cert, key = copy_server_cert(pki, str(tmp_path))
     agent = agent_factory(tls_cert=cert, tls_key=key)
     old = http.client.HTTPSConnection("127.0.0.1", agent.port, timeout=10, context=pki.client_context(pki.client))
