@@ -81,8 +81,8 @@ def test_fleet_dump_restores_hosts_tokens_and_enroll_secret(tmp_path):
     fleet = start_fleet_emulator(tmp_path / "live")
     try:
         FakeOsqueryHost(fleet, "dumped-1").checkin()
-        secrets = [{"secret": fleet.enroll_secret}, {"secret": "second-secret"}]
-        fleet.api("POST", "spec/enroll_secret", {"spec": {"secrets": secrets}})
+        wanted = [{"secret": fleet.enroll_secret}, {"secret": "second-secret"}]
+        fleet.api("POST", "spec/enroll_secret", {"spec": {"secrets": wanted}})
         before = fleet.api("GET", "hosts").json()["hosts"]
         secrets = fleet.api("GET", "spec/enroll_secret").json()["spec"]["secrets"]
         rc, dump, err = cli("fleet", "dump-state", "--state", str(tmp_path / "live"))
