@@ -117,13 +117,25 @@ def tree(path):
     return found
 
 
+def failures(parsed):
+    """The messages of the failed tasks (and failed loop items) of a JSON callback result, in one text."""
+    found = []
+    for play in parsed["plays"]:
+        for task in play["tasks"]:
+            for result in task["hosts"].values():
+                for item in [result] + list(result.get("results") or []):
+                    if item.get("failed"):
+                        found.append(str(item.get("msg", "")))
+    return "\n".join(found)
+
+
 def refused(lab, first_run, backups, name, *more):
-    """Output of a restore.yml --check that must fail (nothing is touched: the caller checks)."""
-    rc, _parsed, output = playbook("restore.yml", *day2_args(lab, first_run, "-e", "stack_backup_dir=%s" % backups,
-                                                             "-e", "stack_restore_backup=%s" % name, *more),
-                                   "--check", env=lab["env"])
-    assert rc != 0, output
-    return output
+    """The failure messages of a restore.yml --check that must fail (nothing is touched: the caller checks)."""
+    rc, parsed, output = playbook("restore.yml", *day2_args(lab, first_run, "-e", "stack_backup_dir=%s" % backups,
+                                                            "-e", "stack_restore_backup=%s" % name, *more),
+                                  "--check", env=lab["env"])
+    assert rc != 0 and parsed, output
+    return failures(parsed)
 
 
 def test_backup_destroy_restore_and_maas_fleet_and_scrapes_come_back(lab, first_run, tmp_path):
@@ -353,13 +365,13 @@ def test_renew_gives_every_agent_a_new_certificate_without_a_lost_scrape(lab, fi
 
 
 def test_bad_input_is_refused_before_anything_runs(lab, first_run, tmp_path):
-    rc, _parsed, output = playbook("renew.yml", *day2_args(lab, first_run, "-e", "renew_before_days=0"),
+    rc, parsed, output = playbook("renew.yml", *day2_args(lab, first_run, "-e", "renew_before_days=0"),
                                    env=lab["env"])
-    assert rc != 0 and "renew_before_days must be a whole number of days above 0, got 0" in output
+    assert rc != 0 and "renew_before_days must be a whole number of days above 0, got 0" in failures(parsed), output
     # A backup target that cannot be written fails before any dump starts.
     target = str(tmp_path / "file")
     open(target, "w", encoding="utf-8").close()
     rc, parsed, output = playbook("backup.yml", *day2_args(lab, first_run, "-e", "stack_backup_dir=%s/b" % target),
                                   env=lab["env"])
-    assert rc != 0 and "the backup target %s/b is not writable" % target in output
+    assert rc != 0 and "the backup target %s/b is not writable" % target in failures(parsed), output
     assert "Dump the databases" not in json.dumps(parsed)
