@@ -207,10 +207,19 @@ hosts:
       type: int
       sample: 9
     policies_pending:
-      description: How many of them the host has not answered yet (a new host answers within its check-in interval).
+      description:
+        - How many of them have no answer (a new host answers within its check-in interval; a query that fails on
+          the host, such as one using a table its osquery lacks, stays without an answer until it is fixed).
       returned: when O(policies=true)
       type: int
       sample: 0
+    policies_reported:
+      description:
+        - Whether the host has run its policies since it last enrolled (Fleet's C(policy_updated_at) is later than
+          C(last_enrolled_at)); a host that has not has no results to judge yet.
+      returned: when O(policies=true)
+      type: bool
+      sample: true
     failing_policies:
       description: Names of the policies the host last failed, sorted.
       returned: when O(policies=true)
@@ -232,10 +241,22 @@ hosts:
       sample: false
 """
 
-from ansible_collections.gough.gough.plugins.module_utils.fleet import host_summary
+from ansible_collections.gough.gough.plugins.module_utils.fleet import host_summary, parse_time
 from ansible_collections.gough.gough.plugins.module_utils.fleet_entity import FleetModule, resolve_team
 
 IDENTIFIERS = ("hostname", "uuid", "hardware_serial")
+# Fleet's "never" for detail, label and policy update times.
+EPOCH_DAY = parse_time("1970-01-02T00:00:00Z")
+
+
+def policies_reported(host):
+    """Whether Fleet has a policy run from ``host`` since it last enrolled (Fleet writes 1970-01-02 for never)."""
+    try:
+        ran = parse_time(host.get("policy_updated_at"))
+        enrolled = parse_time(host.get("last_enrolled_at")) or EPOCH_DAY
+    except ValueError:
+        return False
+    return ran is not None and ran > EPOCH_DAY and ran >= enrolled
 
 
 def policy_summary(policies):
@@ -291,6 +312,7 @@ def main():
             item = host_summary(host)
             if params["policies"]:
                 item.update(policy_summary(host.get("policies") or []))
+                item["policies_reported"] = policies_reported(host)
             result.append(item)
         return dict(changed=False, count=len(result), hosts=result)
 

@@ -15,6 +15,8 @@ import urllib.request
 import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# The working tree as ansible_collections/gough/gough (``make e2e`` runs ``make tree``, which lays it out there).
+COLLECTIONS = os.path.join(ROOT, ".build")
 LAB_SUBNET = ipaddress.ip_network("172.30.90.0/24")
 NODES = 2
 

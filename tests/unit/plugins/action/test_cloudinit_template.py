@@ -176,7 +176,11 @@ def test_base_makes_a_compliant_server_by_default(tmp_path):
     sshd = files["/etc/ssh/sshd_config.d/60-gough-hardening.conf"]["content"]
     assert "PermitRootLogin no\n" in sshd and "PasswordAuthentication no\n" in sshd
     assert "Storage=persistent" in files["/etc/systemd/journald.conf.d/60-gough-persistent.conf"]["content"]
-    assert "/etc/nftables.conf" not in files  # the distribution's ruleset unless cloudinit_nftables_conf is set
+    # Gough's own table, never "flush ruleset" (that drops Docker's rules, its container DNS included).
+    ruleset = files["/etc/nftables.conf"]["content"]
+    assert "table inet gough {" in ruleset and "flush ruleset" not in ruleset
+    assert "ExecStop=/usr/sbin/nft delete table inet gough" in \
+        files["/etc/systemd/system/nftables.service.d/60-gough.conf"]["content"]
     assert "nftables" in config["packages"] and "unattended-upgrades" in config["packages"]
     assert ["systemctl", "enable", "--now", "nftables.service"] in config["runcmd"]
 

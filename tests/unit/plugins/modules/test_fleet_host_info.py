@@ -73,6 +73,7 @@ def test_policy_summary_names_failing_critical_policies_from_list_requests(fleet
     assert by_name["good-1"]["critical_compliant"] is True and by_name["good-1"]["failing_policies"] == []
     assert by_name["fresh-1"]["critical_compliant"] is None and by_name["fresh-1"]["policies_passing"] == 0
     assert (by_name["fresh-1"]["policies_pending"], by_name["bad-1"]["policies_pending"]) == (2, 0)
+    assert (by_name["fresh-1"]["policies_reported"], by_name["bad-1"]["policies_reported"]) == (False, True)
     assert [p["critical"] for p in by_name["good-1"]["policies"]] == [True, False]
 
 
