@@ -131,8 +131,9 @@ def failures(parsed):
 
 def refused(lab, first_run, backups, name, *more):
     """The failure messages of a restore.yml --check that must fail (nothing is touched: the caller checks)."""
-    rc, parsed, output = playbook("restore.yml", *day2_args(lab, first_run, "-e", "stack_backup_dir=%s" % backups,
-                                                            "-e", "stack_restore_backup=%s" % name, *more),
+    path = name if name.startswith("/") else os.path.join(backups, name)
+    rc, parsed, output = playbook("restore.yml", *day2_args(lab, first_run, "-e", "stack_restore_backup=%s" % path,
+                                                            *more),
                                   "--check", env=lab["env"])
     assert rc != 0 and parsed, output
     return failures(parsed)
@@ -197,9 +198,9 @@ def test_backup_destroy_restore_and_maas_fleet_and_scrapes_come_back(lab, first_
         # 3. restore.yml --check verifies everything and writes nothing.
         retag_lab_images()
         files_before = tree(base)
-        rc, parsed, output = playbook("restore.yml", *day2_args(lab, first_run, "-e", "stack_backup_dir=%s" % backups,
-                                                                "-e", "stack_restore_backup=%s" % name), "--check",
-                                      env=lab["env"])
+        # The backup is named by its path: the stack keeps its own stack_backup_dir (a backup fetched from elsewhere).
+        rc, parsed, output = playbook("restore.yml", *day2_args(lab, first_run, "-e", "stack_restore_backup=%s/%s"
+                                                                % (backups, name)), "--check", env=lab["env"])
         assert rc == 0, output
         assert changed(parsed) == {"localhost": 0}
         assert tree(base) == files_before
@@ -233,9 +234,8 @@ def test_backup_destroy_restore_and_maas_fleet_and_scrapes_come_back(lab, first_
 
         # 5. Restore.
         started = time.monotonic()
-        rc, parsed, output = playbook("restore.yml", *day2_args(lab, first_run, "-e", "stack_backup_dir=%s" % backups,
-                                                                "-e", "stack_restore_backup=%s" % name),
-                                      env=lab["env"])
+        rc, parsed, output = playbook("restore.yml", *day2_args(lab, first_run, "-e", "stack_restore_backup=%s/%s"
+                                                                % (backups, name)), env=lab["env"])
         assert rc == 0, output
         print("restore: %.0f s" % (time.monotonic() - started))
         with open(os.path.join(base, "controller.yml"), encoding="utf-8") as handle:
