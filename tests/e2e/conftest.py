@@ -41,9 +41,10 @@ def lab(tmp_path_factory):
              "-e", "stack_project=gough-e2e-%s" % tag, "-e", "lab_node_prefix=gough-lab-e2e-%s-" % tag,
              "-e", "stack_port_maas=%d" % ports[0], "-e", "stack_port_fleet=%d" % ports[1],
              "-e", "stack_port_prometheus=%d" % ports[2]]
-    # A pinned node image (a content tag from make lab-images) instead of the moving gough-lab/node:trixie.
-    if os.environ.get("GOUGH_LAB_NODE_IMAGE"):
-        extra += ["-e", "stack_lab_node_image=%s" % os.environ["GOUGH_LAB_NODE_IMAGE"]]
+    # More variables for every playbook, as JSON: for example content-tagged images from make lab-images instead of
+    # the moving gough-lab/*:trixie tags ({"stack_lab_node_image": "gough-lab/node:trixie-<hash>", ...}).
+    if os.environ.get("GOUGH_E2E_EXTRA_VARS"):
+        extra += ["-e", os.environ["GOUGH_E2E_EXTRA_VARS"]]
     yield {"dir": lab_dir, "env": env, "extra": extra, "tag": tag, "maas_port": ports[0]}
     playbook("lab.yml", "-e", "lab_state=absent", *extra, env=env)
     leftover = subprocess.run(["docker", "ps", "-aq", "--filter", "label=gough.stack=gough-e2e-%s" % tag],
