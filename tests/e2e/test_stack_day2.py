@@ -366,7 +366,7 @@ def test_renew_gives_every_agent_a_new_certificate_without_a_lost_scrape(lab, fi
 
 def test_bad_input_is_refused_before_anything_runs(lab, first_run, tmp_path):
     rc, parsed, output = playbook("renew.yml", *day2_args(lab, first_run, "-e", "renew_before_days=0"),
-                                   env=lab["env"])
+                                  env=lab["env"])
     assert rc != 0 and "renew_before_days must be a whole number of days above 0, got 0" in failures(parsed), output
     # A backup target that cannot be written fails before any dump starts.
     target = str(tmp_path / "file")
