@@ -6,7 +6,7 @@
 * ``gough-lab/node:<suite>``: ``lab/images/node/Dockerfile`` on that base: systemd as PID 1, cloud-init with the
   NoCloud datasource only, sshd, python3.
 * ``gough-lab/<name>:<suite>`` for every other ``lab/images/<name>/Dockerfile`` in ``SERVICE_IMAGES`` (the
-  stack role's lab profile: ``emulators``, ``nginx``, ``prometheus``), on the same base. ``SERVICE_EXTRAS`` adds
+  stack role's lab profile: ``emulators``, ``nginx``, ``prometheus``, ``journal``), on the same base. ``SERVICE_EXTRAS`` adds
   files from elsewhere in lab/ to a context (the emulators image gets the ``gough_lab`` package).
 
 Every image also gets a content tag (``<suite>-<hash of its inputs>``); when that tag exists the build is skipped
@@ -168,7 +168,7 @@ def build_node(suite=SUITE, base_ref=None, force=False):
 
 
 # Images of the stack role's lab profile (roles/stack, stack_profile: lab): lab/images/<name>/ on the base image.
-SERVICE_IMAGES = ("emulators", "nginx", "prometheus")
+SERVICE_IMAGES = ("emulators", "nginx", "prometheus", "journal")
 # Extra context entries: name in the context -> path under lab/ (copied without __pycache__).
 SERVICE_EXTRAS = {"emulators": {"gough_lab": "gough_lab"}}
 

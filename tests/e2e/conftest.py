@@ -40,7 +40,11 @@ def lab(tmp_path_factory):
              "-e", "lab_noncompliant_machine=%d" % NODES,
              "-e", "stack_project=gough-e2e-%s" % tag, "-e", "lab_node_prefix=gough-lab-e2e-%s-" % tag,
              "-e", "stack_port_maas=%d" % ports[0], "-e", "stack_port_fleet=%d" % ports[1],
-             "-e", "stack_port_prometheus=%d" % ports[2]]
+             "-e", "stack_port_prometheus=%d" % ports[2],
+             # The lab network is shared with a running demo and other test runs: the nodes must reach this lab's
+             # nginx, not another one that answers to the same alias with another CA's certificate.
+             "-e", "stack_lab_fleet_alias=fleet.e2e-%s.lab" % tag, "-e", "stack_lab_maas_alias=maas.e2e-%s.lab" % tag,
+             "-e", "stack_lab_journal_alias=journal.e2e-%s.lab" % tag]
     # More variables for every playbook, as JSON: for example content-tagged images from make lab-images instead of
     # the moving gough-lab/*:trixie tags ({"stack_lab_node_image": "gough-lab/node:trixie-<hash>", ...}).
     if os.environ.get("GOUGH_E2E_EXTRA_VARS"):

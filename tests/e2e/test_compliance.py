@@ -67,8 +67,8 @@ def wait_for_response(lab, hostname, policy, wanted, timeout=120):
         responses = dict((p["name"], p["response"]) for p in host.get("policies") or [])
         if responses.get(policy) == wanted:
             return
-        assert time.monotonic() < deadline, "%s: %s is %r after %ss" % (hostname, policy, responses.get(policy),
-                                                                       timeout)
+        assert time.monotonic() < deadline, \
+            "%s: %s is %r after %ss" % (hostname, policy, responses.get(policy), timeout)
         time.sleep(2)
 
 

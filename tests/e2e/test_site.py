@@ -79,7 +79,7 @@ def test_lab_files_hold_secrets_only_for_their_owner(lab, first_run):  # pylint:
     assert config["url"].startswith("https://127.0.0.1:%d/" % lab["maas_port"])
     # The API key is never printed: not by lab.yml, not by site.yml.
     rc, _parsed, output = playbook("site.yml", "-i", first_run["inventory"], "--check", *lab["extra"],
-                                    env=dict(lab["env"], ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default"))
+                                   env=dict(lab["env"], ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default"))
     assert rc == 0, output
     assert config["api_key"].split(":")[2] not in output
 

@@ -1,8 +1,8 @@
 """Helpers of the stack role's tests: the collection laid out under .build, ansible-playbook from the venv.
 
 ``make stack-test`` runs these after ``make lab-images`` (the lab profile needs gough-lab/emulators, nginx,
-prometheus and node). Everything the tests start carries the label gough-lab=1 and a per-run project name, and
-is removed at the end (``docker compose down`` for the test's own project and its own network only).
+prometheus, journal and node). Everything the tests start carries the label gough-lab=1 and a per-run project
+name, and is removed at the end (``docker compose down`` for the test's own project and its own network only).
 """
 
 import os
@@ -20,7 +20,7 @@ BIN = os.path.dirname(sys.executable)
 COLLECTIONS = os.path.join(ROOT, ".build", "stack-test-collections")
 LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
 LAB_IMAGES = ("gough-lab/emulators:trixie", "gough-lab/nginx:trixie", "gough-lab/prometheus:trixie",
-              "gough-lab/node:trixie")
+              "gough-lab/node:trixie", "gough-lab/journal:trixie")
 
 
 def _lay_collection():

@@ -22,10 +22,10 @@ from cryptography import x509
 from stack_helpers import ROOT, docker, free_port, run_playbook
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "stack.yml")
-SERVICES = ("maas", "fleet", "nginx", "prometheus")
+SERVICES = ("maas", "fleet", "nginx", "prometheus", "journal")
 CONTROLLER_KEYS = {"gough_maas_url", "gough_maas_api_key", "gough_fleet_url", "gough_fleet_node_url",
                    "gough_fleet_api_token", "gough_fleet_enroll_secret", "gough_ca_cert", "gough_ca_key",
-                   "gough_prometheus_url", "gough_prometheus_file_sd_dir"}
+                   "gough_prometheus_url", "gough_prometheus_file_sd_dir", "gough_journal_url"}
 
 
 def _secrets(base):
@@ -55,6 +55,7 @@ def lab_stack(engine, run_id, tmp_path_factory):  # pylint: disable=unused-argum
         "stack_port_prometheus": free_port(),
         "stack_lab_fleet_alias": "fleet.%s.lab" % run_id,
         "stack_lab_maas_alias": "maas.%s.lab" % run_id,
+        "stack_lab_journal_alias": "journal.%s.lab" % run_id,
         "stack_lab_node_prefix": "gough-stktest-%s-" % run_id,
         "stack_wait_timeout": 240,
     }
@@ -95,7 +96,7 @@ def _get(url, stack, headers=None):
 
 
 def test_every_service_is_healthy(lab_stack):
-    """All four containers of the project run and their health checks pass."""
+    """Every container of the project runs and its health check passes."""
     out = docker("ps", "-a", "--filter", "label=com.docker.compose.project=%s" % lab_stack["project"],
                  "--format", "{{.Label \"com.docker.compose.service\"}} {{.State}} {{.Status}}")
     states = {line.split()[0]: line for line in out.splitlines()}

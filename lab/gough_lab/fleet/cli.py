@@ -17,6 +17,13 @@ def _positive_int(text):
     return value
 
 
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("expected a whole number of 0 or more, got %s" % text)
+    return value
+
+
 def add_parser(subparsers):
     """Register ``gough-lab fleet serve``."""
     fleet = subparsers.add_parser("fleet", help="the Fleet REST API and osquery TLS API emulator (HTTPS)")
@@ -45,6 +52,18 @@ def add_parser(subparsers):
                      help="a host is online while seen within distributed_interval + this many seconds")
     osq.add_argument("--live-query-seconds", type=_seconds, default=25.0,
                      help="how long a live query waits for the hosts' answers")
+    logs = serve.add_argument_group(
+        "osquery logs to files (Fleet's filesystem plugin and its flag names; default: kept in memory only)")
+    logs.add_argument("--filesystem_result_log_file", metavar="PATH", help="append result logs here, one JSON per line")
+    logs.add_argument("--filesystem_status_log_file", metavar="PATH", help="append status logs here, one JSON per line")
+    logs.add_argument("--filesystem_enable_log_rotation", action="store_true",
+                      help="rotate a file at --filesystem_max_size megabytes (name-<UTC time>.ext)")
+    logs.add_argument("--filesystem_enable_log_compression", action="store_true", help="gzip rotated files")
+    logs.add_argument("--filesystem_max_size", type=_positive_int, default=500, help="megabytes (default 500)")
+    logs.add_argument("--filesystem_max_age", type=_non_negative_int, default=28,
+                      help="days rotated files are kept, 0 for ever (default 28)")
+    logs.add_argument("--filesystem_max_backups", type=_non_negative_int, default=3,
+                      help="rotated files kept, 0 for all (default 3)")
     add_fault_arguments(serve, "fault injection (rates between 0 and 1, per REST request)")
     add_state_commands(commands, "Fleet")
     return serve
@@ -53,6 +72,7 @@ def add_parser(subparsers):
 def run(args):
     """Run ``gough-lab fleet serve`` until SIGTERM or SIGINT."""
     from .config import LabConfig  # pylint: disable=import-outside-toplevel
+    from .filelog import writers_from_args  # pylint: disable=import-outside-toplevel
     from .server import Emulator  # pylint: disable=import-outside-toplevel
 
     if args.command != "serve":
@@ -69,5 +89,6 @@ def run(args):
                        fault_slow=args.fault_slow, slow_seconds=args.slow_seconds)
     emulator = Emulator(args.state, listen=args.listen, seed=args.seed, config=config, tls_cert=args.tls_cert,
                         tls_key=args.tls_key, tls_ca=args.tls_ca, tls_sans=args.tls_san,
-                        host_identifier=args.osquery_host_identifier, advertise_host=args.advertise_host)
+                        host_identifier=args.osquery_host_identifier, advertise_host=args.advertise_host,
+                        log_writers=writers_from_args(args))
     return serve_until_signal(emulator, "gough_lab.fleet")

@@ -70,8 +70,12 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
     """The whole Fleet emulator: state, TLS, HTTP server and its lifecycle."""
 
     def __init__(self, state_dir, *, listen=("127.0.0.1", 0), seed=1, config=None, tls_cert=None, tls_key=None,
-                 tls_ca=None, tls_sans=(), host_identifier="provided", advertise_host=None):
-        """Open (or create) the state in ``state_dir``, the lab CA and certificate, and bind ``listen``."""
+                 tls_ca=None, tls_sans=(), host_identifier="provided", advertise_host=None, log_writers=None):
+        """Open (or create) the state in ``state_dir``, the lab CA and certificate, and bind ``listen``.
+
+        ``log_writers`` ({"result"|"status": filelog.FilesystemLogWriter}) also append the osquery logs hosts send
+        to files, as Fleet's filesystem plugin does.
+        """
         if host_identifier not in HOST_IDENTIFIER_MODES:
             raise ValueError("host_identifier must be one of %s" % ", ".join(HOST_IDENTIFIER_MODES))
         self.state_dir = state_dir
@@ -91,6 +95,7 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
         self.httpd = LabHTTPServer(listen, RequestHandler, self)
         self.httpd.wrap_tls(tls_cert, tls_key, minimum_version=ssl.TLSVersion.TLSv1_2, do_handshake_on_connect=False)
         self.advertise_host = advertise_host
+        self.log_writers = dict(log_writers or {})
         self._thread = None
         self.webhooks = FailingPoliciesWebhook(self.fleet, self.config, lambda: self.url)
 
@@ -258,6 +263,8 @@ class RequestHandler(LabRequestHandler):
                     if log_type not in ("status", "result") or not isinstance(data, list):
                         raise OsqueryError("log: log_type must be status or result and data a list", status=400)
                     fleet.add_logs(host, log_type, data)
+                    if log_type in emulator.log_writers:
+                        emulator.log_writers[log_type].write(data)
                     reply = {}
             emulator.stats.osquery_call(endpoint)
             self._send(200, reply)

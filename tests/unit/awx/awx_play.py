@@ -37,6 +37,7 @@ def inputs(project_dir, **extra):
         "awx_config_backup_recipients": ["age1mz5ym2yqxv5ph70xgwr70xdlyqzrvyjgg50sga3ptlr5qdfxya4q87jttz"],
         "awx_config_backup_identity": "AGE-SECRET-KEY-1AGEIDENTITYSECRETVALUE0000000000000000000000000000000000000",
         "awx_config_backup_extra_vars": {"stack_backup_dir": "/srv/gough-backups"},
+        "awx_config_journal_url": "https://stack.example.invalid:19532",
         "controller_user_accounts": [{"username": "alice", "password": "alice-secret-value",
                                       "email": "alice@example.invalid"}],
         "awx_config_extra_roles": [{"user": "alice", "target_teams": ["operators"], "role": "member"}],

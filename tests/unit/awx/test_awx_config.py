@@ -19,7 +19,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 # (template, credential) pairs where the template needs only the credential's environment (FLEET_URL, ...).
 ENVIRONMENT_ONLY = {("Gough compliance gate", "Fleet")}
 OPERATOR_TEMPLATES = ("Gough provision", "Gough agent", "Gough Fleet enrollment", "Gough decommission",
-                      "Gough compliance gate", "Gough backup", "Gough certificate renewal")
+                      "Gough compliance gate", "Gough journal upload", "Gough backup", "Gough certificate renewal")
 DAY2_TEMPLATES = ("Gough backup", "Gough restore", "Gough certificate renewal")
 
 
@@ -102,6 +102,7 @@ def test_job_templates_playbooks_credentials_prompts_and_callback(api, first_run
                 "Gough Fleet enrollment": ("playbooks/fleet.yml", {"Gough servers SSH", "Fleet"}),
                 "Gough decommission": ("playbooks/decommission.yml", {"MAAS", "Fleet", "Gough servers SSH"}),
                 "Gough compliance gate": ("playbooks/compliance.yml", {"MAAS", "Fleet"}),
+                "Gough journal upload": ("playbooks/journal.yml", {"Gough servers SSH", "Gough CA"}),
                 "Gough backup": ("playbooks/backup.yml", {"Gough servers SSH"}),
                 "Gough restore": ("playbooks/restore.yml", {"Gough servers SSH", "Gough backup key"}),
                 "Gough certificate renewal": ("playbooks/renew.yml", {"Gough servers SSH", "Gough CA"})}
@@ -122,6 +123,9 @@ def test_job_templates_playbooks_credentials_prompts_and_callback(api, first_run
                "agent_prometheus_file_sd_host": "stack.example.invalid"}
     assert yaml.safe_load(agent["extra_vars"]) == file_sd
     assert yaml.safe_load(api.one("job_templates", name="Gough decommission")["extra_vars"]) == file_sd
+    journal = api.one("job_templates", name="Gough journal upload")
+    assert yaml.safe_load(journal["extra_vars"]) == {"journal_upload_url": "https://stack.example.invalid:19532"}
+    assert journal["ask_limit_on_launch"] is True
     gate = api.one("job_templates", name="Gough compliance gate")
     assert yaml.safe_load(gate["extra_vars"]) == {"compliance_alertmanager_url": "https://stack.example.invalid:9093"}
     provision = api.one("job_templates", name="Gough provision")
@@ -153,18 +157,19 @@ def test_surveys_ask_what_provisioning_needs(api, first_run):
 def test_provision_servers_workflow_graph(api, first_run):
     workflow = api.one("workflow_job_templates", name="Provision servers")
     nodes = {n["identifier"]: n for n in api.all("workflow_job_templates/%s/workflow_nodes/" % workflow["id"])}
-    assert set(nodes) == {"provision", "agent", "fleet", "release"}
+    assert set(nodes) == {"provision", "agent", "journal", "fleet", "release"}
     templates = {key: node["summary_fields"]["unified_job_template"]["name"] for key, node in nodes.items()}
-    assert templates == {"provision": "Gough provision", "agent": "Gough agent", "fleet": "Gough Fleet enrollment",
-                         "release": "Gough decommission"}
+    assert templates == {"provision": "Gough provision", "agent": "Gough agent", "journal": "Gough journal upload",
+                         "fleet": "Gough Fleet enrollment", "release": "Gough decommission"}
 
     def edges(identifier, relation):
         path = "workflow_job_template_nodes/%s/%s/" % (nodes[identifier]["id"], relation)
         return sorted(n["identifier"] for n in api.all(path))
 
     assert edges("provision", "success_nodes") == ["agent"]
-    assert edges("agent", "success_nodes") == ["fleet"]
-    for step in ("provision", "agent", "fleet"):
+    assert edges("agent", "success_nodes") == ["journal"]
+    assert edges("journal", "success_nodes") == ["fleet"]
+    for step in ("provision", "agent", "journal", "fleet"):
         assert edges(step, "failure_nodes") == ["release"]
     assert edges("release", "success_nodes") == [] and edges("fleet", "success_nodes") == []
     assert nodes["release"]["extra_data"] == {"decommission_failed_only": True}
@@ -411,7 +416,7 @@ def test_every_survey_variable_is_one_the_template_playbook_reads(api, first_run
             assert not injected - accepted, (template["name"], credential["name"], injected - accepted)
             injected_total += len(injected)
     assert surveyed == 4  # provision, decommission, restore, certificate renewal
-    assert injected_total >= 6  # Gough CA on the agent, Fleet API on enrollment and decommission
+    assert injected_total >= 8  # Gough CA on the agent and journal upload, Fleet API on enrollment and decommission
 
     workflow = api.one("workflow_job_templates", name="Provision servers")
     nodes = api.all("workflow_job_templates/%s/workflow_nodes/" % workflow["id"])
@@ -464,6 +469,18 @@ def test_gough_ca_credential_type_writes_files_and_passes_their_paths(api, first
     assert ("credential", "Gough CA", "Use") not in grants(api, "operators")
     # The agent role reads the two variables the injector sets.
     assert {"agent_ca_cert", "agent_ca_key"} <= role_options("gough.gough.agent")
+
+
+def test_journal_upload_template_signs_client_certificates_with_the_gough_ca_credential(api, first_run):
+    journal = api.one("job_templates", name="Gough journal upload")
+    assert "Gough CA" in {c["name"] for c in api.all("job_templates/%s/credentials/" % journal["id"])}
+    # The credential's paths (agent_ca_cert, agent_ca_key) reach the journal_upload role through the play's vars.
+    with open(os.path.join(ROOT, "playbooks", "journal.yml"), encoding="utf-8") as handle:
+        play = yaml.safe_load(handle)[0]
+    assert play["vars"]["journal_upload_ca_cert"] == "{{ agent_ca_cert }}"
+    assert play["vars"]["journal_upload_ca_key"] == "{{ agent_ca_key }}"
+    assert {"journal_upload_ca_cert", "journal_upload_ca_key", "journal_upload_url"} <= role_options(
+        "gough.gough.journal_upload")
 
 
 @pytest.mark.parametrize("injectors, message", [

@@ -49,8 +49,8 @@ def test_policies_are_reported_per_host(fleet_lab, run_module, return_doc_proble
     assert return_doc_problems(fleet_host_info, result) == []
 
 
-def test_policy_summary_names_failing_critical_policies_from_list_requests(fleet_lab, run_module,
-                                                                          return_doc_problems):
+def test_policy_summary_names_failing_critical_policies_from_list_requests(
+        fleet_lab, run_module, return_doc_problems):
     """Fleet's host list with populate_policies carries each host's results: no request per host."""
     root = "SELECT 1 FROM os_version WHERE name = 'root login off';"
     fleet_lab.api("POST", "global/policies", {"name": "root login", "query": root, "critical": True})
