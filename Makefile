@@ -62,6 +62,7 @@ changelog-lint: setup  ## Check changelog fragments
 	antsibull-changelog lint
 
 test: setup  ## Everything CI checks: units, lab nodes, changelog, sanity, lint, build + clean install, docs, integration
+	$(MAKE) --no-print-directory lab-images
 	$(MAKE) --no-print-directory units
 	$(MAKE) --no-print-directory alerts-check
 	$(MAKE) --no-print-directory lab-test
@@ -133,10 +134,12 @@ bench: bench-inventory bench-deploy bench-agent bench-compliance  ## Every bench
 
 # The lab's files (stack state, CA, secrets, SSH key, inventory); GOUGH_LAB_DIR moves them.
 LAB_DIR ?= $(or $(GOUGH_LAB_DIR),$(HOME)/.local/share/gough-lab)
-demo: lab-images tree  ## Gough's main job on the lab: stack up, 3 nodes enlisted, deployed, checked; prints a table
+demo: lab-images tree  ## Gough's main job on the lab: stack up, 3 nodes deployed and checked, a backup; prints a table, the last backup and the earliest certificate expiry
 	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_dir=$(LAB_DIR)
 	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/site.yml
+	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/backup.yml -e stack_profile=lab -e stack_base_dir=$(LAB_DIR)/stack
+	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/status.yml -e stack_profile=lab -e stack_base_dir=$(LAB_DIR)/stack
 	@echo
-	@echo "The lab stays up (files in $(LAB_DIR)). Run 'make demo' again: it changes nothing."
+	@echo "The lab stays up (files in $(LAB_DIR)). Run 'make demo' again: site.yml changes nothing (each run adds a backup)."
 	@echo "Log in to a node: ssh -i $(LAB_DIR)/ssh/id_ed25519 ops@<IP from the table>"
 	@echo "Tear it down:     make lab-down"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install the Debian packages the checks need (shellcheck for ansible-test's shellcheck sanity test), when
-# missing. Needs root for apt-get; otherwise it says what to install and fails.
+# Install the Debian packages the checks need (shellcheck for ansible-test's shellcheck sanity test; age, which
+# encrypts the stack's backups, for the lab and its tests), when missing. Needs root for apt-get; otherwise it says
+# what to install and fails.
 set -euo pipefail
-declare -A want=([shellcheck]=shellcheck [git]=git)
+declare -A want=([shellcheck]=shellcheck [git]=git [age]=age)
 missing=()
 for cmd in "${!want[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")

@@ -4,7 +4,7 @@ import argparse
 import logging
 import sys
 
-from gough_lab.common.cli import add_fault_arguments, serve_until_signal
+from gough_lab.common.cli import add_fault_arguments, add_state_commands, serve_until_signal
 from gough_lab.common.cli import listen_address as _listen_address
 from gough_lab.common.cli import rate as _rate
 from gough_lab.common.cli import seconds as _seconds
@@ -45,6 +45,7 @@ def build_parser():
                        help="seconds cloud-init may take before the deployment fails")
     serve.add_argument("--tls-cert", help="PEM certificate: serve HTTPS")
     serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    add_state_commands(maas_commands, "MAAS")
     # cloud-init templates (issue 5): `cloud-init schema` of the node image, a cloudinit_template validator.
     cloudinit = services.add_parser("cloudinit", help="cloud-init tools of the lab node image")
     cloudinit_commands = cloudinit.add_subparsers(dest="command", required=True)
@@ -124,6 +125,9 @@ def main(argv=None):
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.service == "maas" and args.command == "serve":
         return serve_maas(args)
+    if args.command in ("dump-state", "check-state"):  # issue 14: backups of the lab's emulators
+        from gough_lab.common import statefile  # pylint: disable=import-outside-toplevel
+        return statefile.run(args.service, args.command, args.state, sys.stdout, sys.stderr)
     if args.service == "cloudinit" and args.command == "validate":  # issue 5: cloud-init template checks
         from gough_lab import cloudinit_check  # pylint: disable=import-outside-toplevel
         return cloudinit_check.main(args)

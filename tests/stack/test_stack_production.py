@@ -196,8 +196,12 @@ def test_nginx_prometheus_site_requires_client_certificate(rendered):
     against Gough's CA, the other sites do not, and Fleet's /metrics is not proxied."""
     with open(os.path.join(rendered["base"], "nginx", "nginx.conf"), encoding="utf-8") as handle:
         servers = handle.read().split("    server {")[1:]
-    by_port = {server.split("listen ")[1].split()[0]: server for server in servers}
-    assert sorted(by_port) == ["19532", "3443", "5443", "8443", "9443", "9493"]
+    by_port = {server.split("listen ")[1].split()[0].rstrip(";"): server for server in servers}
+    assert sorted(by_port) == ["19532", "3443", "5443", "8443", "9101", "9443", "9493"]
+    # 9101: Gough's metrics files for Prometheus, plain HTTP on the stack's network only (the port is not published).
+    assert "ssl" not in by_port["9101"] and "alias /var/lib/gough-metrics/;" in by_port["9101"]
+    with open(os.path.join(rendered["base"], "compose.yml"), encoding="utf-8") as handle:
+        assert ":9101" not in handle.read()
     for port in ("9443", "9493", "19532"):
         assert "ssl_verify_client on;" in by_port[port]
         assert "ssl_client_certificate /etc/nginx/tls/ca.crt;" in by_port[port]
@@ -270,7 +274,7 @@ def test_alert_rules_and_alertmanager_pass_promtool_and_amtool(rendered, engine)
             capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
         outputs.append(result.stdout + result.stderr)
-    assert "SUCCESS: 17 rules found" in outputs[0]
+    assert "SUCCESS: 18 rules found" in outputs[0]
     assert "4 receivers" in outputs[1] and "4 inhibit rules" in outputs[1] and "1 templates" in outputs[1]
 
 

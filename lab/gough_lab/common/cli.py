@@ -43,6 +43,16 @@ def add_fault_arguments(parser, title):
     return faults
 
 
+def add_state_commands(commands, title):
+    """``dump-state`` and ``check-state`` of an emulator (backups: gough_lab.common.statefile)."""
+    dump = commands.add_parser("dump-state", help="write the %s state directory to stdout as a tar, databases "
+                               "copied consistently while the emulator runs (the lab's pg_dump)" % title)
+    dump.add_argument("--state", required=True, help="state directory")
+    check = commands.add_parser("check-state", help="integrity-check a %s state directory and open it as the "
+                                "emulator does; prints what it holds as JSON" % title)
+    check.add_argument("--state", required=True, help="state directory (a scratch copy: opening it may write)")
+
+
 def serve_until_signal(emulator, logger_name):
     """Start ``emulator``, wait for SIGTERM or SIGINT, stop it; returns the exit status 0."""
     stopping = threading.Event()

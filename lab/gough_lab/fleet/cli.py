@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from gough_lab.common.cli import add_fault_arguments, serve_until_signal
+from gough_lab.common.cli import add_fault_arguments, add_state_commands, serve_until_signal
 from gough_lab.common.cli import listen_address as _listen_address
 from gough_lab.common.cli import seconds as _seconds
 
@@ -65,6 +65,7 @@ def add_parser(subparsers):
     logs.add_argument("--filesystem_max_backups", type=_non_negative_int, default=3,
                       help="rotated files kept, 0 for all (default 3)")
     add_fault_arguments(serve, "fault injection (rates between 0 and 1, per REST request)")
+    add_state_commands(commands, "Fleet")
     return serve
 
 

@@ -11,6 +11,10 @@ Standard library only (Python 3.10+). It serves two read-only endpoints over HTT
 No endpoint runs commands or changes anything. Optionally it calls an AWX provisioning callback once after first
 boot (retries with capped backoff) and records that it did in its state directory.
 
+SIGHUP reloads the TLS certificate, key and client CA from the configured files (``systemctl reload``): new
+connections use them, connections already open finish on the old ones, and a certificate that does not load is
+logged and the old one kept.
+
 Usage: python3 -I -S gough_agent.py --config /etc/gough-agent/agent.json [--check-config]
 A bad configuration exits with status 78 and a message naming the field.
 """
@@ -995,6 +999,24 @@ class Server:
                 continue
             threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
 
+    def reload_tls(self):
+        """Load the certificate, key and client CA again (SIGHUP); True when the new ones are in use.
+
+        Each connection wraps its socket with the context current when it was accepted, so swapping the attribute
+        changes only the connections accepted afterwards.
+        """
+        if self.context is None:
+            return False
+        try:
+            context = server_tls_context(self.config)
+        except ConfigError as exc:
+            log(3, "SIGHUP: keeping the current certificate: %s" % exc)
+            return False
+        self.context = context
+        log(5, "SIGHUP: reloaded the TLS certificate %s and the client CA %s" % (self.config["tls_cert"],
+                                                                                 self.config["tls_client_ca"]))
+        return True
+
     def stop(self):
         """Stop accepting; open connections end with their thread."""
         self.stopping.set()
@@ -1005,11 +1027,12 @@ class Server:
         self.sock.close()
 
     def _connection(self, conn):
+        context = self.context  # the context of this connection, whatever a reload does meanwhile
         try:
             conn.settimeout(10)
-            if self.context is not None:
+            if context is not None:
                 try:
-                    conn = self.context.wrap_socket(conn, server_side=True)
+                    conn = context.wrap_socket(conn, server_side=True)
                 except (ssl.SSLError, OSError):
                     self.collector.count_handshake_failure()
                     return
@@ -1121,7 +1144,7 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    """Load the configuration, start the callback thread and serve until SIGTERM or SIGINT."""
+    """Load the configuration, start the callback thread and serve until SIGTERM or SIGINT; SIGHUP reloads TLS."""
     path, check_only = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         config = load_config(path)
@@ -1147,8 +1170,12 @@ def main(argv=None):
         stop_event.set()
         server.stop()
 
+    def reload(_signum, _frame):
+        server.reload_tls()
+
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGHUP, reload)
     if registration.state == "pending":
         threading.Thread(target=registration.run, daemon=True).start()
     log(6, "gough-agent %s listening on %s port %d (%s)" % (

@@ -14,12 +14,13 @@ from awx_play import Client, inputs, run_playbook  # pylint: disable=import-erro
 from gough_lab.awx.testing import start_awx_emulator
 
 SECRETS = ("maas-secret-value", "fleet-secret-value", "ssh-secret-value", "alice-secret-value", "ca-key-secret-value",
-           "enroll-secret-value", "callback-key-0123456789")
+           "enroll-secret-value", "callback-key-0123456789", "AGEIDENTITYSECRETVALUE")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 # (template, credential) pairs where the template needs only the credential's environment (FLEET_URL, ...).
 ENVIRONMENT_ONLY = {("Gough compliance gate", "Fleet")}
 OPERATOR_TEMPLATES = ("Gough provision", "Gough agent", "Gough Fleet enrollment", "Gough decommission",
-                      "Gough compliance gate", "Gough journal upload")
+                      "Gough compliance gate", "Gough journal upload", "Gough backup", "Gough certificate renewal")
+DAY2_TEMPLATES = ("Gough backup", "Gough restore", "Gough certificate renewal")
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,10 @@ def test_job_templates_playbooks_credentials_prompts_and_callback(api, first_run
                 "Gough Fleet enrollment": ("playbooks/fleet.yml", {"Gough servers SSH", "Fleet"}),
                 "Gough decommission": ("playbooks/decommission.yml", {"MAAS", "Fleet", "Gough servers SSH"}),
                 "Gough compliance gate": ("playbooks/compliance.yml", {"MAAS", "Fleet"}),
-                "Gough journal upload": ("playbooks/journal.yml", {"Gough servers SSH", "Gough CA"})}
+                "Gough journal upload": ("playbooks/journal.yml", {"Gough servers SSH", "Gough CA"}),
+                "Gough backup": ("playbooks/backup.yml", {"Gough servers SSH"}),
+                "Gough restore": ("playbooks/restore.yml", {"Gough servers SSH", "Gough backup key"}),
+                "Gough certificate renewal": ("playbooks/renew.yml", {"Gough servers SSH", "Gough CA"})}
     inventory = api.one("inventories", name="MAAS")
     for name, (playbook, credentials) in expected.items():
         template = api.one("job_templates", name=name)
@@ -183,6 +187,45 @@ def test_schedules_have_valid_rules(api, first_run):
     assert "FREQ=DAILY;INTERVAL=1" in nightly["rrule"] and nightly["timezone"] == "Etc/UTC"
 
 
+def test_day2_schedules_back_up_nightly_and_renew_weekly(api, first_run):
+    backup = api.one("schedules", name="Nightly backup")
+    assert backup["unified_job_template"] == api.one("job_templates", name="Gough backup")["id"]
+    assert "FREQ=DAILY;INTERVAL=1" in backup["rrule"] and backup["enabled"] is True
+    renew = api.one("schedules", name="Weekly certificate renewal")
+    assert renew["unified_job_template"] == api.one("job_templates", name="Gough certificate renewal")["id"]
+    assert "FREQ=WEEKLY;INTERVAL=1;BYDAY=SU" in renew["rrule"] and renew["enabled"] is True
+
+
+def test_restore_template_asks_which_backup_and_may_only_verify(api, first_run):
+    restore = api.one("job_templates", name="Gough restore")
+    # A "check" job is restore.yml --check: it verifies the backup and writes nothing.
+    assert restore["ask_job_type_on_launch"] is True and restore["survey_enabled"] is True
+    questions = {q["variable"]: q for q in api.get("job_templates/%s/survey_spec/" % restore["id"])["spec"]}
+    assert set(questions) == {"stack_restore_backup", "stack_restore_replace_ca"}
+    assert questions["stack_restore_backup"]["type"] == "text" and questions["stack_restore_backup"]["required"] is True
+    assert questions["stack_restore_replace_ca"]["choices"] == ["no", "yes"]
+    assert questions["stack_restore_replace_ca"]["default"] == "no"
+    assert yaml.safe_load(restore["extra_vars"]) == {"stack_backup_dir": "/srv/gough-backups"}
+    backup = api.one("job_templates", name="Gough backup")
+    assert yaml.safe_load(backup["extra_vars"]) == {
+        "stack_backup_recipients": ["age1mz5ym2yqxv5ph70xgwr70xdlyqzrvyjgg50sga3ptlr5qdfxya4q87jttz"],
+        "stack_backup_dir": "/srv/gough-backups"}
+    renew = api.one("job_templates", name="Gough certificate renewal")
+    (question,) = api.get("job_templates/%s/survey_spec/" % renew["id"])["spec"]
+    assert question["variable"] == "renew_before_days" and question["min"] == 1 and question["default"] == 30
+
+
+def test_backup_key_credential_writes_the_identity_file_for_the_restore_only(api, first_run):
+    ctype = api.one("credential_types", name="Gough backup key")
+    (field,) = ctype["inputs"]["fields"]
+    assert field["id"] == "identity" and field["secret"] is True
+    assert ctype["injectors"]["extra_vars"] == {"stack_backup_identity_file": "{{ tower.filename.identity }}"}
+    assert api.one("credentials", name="Gough backup key")["inputs"] == {"identity": "$encrypted$"}
+    users = [t["name"] for t in api.all("job_templates/") if "Gough backup key" in
+             {c["name"] for c in api.all("job_templates/%s/credentials/" % t["id"])}]
+    assert users == ["Gough restore"]
+
+
 def test_webhook_notification_on_failures(api, first_run):
     hook = api.one("notification_templates", name="Gough failures")
     assert hook["notification_type"] == "webhook"
@@ -199,7 +242,8 @@ def grants(api, team_name):
 
 
 def test_team_grants_are_exactly_least_privilege(api, first_run):
-    assert grants(api, "admins") == {("organization", "Gough", "Admin")}
+    assert grants(api, "admins") == {("organization", "Gough", "Admin")} | {
+        ("job_template", name, "Admin") for name in DAY2_TEMPLATES} | {("job_template", "Gough restore", "Execute")}
     assert grants(api, "auditors") == {("organization", "Gough", "Auditor")}
     expected = {("job_template", name, "Execute") for name in OPERATOR_TEMPLATES}
     expected |= {("workflow_job_template", "Provision servers", "Execute"),
@@ -241,7 +285,7 @@ def test_rerun_changes_only_the_secret_bearing_objects(awx, api, project_dir, fi
 
 def _credentials(awx):
     return [c for c in Client(awx).all("credentials/")
-            if c["name"] in ("MAAS", "Fleet", "Gough servers SSH", "Gough CA")]
+            if c["name"] in ("MAAS", "Fleet", "Gough servers SSH", "Gough CA", "Gough backup key")]
 
 
 def test_rerun_without_secret_updates_changes_nothing(awx, project_dir, first_run, tmp_path):
@@ -318,8 +362,17 @@ def _tasks(items):
             yield from _tasks(task.get(key))
 
 
+def role_entry_options(role, entry_point):
+    """Options of a role's entry point (tasks_from), or of its main entry point when it has no spec of its own."""
+    name = role.split(".")[-1]
+    with open(os.path.join(ROOT, "roles", name, "meta", "argument_specs.yml"), encoding="utf-8") as handle:
+        specs = yaml.safe_load(handle)["argument_specs"]
+    return set((specs.get(entry_point) or specs["main"])["options"])
+
+
 def playbook_variables(playbook):
-    """Variables a playbook accepts: its plays' documented vars and the argument specs of the roles it runs."""
+    """Variables a playbook accepts: its plays' documented vars and the argument specs of the roles it runs (of the
+    entry point a task names with tasks_from)."""
     with open(os.path.join(ROOT, playbook), encoding="utf-8") as handle:
         plays = yaml.safe_load(handle)
     names = set()
@@ -330,7 +383,7 @@ def playbook_variables(playbook):
         for task in _tasks((play.get("pre_tasks") or []) + (play.get("tasks") or []) + (play.get("post_tasks") or [])):
             for action in ("ansible.builtin.include_role", "ansible.builtin.import_role"):
                 if action in task and task[action]["name"].startswith("gough.gough."):
-                    names |= role_options(task[action]["name"])
+                    names |= role_entry_options(task[action]["name"], task[action].get("tasks_from", "main"))
     return names
 
 
@@ -362,7 +415,7 @@ def test_every_survey_variable_is_one_the_template_playbook_reads(api, first_run
             injected = set((ctype["injectors"] or {}).get("extra_vars") or {})
             assert not injected - accepted, (template["name"], credential["name"], injected - accepted)
             injected_total += len(injected)
-    assert surveyed == 2
+    assert surveyed == 4  # provision, decommission, restore, certificate renewal
     assert injected_total >= 8  # Gough CA on the agent and journal upload, Fleet API on enrollment and decommission
 
     workflow = api.one("workflow_job_templates", name="Provision servers")
