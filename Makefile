@@ -134,9 +134,10 @@ bench: bench-inventory bench-deploy bench-agent bench-compliance  ## Every bench
 
 # The lab's files (stack state, CA, secrets, SSH key, inventory); GOUGH_LAB_DIR moves them.
 LAB_DIR ?= $(or $(GOUGH_LAB_DIR),$(HOME)/.local/share/gough-lab)
-demo: lab-images tree  ## Gough's main job on the lab: stack up, 3 nodes deployed and checked, a backup; prints a table, the last backup and the earliest certificate expiry
+demo: lab-images tree  ## Gough's main job on the lab: stack up, 3 nodes deployed and checked, an alert drill, a backup; prints a table, the alert, the last backup and the earliest certificate expiry
 	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_dir=$(LAB_DIR)
 	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/site.yml
+	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/alert_drill.yml -e alert_drill_sink_file=$(LAB_DIR)/stack/sink/notifications.jsonl
 	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/backup.yml -e stack_profile=lab -e stack_base_dir=$(LAB_DIR)/stack
 	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/status.yml -e stack_profile=lab -e stack_base_dir=$(LAB_DIR)/stack
 	@echo

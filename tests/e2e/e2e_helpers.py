@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 
 import yaml
@@ -93,3 +94,32 @@ def get(url, connection, headers=None):
     request = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(request, context=context, timeout=30) as response:
         return json.loads(response.read())
+
+
+def sink_path(lab):
+    """The lab webhook sink's file: every notification Alertmanager sent, one JSON record per line."""
+    return os.path.join(str(lab["dir"]), "stack", "sink", "notifications.jsonl")
+
+
+def read_notifications(path):
+    """The sink's records (a line still being written is left out)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.split("\n")[:-1] if line.strip()]
+
+
+def wait_for_alert(path, seen, alertname, status="firing", timeout=90):
+    """The first webhook payload after record ``seen`` that carries ``alertname`` with ``status`` (waits)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for record in read_notifications(path)[seen:]:
+            body = record.get("body")
+            if record.get("path") == "/webhook" and isinstance(body, dict) and any(
+                    alert["labels"].get("alertname") == alertname and alert.get("status") == status
+                    for alert in body.get("alerts", [])):
+                return body
+        assert time.monotonic() < deadline, "no %s %s in %s within %d s" % (status, alertname, path, timeout)
+        time.sleep(2)

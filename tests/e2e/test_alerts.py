@@ -1,33 +1,18 @@
-"""What a person receives (docs/alerts.md), end to end on the e2e lab: gough-agent stops on one deployed node ->
-Prometheus (scrape fails) -> GoughAgentDown -> the real Alertmanager (Debian's) -> the lab's sink gets the FIRING
-notification on every person receiver; the agent starts again -> the RESOLVED one. The node is left as it was found.
+"""What a person receives (docs/alerts.md), end to end on the e2e lab: playbooks/alert_drill.yml stops gough-agent on
+one deployed node -> Prometheus (scrape fails) -> GoughAgentDown -> the real Alertmanager (Debian's) -> the lab's sink
+gets the FIRING notification on every person receiver; the drill starts the agent again -> the RESOLVED one. The node
+is left as it was found.
 """
 
+import datetime
 import json
 import os
-import subprocess
 import time
 
-from e2e_helpers import controller, get, table
+from e2e_helpers import controller, get, playbook, read_notifications, table, task_results
 
 # docs/alerts.md promises a person hears of a stopped agent within 2 minutes in the lab (GoughAgentDown for 30 s).
 DEADLINE = 120
-
-
-def read_notifications(path):
-    """The sink's records: one JSON document per line (a line still being written is left out)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        return []
-    return [json.loads(line) for line in text.split("\n")[:-1] if line.strip()]
-
-
-def _agent(container, action):
-    result = subprocess.run(["docker", "exec", container, "systemctl", action, "gough-agent.service"],
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
 
 
 def _agent_alerts(sink_file, seen, instance, status):
@@ -70,24 +55,35 @@ def _wait_for(sink_file, seen, instance, status, started):
         time.sleep(2)
 
 
+def _received_at(record):
+    """The sink's receive time of a record, in Unix seconds."""
+    return datetime.datetime.fromisoformat(record["time"].replace("Z", "+00:00")).timestamp()
+
+
 def test_a_stopped_agent_reaches_a_person_and_its_return_too(lab, first_run):  # pylint: disable=redefined-outer-name
-    """Stop gough-agent on one node: within 2 minutes the sink holds GoughAgentDown FIRING from Alertmanager (webhook
-    payload, chat message and mail); start it again: the RESOLVED notification follows. No GoughNodeDown: the node
-    itself still answers on SSH, so only its agent is reported."""
+    """playbooks/alert_drill.yml (what make demo runs) stops gough-agent on one node over SSH: within 2 minutes the
+    sink holds GoughAgentDown FIRING from Alertmanager (webhook payload, chat message and mail); the drill starts the
+    agent again and the RESOLVED notification follows; the drill prints both. No GoughNodeDown: the node itself
+    still answers on SSH, so only its agent is reported."""
     row = table(first_run["site"])[0]
-    instance, node = row["HOSTNAME"], "gough-lab-e2e-%s-%s" % (lab["tag"], row["SYSTEM_ID"])
-    sink_file = os.path.join(str(lab["dir"]), "stack", "sink", "notifications.jsonl")
+    instance = row["HOSTNAME"]
+    sink_file = sink_path(lab)
     seen = len(read_notifications(sink_file))
-    _agent(node, "stop")
-    try:
-        started = time.monotonic()
-        firing, fired_after = _wait_for(sink_file, seen, instance, "firing", started)
-    finally:
-        _agent(node, "start")  # whatever happened, the node is left as it was found
-    started = time.monotonic()
-    resolved, resolved_after = _wait_for(sink_file, seen, instance, "resolved", started)
-    print("GoughAgentDown for %s: firing %.0f s after the stop, resolved %.0f s after the start"
-          % (instance, fired_after, resolved_after))
+    started = time.time()
+    rc, drill, output = playbook("alert_drill.yml", "-i", first_run["inventory"], *lab["extra"],
+                                 "-e", "alert_drill_host=%s" % instance, "-e", "alert_drill_sink_file=%s" % sink_file,
+                                 env=lab["env"])
+    assert rc == 0, output
+    printed = task_results(drill, "What a person received")[instance]["msg"]
+    assert "[FIRING] GoughAgentDown on %s (critical)" % instance in printed[0], printed
+    assert "[RESOLVED] GoughAgentDown on %s" % instance in printed[1], printed
+    firing, _ = _wait_for(sink_file, seen, instance, "firing", time.monotonic())
+    resolved, _ = _wait_for(sink_file, seen, instance, "resolved", time.monotonic())
+    fired_after = min(_received_at(record) for record in firing) - started
+    print("GoughAgentDown for %s: firing %.0f s after the drill began, resolved; drill took %.0f s"
+          % (instance, fired_after, time.time() - started))
+    assert fired_after < DEADLINE
+    assert min(_received_at(record) for record in resolved) > max(_received_at(record) for record in firing) - 1
 
     webhook = next(record for record in firing if record["path"] == "/webhook")
     payload = webhook["body"]

@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 
-from e2e_helpers import COLLECTIONS, NODES, controller, get, playbook, table
+from e2e_helpers import (COLLECTIONS, NODES, controller, get, playbook, read_notifications, sink_path, table,
+                         wait_for_alert)
 
 sys.path.insert(0, COLLECTIONS)
 # pylint: disable-next=wrong-import-position,import-error
@@ -110,9 +111,16 @@ def test_a_node_broken_later_is_quarantined_in_check_mode_only_then_released_whe
         assert (lab_stats(lab, "maas")["writes"], lab_stats(lab, "fleet")["writes"]) == before
         assert quarantined(lab) == [kept]
 
+        seen = len(read_notifications(sink_path(lab)))
         done, _parsed = gate(lab, first_run)
         assert done["quarantined"] == predicted["quarantined"]
         assert quarantined(lab) == sorted([node["HOSTNAME"], kept])
+        # One notification, through Alertmanager to the receivers, names the server and the policy it fails.
+        notice = wait_for_alert(sink_path(lab), seen, "GoughComplianceGate")
+        alert = [a for a in notice["alerts"] if a["labels"]["alertname"] == "GoughComplianceGate"][0]
+        assert alert["annotations"]["summary"].startswith("1 server(s) quarantined and 0 released")
+        assert node["HOSTNAME"] in alert["annotations"]["description"]
+        assert ROOT_LOGIN in alert["annotations"]["description"]
     finally:
         ssh(lab, node["IP"], "rm -f %s" % BREAK)
     wait_for_response(lab, node["HOSTNAME"], ROOT_LOGIN, "pass")
