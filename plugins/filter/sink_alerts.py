@@ -26,7 +26,7 @@ options:
     type: str
     required: true
   labels:
-    description: Labels the alert must carry, with these values (for example V({instance: node-01})).
+    description: Labels the alert must carry, with these values, for example C(instance) set to the server's name.
     type: dict
     default: {}
   status:

@@ -6,10 +6,9 @@ is left as it was found.
 
 import datetime
 import json
-import os
 import time
 
-from e2e_helpers import controller, get, playbook, read_notifications, table, task_results
+from e2e_helpers import controller, get, playbook, read_notifications, sink_path, table, task_results
 
 # docs/alerts.md promises a person hears of a stopped agent within 2 minutes in the lab (GoughAgentDown for 30 s).
 DEADLINE = 120
@@ -77,8 +76,8 @@ def test_a_stopped_agent_reaches_a_person_and_its_return_too(lab, first_run):  #
     printed = task_results(drill, "What a person received")[instance]["msg"]
     assert "[FIRING] GoughAgentDown on %s (critical)" % instance in printed[0], printed
     assert "[RESOLVED] GoughAgentDown on %s" % instance in printed[1], printed
-    firing, _ = _wait_for(sink_file, seen, instance, "firing", time.monotonic())
-    resolved, _ = _wait_for(sink_file, seen, instance, "resolved", time.monotonic())
+    firing = _wait_for(sink_file, seen, instance, "firing", time.monotonic())[0]
+    resolved = _wait_for(sink_file, seen, instance, "resolved", time.monotonic())[0]
     fired_after = min(_received_at(record) for record in firing) - started
     print("GoughAgentDown for %s: firing %.0f s after the drill began, resolved; drill took %.0f s"
           % (instance, fired_after, time.time() - started))

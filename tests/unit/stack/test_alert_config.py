@@ -15,7 +15,6 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import alerts_check  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 
-
 def _engine_and_image():
     """The lab's Prometheus image (promtool, amtool). Without an engine or the image the test is skipped, except in
     CI (``make test`` builds the images first), where that is a failure."""
