@@ -15,6 +15,8 @@ import urllib.request
 
 import yaml
 
+from gough_lab.sink.testing import read_notifications
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # The working tree as ansible_collections/gough/gough (``make e2e`` runs ``make tree``, which lays it out there).
 COLLECTIONS = os.path.join(ROOT, ".build")
@@ -99,16 +101,6 @@ def get(url, connection, headers=None):
 def sink_path(lab):
     """The lab webhook sink's file: every notification Alertmanager sent, one JSON record per line."""
     return os.path.join(str(lab["dir"]), "stack", "sink", "notifications.jsonl")
-
-
-def read_notifications(path):
-    """The sink's records (a line still being written is left out)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        return []
-    return [json.loads(line) for line in text.split("\n")[:-1] if line.strip()]
 
 
 def wait_for_alert(path, seen, alertname, status="firing", timeout=90):
