@@ -103,15 +103,17 @@ def sink_path(lab):
     return os.path.join(str(lab["dir"]), "stack", "sink", "notifications.jsonl")
 
 
-def wait_for_alert(path, seen, alertname, status="firing", timeout=90):
-    """The first webhook payload after record ``seen`` that carries ``alertname`` with ``status`` (waits)."""
+def wait_for_alert(path, seen, alertname, status="firing", timeout=90, where=lambda alert: True):
+    """The first alert ``alertname`` with ``status`` for which ``where(alert)`` holds, in a webhook payload the
+    sink received after record ``seen`` (waits). A payload lists every active alert of its group, older ones too."""
     deadline = time.monotonic() + timeout
     while True:
         for record in read_notifications(path)[seen:]:
             body = record.get("body")
-            if record.get("path") == "/webhook" and isinstance(body, dict) and any(
-                    alert["labels"].get("alertname") == alertname and alert.get("status") == status
-                    for alert in body.get("alerts", [])):
-                return body
+            if record.get("path") != "/webhook" or not isinstance(body, dict):
+                continue
+            for alert in body.get("alerts", []):
+                if alert["labels"].get("alertname") == alertname and alert.get("status") == status and where(alert):
+                    return alert
         assert time.monotonic() < deadline, "no %s %s in %s within %d s" % (status, alertname, path, timeout)
         time.sleep(2)

@@ -116,11 +116,10 @@ def test_a_node_broken_later_is_quarantined_in_check_mode_only_then_released_whe
         assert done["quarantined"] == predicted["quarantined"]
         assert quarantined(lab) == sorted([node["HOSTNAME"], kept])
         # One notification, through Alertmanager to the receivers, names the server and the policy it fails.
-        notice = wait_for_alert(sink_path(lab), seen, "GoughComplianceGate")
-        alert = [a for a in notice["alerts"] if a["labels"]["alertname"] == "GoughComplianceGate"][0]
+        alert = wait_for_alert(sink_path(lab), seen, "GoughComplianceGate",
+                               where=lambda a: node["HOSTNAME"] in a["annotations"]["description"])
         assert alert["annotations"]["summary"].startswith("1 server(s) quarantined and 0 released")
-        assert node["HOSTNAME"] in alert["annotations"]["description"]
-        assert ROOT_LOGIN in alert["annotations"]["description"]
+        assert alert["annotations"]["description"] == "quarantined %s: fails %s" % (node["HOSTNAME"], ROOT_LOGIN)
     finally:
         ssh(lab, node["IP"], "rm -f %s" % BREAK)
     wait_for_response(lab, node["HOSTNAME"], ROOT_LOGIN, "pass")
