@@ -42,8 +42,9 @@ sanity: tree  ## ansible-test sanity, every test that applies, with the venv's P
 lint: tree  ## ansible-lint, production profile
 	cd $(COLL) && ansible-lint --offline --profile production
 
-units: setup  ## Unit and emulator tests (pytest)
-	$(BIN)/python -m pytest tests/unit
+UNIT_WORKERS ?= 2
+units: setup  ## Unit and emulator tests (pytest; UNIT_WORKERS=2 processes, a test file stays on one)
+	$(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS) --dist loadfile
 
 integration: tree  ## ansible-test integration targets (run against the lab emulators)
 	cd $(COLL) && ansible-test integration --local --python $(ANSIBLE_TEST_PYTHON) --color no
