@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from gough_lab.common.http import LabHTTPServer, LabStats, bump, write_file
 
-from .api import API, PREFIX, VERSION, Forbidden, MethodNotAllowed, NotFound, Store, _hash, _hash_password, now
-from .validate import Invalid
+from .api import API, PREFIX, VERSION, Store, _hash, _hash_password
+from .validate import Forbidden, Invalid, MethodNotAllowed, NotFound, now
 
 LOG = logging.getLogger("gough_lab.awx")
 ADMIN = "admin"
@@ -47,13 +47,17 @@ class Stats(LabStats):
 class Emulator:
     """The AWX emulator: state directory, HTTP server thread, admin user and token."""
 
-    def __init__(self, state_dir, listen=("127.0.0.1", 0)):
-        """Load or create the state in ``state_dir``; ``listen`` is (host, port), port 0 picks a free one."""
+    def __init__(self, state_dir, listen=("127.0.0.1", 0), project_checkout=None, projects_root=None):
+        """Load or create the state in ``state_dir``; ``listen`` is (host, port), port 0 picks a free one.
+        ``project_checkout``: the directory project updates read for URLs that are not ``file://`` paths.
+        ``projects_root``: AWX's PROJECTS_ROOT for manual projects (default ``state_dir/projects``)."""
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
         self.store = Store(self.state_dir)
         self.stats = Stats()
-        self.api = API(self.store, self.stats)
+        root = projects_root or os.path.join(self.state_dir, "projects")
+        os.makedirs(root, mode=0o700, exist_ok=True)
+        self.api = API(self.store, self.stats, project_checkout=project_checkout, projects_root=root)
         self._seed()
         self.server = LabHTTPServer(listen, Handler, self)
         self.thread = None
@@ -161,17 +165,18 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     def _authenticate(self, api):
+        """(user or None, token scope)."""
         header = self.headers.get("Authorization", "")
         scheme, value = (header.split(" ", 1) + [""])[:2]
         if scheme.lower() == "bearer" and value:
-            return api.user_for_token(value.strip())
+            return api.user_for_token(value.strip()), api.token_scope(value.strip())
         if scheme.lower() == "basic" and value:
             try:
                 username, password = (base64.b64decode(value.strip()).decode("utf-8").split(":", 1) + [""])[:2]
             except (ValueError, UnicodeDecodeError):
-                return None
-            return api.user_for_password(username, password)
-        return None
+                return None, "write"
+            return api.user_for_password(username, password), "write"
+        return None, "write"
 
     def _handle(self):
         emulator = self.server.emulator
@@ -181,7 +186,11 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if path.startswith("/_lab/"):
-            return self._lab(path, emulator)
+            try:
+                lab_body = json.loads(raw) if raw else None
+            except ValueError:
+                return self._send(400, {"detail": "JSON parse error"})
+            return self._lab(path, emulator, lab_body)
         if path in ("/api", "/api/"):
             return self._send(200, {"description": "AWX REST API", "current_version": PREFIX,
                                     "available_versions": {"v2": PREFIX}, "oauth2": "/api/o/",
@@ -200,15 +209,19 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(400, {"detail": "JSON parse error - Expecting value"})
         write = self.command in ("POST", "PUT", "PATCH", "DELETE") and not path.startswith(PREFIX + "tokens/")
         with emulator.store.lock:
-            user = self._authenticate(emulator.api)
-            emulator.stats.count(self.command, path, write and user is not None)
-            if user is None:
+            user, scope = self._authenticate(emulator.api)
+            # A provisioning callback needs no login: the host config key is the credential.
+            callback = emulator.api.is_callback(self.command, path)
+            emulator.stats.count(self.command, path, write and (user is not None or callback))
+            if user is None and not callback:
                 detail = ("Invalid username/password." if self.headers.get("Authorization")
                           else "Authentication credentials were not provided.")
                 return self._send(401, {"detail": detail}, {"WWW-Authenticate": 'Bearer realm="api"'})
+            if user is not None and scope == "read" and write:
+                return self._send(403, {"detail": "You do not have permission to perform this action."})
             try:
                 status, response = emulator.api.handle(self.command if self.command != "HEAD" else "GET",
-                                                       path, query, body, user)
+                                                       path, query, body, user, scope, self.client_address[0])
             except Invalid as exc:
                 return self._send(exc.status, exc.body)
             except NotFound:
@@ -219,13 +232,24 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(405, {"detail": 'Method "%s" not allowed.' % self.command})
         return self._send(status, response)
 
-    def _lab(self, path, emulator):
+    def _lab(self, path, emulator, body=None):
         if path == "/_lab/stats":
             if self.command == "GET":
                 return self._send(200, emulator.stats.snapshot())
             if self.command == "DELETE":
                 emulator.stats.reset()
                 return self._send(204, None)
+        with emulator.store.lock:
+            if path == "/_lab/callbacks" and self.command == "GET":
+                return self._send(200, emulator.store.data.get("callbacks", []))
+            if path == "/_lab/jobs" and self.command == "GET":
+                return self._send(200, sorted(emulator.store.data.get("jobs", {}).values(), key=lambda j: j["id"]))
+            if path.startswith("/_lab/jobs/") and self.command == "POST":
+                job = emulator.api.set_job_status(path[len("/_lab/jobs/"):], (body or {}).get("status"))
+                if job is None:
+                    return self._send(400, {"detail": "unknown job, or status not one of pending, waiting, running, "
+                                                      "successful, failed, error, canceled"})
+                return self._send(200, job)
         return self._send(404, {"detail": "Not found."})
 
     def _safe(self):
