@@ -230,6 +230,8 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
             last = obj.get("last_update")
             if last:
                 summary["last_update"] = {"id": last, "status": self.store.data["updates"][str(last)]["status"]}
+                if summary["last_update"]["status"] in ("pending", "waiting", "running"):
+                    summary["current_update"] = dict(summary["last_update"], name=obj["name"])
                 related["last_update"] = "%s%s/%s/" % (
                     PREFIX, "project_updates" if collection == "projects" else "inventory_updates", last)
         if collection == "projects":
@@ -1050,10 +1052,37 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
         return None, ("gough-lab's AWX emulator fetches no repositories and was given no project checkout "
                       "(gough-lab awx serve --project-checkout DIR) for %s, so nothing was checked" % url)
 
+    def hold_project_updates(self, hold):
+        """/_lab/project_updates: while held, new project updates stay pending (as when no AWX worker picks them
+        up); releasing runs the pending ones. Returns the pending update ids."""
+        self.store.data.setdefault("lab", {})["hold_project_updates"] = bool(hold)
+        pending = [u for u in self.store.data["updates"].values()
+                   if u["type"] == "project_update" and u["status"] == "pending"]
+        if not hold:
+            for update in pending:
+                project = self.store.get("projects", update["project"])
+                if project is not None:
+                    self._run_project_update(project, update)
+        self.store.save()
+        return [u["id"] for u in pending if u["status"] == "pending"]
+
     def project_update(self, project):
         """A project update: scan the checkout for playbook_files and inventory_files as AWX does after a sync.
         An update that cannot read a checkout fails (and keeps the lists of the last successful update)."""
         update_id = self.store.next_id()
+        stamp = now()
+        update = {"id": update_id, "type": "project_update", "url": "%sproject_updates/%s/" % (PREFIX, update_id),
+                  "name": project["name"], "project": project["id"], "status": "pending", "failed": False,
+                  "started": None, "finished": None, "elapsed": 0.0, "scm_revision": "", "job_explanation": "",
+                  "event_processing_finished": False, "launch_type": "manual", "created": stamp}
+        self.store.data["updates"][str(update_id)] = update
+        project["last_update"] = update_id
+        project["status"] = "pending"
+        if not self.store.data.get("lab", {}).get("hold_project_updates"):
+            self._run_project_update(project, update)
+        return update
+
+    def _run_project_update(self, project, update):
         directory, explanation = self._checkout(project)
         status, revision = "failed", ""
         if directory is not None and not os.path.isdir(directory):
@@ -1066,12 +1095,8 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
         project.setdefault("playbook_files", [])
         project.setdefault("inventory_files", [])
         stamp = now()
-        update = {"id": update_id, "type": "project_update", "url": "%sproject_updates/%s/" % (PREFIX, update_id),
-                  "name": project["name"], "project": project["id"], "status": status, "failed": status != "successful",
-                  "started": stamp, "finished": stamp, "elapsed": 0.0, "scm_revision": revision,
-                  "job_explanation": explanation, "event_processing_finished": True, "launch_type": "manual"}
-        self.store.data["updates"][str(update_id)] = update
-        project["last_update"] = update_id
+        update.update(status=status, failed=status != "successful", started=stamp, finished=stamp,
+                      scm_revision=revision, job_explanation=explanation, event_processing_finished=True)
         project["status"] = status
         if revision:
             project["scm_revision"] = revision

@@ -242,6 +242,9 @@ class Handler(BaseHTTPRequestHandler):
         with emulator.store.lock:
             if path == "/_lab/callbacks" and self.command == "GET":
                 return self._send(200, emulator.store.data.get("callbacks", []))
+            if path == "/_lab/project_updates" and self.command == "POST":
+                pending = emulator.api.hold_project_updates((body or {}).get("hold"))
+                return self._send(200, {"hold": bool((body or {}).get("hold")), "pending": pending})
             if path == "/_lab/jobs" and self.command == "GET":
                 return self._send(200, sorted(emulator.store.data.get("jobs", {}).values(), key=lambda j: j["id"]))
             if path.startswith("/_lab/jobs/") and self.command == "POST":

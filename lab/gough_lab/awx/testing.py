@@ -106,6 +106,11 @@ class AWXEmulator(SubprocessEmulator):
             return AWXClient(self.url, "Bearer " + self.token)
         return AWXClient.basic(self.url, username, password)
 
+    def hold_project_updates(self, hold=True):
+        """While held, project updates stay pending, as when no AWX worker runs them; releasing runs them.
+        Returns {"hold", "pending": [update ids still pending]}."""
+        return self._lab("POST", "/_lab/project_updates", {"hold": hold})
+
     def callbacks(self):
         """Every provisioning callback received: template, remote_host, host (when one matched), status, answer,
         job (the job it created, or None), at."""

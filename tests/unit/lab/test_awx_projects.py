@@ -178,3 +178,20 @@ def test_scm_inventory_source_needs_a_file_of_the_checkout(api, awx, checkout):
     assert api.post("inventory_sources/", dict(base, source_path="inventory/none.yml"))[1] == {
         "source_path": ["File inventory/none.yml not found in project inv-src."]}
     assert api.post("inventory_sources/", dict(base, source_path="inventory/maas.yml"))[0] == 201
+
+
+def test_held_project_updates_stay_pending_until_released(api, awx, checkout):
+    """As when no AWX worker picks the update up: the update and the project stay pending (awx.awx's project
+    module then polls without end); releasing runs the scan."""
+    assert awx.hold_project_updates(True) == {"hold": True, "pending": []}
+    try:
+        created = project(api, awx, "stuck", "file://%s" % checkout)
+        update_id = created["summary_fields"]["current_update"]["id"]
+        assert api.get("project_updates/%s/" % update_id)[1]["status"] == "pending"
+        again = api.get("projects/%s/" % created["id"])[1]
+        assert again["status"] == "pending" and again["summary_fields"]["current_update"]["id"] == update_id
+        assert api.get("projects/%s/playbooks/" % created["id"])[1] == []
+    finally:
+        assert awx.hold_project_updates(False) == {"hold": False, "pending": []}
+    assert api.get("project_updates/%s/" % update_id)[1]["status"] == "successful"
+    assert "site.yml" in api.get("projects/%s/playbooks/" % created["id"])[1]
