@@ -183,11 +183,21 @@ class Launch:
         attrs = self._launch_fields(collection, body)
         if collection == "job_templates":
             accepted, ignored = self._accept_job(obj, attrs)
+            self._check_prompt_access(accepted, user)
             job = self._new_job("jobs", obj, accepted, user, "manual")
             return 201, dict({"job": job["id"], "ignored_fields": ignored}, **self.render_job(job))
         accepted, ignored = self._accept_workflow(obj, attrs)
+        self._check_prompt_access(accepted, user)
         job = self._new_job("workflow_jobs", obj, accepted, user, "manual")
         return 201, dict({"workflow_job": job["id"], "ignored_fields": ignored}, **self.render_job(job))
+
+    def _check_prompt_access(self, accepted, user):
+        """JobLaunchConfigAccess.can_add: a prompted inventory or credential must be one the user may use."""
+        used = [("inventories", accepted["inventory"])] if accepted.get("inventory") else []
+        used += [("credentials", credential) for credential in accepted.get("credentials", [])]
+        for collection, object_id in used:
+            if not self.has_role(user, collection, self.store.get(collection, object_id), "use_role"):
+                raise Forbidden("You do not have permission to perform this action.")
 
     def _launch_fields(self, collection, body):
         """Field-level checks of the launch serializer: types, choices and references."""

@@ -243,3 +243,17 @@ def test_callback_of_a_template_that_needs_answers_is_refused(api, awx, callback
         400, {"msg": "Cannot start automatically, user input required!"})
     assert anonymous.post("job_templates/%s/callback/" % jt["id"], {"host_config_key": "k-survey",
                                                                      "extra_vars": {"q": "y"}})[0] == 201
+
+
+def test_prompted_inventory_must_be_one_the_user_may_use(api, awx):
+    """JobLaunchConfigAccess: executing a template is not enough to point it at an inventory one cannot use."""
+    jt = template(api, awx, "Prompted inventory", ask_inventory_on_launch=True)
+    user = api.create("users/", {"username": "runner", "password": "runner-pw-1"})
+    execute = jt["summary_fields"]["object_roles"]["execute_role"]["id"]
+    assert api.post("roles/%s/users/" % execute, {"id": user["id"]})[0] == 204
+    runner = AWXClient.basic(awx.url, "runner", "runner-pw-1")
+    assert launch(runner, jt, {"inventory": awx.other_inv["id"]}) == (
+        403, {"detail": "You do not have permission to perform this action."})
+    use = awx.other_inv["summary_fields"]["object_roles"]["use_role"]["id"]
+    assert api.post("roles/%s/users/" % use, {"id": user["id"]})[0] == 204
+    assert launch(runner, jt, {"inventory": awx.other_inv["id"]})[0] == 201
