@@ -283,15 +283,19 @@ class RBAC:  # pylint: disable=too-few-public-methods
         """Every grant of ``actor_collection`` (users/teams) as the new API lists its assignments."""
         ids = self.store.data.setdefault("assignment_ids", {})
         out = []
+        allocated = False
         for role in self.store.data["roles"].values():
             definition = self._definition_for(role)
             if definition is None:
                 continue
             for member_id in role[actor_collection]:
                 key = "%s:%s:%s" % (actor_collection, member_id, role["id"])
-                if key not in ids:
+                if key not in ids:  # a grant from an older state file: give it an id once
                     ids[key] = self.store.next_id()
+                    allocated = True
                 out.append(self._render_assignment(ids[key], actor_collection, member_id, role, definition))
+        if allocated:
+            self.store.save()
         return sorted(out, key=lambda item: item["id"])
 
     def _render_assignment(self, assignment_id, actor_collection, member_id, role, definition):
