@@ -123,7 +123,7 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
         self.projects_root = os.path.abspath(projects_root) if projects_root else None
         self.user = None
         self.scope = "write"
-        self.remote_host = None
+        self.remote_hosts = []
 
     @staticmethod
     def parse_vars(text, field):
@@ -355,10 +355,11 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
 
     # --- dispatch -------------------------------------------------------------------------------------------
 
-    def handle(self, method, path, query, body, user, scope="write", remote_host=None):
+    def handle(self, method, path, query, body, user, scope="write", remote_hosts=()):
         """Serve one request under /api/v2/ for ``user`` (None only for a provisioning callback), whose token has
-        ``scope``, from ``remote_host``; returns (status, json body or None)."""
-        self.user, self.scope, self.remote_host = user, scope, remote_host
+        ``scope``, from ``remote_hosts`` (the caller's addresses per REMOTE_HOST_HEADERS); returns (status, json
+        body or None)."""
+        self.user, self.scope, self.remote_hosts = user, scope, list(remote_hosts)
         self.forget_grants()
         try:
             return self._dispatch(method, path, query, body, user)
@@ -1162,7 +1163,7 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
         if name == "callback" and collection == "job_templates":
             if method == "GET" and not self.has_role(self.user, collection, obj, "read_role"):
                 raise Forbidden("You do not have permission to perform this action.")
-            return self.callback(method, obj, body, self.remote_host)
+            return self.callback(method, obj, body, self.remote_hosts)
         if name == "update" and collection == "inventory_sources":
             if method == "GET":
                 return 200, {"can_update": True}

@@ -469,16 +469,17 @@ class Launch:
 
     # --- provisioning callback ------------------------------------------------------------------------------
 
-    def callback(self, method, obj, body, remote_host):
+    def callback(self, method, obj, body, remote_hosts):
         """GET/POST /job_templates/N/callback/ (JobTemplateCallback): the host config key, a single matching
         host in the template's inventory, no pending callback job for it; every attempt is recorded."""
-        matches = self._matching_hosts(obj, remote_host)
+        matches = self._matching_hosts(obj, remote_hosts)
         if method == "GET":
             return 200, {"host_config_key": obj.get("host_config_key"), "matching_hosts": [h["name"] for h in matches]}
         if method != "POST":
             raise MethodNotAllowed()
         body = body or {}
-        record = {"template": obj["id"], "remote_host": remote_host, "at": validate.now(), "job": None}
+        record = {"template": obj["id"], "remote_host": remote_hosts[0] if remote_hosts else None,
+                  "remote_hosts": remote_hosts, "at": validate.now(), "job": None}
         status, answer = self._callback_answer(obj, body, matches, record)
         record.update(status=status, answer=answer)
         self.store.data.setdefault("callbacks", []).append(record)
@@ -514,9 +515,9 @@ class Launch:
         record["job"] = job["id"]
         return 201, None
 
-    def _matching_hosts(self, obj, remote_host):
+    def _matching_hosts(self, obj, remote_hosts):
         """Hosts of the template's inventory whose effective name (ansible_host, ansible_ssh_host or the name,
-        Host.get_effective_host_name) is the caller's address. AWX also tries reverse and forward DNS; the
+        Host.get_effective_host_name) is one of the caller's addresses. AWX also tries reverse and forward DNS; the
         emulator resolves nothing, so only direct matches count."""
         if obj.get("inventory") is None:
             return []
@@ -526,7 +527,7 @@ class Launch:
                 continue
             variables = self.parse_vars(host.get("variables"), "variables")
             effective = variables.get("ansible_host", variables.get("ansible_ssh_host", host["name"]))
-            if effective == remote_host:
+            if effective in remote_hosts:
                 found.append(host)
         return found
 

@@ -47,10 +47,14 @@ class Stats(LabStats):
 class Emulator:
     """The AWX emulator: state directory, HTTP server thread, admin user and token."""
 
-    def __init__(self, state_dir, listen=("127.0.0.1", 0), project_checkout=None, projects_root=None):
+    def __init__(self, state_dir, listen=("127.0.0.1", 0), project_checkout=None, projects_root=None,
+                 remote_host_headers=("REMOTE_ADDR",)):
         """Load or create the state in ``state_dir``; ``listen`` is (host, port), port 0 picks a free one.
         ``project_checkout``: the directory project updates read for URLs that are not ``file://`` paths.
-        ``projects_root``: AWX's PROJECTS_ROOT for manual projects (default ``state_dir/projects``)."""
+        ``projects_root``: AWX's PROJECTS_ROOT for manual projects (default ``state_dir/projects``).
+        ``remote_host_headers``: AWX's REMOTE_HOST_HEADERS, where a callback's address is read: REMOTE_ADDR (the
+        peer) or HTTP header names such as X-Forwarded-For (behind a proxy)."""
+        self.remote_host_headers = tuple(remote_host_headers)
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
         self.store = Store(self.state_dir)
@@ -221,7 +225,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(403, {"detail": "You do not have permission to perform this action."})
             try:
                 status, response = emulator.api.handle(self.command if self.command != "HEAD" else "GET",
-                                                       path, query, body, user, scope, self.client_address[0])
+                                                       path, query, body, user, scope, self._remote_hosts())
             except Invalid as exc:
                 return self._send(exc.status, exc.body)
             except NotFound:
@@ -231,6 +235,16 @@ class Handler(BaseHTTPRequestHandler):
             except MethodNotAllowed:
                 return self._send(405, {"detail": 'Method "%s" not allowed.' % self.command})
         return self._send(status, response)
+
+    def _remote_hosts(self):
+        """The caller's addresses, as AWX's get_remote_hosts reads them from REMOTE_HOST_HEADERS."""
+        found = []
+        for name in self.server.emulator.remote_host_headers:
+            value = self.client_address[0] if name in ("REMOTE_ADDR", "REMOTE_HOST") else self.headers.get(name, "")
+            for part in (value or "").split(","):
+                if part.strip() and part.strip() not in found:
+                    found.append(part.strip())
+        return found
 
     def _lab(self, path, emulator, body=None):
         if path == "/_lab/stats":

@@ -81,15 +81,19 @@ class AWXEmulator(SubprocessEmulator):
     SERVICE = "awx"
     LAB_ERRORS_AS_EMULATOR_ERROR = False
 
-    def __init__(self, state_dir, env=None, timeout=30, project_checkout=None, projects_root=None):
-        """Start ``gough-lab awx serve`` on a free port and wait for its url file."""
+    def __init__(self, state_dir, env=None, timeout=30, project_checkout=None, projects_root=None,
+                 remote_host_headers=(), listen="127.0.0.1:0"):
+        """Start ``gough-lab awx serve`` on ``listen`` (a free 127.0.0.1 port by default) and wait for its url
+        file."""
         self.token = self.username = self.password = None
         args = []
+        for name in remote_host_headers:
+            args += ["--remote-host-header", name]
         if project_checkout is not None:
             args += ["--project-checkout", str(project_checkout)]
         if projects_root is not None:
             args += ["--projects-root", str(projects_root)]
-        super().__init__(state_dir, args, env, timeout)
+        super().__init__(state_dir, args, env, timeout, listen=listen)
 
     def _started(self):
         super()._started()
@@ -125,9 +129,11 @@ class AWXEmulator(SubprocessEmulator):
         return self._lab("POST", "/_lab/jobs/%s" % job_id, {"status": status})
 
 
-def start_awx_emulator(state_dir, *, env=None, timeout=30, project_checkout=None, projects_root=None):
-    """Start ``gough-lab awx serve`` on a free 127.0.0.1 port with ``state_dir`` and return an AWXEmulator.
-    ``project_checkout``: directory project updates scan for non-``file://`` SCM URLs; ``projects_root``: AWX's
-    PROJECTS_ROOT for manual projects."""
+def start_awx_emulator(state_dir, *, env=None, timeout=30, project_checkout=None, projects_root=None,
+                       remote_host_headers=(), listen="127.0.0.1:0"):
+    """Start ``gough-lab awx serve`` with ``state_dir`` and return an AWXEmulator. ``project_checkout``: directory
+    project updates scan for non-``file://`` SCM URLs; ``projects_root``: AWX's PROJECTS_ROOT for manual projects;
+    ``remote_host_headers``: AWX's REMOTE_HOST_HEADERS (e.g. ["X-Forwarded-For", "REMOTE_ADDR"]); ``listen``:
+    HOST:PORT (a lab network's gateway address, for callbacks from lab nodes)."""
     return AWXEmulator(state_dir, env=env, timeout=timeout, project_checkout=project_checkout,
-                       projects_root=projects_root)
+                       projects_root=projects_root, remote_host_headers=remote_host_headers, listen=listen)

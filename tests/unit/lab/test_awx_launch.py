@@ -257,3 +257,30 @@ def test_prompted_inventory_must_be_one_the_user_may_use(api, awx):
     use = awx.other_inv["summary_fields"]["object_roles"]["use_role"]["id"]
     assert api.post("roles/%s/users/" % use, {"id": user["id"]})[0] == 204
     assert launch(runner, jt, {"inventory": awx.other_inv["id"]})[0] == 201
+
+
+def test_callback_behind_a_proxy_reads_the_address_from_remote_host_headers(tmp_path):
+    """AWX's REMOTE_HOST_HEADERS: with X-Forwarded-For listed, a proxied callback matches the forwarded address;
+    with the default (REMOTE_ADDR only) the same request matches the proxy, that is no host."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "site.yml").write_text("- hosts: all\n")
+    for headers, expected in ((["X-Forwarded-For", "REMOTE_ADDR"], 201), ([], 400)):
+        emulator = start_awx_emulator(tmp_path / ("state-%d" % expected), remote_host_headers=headers)
+        try:
+            api = emulator.client()
+            org = api.create("organizations/", {"name": "O"})
+            inventory = api.create("inventories/", {"name": "I", "organization": org["id"]})
+            api.create("hosts/", {"name": "10.20.30.40", "inventory": inventory["id"]})
+            project = api.create("projects/", {"name": "P", "organization": org["id"], "scm_type": "git",
+                                               "scm_url": "file://%s" % checkout})
+            jt = api.create("job_templates/", {"name": "T", "project": project["id"], "inventory": inventory["id"],
+                                               "playbook": "site.yml", "host_config_key": "k"})
+            status, _body = AWXClient(emulator.url).call("POST", "job_templates/%s/callback/" % jt["id"],
+                                                         {"host_config_key": "k"},
+                                                         headers={"X-Forwarded-For": "10.20.30.40"})
+            assert status == expected, headers
+            record = emulator.callbacks()[-1]
+            assert record["remote_hosts"] == (["10.20.30.40", "127.0.0.1"] if headers else ["127.0.0.1"])
+        finally:
+            emulator.stop()
