@@ -206,7 +206,12 @@ class Handler(BaseHTTPRequestHandler):
         if path == PREFIX + "ping/":
             return self._send(200, emulator.api.ping())
         body = None
-        if raw:
+        form = self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded")
+        if raw and form and emulator.api.is_callback(self.command, path):
+            # AWX's callback view also parses forms (curl --data host_config_key=...); a form carries no extra_vars
+            fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+            body = {key: values[-1] for key, values in fields.items() if key != "extra_vars"}
+        elif raw:
             try:
                 body = json.loads(raw)
             except ValueError:

@@ -204,6 +204,30 @@ def test_callback_with_the_right_key_runs_the_template_for_the_calling_host(awx,
                           {"host_config_key": "callback-key-1"})[0] == 201
 
 
+def test_callback_accepts_a_form_body_as_curl_sends_it(awx, callback_jt):
+    """JobTemplateCallback parses forms too (curl --data host_config_key=...): a wrong key in a form is 403, the
+    right one gets past the key check."""
+    import urllib.error  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    def post_form(data):
+        request = urllib.request.Request(awx.url + "/api/v2/job_templates/%s/callback/" % callback_jt["id"],
+                                         data=data.encode(), method="POST",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    for job in awx.jobs():
+        if job["status"] == "pending":
+            awx.set_job_status(job["id"], "successful")
+    assert post_form("host_config_key=nope") == 403
+    assert post_form("host_config_key=callback-key-1") == 201
+    assert awx.callbacks()[-1]["host"] == "node-1" and awx.callbacks()[-1]["job"] is not None
+
+
 def test_callback_with_a_wrong_or_missing_key_is_refused_and_runs_nothing(awx, callback_jt):
     """JobTemplateCallbackPermission: a wrong or missing key is 403; no job is created."""
     anonymous = AWXClient(awx.url)
