@@ -758,10 +758,9 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
                 for field, target in kind.refs.items():
                     if other.get(field) == object_id and (target == collection or (
                             target == "unified_job_templates" and collection in UJT_TYPES)):
-                        if other_collection in ("workflow_job_template_nodes", "schedules", "inventory_sources",
-                                                "teams", "hosts") and field in ("workflow_job_template",
-                                                                       "unified_job_template", "inventory",
-                                                                       "organization"):
+                        owned = ("workflow_job_template_nodes", "schedules", "inventory_sources", "teams", "hosts")
+                        if other_collection in owned and field in ("workflow_job_template", "unified_job_template",
+                                                                   "inventory", "organization"):
                             if other_collection == "workflow_job_template_nodes" and field == "unified_job_template":
                                 other[field] = None
                             else:

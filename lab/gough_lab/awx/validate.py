@@ -20,6 +20,7 @@ INPUT_KEYS = {"id", "label", "type", "secret", "multiline", "format", "choices",
 FORMATS = ("ssh_private_key", "url")
 SURVEY_TYPES = ("text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect")
 
+
 class NotFound(Exception):
     """404."""
 

@@ -265,8 +265,8 @@ def test_callback_of_a_template_that_needs_answers_is_refused(api, awx, callback
     anonymous = AWXClient(awx.url)
     assert anonymous.post("job_templates/%s/callback/" % jt["id"], {"host_config_key": "k-survey"}) == (
         400, {"msg": "Cannot start automatically, user input required!"})
-    assert anonymous.post("job_templates/%s/callback/" % jt["id"], {"host_config_key": "k-survey",
-                                                                     "extra_vars": {"q": "y"}})[0] == 201
+    answered = {"host_config_key": "k-survey", "extra_vars": {"q": "y"}}
+    assert anonymous.post("job_templates/%s/callback/" % jt["id"], answered)[0] == 201
 
 
 def test_prompted_inventory_must_be_one_the_user_may_use(api, awx):

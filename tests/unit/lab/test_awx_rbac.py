@@ -129,8 +129,8 @@ def test_team_assignments_and_old_role_grants_are_the_same_grants(api, awx):
     use = awx.inventory["summary_fields"]["object_roles"]["use_role"]["id"]
     assert api.post("roles/%s/teams/" % use, {"id": team["id"]})[0] == 204
     listed = api.get("role_team_assignments/?team=%s" % team["id"])[1]["results"]
-    assert sorted(a["summary_fields"]["role_definition"]["name"] for a in listed) == ["Inventory Use",
-                                                                                       "JobTemplate Execute"]
+    names = sorted(a["summary_fields"]["role_definition"]["name"] for a in listed)
+    assert names == ["Inventory Use", "JobTemplate Execute"]
     assert api.delete("role_team_assignments/%s/" % assignment["id"])[0] == 204
     assert [r["name"] for r in api.get("teams/%s/roles/" % team["id"])[1]["results"]] == ["Use"]
 

@@ -100,8 +100,9 @@ def test_valid_rules_are_accepted(api, awx):
 # --- notification templates -------------------------------------------------------------------------------------
 
 def notification(api, awx, name, kind, config):
-    return api.post("notification_templates/", {"name": name, "organization": awx.org["id"],
-                                                 "notification_type": kind, "notification_configuration": config})
+    body = {"name": name, "organization": awx.org["id"], "notification_type": kind,
+            "notification_configuration": config}
+    return api.post("notification_templates/", body)
 
 
 def test_webhook_configuration_gets_awx_defaults(api, awx):
