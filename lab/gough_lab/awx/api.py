@@ -1,10 +1,10 @@
-"""The AWX v2 API the emulator serves: objects, lists and filters, associations, roles, surveys, schedules.
+"""The AWX v2 API the emulator serves: objects, lists and filters, associations, roles, surveys, schedules,
+project updates, launches and callbacks (jobs are recorded, not run).
 
 State is one JSON document in the state directory (``awx.json``, mode 0600), rewritten atomically after every
 change, so a restarted emulator serves the same objects.
 """
 
-import datetime
 import hashlib
 import json
 import os
@@ -13,33 +13,17 @@ import secrets
 import threading
 import uuid
 
-from . import validate
+from . import projects, validate
+from .jobs import Launch
+from .rbac import RBAC
 from .resources import KINDS, ROLE_NAMES, UJT_TYPES
-from .validate import ENCRYPTED, Invalid
+from .validate import ENCRYPTED, Forbidden, Invalid, MethodNotAllowed, NotFound, now
 
 VERSION = "24.6.1"
 PREFIX = "/api/v2/"
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
-SKIP_DIRS = {".git", ".venv", ".build", "node_modules", "__pycache__", ".tox", ".cache"}
 LOOKUPS = ("icontains", "contains", "iexact", "exact", "in", "isnull", "startswith", "istartswith")
-
-
-class NotFound(Exception):
-    """404."""
-
-
-class Forbidden(Exception):
-    """403 with a detail."""
-
-
-class MethodNotAllowed(Exception):
-    """405."""
-
-
-def now():
-    """The current time in AWX's format."""
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _hash(text):
@@ -76,6 +60,9 @@ class Store:
                          "updates": {}, "surveys": {}}
         for name in KINDS:
             self.data["objects"].setdefault(name, {})
+        # Launched jobs and provisioning callbacks, for tests to read (also served at /_lab/jobs, /_lab/callbacks)
+        self.data.setdefault("jobs", {})
+        self.data.setdefault("callbacks", [])
 
     def next_id(self):
         """A new id (one sequence for every table, so unified job template ids never collide)."""
@@ -100,35 +87,6 @@ class Store:
         return self.data["objects"][collection].get(str(object_id))
 
 
-def _is_yaml_play_file(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read(200000)
-    except OSError:
-        return False
-    return bool(re.search(r"^- (hosts|import_playbook|ansible\.builtin\.import_playbook|name):", text, re.M)) and \
-        bool(re.search(r"^\s*-?\s*(hosts|import_playbook|ansible\.builtin\.import_playbook):", text, re.M))
-
-
-def scan_project(directory):
-    """Playbooks and inventory files of a local checkout, as AWX lists them after a project update."""
-    playbooks, inventories = [], []
-    count = 0
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-        for name in sorted(files):
-            count += 1
-            if count > 20000:
-                return playbooks, inventories
-            rel = os.path.relpath(os.path.join(root, name), directory)
-            if name.endswith((".yml", ".yaml")):
-                if _is_yaml_play_file(os.path.join(root, name)):
-                    playbooks.append(rel)
-                else:
-                    inventories.append(rel)
-    return playbooks, inventories
-
-
 def _parse_vars(text, field):
     """AWX accepts JSON or YAML dicts in extra_vars/variables/source_vars strings."""
     if text in (None, ""):
@@ -150,12 +108,27 @@ def _parse_vars(text, field):
     return value
 
 
-class API:  # pylint: disable=too-many-public-methods
-    """Request handling over a Store. ``handle`` is called with the store lock held by the server."""
+class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
+    """Request handling over a Store. ``handle`` is called with the store lock held by the server.
 
-    def __init__(self, store, stats):
+    ``project_checkout``: the directory a project update checks out when the project's URL is not a local
+    ``file://`` path (the emulator fetches nothing). ``projects_root``: AWX's PROJECTS_ROOT, where manual projects'
+    ``local_path`` directories live.
+    """
+
+    def __init__(self, store, stats, project_checkout=None, projects_root=None):
         self.store = store
         self.stats = stats
+        self.project_checkout = os.path.abspath(project_checkout) if project_checkout else None
+        self.projects_root = os.path.abspath(projects_root) if projects_root else None
+        self.user = None
+        self.scope = "write"
+        self.remote_hosts = []
+
+    @staticmethod
+    def parse_vars(text, field):
+        """A JSON or YAML dictionary given as a string or a dict (extra_vars, variables, source_vars)."""
+        return _parse_vars(text, field)
 
     # --- helpers --------------------------------------------------------------------------------------------
 
@@ -229,7 +202,7 @@ class API:  # pylint: disable=too-many-public-methods
         if collection == "users":
             out["password"] = ENCRYPTED  # write-only: AWX shows a placeholder, never the password
         if collection == "notification_templates":
-            hidden = validate.NOTIFICATION_SECRETS.get(obj.get("notification_type"), ())
+            hidden = validate.notification_secrets(obj.get("notification_type"))
             out["notification_configuration"] = {
                 key: (ENCRYPTED if key in hidden and value else value)
                 for key, value in (obj.get("notification_configuration") or {}).items()}
@@ -257,6 +230,8 @@ class API:  # pylint: disable=too-many-public-methods
             last = obj.get("last_update")
             if last:
                 summary["last_update"] = {"id": last, "status": self.store.data["updates"][str(last)]["status"]}
+                if summary["last_update"]["status"] in ("pending", "waiting", "running"):
+                    summary["current_update"] = dict(summary["last_update"], name=obj["name"])
                 related["last_update"] = "%s%s/%s/" % (
                     PREFIX, "project_updates" if collection == "projects" else "inventory_updates", last)
         if collection == "projects":
@@ -266,7 +241,16 @@ class API:  # pylint: disable=too-many-public-methods
             related["roles"] = url + "roles/"
         if collection == "users":
             related["roles"] = url + "roles/"
-        summary["user_capabilities"] = {"edit": True, "delete": True, "copy": True}
+        if collection == "inventories":
+            related["hosts"] = url + "hosts/"
+        creator = self.store.get("users", obj["created_by"]) if obj.get("created_by") else None
+        if creator is not None:
+            related["created_by"] = self.url("users", creator["id"])
+            summary["created_by"] = {key: creator[key] for key in ("id", "username", "first_name", "last_name")}
+        if self.user is not None:
+            capabilities = self.user_capabilities(collection, obj, self.user, self.scope)
+            if capabilities is not None:
+                summary["user_capabilities"] = capabilities
         if extra_summary:
             summary.update(extra_summary)
         out["related"] = related
@@ -371,29 +355,51 @@ class API:  # pylint: disable=too-many-public-methods
 
     # --- dispatch -------------------------------------------------------------------------------------------
 
-    def handle(self, method, path, query, body, user):
-        """Serve one authenticated request under /api/v2/; returns (status, json body or None)."""
+    def handle(self, method, path, query, body, user, scope="write", remote_hosts=()):
+        """Serve one request under /api/v2/ for ``user`` (None only for a provisioning callback), whose token has
+        ``scope``, from ``remote_hosts`` (the caller's addresses per REMOTE_HOST_HEADERS); returns (status, json
+        body or None)."""
+        self.user, self.scope, self.remote_hosts = user, scope, list(remote_hosts)
+        self.forget_grants()
+        try:
+            return self._dispatch(method, path, query, body, user)
+        finally:
+            self.forget_grants()
+
+    @staticmethod
+    def is_callback(method, path):
+        """Whether a request is a provisioning callback, which needs no authentication (only the host key)."""
+        return method == "POST" and bool(re.match(r"^%sjob_templates/[^/]+/callback/$" % re.escape(PREFIX), path))
+
+    def _dispatch(self, method, path, query, body, user):  # pylint: disable=too-many-return-statements
         parts = [part for part in path[len(PREFIX):].split("/") if part]
         if not parts:
             if method != "GET":
                 raise MethodNotAllowed()
             names = sorted(list(KINDS) + ["ping", "config", "me", "tokens", "roles", "unified_job_templates",
-                                          "project_updates", "inventory_updates"])
+                                          "project_updates", "inventory_updates", "jobs", "workflow_jobs",
+                                          "role_definitions", "role_team_assignments", "role_user_assignments"])
             return 200, {name: PREFIX + name + "/" for name in names}
         head = parts[0]
+        if user is None and not self.is_callback(method, path):
+            raise Forbidden("Authentication credentials were not provided.")
         if head == "ping":
             return 200, self.ping()
         if head == "config":
             return 200, {"version": VERSION, "ansible_version": "2.19", "time_zone": "UTC", "license_info": {},
-                         "analytics_status": "off", "project_base_dir": "/var/lib/awx/projects",
-                         "project_local_paths": [], "custom_virtualenvs": []}
+                         "analytics_status": "off", "project_base_dir": self.projects_root or "/var/lib/awx/projects",
+                         "project_local_paths": self._local_path_choices(None), "custom_virtualenvs": []}
+        if head in ("role_definitions", "role_team_assignments", "role_user_assignments"):
+            return self.dab(method, parts, query, body, path, user)
+        if head in ("jobs", "workflow_jobs"):
+            return self.jobs(method, parts, query, path)
         if head == "me":
             rendered = [self.render("users", user)]
             return 200, self.page(rendered, query, path)
         if head == "tokens":
             return self.tokens(method, parts, body, user)
         if head == "roles":
-            return self.roles(method, parts, query, body, path)
+            return self.roles(method, parts, query, body, path, user)
         if head == "unified_job_templates":
             if method != "GET" or len(parts) != 1:
                 raise MethodNotAllowed()
@@ -421,6 +427,7 @@ class API:  # pylint: disable=too-many-public-methods
                 items = [self.render(collection, obj) for obj in self.store.objects(collection).values()]
                 return 200, self.page(self.filter(items, query), query, path)
             if method == "POST":
+                self.check_create(collection, body, user)
                 return 201, self.create(collection, body)
             raise MethodNotAllowed()
         obj = self.resolve(collection, parts[1])
@@ -428,14 +435,46 @@ class API:  # pylint: disable=too-many-public-methods
             if method == "GET":
                 return 200, self.render(collection, obj)
             if method in ("PATCH", "PUT"):
+                self.check_capability(collection, obj, user, "edit")
                 return 200, self.update(collection, obj, body, partial=(method == "PATCH"))
             if method == "DELETE":
+                self.check_capability(collection, obj, user, "delete")
                 self.delete(collection, obj)
                 return 204, None
             raise MethodNotAllowed()
         if len(parts) == 3:
             return self.sub(method, collection, obj, parts[2], query, body, path)
         raise NotFound()
+
+    def check_capability(self, collection, obj, user, method):
+        """403 when user_capabilities says ``user`` may not ``method`` the object (superusers always may, except
+        where AWX refuses everyone, which the write itself answers)."""
+        if user.get("is_superuser"):
+            return
+        capabilities = self.user_capabilities(collection, obj, user, self.scope) or {}
+        if not capabilities.get(method):
+            raise Forbidden("You do not have permission to perform this action.")
+
+    def check_create(self, collection, body, user):
+        """Who may create: superusers; for a schedule, who may start its template (ScheduleAccess.can_add); for
+        objects of an organization, its admins (the emulator does not model the finer org-level admin roles
+        for creation)."""
+        if user.get("is_superuser"):
+            return
+        body = body if isinstance(body, dict) else {}
+        if collection == "schedules":
+            ujt_collection, ujt = self.find_ujt(body.get("unified_job_template"))
+            field = "update_role" if ujt_collection in ("projects",) else "execute_role"
+            if ujt_collection == "inventory_sources":
+                ujt_collection, ujt, field = "inventories", self.store.get("inventories", ujt["inventory"]), \
+                    "update_role"
+            if ujt is not None and self.has_role(user, ujt_collection, ujt, field):
+                return
+        elif "organization" in KINDS[collection].fields and body.get("organization") is not None:
+            org = self.store.get("organizations", body["organization"])
+            if org is not None and self.has_role(user, "organizations", org, "admin_role"):
+                return
+        raise Forbidden("You do not have permission to perform this action.")
 
     def resolve(self, collection, key):
         """An object by id or by named URL (``name`` or ``name++organization``)."""
@@ -503,6 +542,14 @@ class API:  # pylint: disable=too-many-public-methods
                 return self.store.get("users", entry["user"])
         return None
 
+    def token_scope(self, token):
+        """The scope ("read" or "write") of a bearer token; "write" when unknown."""
+        digest = _hash(token)
+        for entry in self.store.data["tokens"].values():
+            if secrets.compare_digest(entry["hash"], digest):
+                return entry.get("scope", "write")
+        return "write"
+
     def user_for_password(self, username, password):
         """The user for Basic auth, or None."""
         for user in self.store.objects("users").values():
@@ -520,7 +567,7 @@ class API:  # pylint: disable=too-many-public-methods
                                                       "object_id": obj["id"], "users": [], "teams": []}
             obj["roles"][field] = role_id
 
-    def roles(self, method, parts, query, body, path):
+    def roles(self, method, parts, query, body, path, user):
         """/roles/, /roles/N/, /roles/N/users/ and /roles/N/teams/ (GET, and POST {id[, disassociate]})."""
         roles = self.store.data["roles"]
         if len(parts) == 1:
@@ -551,27 +598,31 @@ class API:  # pylint: disable=too-many-public-methods
         member = self.store.get(member_collection, member_id)
         if member is None:
             raise Invalid({"detail": "%s %s does not exist." % (KINDS[member_collection].type, member_id)})
-        members = role[member_collection]
-        if body.get("disassociate"):
-            if member_id in members:
-                members.remove(member_id)
-                self.store.save()
-            return 204, None
-        if member_collection == "teams":
-            if role["collection"] == "teams" and role["object_id"] == member_id:
-                raise Invalid({"detail": "A team cannot be granted a role on itself."})
-            if role["collection"] == "credentials":
-                credential = self.store.get("credentials", role["object_id"])
-                if credential.get("organization") != member.get("organization"):
-                    raise Invalid({"detail": "You cannot grant credential access to a team not in the "
-                                             "credentials' organization"})
-        if member_id not in members:
-            members.append(member_id)
+        return self.grant(role, member_collection, member, bool(body.get("disassociate")), user)
+
+    def grant(self, role, member_collection, member, disassociate, user):
+        """Grant or revoke a role for a user or team, with AWX's refusals (RoleTeamsList, TeamRolesList,
+        RoleUsersList, UserRolesList) and RoleAccess: the requester must administer the role's object."""
+        self.grant_checks(role, member_collection, member, disassociate, user)
+        if member_collection == "teams" and role["collection"] == "teams" and role["object_id"] == member["id"]:
+            raise Invalid({"detail": "A team cannot be granted a role on itself."})
+        target = self.store.get(role["collection"], role["object_id"])
+        if not self.has_role(user, role["collection"], target, "admin_role"):
+            raise Forbidden("You do not have permission to perform this action.")
+        if self.set_grant(role, member_collection, member["id"], not disassociate):
             self.store.save()
         return 204, None
 
-    def member_roles(self, collection, obj, query, path):
-        """/teams/N/roles/ and /users/N/roles/: the roles granted directly."""
+    def member_roles(self, method, collection, obj, query, body, path):
+        """/teams/N/roles/ and /users/N/roles/: the roles granted directly; POST {id[, disassociate]} grants."""
+        if method == "POST":
+            body = body or {}
+            role = self.store.data["roles"].get(str(body.get("id")))
+            if role is None:
+                raise Invalid({"detail": "Not found."})
+            return self.grant(role, collection, obj, bool(body.get("disassociate")), self.user)
+        if method != "GET":
+            raise MethodNotAllowed()
         items = [self.render_role(role) for role in self.store.data["roles"].values()
                  if obj["id"] in role[collection]]
         return 200, self.page(self.filter(items, query), query, path)
@@ -648,6 +699,7 @@ class API:  # pylint: disable=too-many-public-methods
         self._check_unique(collection, data, None)
         data["id"] = self.store.next_id()
         data["created"] = data["modified"] = now()
+        data["created_by"] = self.user["id"] if self.user else None
         if kind.roles:
             self._new_roles(collection, data)
         for name in kind.lists:
@@ -706,17 +758,25 @@ class API:  # pylint: disable=too-many-public-methods
                 for field, target in kind.refs.items():
                     if other.get(field) == object_id and (target == collection or (
                             target == "unified_job_templates" and collection in UJT_TYPES)):
-                        if other_collection in ("workflow_job_template_nodes", "schedules", "inventory_sources",
-                                                "teams") and field in ("workflow_job_template",
-                                                                       "unified_job_template", "inventory",
-                                                                       "organization"):
+                        owned = ("workflow_job_template_nodes", "schedules", "inventory_sources", "teams", "hosts")
+                        if other_collection in owned and field in ("workflow_job_template", "unified_job_template",
+                                                                   "inventory", "organization"):
                             if other_collection == "workflow_job_template_nodes" and field == "unified_job_template":
                                 other[field] = None
                             else:
                                 self.delete(other_collection, other)
                         else:
                             other[field] = None
+        if collection == "hosts":
+            self._count_hosts(obj["inventory"])
+        self.forget_grants()
         self.store.save()
+
+    def _count_hosts(self, inventory_id):
+        inventory = self.store.get("inventories", inventory_id)
+        if inventory is not None:
+            inventory["total_hosts"] = sum(1 for h in self.store.objects("hosts").values()
+                                           if h["inventory"] == inventory_id)
 
     # --- per-type rules -------------------------------------------------------------------------------------
 
@@ -774,6 +834,7 @@ class API:  # pylint: disable=too-many-public-methods
                     raise validate.field_error("credential", "Execution environment credentials must be of type "
                                                              "Container Registry.")
         elif collection == "projects":
+            self._validate_project(data, body, old)
             if data["scm_type"] and not data["scm_url"]:
                 raise validate.field_error("scm_url", "SCM URL is required.")
             if data["scm_type"] == "git" and data["scm_url"] and not re.match(
@@ -808,13 +869,40 @@ class API:  # pylint: disable=too-many-public-methods
                 raise validate.field_error("extra_data", "Must be a dictionary.")
         elif collection == "schedules":
             self._validate_schedule(data)
-        elif collection == "notification_templates":
+        elif collection == "hosts":
+            inventory = store.get("inventories", data["inventory"])
+            if inventory["kind"] in ("smart", "constructed"):
+                raise validate.field_error("inventory", "Cannot create Host for Smart or Constructed Inventories")
+            _parse_vars(data["variables"], "variables")
+        elif collection == "notification_templates" and "notification_configuration" in body:
             data["notification_configuration"] = validate.notification_configuration(
-                data["notification_type"], data.get("notification_configuration") or {},
+                data["notification_type"], body["notification_configuration"],
                 old.get("notification_configuration") if old else None)
             if data.get("messages") is not None and not isinstance(data["messages"], dict):
                 raise validate.field_error("messages", "Expected a dictionary of messages.")
         return None
+
+    def _validate_project(self, data, body, old):
+        """ProjectOptionsSerializer/ProjectSerializer.validate: local_path rules and manual-project options."""
+        errors = {}
+        if old is not None and data["scm_type"] and "local_path" in body and body["local_path"] != old["local_path"]:
+            errors["local_path"] = ["Cannot change local_path for %s-based projects" % data["scm_type"]]
+        if data["scm_type"]:
+            data["local_path"] = old["local_path"] if old else ""
+        elif "local_path" in body and body["local_path"] not in self._local_path_choices(old):
+            errors["local_path"] = ["This path is already being used by another manual project."]
+        if data.get("scm_refspec") and data["scm_type"] != "git":
+            errors["scm_refspec"] = ["SCM refspec can only be used with git projects."]
+        if data.get("scm_track_submodules") and data["scm_type"] != "git":
+            errors["scm_track_submodules"] = ["SCM track_submodules can only be used with git projects."]
+        if data.get("scm_branch") and data["scm_type"] == "archive":
+            errors["scm_branch"] = ["SCM branch cannot be used with archive projects."]
+        if errors:
+            raise Invalid(errors)
+        if not data["scm_type"]:
+            for field in ("scm_update_on_launch", "scm_delete_on_update", "scm_track_submodules", "scm_clean"):
+                if data.get(field):
+                    raise validate.field_error(field, "Update options must be set to false for manual projects.")
 
     def _validate_inventory_source(self, data):
         store = self.store
@@ -825,15 +913,15 @@ class API:  # pylint: disable=too-many-public-methods
             if data.get("source_project") is None:
                 raise validate.field_error("source_project", "Project required for scm type sources.")
             project = store.get("projects", data["source_project"])
-            if not project["scm_type"] and not project.get("local_path"):
-                raise validate.field_error("source_project", "Project %s has no source to read inventory files from."
-                                           % project["name"])
+            if not project["scm_type"]:
+                raise validate.field_error("source_project", "Cannot use manual project for SCM-based inventory.")
+            # Stricter than AWX, which only fails when the source syncs: the file must be in the checkout the
+            # project's last successful update read.
             if not data.get("source_path"):
                 raise validate.field_error("source_path", "source_path is required for scm sources (a file in "
                                                           "the project).")
-            known = project.get("inventory_files")
-            if known is not None and data["source_path"] not in known and data["source_path"] not in (
-                    project.get("playbook_files") or []):
+            checkout = project.get("checkout")
+            if checkout is None or not os.path.isfile(os.path.join(checkout, data["source_path"])):
                 raise validate.field_error("source_path", "File %s not found in project %s."
                                            % (data["source_path"], project["name"]))
         elif data.get("source_project") is not None:
@@ -847,20 +935,32 @@ class API:  # pylint: disable=too-many-public-methods
         _parse_vars(data["source_vars"], "source_vars")
 
     def _validate_job_template(self, data):
+        """JobTemplateSerializer.validate, then JobOptionsSerializer.validate (every write re-checks the playbook
+        against the project's current list, as AWX does)."""
         store = self.store
-        if data["job_type"] in ("run", "check"):
-            if data.get("project") is None:
-                raise validate.field_error("project", "This field is required.")
-            if not data.get("playbook"):
-                raise validate.field_error("playbook", "This field is required.")
-        if data.get("project") is not None:
-            project = store.get("projects", data["project"])
-            data["organization"] = project.get("organization")
-            known = project.get("playbook_files")
-            if known is not None and data["playbook"] not in known:
-                raise validate.field_error("playbook", "Playbook not found for project.")
+        if data.get("host_config_key") and data.get("inventory") is None:
+            raise validate.field_error("host_config_key", "Cannot enable provisioning callback without an "
+                                                          "inventory set.")
+        if data.get("project") is None:
+            raise validate.field_error("project", "Job Templates must have a project assigned.")
         if data.get("inventory") is None and not data["ask_inventory_on_launch"]:
-            raise validate.field_error("inventory", "Job Template must provide 'inventory' or allow prompting for it.")
+            raise validate.field_error("inventory", "You must either set a default value or ask to prompt on launch.")
+        project = store.get("projects", data["project"])
+        data["organization"] = project.get("organization")
+        playbook = data.get("playbook") or ""
+        if project["scm_type"]:
+            not_found = not project["allow_override"] and playbook and playbook not in (
+                project.get("playbook_files") or [])
+        else:
+            not_found = bool(playbook) and playbook not in self.project_playbooks(project)
+        if not_found:
+            raise validate.field_error("playbook", "Playbook not found for project.")
+        if not playbook:
+            raise validate.field_error("playbook", "Must select playbook for project.")
+        if data.get("scm_branch") and not project["allow_override"]:
+            raise validate.field_error("scm_branch", "Project does not allow overriding branch.")
+        if data.get("ask_scm_branch_on_launch") and not project["allow_override"]:
+            raise validate.field_error("ask_scm_branch_on_launch", "Project does not allow overriding branch.")
         _parse_vars(data["extra_vars"], "extra_vars")
         if data["forks"] < 0 or data["timeout"] < 0:
             raise validate.field_error("forks" if data["forks"] < 0 else "timeout", "Must not be negative.")
@@ -871,8 +971,7 @@ class API:  # pylint: disable=too-many-public-methods
             raise validate.field_error("host_config_key", "Must be a string of at most 1024 characters.")
 
     def _validate_schedule(self, data):
-        dtstart, zone, until = validate.rrule(data["rrule"])
-        data["dtstart"], data["timezone"], data["until"] = dtstart, zone, until
+        data["rrule"], data["dtstart"], data["timezone"], data["until"] = validate.rrule(data["rrule"])
         collection, ujt = self.find_ujt(data["unified_job_template"])
         extra = data.get("extra_data") or {}
         if not isinstance(extra, dict):
@@ -898,16 +997,21 @@ class API:  # pylint: disable=too-many-public-methods
     def _after_write(self, collection, data, body, old, extra):
         """Side effects of a write: grants for new credentials, project updates, inventory counters."""
         if collection == "credentials" and old is None and extra:
+            admin = self.store.data["roles"][str(data["roles"]["admin_role"])]
             if extra.get("team"):
-                self.store.data["roles"][str(data["roles"]["admin_role"])]["teams"].append(extra["team"]["id"])
+                self.set_grant(admin, "teams", extra["team"]["id"], True)
             if extra.get("user"):
-                self.store.data["roles"][str(data["roles"]["admin_role"])]["users"].append(extra["user"]["id"])
+                self.set_grant(admin, "users", extra["user"]["id"], True)
         if collection == "projects":
             scm_changed = old is None or any(data.get(f) != old.get(f) for f in ("scm_type", "scm_url", "scm_branch",
-                                                                                 "scm_refspec", "local_path"))
-            if scm_changed and (data["scm_type"] or data.get("local_path")):
+                                                                                 "scm_refspec"))
+            if not data["scm_type"]:
+                data["status"] = "ok" if self._manual_path(data) else "missing"
+            elif scm_changed:
                 update = self.project_update(data)
                 return {"current_update": {"id": update["id"], "name": data["name"], "status": update["status"]}}
+        if collection == "hosts":
+            self._count_hosts(data["inventory"])
         if collection == "inventory_sources":
             inventory = self.store.get("inventories", data["inventory"])
             count = sum(1 for s in self.store.objects("inventory_sources").values()
@@ -916,40 +1020,88 @@ class API:  # pylint: disable=too-many-public-methods
             inventory["has_inventory_sources"] = count > 0
         return None
 
-    def project_update(self, project):
-        """Run a project update: local checkouts (file:// URLs, local_path) are scanned for playbooks and
-        inventory files; remote repositories are not fetched, so their file lists stay unknown (None)."""
-        update_id = self.store.next_id()
+    def _manual_path(self, project):
+        """The directory of a manual project (PROJECTS_ROOT/local_path), or None when it does not exist."""
+        if not self.projects_root or not project.get("local_path"):
+            return None
+        path = os.path.join(self.projects_root, project["local_path"])
+        return path if os.path.isdir(path) else None
+
+    def _local_path_choices(self, project):
+        """Project.get_local_path_choices: unused directories under PROJECTS_ROOT (plus the project's own)."""
+        taken = {p["local_path"] for p in self.store.objects("projects").values()
+                 if not p["scm_type"] and p.get("local_path") and (project is None or p["id"] != project["id"])}
+        return projects.local_path_choices(self.projects_root, taken) if self.projects_root else []
+
+    def project_playbooks(self, project):
+        """/projects/N/playbooks/: playbook_files of the last successful update, or a live scan of a manual
+        project's directory (ProjectPlaybooksSerializer)."""
+        if project["scm_type"]:
+            return project.get("playbook_files") or []
+        path = self._manual_path(project)
+        return projects.scan(path)[0] if path else []
+
+    def _checkout(self, project):
+        """(directory the update reads, why not): a file:// URL names a local repository; other URLs use the
+        emulator's project checkout."""
         url = project.get("scm_url") or ""
-        directory = None
         if url.startswith("file://"):
-            directory = url[len("file://"):]
-        elif not project["scm_type"] and project.get("local_path"):
-            directory = project["local_path"]
-        status, explanation = "successful", ""
-        if directory is not None:
-            if os.path.isdir(directory):
-                project["playbook_files"], project["inventory_files"] = scan_project(directory)
-                revision = _hash(json.dumps([project["playbook_files"], project["inventory_files"]]))[:40]
-            else:
-                status, explanation = "failed", "%s is not a directory" % directory
-                project["playbook_files"], project["inventory_files"] = [], []
-                revision = ""
-        else:
-            project.pop("playbook_files", None)
-            project.pop("inventory_files", None)
-            revision = ""
-            explanation = "gough-lab does not fetch remote repositories; playbooks and inventory files are not checked"
+            return url[len("file://"):], None
+        if self.project_checkout:
+            return self.project_checkout, None
+        return None, ("gough-lab's AWX emulator fetches no repositories and was given no project checkout "
+                      "(gough-lab awx serve --project-checkout DIR) for %s, so nothing was checked" % url)
+
+    def hold_project_updates(self, hold):
+        """/_lab/project_updates: while held, new project updates stay pending (as when no AWX worker picks them
+        up); releasing runs the pending ones. Returns the pending update ids."""
+        self.store.data.setdefault("lab", {})["hold_project_updates"] = bool(hold)
+        pending = [u for u in self.store.data["updates"].values()
+                   if u["type"] == "project_update" and u["status"] == "pending"]
+        if not hold:
+            for update in pending:
+                project = self.store.get("projects", update["project"])
+                if project is not None:
+                    self._run_project_update(project, update)
+        self.store.save()
+        return [u["id"] for u in pending if u["status"] == "pending"]
+
+    def project_update(self, project):
+        """A project update: scan the checkout for playbook_files and inventory_files as AWX does after a sync.
+        An update that cannot read a checkout fails (and keeps the lists of the last successful update)."""
+        update_id = self.store.next_id()
         stamp = now()
         update = {"id": update_id, "type": "project_update", "url": "%sproject_updates/%s/" % (PREFIX, update_id),
-                  "name": project["name"], "project": project["id"], "status": status, "failed": status != "successful",
-                  "started": stamp, "finished": stamp, "elapsed": 0.0, "scm_revision": revision,
-                  "job_explanation": explanation, "event_processing_finished": True}
+                  "name": project["name"], "project": project["id"], "status": "pending", "failed": False,
+                  "started": None, "finished": None, "elapsed": 0.0, "scm_revision": "", "job_explanation": "",
+                  "event_processing_finished": False, "launch_type": "manual", "created": stamp}
         self.store.data["updates"][str(update_id)] = update
         project["last_update"] = update_id
+        project["status"] = "pending"
+        if not self.store.data.get("lab", {}).get("hold_project_updates"):
+            self._run_project_update(project, update)
+        return update
+
+    def _run_project_update(self, project, update):
+        directory, explanation = self._checkout(project)
+        status, revision = "failed", ""
+        if directory is not None and not os.path.isdir(directory):
+            explanation = "%s is not a directory (the project's checkout)" % directory
+        elif directory is not None:
+            project["playbook_files"], project["inventory_files"] = projects.scan(directory)
+            project["checkout"] = directory
+            revision = _hash(json.dumps([project["playbook_files"], project["inventory_files"]]))[:40]
+            status, explanation = "successful", ""
+        project.setdefault("playbook_files", [])
+        project.setdefault("inventory_files", [])
+        stamp = now()
+        update.update(status=status, failed=status != "successful", started=stamp, finished=stamp,
+                      scm_revision=revision, job_explanation=explanation, event_processing_finished=True)
         project["status"] = status
-        project["scm_revision"] = revision
+        if revision:
+            project["scm_revision"] = revision
         project["last_job_failed"] = status != "successful"
+        project["last_job_run"] = stamp
         return update
 
     # --- sub-resources --------------------------------------------------------------------------------------
@@ -965,9 +1117,7 @@ class API:  # pylint: disable=too-many-public-methods
             items = [self.render_role(self.store.data["roles"][str(role_id)]) for role_id in obj["roles"].values()]
             return 200, self.page(self.filter(items, query), query, path)
         if name == "roles" and collection in ("teams", "users"):
-            if method != "GET":
-                raise MethodNotAllowed()
-            return self.member_roles(collection, obj, query, path)
+            return self.member_roles(method, collection, obj, query, body, path)
         if name == "survey_spec" and collection in ("job_templates", "workflow_job_templates"):
             return self.survey(method, obj, body)
         if name == "schedules" and collection in UJT_TYPES:
@@ -986,7 +1136,15 @@ class API:  # pylint: disable=too-many-public-methods
         if name in ("playbooks", "inventories") and collection == "projects":
             if method != "GET":
                 raise MethodNotAllowed()
-            return 200, obj.get("playbook_files" if name == "playbooks" else "inventory_files") or []
+            if name == "playbooks":
+                return 200, self.project_playbooks(obj)
+            return 200, obj.get("inventory_files") or []
+        if name == "hosts" and collection == "inventories":
+            if method != "GET":
+                raise MethodNotAllowed()
+            items = [self.render("hosts", h) for h in self.store.objects("hosts").values()
+                     if h["inventory"] == obj["id"]]
+            return 200, self.page(self.filter(items, query), query, path)
         if name == "update" and collection == "projects":
             if method == "GET":
                 return 200, {"can_update": bool(obj["scm_type"])}
@@ -994,15 +1152,20 @@ class API:  # pylint: disable=too-many-public-methods
                 raise MethodNotAllowed()
             if not obj["scm_type"]:
                 raise MethodNotAllowed()
+            if not self.has_role(self.user, "projects", obj, "update_role"):
+                raise Forbidden("You do not have permission to perform this action.")
             update = self.project_update(obj)
             self.store.save()
             return 202, dict(update, project_update=update["id"])
-        if name in ("update", "launch", "callback"):
+        if name == "launch" and collection in ("job_templates", "workflow_job_templates"):
+            return self.launch(method, collection, obj, body, self.user)
+        if name == "callback" and collection == "job_templates":
+            if method == "GET" and not self.has_role(self.user, collection, obj, "read_role"):
+                raise Forbidden("You do not have permission to perform this action.")
+            return self.callback(method, obj, body, self.remote_hosts)
+        if name == "update" and collection == "inventory_sources":
             if method == "GET":
-                if name == "callback":
-                    return 200, {"host_config_key": obj.get("host_config_key"), "matching_hosts": []}
-                return 200, {"can_update" if name == "update" else "can_start_without_user_input": False,
-                             "detail": "gough-lab's AWX emulator does not run jobs"}
+                return 200, {"can_update": True}
             raise MethodNotAllowed()
         raise NotFound()
 

@@ -15,6 +15,14 @@ def add_parser(subparsers):
                        help="HOST:PORT to listen on; port 0 picks a free port (default 127.0.0.1:8052)")
     serve.add_argument("--state", required=True,
                        help="state directory: awx.json, admin.json (admin password), token, url (files 0600)")
+    serve.add_argument("--project-checkout", metavar="DIR",
+                       help="checkout that project updates scan for SCM URLs other than file:// paths (the emulator "
+                            "fetches nothing; without it such updates fail, as an update that checked nothing)")
+    serve.add_argument("--remote-host-header", action="append", metavar="NAME", dest="remote_host_headers",
+                       help="AWX's REMOTE_HOST_HEADERS: where a provisioning callback's address is read, REMOTE_ADDR "
+                            "(the peer, the default) or a header such as X-Forwarded-For; repeat for several")
+    serve.add_argument("--projects-root", metavar="DIR",
+                       help="AWX's PROJECTS_ROOT: manual projects' local_path directories (default STATE/projects)")
     return awx
 
 
@@ -24,5 +32,7 @@ def run(args):
 
     if args.command != "serve":
         return 2
-    emulator = Emulator(args.state, listen=args.listen)
+    emulator = Emulator(args.state, listen=args.listen, project_checkout=args.project_checkout,
+                        projects_root=args.projects_root,
+                        remote_host_headers=args.remote_host_headers or ("REMOTE_ADDR",))
     return serve_until_signal(emulator, "gough_lab.awx")

@@ -116,6 +116,9 @@ _kind("inventories", "inventory",
       unique=(("name", "organization"),), roles=("admin_role", "update_role", "adhoc_role", "use_role", "read_role"),
       choices={"kind": ("", "smart", "constructed")}, lists={"instance_groups": "instance_groups"},
       read_only=("has_active_failures", "total_hosts", "has_inventory_sources", "total_inventory_sources"))
+_kind("hosts", "host",
+      {"name": None, "description": "", "inventory": None, "enabled": True, "instance_id": "", "variables": ""},
+      refs={"inventory": "inventories"}, required=("name", "inventory"), unique=(("name", "inventory"),))
 _kind("inventory_sources", "inventory_source",
       {"name": None, "description": "", "inventory": None, "source": None, "source_path": "", "source_vars": "",
        "source_project": None, "credential": None, "execution_environment": None, "scm_branch": "",

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from gough_lab.common.http import LabHTTPServer, LabStats, bump, write_file
 
-from .api import API, PREFIX, VERSION, Forbidden, MethodNotAllowed, NotFound, Store, _hash, _hash_password, now
-from .validate import Invalid
+from .api import API, PREFIX, VERSION, Store, _hash, _hash_password
+from .validate import Forbidden, Invalid, MethodNotAllowed, NotFound, now
 
 LOG = logging.getLogger("gough_lab.awx")
 ADMIN = "admin"
@@ -47,13 +47,21 @@ class Stats(LabStats):
 class Emulator:
     """The AWX emulator: state directory, HTTP server thread, admin user and token."""
 
-    def __init__(self, state_dir, listen=("127.0.0.1", 0)):
-        """Load or create the state in ``state_dir``; ``listen`` is (host, port), port 0 picks a free one."""
+    def __init__(self, state_dir, listen=("127.0.0.1", 0), project_checkout=None, projects_root=None,
+                 remote_host_headers=("REMOTE_ADDR",)):
+        """Load or create the state in ``state_dir``; ``listen`` is (host, port), port 0 picks a free one.
+        ``project_checkout``: the directory project updates read for URLs that are not ``file://`` paths.
+        ``projects_root``: AWX's PROJECTS_ROOT for manual projects (default ``state_dir/projects``).
+        ``remote_host_headers``: AWX's REMOTE_HOST_HEADERS, where a callback's address is read: REMOTE_ADDR (the
+        peer) or HTTP header names such as X-Forwarded-For (behind a proxy)."""
+        self.remote_host_headers = tuple(remote_host_headers)
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
         self.store = Store(self.state_dir)
         self.stats = Stats()
-        self.api = API(self.store, self.stats)
+        root = projects_root or os.path.join(self.state_dir, "projects")
+        os.makedirs(root, mode=0o700, exist_ok=True)
+        self.api = API(self.store, self.stats, project_checkout=project_checkout, projects_root=root)
         self._seed()
         self.server = LabHTTPServer(listen, Handler, self)
         self.thread = None
@@ -161,17 +169,18 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     def _authenticate(self, api):
+        """(user or None, token scope)."""
         header = self.headers.get("Authorization", "")
         scheme, value = (header.split(" ", 1) + [""])[:2]
         if scheme.lower() == "bearer" and value:
-            return api.user_for_token(value.strip())
+            return api.user_for_token(value.strip()), api.token_scope(value.strip())
         if scheme.lower() == "basic" and value:
             try:
                 username, password = (base64.b64decode(value.strip()).decode("utf-8").split(":", 1) + [""])[:2]
             except (ValueError, UnicodeDecodeError):
-                return None
-            return api.user_for_password(username, password)
-        return None
+                return None, "write"
+            return api.user_for_password(username, password), "write"
+        return None, "write"
 
     def _handle(self):
         emulator = self.server.emulator
@@ -181,7 +190,11 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if path.startswith("/_lab/"):
-            return self._lab(path, emulator)
+            try:
+                lab_body = json.loads(raw) if raw else None
+            except ValueError:
+                return self._send(400, {"detail": "JSON parse error"})
+            return self._lab(path, emulator, lab_body)
         if path in ("/api", "/api/"):
             return self._send(200, {"description": "AWX REST API", "current_version": PREFIX,
                                     "available_versions": {"v2": PREFIX}, "oauth2": "/api/o/",
@@ -193,22 +206,31 @@ class Handler(BaseHTTPRequestHandler):
         if path == PREFIX + "ping/":
             return self._send(200, emulator.api.ping())
         body = None
-        if raw:
+        form = self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded")
+        if raw and form and emulator.api.is_callback(self.command, path):
+            # AWX's callback view also parses forms (curl --data host_config_key=...); a form carries no extra_vars
+            fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+            body = {key: values[-1] for key, values in fields.items() if key != "extra_vars"}
+        elif raw:
             try:
                 body = json.loads(raw)
             except ValueError:
                 return self._send(400, {"detail": "JSON parse error - Expecting value"})
         write = self.command in ("POST", "PUT", "PATCH", "DELETE") and not path.startswith(PREFIX + "tokens/")
         with emulator.store.lock:
-            user = self._authenticate(emulator.api)
-            emulator.stats.count(self.command, path, write and user is not None)
-            if user is None:
+            user, scope = self._authenticate(emulator.api)
+            # A provisioning callback needs no login: the host config key is the credential.
+            callback = emulator.api.is_callback(self.command, path)
+            emulator.stats.count(self.command, path, write and (user is not None or callback))
+            if user is None and not callback:
                 detail = ("Invalid username/password." if self.headers.get("Authorization")
                           else "Authentication credentials were not provided.")
                 return self._send(401, {"detail": detail}, {"WWW-Authenticate": 'Bearer realm="api"'})
+            if user is not None and scope == "read" and write:
+                return self._send(403, {"detail": "You do not have permission to perform this action."})
             try:
                 status, response = emulator.api.handle(self.command if self.command != "HEAD" else "GET",
-                                                       path, query, body, user)
+                                                       path, query, body, user, scope, self._remote_hosts())
             except Invalid as exc:
                 return self._send(exc.status, exc.body)
             except NotFound:
@@ -219,13 +241,37 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(405, {"detail": 'Method "%s" not allowed.' % self.command})
         return self._send(status, response)
 
-    def _lab(self, path, emulator):
+    def _remote_hosts(self):
+        """The caller's addresses, as AWX's get_remote_hosts reads them from REMOTE_HOST_HEADERS."""
+        found = []
+        for name in self.server.emulator.remote_host_headers:
+            value = self.client_address[0] if name in ("REMOTE_ADDR", "REMOTE_HOST") else self.headers.get(name, "")
+            for part in (value or "").split(","):
+                if part.strip() and part.strip() not in found:
+                    found.append(part.strip())
+        return found
+
+    def _lab(self, path, emulator, body=None):
         if path == "/_lab/stats":
             if self.command == "GET":
                 return self._send(200, emulator.stats.snapshot())
             if self.command == "DELETE":
                 emulator.stats.reset()
                 return self._send(204, None)
+        with emulator.store.lock:
+            if path == "/_lab/callbacks" and self.command == "GET":
+                return self._send(200, emulator.store.data.get("callbacks", []))
+            if path == "/_lab/project_updates" and self.command == "POST":
+                pending = emulator.api.hold_project_updates((body or {}).get("hold"))
+                return self._send(200, {"hold": bool((body or {}).get("hold")), "pending": pending})
+            if path == "/_lab/jobs" and self.command == "GET":
+                return self._send(200, sorted(emulator.store.data.get("jobs", {}).values(), key=lambda j: j["id"]))
+            if path.startswith("/_lab/jobs/") and self.command == "POST":
+                job = emulator.api.set_job_status(path[len("/_lab/jobs/"):], (body or {}).get("status"))
+                if job is None:
+                    return self._send(400, {"detail": "unknown job, or status not one of pending, waiting, running, "
+                                                      "successful, failed, error, canceled"})
+                return self._send(200, job)
         return self._send(404, {"detail": "Not found."})
 
     def _safe(self):

@@ -4,11 +4,75 @@ The emulator runs as a subprocess (``python -m gough_lab.cli awx serve --listen 
 directory keeps the objects, so ``restart()`` serves the same AWX again.
 """
 
+import base64
 import json
+import urllib.error
+import urllib.request
 
 from gough_lab.common.testing import LAB_ROOT, EmulatorError, SubprocessEmulator
 
-__all__ = ["LAB_ROOT", "EmulatorError", "AWXEmulator", "start_awx_emulator"]
+__all__ = ["LAB_ROOT", "EmulatorError", "AWXClient", "AWXEmulator", "start_awx_emulator"]
+
+
+class AWXClient:
+    """A small JSON client of the emulator's API; ``auth`` is an Authorization header value or None."""
+
+    def __init__(self, url, auth=None):
+        """``url``: the emulator's base URL (no /api/)."""
+        self.url = url
+        self.auth = auth
+
+    @classmethod
+    def basic(cls, url, username, password):
+        """A client that logs in with a username and password."""
+        return cls(url, "Basic " + base64.b64encode(("%s:%s" % (username, password)).encode()).decode())
+
+    def call(self, method, path, body=None, headers=None):
+        """(status, JSON body or None) of one request; ``path`` is under /api/v2/ unless it starts with /."""
+        full = self.url + (path if path.startswith("/") else "/api/v2/" + path)
+        data = json.dumps(body).encode() if body is not None else None
+        sent = {"Content-Type": "application/json"} if data is not None else {}
+        if self.auth:
+            sent["Authorization"] = self.auth
+        sent.update(headers or {})
+        request = urllib.request.Request(full, data=data, method=method, headers=sent)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                payload = response.read()
+                return response.status, (json.loads(payload) if payload else None)
+        except urllib.error.HTTPError as exc:
+            payload = exc.read()
+            return exc.code, (json.loads(payload) if payload else None)
+
+    def get(self, path):
+        """GET: (status, body)."""
+        return self.call("GET", path)
+
+    def post(self, path, body=None):
+        """POST a JSON body ({} by default): (status, body)."""
+        return self.call("POST", path, {} if body is None else body)
+
+    def patch(self, path, body):
+        """PATCH: (status, body)."""
+        return self.call("PATCH", path, body)
+
+    def delete(self, path):
+        """DELETE: (status, body)."""
+        return self.call("DELETE", path)
+
+    def create(self, path, body):
+        """POST that must answer 201; returns the body."""
+        status, data = self.post(path, body)
+        if status != 201:
+            raise AssertionError("POST %s answered %s: %s" % (path, status, data))
+        return data
+
+    def one(self, collection, name):
+        """The object of ``collection`` named ``name`` (exactly one must exist)."""
+        status, data = self.get("%s/?name=%s" % (collection, urllib.request.quote(name)))
+        if status != 200 or data["count"] != 1:
+            raise AssertionError("%s named %r: %s %s" % (collection, name, status, data))
+        return data["results"][0]
 
 
 class AWXEmulator(SubprocessEmulator):
@@ -17,10 +81,19 @@ class AWXEmulator(SubprocessEmulator):
     SERVICE = "awx"
     LAB_ERRORS_AS_EMULATOR_ERROR = False
 
-    def __init__(self, state_dir, env=None, timeout=30):
-        """Start ``gough-lab awx serve`` on a free port and wait for its url file."""
+    def __init__(self, state_dir, env=None, timeout=30, project_checkout=None, projects_root=None,
+                 remote_host_headers=(), listen="127.0.0.1:0"):
+        """Start ``gough-lab awx serve`` on ``listen`` (a free 127.0.0.1 port by default) and wait for its url
+        file."""
         self.token = self.username = self.password = None
-        super().__init__(state_dir, (), env, timeout)
+        args = []
+        for name in remote_host_headers:
+            args += ["--remote-host-header", name]
+        if project_checkout is not None:
+            args += ["--project-checkout", str(project_checkout)]
+        if projects_root is not None:
+            args += ["--projects-root", str(projects_root)]
+        super().__init__(state_dir, args, env, timeout, listen=listen)
 
     def _started(self):
         super()._started()
@@ -31,7 +104,36 @@ class AWXEmulator(SubprocessEmulator):
     def _tail(self):
         return self.tail_log()
 
+    def client(self, username=None, password=None):
+        """An AWXClient: the admin's bearer token by default, or Basic auth as ``username``."""
+        if username is None:
+            return AWXClient(self.url, "Bearer " + self.token)
+        return AWXClient.basic(self.url, username, password)
 
-def start_awx_emulator(state_dir, *, env=None, timeout=30):
-    """Start ``gough-lab awx serve`` on a free 127.0.0.1 port with ``state_dir`` and return an AWXEmulator."""
-    return AWXEmulator(state_dir, env=env, timeout=timeout)
+    def hold_project_updates(self, hold=True):
+        """While held, project updates stay pending, as when no AWX worker runs them; releasing runs them.
+        Returns {"hold", "pending": [update ids still pending]}."""
+        return self._lab("POST", "/_lab/project_updates", {"hold": hold})
+
+    def callbacks(self):
+        """Every provisioning callback received: template, remote_host, host (when one matched), status, answer,
+        job (the job it created, or None), at."""
+        return self._lab("GET", "/_lab/callbacks")
+
+    def jobs(self):
+        """Every job and workflow job launched (``table`` is "jobs" or "workflow_jobs"), oldest first."""
+        return self._lab("GET", "/_lab/jobs")
+
+    def set_job_status(self, job_id, status):
+        """Move a recorded job to ``status`` (running, successful, failed...), as AWX's dispatcher would."""
+        return self._lab("POST", "/_lab/jobs/%s" % job_id, {"status": status})
+
+
+def start_awx_emulator(state_dir, *, env=None, timeout=30, project_checkout=None, projects_root=None,
+                       remote_host_headers=(), listen="127.0.0.1:0"):
+    """Start ``gough-lab awx serve`` with ``state_dir`` and return an AWXEmulator. ``project_checkout``: directory
+    project updates scan for non-``file://`` SCM URLs; ``projects_root``: AWX's PROJECTS_ROOT for manual projects;
+    ``remote_host_headers``: AWX's REMOTE_HOST_HEADERS (e.g. ["X-Forwarded-For", "REMOTE_ADDR"]); ``listen``:
+    HOST:PORT (a lab network's gateway address, for callbacks from lab nodes)."""
+    return AWXEmulator(state_dir, env=env, timeout=timeout, project_checkout=project_checkout,
+                       projects_root=projects_root, remote_host_headers=remote_host_headers, listen=listen)

@@ -4,6 +4,7 @@ Each checker returns nothing when the input is valid and raises Invalid with AWX
 (``{"field": ["message"]}``, or ``{"error": "message"}`` for surveys, as AWX answers).
 """
 
+import datetime
 import re
 
 ENCRYPTED = "$encrypted$"
@@ -18,11 +19,18 @@ INPUT_TYPES = ("string", "boolean")
 INPUT_KEYS = {"id", "label", "type", "secret", "multiline", "format", "choices", "default", "help_text", "ask_at_runtime"}
 FORMATS = ("ssh_private_key", "url")
 SURVEY_TYPES = ("text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect")
-WEBHOOK_KEYS = {"url": str, "http_method": str, "headers": dict, "username": str, "password": str,
-                "disable_ssl_verification": bool}
-WEBHOOK_REQUIRED = ("url", "http_method", "headers")
-NOTIFICATION_SECRETS = {"webhook": ("password",), "slack": ("token",), "email": ("password",),
-                        "mattermost": (), "pagerduty": ("token",), "twilio": ("account_token",)}
+
+
+class NotFound(Exception):
+    """404."""
+
+
+class Forbidden(Exception):
+    """403 with a detail."""
+
+
+class MethodNotAllowed(Exception):
+    """405."""
 
 
 class Invalid(Exception):
@@ -282,128 +290,291 @@ def survey_spec(spec):
 
 
 # --- schedules ----------------------------------------------------------------------------------------------
+# SchedulePreviewSerializer.validate_rrule (awx/api/serializers.py) collects these messages, then parses the rule as
+# Schedule.rrulestr does with dateutil; a parse error is reported as "rrule parsing failed validation: <error>".
 
-DTSTART = re.compile(r"^DTSTART(;TZID=(?P<tz>[A-Za-z0-9_+\-/]+))?:(?P<when>\d{8}T\d{6})(?P<z>Z?)$")
-RRULE_KEYS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYHOUR", "BYMINUTE",
-              "BYSECOND", "BYSETPOS", "BYWEEKNO", "BYYEARDAY", "WKST"}
-FREQS = ("MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
-DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+FREQS = {"YEARLY": 0, "MONTHLY": 1, "WEEKLY": 2, "DAILY": 3, "HOURLY": 4, "MINUTELY": 5, "SECONDLY": 6}
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+INT_PARTS = ("INTERVAL", "COUNT")
+INT_LIST_PARTS = ("BYSETPOS", "BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYEASTER", "BYWEEKNO", "BYHOUR", "BYMINUTE",
+                  "BYSECOND")
+# What Python's datetime says when dateutil builds an occurrence from an out-of-range part.
+RANGES = {"BYHOUR": (0, 23, "hour"), "BYMINUTE": (0, 59, "minute"), "BYSECOND": (0, 59, "second"),
+          "BYMONTH": (1, 12, "month")}
+TZID_MSG = "A valid TZID must be provided (e.g., America/New_York)"
 
 
-def _timezone_known(name):
+def now():
+    """The current time in AWX's format."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _zone(name):
+    """A tzinfo for an IANA name, or None (dateutil's tz.gettz answers None for an unknown zone)."""
     try:
         import zoneinfo  # pylint: disable=import-outside-toplevel
-        zoneinfo.ZoneInfo(name)
-        return True
-    except (ImportError, ValueError, OSError, KeyError):
-        return False
-    except Exception:  # pylint: disable=broad-except  # zoneinfo raises ZoneInfoNotFoundError (a KeyError) or others
-        return False
+        return zoneinfo.ZoneInfo(name)
+    except Exception:  # pylint: disable=broad-except  # ZoneInfoNotFoundError, ValueError for odd names
+        return None
+
+
+def _parse_datetime(text, what="Unknown string format: %s"):
+    match = re.match(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?(Z?)$", text)
+    if not match:
+        raise ValueError(what % text)
+    parts = [int(x) for x in match.groups()[:6] if x is not None]
+    try:
+        value = datetime.datetime(*parts)
+    except ValueError as exc:
+        raise ValueError("%s: %s" % (exc, text)) from exc
+    return value.replace(tzinfo=datetime.timezone.utc) if match.group(7) else value
+
+
+def _dtstart(value, parms, tzid_names):
+    """dateutil's _parse_date_value for DTSTART."""
+    tzinfo = None
+    value_found = False
+    for parm in parms:
+        if parm.startswith("TZID="):
+            key = tzid_names.get(parm.split("TZID=")[-1])
+            if key is None:
+                continue
+            tzinfo = _zone(key)
+            continue
+        if parm not in ("VALUE=DATE-TIME", "VALUE=DATE"):
+            raise ValueError("unsupported parm: " + parm)
+        if value_found:
+            raise ValueError("Duplicate value parameter found in: " + parm)
+        value_found = True
+    dates = value.split(",")
+    if len(dates) != 1:
+        raise ValueError("Multiple DTSTART values specified:" + value)
+    date = _parse_datetime(dates[0])
+    if tzinfo is not None:
+        if date.tzinfo is not None:
+            raise ValueError("DTSTART/EXDATE specifies multiple timezone")
+        date = date.replace(tzinfo=tzinfo)
+    return date
+
+
+def _rule_parts(value):
+    """dateutil's _parse_rfc_rrule: the parts of one RRULE/EXRULE value, with its error texts."""
+    parts = {}
+    for pair in value.split(";"):
+        name, part = pair.split("=")  # dateutil's own unpacking: "not enough values to unpack ..."
+        try:
+            if name in INT_PARTS:
+                parts[name] = int(part)
+            elif name in INT_LIST_PARTS:
+                parts[name] = [int(x) for x in part.split(",")]
+            elif name == "FREQ":
+                parts[name] = FREQS[part]
+            elif name == "UNTIL":
+                parts[name] = _parse_datetime(part, "invalid until date")
+            elif name == "WKST":
+                parts[name] = WEEKDAYS.index(part)
+            elif name in ("BYDAY", "BYWEEKDAY"):
+                days = []
+                for day in part.split(","):
+                    if not day:
+                        raise ValueError("Invalid (empty) BYDAY specification.")
+                    match = re.match(r"^([+-]?\d*)([A-Z]*)$", day) or re.match(r"^([A-Z]*)\(([+-]?\d+)\)$", day)
+                    if match is None or (match.group(2) not in WEEKDAYS and match.group(1) not in WEEKDAYS):
+                        raise KeyError(day)
+                    days.append(day)
+                parts["BYDAY"] = days
+            else:
+                raise AttributeError(name)
+        except AttributeError as exc:
+            raise ValueError("unknown parameter '%s'" % name) from exc
+        except (KeyError, ValueError) as exc:
+            raise ValueError("invalid '%s': %s" % (name, part)) from exc
+    if "FREQ" not in parts:
+        raise TypeError("rrule.__init__() missing 1 required positional argument: 'freq'")
+    for pos in parts.get("BYSETPOS", []):
+        if pos == 0 or not -366 <= pos <= 366:
+            raise ValueError("bysetpos must be between 1 and 366, or between -366 and -1")
+    for name, (low, high, unit) in RANGES.items():
+        for item in parts.get(name, []):
+            if not low <= item <= high:
+                raise ValueError("%s must be in %s..%s" % (unit, low, high))
+    return parts
+
+
+def coerce_naive_until(text):
+    """Schedule.coerce_naive_until: an UNTIL without Z is read in DTSTART's time zone and stored in UTC."""
+    start = re.sub(r"^.*(DTSTART[^\s]+)\s.*$", r"\1", text)
+    match = re.match(r"^DTSTART(?:;TZID=([^:]+))?:(\d{8}T\d{6})(Z?)$", start)
+    zone = None
+    if match and match.group(3):
+        zone = datetime.timezone.utc
+    elif match and match.group(1):
+        zone = _zone(match.group(1))
+    rules = re.split(r"\s+", text)
+    for index, rule in enumerate(rules):
+        if "until=" not in rule.lower():
+            continue
+        found = re.match(r".*?(?P<until>UNTIL\=[0-9]+T[0-9]+)(?P<utcflag>Z?)", rule)
+        if found is None or found.group("utcflag"):
+            continue
+        if zone is None:
+            raise ValueError(TZID_MSG)
+        local = datetime.datetime.strptime(found.group("until")[len("UNTIL="):], "%Y%m%dT%H%M%S").replace(tzinfo=zone)
+        utc = local.astimezone(datetime.timezone.utc).strftime("UNTIL=%Y%m%dT%H%M%SZ")
+        rules[index] = rule.replace(found.group("until"), utc)
+    return " ".join(rules)
+
+
+def _parse_ruleset(text):
+    """Schedule.rrulestr: the coerced rule, DTSTART and the rules' parts, or ValueError/TypeError."""
+    text = coerce_naive_until(text)
+    tzid_names = {name.upper(): name for name in re.findall(r"TZID=(?P<name>[^:]+):", text)}
+    upper = text.upper()
+    if not upper.strip():
+        raise ValueError("empty string")
+    dtstart = None
+    rules = []
+    for line in upper.split():
+        name, value = ("RRULE", line) if ":" not in line else line.split(":", 1)
+        parms = name.split(";")
+        name, parms = parms[0], parms[1:]
+        if name in ("RRULE", "EXRULE"):
+            for parm in parms:
+                raise ValueError("unsupported %s parm: %s" % (name, parm))
+            rules.append((name, value))
+        elif name == "DTSTART":
+            dtstart = _dtstart(value, parms, tzid_names)
+        elif name in ("RDATE", "EXDATE"):
+            continue  # refused before parsing
+        else:
+            raise ValueError("unsupported property: " + name)
+    parsed = []
+    for name, value in rules:
+        parts = _rule_parts(value)
+        until = parts.get("UNTIL")
+        if dtstart is not None and until is not None and (dtstart.tzinfo is None) != (until.tzinfo is None):
+            raise ValueError("RRULE UNTIL values must be specified in UTC when DTSTART is timezone-aware")
+        parsed.append((name, parts))
+    if dtstart is None or dtstart.tzinfo is None:
+        raise ValueError(TZID_MSG)
+    return text, dtstart, parsed
 
 
 def rrule(text):
-    """Check a schedule rule as AWX does; returns (dtstart, timezone, until) for the schedule's read-only fields."""
-    def fail(message):
-        raise field_error("rrule", message)
-
+    """Check a schedule rule as AWX 24.6.1 does. Returns (rule to store, dtstart, timezone, until): the rule with
+    naive UNTIL values coerced to UTC, the first start in UTC, the zone name and the local UNTIL."""
     if not isinstance(text, str) or not text.strip():
-        fail("This field may not be blank.")
-    lines = [line for line in re.split(r"[\s]+", text.strip()) if line]
-    starts = [line for line in lines if line.startswith("DTSTART")]
-    if not starts:
-        fail("Valid DTSTART required in rrule. Value should start with: DTSTART:YYYYMMDDTHHMMSSZ")
-    if len(starts) > 1:
-        fail("Multiple DTSTART is not supported.")
-    match = DTSTART.match(starts[0])
-    if not match:
-        fail("Valid DTSTART required in rrule. Value should start with: DTSTART:YYYYMMDDTHHMMSSZ")
-    zone = match.group("tz")
-    if not zone and not match.group("z"):
-        fail("A valid TZID must be provided (e.g., America/New_York)")
-    if zone and match.group("z"):
-        fail("DTSTART with TZID must be a local time (no trailing Z).")
-    if zone and not _timezone_known(zone):
-        fail("A valid TZID must be provided (e.g., America/New_York)")
-    rules = [line for line in lines if not line.startswith("DTSTART")]
-    if not rules:
-        fail("Multiple RRULE or EXRULE lines are required: at least one RRULE.")
-    until_value = None
-    saw_rrule = False
-    for line in rules:
-        head, sep, body = line.partition(":")
-        if not sep or head not in ("RRULE", "EXRULE"):
-            fail("Unsupported line %r: only DTSTART, RRULE and EXRULE lines are allowed." % line)
-        saw_rrule = saw_rrule or head == "RRULE"
-        parts = {}
-        for item in body.split(";"):
-            key, eq, value = item.partition("=")
-            if not eq or key not in RRULE_KEYS:
-                fail("Unsupported rule part %r in %s." % (item, head))
-            if key in parts:
-                fail("Rule part %s given twice in %s." % (key, head))
-            parts[key] = value
-        if "FREQ" not in parts:
-            fail("FREQ is required in %s." % head)
-        if parts["FREQ"] == "SECONDLY":
-            fail("SECONDLY is not supported.")
-        if parts["FREQ"] not in FREQS:
-            fail("FREQ must be one of %s." % ", ".join(FREQS))
-        if "INTERVAL" not in parts:
-            fail("INTERVAL required in rrule: %s" % line)
-        if not parts["INTERVAL"].isdigit() or int(parts["INTERVAL"]) < 1:
-            fail("INTERVAL must be a positive integer.")
-        if "COUNT" in parts and "UNTIL" in parts:
-            fail("RRULE may not contain both COUNT and UNTIL")
-        if "COUNT" in parts and (not parts["COUNT"].isdigit() or not 1 <= int(parts["COUNT"]) <= 999):
-            fail("COUNT > 999 is unsupported.")
-        if "UNTIL" in parts:
-            if not re.match(r"^\d{8}T\d{6}Z$", parts["UNTIL"]):
-                fail("UNTIL must be a UTC date-time (YYYYMMDDTHHMMSSZ).")
-            until_value = parts["UNTIL"]
-        if "BYDAY" in parts:
-            for day in parts["BYDAY"].split(","):
-                if day not in DAYS:
-                    if re.match(r"^[+-]?\d+[A-Z]{2}$", day):
-                        fail("BYDAY with numeric prefix not supported")
-                    fail("BYDAY value %r is not a weekday." % day)
-        for key in ("BYHOUR", "BYMINUTE", "BYMONTH", "BYMONTHDAY"):
-            if key in parts:
-                limits = {"BYHOUR": (0, 23), "BYMINUTE": (0, 59), "BYMONTH": (1, 12), "BYMONTHDAY": (-31, 31)}[key]
-                for value in parts[key].split(","):
-                    if not re.match(r"^-?\d+$", value) or not limits[0] <= int(value) <= limits[1] or value == "0" and key == "BYMONTHDAY":
-                        fail("%s value %r is out of range." % (key, value))
-    if not saw_rrule:
-        fail("At least one RRULE is required.")
-    when = match.group("when")
-    dtstart = "%s-%s-%sT%s:%s:%s%s" % (when[0:4], when[4:6], when[6:8], when[9:11], when[11:13], when[13:15],
-                                       "Z" if match.group("z") else "")
-    return dtstart, zone or "UTC", until_value or ""
+        raise field_error("rrule", "This field may not be blank.")
+    lowered = text.lower()
+    errors = []
+    dtstarts = re.findall(r".*?(DTSTART(;[^:]+)?\:[0-9]+T[0-9]+Z?)", text)
+    if not dtstarts:
+        errors.append("Valid DTSTART required in rrule. Value should start with: DTSTART:YYYYMMDDTHHMMSSZ")
+    if re.findall(r".*?(DTSTART:[0-9]+T[0-9]+) ", text):
+        errors.append("DTSTART cannot be a naive datetime.  Specify ;TZINFO= or YYYYMMDDTHHMMSSZZ.")
+    if len(dtstarts) > 1:
+        errors.append("Multiple DTSTART is not supported.")
+    if "rrule:" not in lowered:
+        errors.append("One or more rule required in rrule.")
+    if "exdate:" in lowered:
+        raise Invalid({"rrule": ["EXDATE not allowed in rrule."]})
+    if "rdate:" in lowered:
+        raise Invalid({"rrule": ["RDATE not allowed in rrule."]})
+    for rule in re.findall(r".*?(RULE\:[^\s]*)", text):
+        if "interval" not in rule.lower():
+            errors.append("INTERVAL required in rrule: %s" % rule)
+        elif "secondly" in rule.lower():
+            errors.append("SECONDLY is not supported: %s" % rule)
+        if re.match(r".*?BYDAY[\:\=][0-9]+[a-zA-Z]{2}", rule):
+            errors.append("BYDAY with numeric prefix not supported: %s" % rule)
+        if "COUNT" in rule and "UNTIL" in rule:
+            errors.append("RRULE may not contain both COUNT and UNTIL: %s" % rule)
+        count = re.match(r".*?(COUNT\=[0-9]+)", rule)
+        if count and int(count.group(1).split("=")[1]) > 999:
+            errors.append("COUNT > 999 is unsupported: %s" % rule)
+    stored = dtstart = None
+    parsed = []
+    try:
+        stored, dtstart, parsed = _parse_ruleset(text)
+    except (ValueError, TypeError) as exc:
+        errors.append("rrule parsing failed validation: %s" % exc)
+    if errors:
+        raise Invalid({"rrule": errors})
+    zone = "UTC" if dtstart.tzinfo is datetime.timezone.utc else str(dtstart.tzinfo)
+    until = ""
+    for _name, parts in parsed:
+        if parts.get("UNTIL") is not None:
+            until = parts["UNTIL"].astimezone(dtstart.tzinfo).replace(tzinfo=None).isoformat()
+            break
+    first = dtstart.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stored, first, zone, until
 
 
 # --- notification templates -----------------------------------------------------------------------------------
+# init_parameters of each notification backend (awx/main/notifications/*_backend.py at 24.6.1): field -> (type,
+# default or MISSING). AWX fills the defaults in, checks the types, and never refuses keys it does not know.
+
+MISSING = object()
+NOTIFICATION_PARAMETERS = {
+    "awssns": {"aws_region": ("string", ""), "aws_access_key_id": ("string", ""),
+               "aws_secret_access_key": ("password", ""), "aws_session_token": ("password", ""),
+               "sns_topic_arn": ("string", "")},
+    "email": {"host": ("string", MISSING), "port": ("int", MISSING), "username": ("string", MISSING),
+              "password": ("password", MISSING), "use_tls": ("bool", MISSING), "use_ssl": ("bool", MISSING),
+              "sender": ("string", MISSING), "recipients": ("list", MISSING), "timeout": ("int", 30)},
+    "grafana": {"grafana_url": ("string", MISSING), "grafana_key": ("password", MISSING)},
+    "irc": {"server": ("string", MISSING), "port": ("int", MISSING), "nickname": ("string", MISSING),
+            "password": ("password", MISSING), "use_ssl": ("bool", MISSING), "targets": ("list", MISSING)},
+    "mattermost": {"mattermost_url": ("string", MISSING), "mattermost_no_verify_ssl": ("bool", MISSING)},
+    "pagerduty": {"subdomain": ("string", MISSING), "token": ("password", MISSING),
+                  "service_key": ("string", MISSING), "client_name": ("string", MISSING)},
+    "rocketchat": {"rocketchat_url": ("string", MISSING), "rocketchat_no_verify_ssl": ("bool", MISSING)},
+    "slack": {"token": ("password", MISSING), "channels": ("list", MISSING)},
+    "twilio": {"account_sid": ("string", MISSING), "account_token": ("password", MISSING),
+               "from_number": ("string", MISSING), "to_numbers": ("list", MISSING)},
+    "webhook": {"url": ("string", MISSING), "http_method": ("string", "POST"),
+                "disable_ssl_verification": ("bool", False), "username": ("string", ""),
+                "password": ("password", ""), "headers": ("object", MISSING)},
+}
+TYPE_MAP = {"string": (str,), "int": (int,), "bool": (bool,), "list": (list,), "password": (str,), "object": (dict,)}
+
+
+def notification_secrets(kind):
+    """The password-type configuration fields of a notification type."""
+    return tuple(name for name, (ftype, _default) in NOTIFICATION_PARAMETERS.get(kind, {}).items()
+                 if ftype == "password")
+
 
 def notification_configuration(kind, config, old=None):
-    """Check a notification configuration; returns what to store (``$encrypted$`` keeps the old secret)."""
+    """NotificationTemplateSerializer.validate: fill AWX's defaults, check types; returns what to store
+    ($encrypted$ keeps the stored secret on an update). Errors are non-field errors, as AWX answers."""
     if not isinstance(config, dict):
         raise field_error("notification_configuration", "Must be an object.")
     stored = dict(config)
-    for key in NOTIFICATION_SECRETS.get(kind, ()):
-        if stored.get(key) == ENCRYPTED:
-            stored[key] = (old or {}).get(key, "")
-    if kind != "webhook":
-        return stored
-    missing = [key for key in WEBHOOK_REQUIRED if key not in config]
+    missing, wrong, errors, forward = [], [], [], []
+    for field, (ftype, default) in NOTIFICATION_PARAMETERS.get(kind, {}).items():
+        if field not in stored:
+            if default is MISSING:
+                missing.append(field)
+                continue
+            stored[field] = default
+        value = stored[field]
+        if type(value) not in TYPE_MAP[ftype]:  # pylint: disable=unidiomatic-typecheck  # AWX: True is no int
+            wrong.append((field, ftype))
+            continue
+        if ftype == "list" and len(value) < 1:
+            errors.append("No values specified for field '%s'" % field)
+            continue
+        if ftype == "password" and value == ENCRYPTED and old is not None:
+            forward.append(field)
+        if field == "http_method" and value.lower() not in ("put", "post"):
+            errors.append("HTTP method must be either 'POST' or 'PUT'.")
     if missing:
-        raise field_error("notification_configuration",
-                          "Missing required fields for Notification Configuration: %s." % ", ".join(missing))
-    for key, value in config.items():
-        if key not in WEBHOOK_KEYS:
-            raise field_error("notification_configuration", "Configuration field %r is not used by webhook." % key)
-        if not isinstance(value, WEBHOOK_KEYS[key]):
-            raise field_error("notification_configuration", "Configuration field %r incorrect, expected %s."
-                              % (key, WEBHOOK_KEYS[key].__name__))
-    if config["http_method"].upper() not in ("POST", "PUT"):
-        raise field_error("notification_configuration", "HTTP method must be either 'POST' or 'PUT'.")
-    if not re.match(r"^https?://\S+$", config["url"]):
-        raise field_error("notification_configuration", "Configuration field 'url' must be an http(s) URL.")
+        errors.append("Missing required fields for Notification Configuration: %s." % missing)
+    for field, ftype in wrong:
+        errors.append("Configuration field '%s' incorrect type, expected %s." % (field, ftype))
+    if errors:
+        raise Invalid({"non_field_errors": errors})
+    for field in forward:
+        stored[field] = (old or {}).get(field, "")
     return stored
