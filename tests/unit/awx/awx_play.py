@@ -39,8 +39,11 @@ def inputs(project_dir, **extra):
         "awx_config_backup_extra_vars": {"stack_backup_dir": "/srv/gough-backups"},
         "awx_config_journal_url": "https://stack.example.invalid:19532",
         "controller_user_accounts": [{"username": "alice", "password": "alice-secret-value",
-                                      "email": "alice@example.invalid"}],
-        "awx_config_extra_roles": [{"user": "alice", "target_teams": ["operators"], "role": "member"}],
+                                      "email": "alice@example.invalid"},
+                                     {"username": "bob", "password": "bob-secret-value",
+                                      "email": "bob@example.invalid"}],
+        "awx_config_extra_roles": [{"user": "alice", "target_teams": ["operators"], "role": "member"},
+                                   {"user": "bob", "target_teams": ["admins"], "role": "member"}],
     }
     values.update(extra)
     return values
@@ -103,3 +106,60 @@ class Client:
         found = self.all("%s/?%s" % (collection, urlencode(filters)))
         assert len(found) == 1, (collection, filters, found)
         return found[0]
+
+
+def launch_examples(markdown_path):
+    """The awx.awx launch commands of a Markdown page: [(module, args dict)] from each ``console`` block line
+    ``$ ansible localhost -m awx.awx.<job|workflow>_launch -a '<JSON>'`` (continuation lines included)."""
+    import re  # pylint: disable=import-outside-toplevel
+    import shlex  # pylint: disable=import-outside-toplevel
+
+    with open(markdown_path, encoding="utf-8") as handle:
+        text = handle.read()
+    examples = []
+    for indent, body in re.findall(r"^( *)```console\n(.*?)^\1```", text, re.M | re.S):
+        lines = [line[len(indent):] for line in body.splitlines()]
+        commands = []
+        for line in lines:
+            if line.startswith("$ "):
+                commands.append(line[2:])
+            elif commands:
+                commands[-1] += "\n" + line
+        for command in commands:
+            words = shlex.split(command.replace("\\\n", " "))
+            while words and re.match(r"^[A-Z_]+=", words[0]):
+                words.pop(0)
+            if words[:2] != ["ansible", "localhost"] or "-m" not in words:
+                continue
+            module = words[words.index("-m") + 1]
+            if module not in ("awx.awx.job_launch", "awx.awx.workflow_launch"):
+                continue
+            examples.append((module, json.loads(words[words.index("-a") + 1])))
+    return examples
+
+
+def run_module(awx, module, args, username, password):
+    """``ansible localhost -m <module> -a <JSON args>`` against ``awx`` as ``username``; returns CompletedProcess."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_LOCALHOST_WARNING="0",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="0", CONTROLLER_HOST=awx.url, CONTROLLER_USERNAME=username,
+               CONTROLLER_PASSWORD=password)
+    for name in ("CONTROLLER_OAUTH_TOKEN", "TOWER_HOST", "TOWER_OAUTH_TOKEN", "CONTROLLER_VERIFY_SSL"):
+        env.pop(name, None)
+    return subprocess.run([os.path.join(BIN, "ansible"), "localhost", "-m", module, "-a", json.dumps(args)],
+                          env=env, capture_output=True, text=True, check=False, timeout=300)
+
+
+def get_as(awx, path, username, password):
+    """GET a path under /api/v2/ as another user (Basic auth); returns (HTTP status, JSON body)."""
+    import base64  # pylint: disable=import-outside-toplevel
+    import urllib.error  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    credentials = base64.b64encode(("%s:%s" % (username, password)).encode()).decode()
+    request = urllib.request.Request(awx.url + "/api/v2/" + path, headers={"Authorization": "Basic " + credentials})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")

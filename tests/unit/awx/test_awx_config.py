@@ -10,17 +10,16 @@ import urllib.request
 import pytest
 import yaml
 
-from awx_play import Client, inputs, run_playbook  # pylint: disable=import-error
+from awx_play import Client, get_as, inputs, launch_examples, run_module, run_playbook  # pylint: disable=import-error
 from gough_lab.awx.testing import start_awx_emulator
 
 SECRETS = ("maas-secret-value", "fleet-secret-value", "ssh-secret-value", "alice-secret-value", "ca-key-secret-value",
-           "enroll-secret-value", "callback-key-0123456789", "AGEIDENTITYSECRETVALUE")
+           "enroll-secret-value", "callback-key-0123456789", "AGEIDENTITYSECRETVALUE", "bob-secret-value")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 # (template, credential) pairs where the template needs only the credential's environment (FLEET_URL, ...).
 ENVIRONMENT_ONLY = {("Gough compliance gate", "Fleet")}
 OPERATOR_TEMPLATES = ("Gough provision", "Gough agent", "Gough Fleet enrollment", "Gough decommission",
                       "Gough compliance gate", "Gough journal upload", "Gough backup", "Gough certificate renewal")
-DAY2_TEMPLATES = ("Gough backup", "Gough restore", "Gough certificate renewal")
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +82,8 @@ def test_project_and_maas_inventory_source(api, first_run, project_dir):
     project = api.one("projects", name="Gough")
     assert project["scm_type"] == "git" and project["scm_url"] == "file://%s" % project_dir
     assert project["status"] == "successful" and project["scm_update_on_launch"] is True
-    assert "inventory/maas.yml" in api.get("projects/%s/inventories/" % project["id"])
+    # The sync found the templates' playbooks (AWX refuses a template whose playbook its project's sync did not list).
+    assert {"playbooks/provision.yml", "playbooks/agent.yml"} <= set(api.get("projects/%s/playbooks/" % project["id"]))
     inventory = api.one("inventories", name="MAAS")
     source = api.one("inventory_sources", name="MAAS machines")
     assert source["inventory"] == inventory["id"] and source["source"] == "scm"
@@ -144,10 +144,14 @@ def test_surveys_ask_what_provisioning_needs(api, first_run):
     assert "noble" in questions["provision_distro_series"]["choices"]
     assert "base" in questions["provision_cloudinit_template"]["choices"]
     assert questions["provision_zone"]["required"] is False and questions["provision_zone"]["default"] == ""
+    # AWX requires every required question at launch, defaults or not: only the count has no default that fits.
+    assert [v for v, q in questions.items() if q["required"]] == ["provision_count"]
+    assert all("default" in q for v, q in questions.items() if not q["required"]), questions
     decommission = api.one("job_templates", name="Gough decommission")
     erase = api.get("job_templates/%s/survey_spec/" % decommission["id"])["spec"]
     assert [q["variable"] for q in erase] == ["decommission_erase_mode"]
     assert erase[0]["choices"] == ["none", "full", "quick", "secure"]
+    assert erase[0]["required"] is False and erase[0]["default"] == "quick"
     workflow = api.one("workflow_job_templates", name="Provision servers")
     assert workflow["survey_enabled"] is True
     wf_spec = api.get("workflow_job_templates/%s/survey_spec/" % workflow["id"])
@@ -205,6 +209,7 @@ def test_restore_template_asks_which_backup_and_may_only_verify(api, first_run):
     assert questions["stack_restore_backup"]["type"] == "text" and questions["stack_restore_backup"]["required"] is True
     assert questions["stack_restore_replace_ca"]["choices"] == ["no", "yes"]
     assert questions["stack_restore_replace_ca"]["default"] == "no"
+    assert questions["stack_restore_replace_ca"]["required"] is False
     assert yaml.safe_load(restore["extra_vars"]) == {"stack_backup_dir": "/srv/gough-backups"}
     backup = api.one("job_templates", name="Gough backup")
     assert yaml.safe_load(backup["extra_vars"]) == {
@@ -229,9 +234,12 @@ def test_backup_key_credential_writes_the_identity_file_for_the_restore_only(api
 def test_webhook_notification_on_failures(api, first_run):
     hook = api.one("notification_templates", name="Gough failures")
     assert hook["notification_type"] == "webhook"
+    # The whole configuration as AWX stores it, the defaults it fills in (username, password) included: the role
+    # sends them, so awx.awx finds nothing to PATCH on a rerun.
     assert hook["notification_configuration"] == {"url": "https://hooks.example.invalid/gough", "http_method": "POST",
                                                   "headers": {"Content-Type": "application/json"},
-                                                  "disable_ssl_verification": False}
+                                                  "disable_ssl_verification": False,
+                                                  "username": "", "password": ""}
 
 
 def grants(api, team_name):
@@ -241,9 +249,15 @@ def grants(api, team_name):
             for r in api.all("teams/%s/roles/" % team["id"])}
 
 
+# The organization-level roles AWX lets a team hold (it refuses the organization's Admin and Member to teams).
+ADMINS_ORGANIZATION_ROLES = ("Project Admin", "Inventory Admin", "Credential Admin", "Workflow Admin",
+                             "Job Template Admin", "Notification Admin", "Execution Environment Admin", "Execute",
+                             "Approve", "Auditor")
+
+
 def test_team_grants_are_exactly_least_privilege(api, first_run):
-    assert grants(api, "admins") == {("organization", "Gough", "Admin")} | {
-        ("job_template", name, "Admin") for name in DAY2_TEMPLATES} | {("job_template", "Gough restore", "Execute")}
+    # admins: every organization-level role a team may hold, never the organization's Admin or Member.
+    assert grants(api, "admins") == {("organization", "Gough", name) for name in ADMINS_ORGANIZATION_ROLES}
     assert grants(api, "auditors") == {("organization", "Gough", "Auditor")}
     expected = {("job_template", name, "Execute") for name in OPERATOR_TEMPLATES}
     expected |= {("workflow_job_template", "Provision servers", "Execute"),
@@ -277,9 +291,10 @@ def test_rerun_changes_only_the_secret_bearing_objects(awx, api, project_dir, fi
     assert changed_tasks(process.stdout) == {"Users", "Credentials"}
     writes = awx.stats()["writes_by_path"]
     expected = {"PATCH /api/v2/credentials/%s/" % c["id"]: 1 for c in _credentials(awx)}
-    expected["PATCH /api/v2/users/%s/" % api.one("users", username="alice")["id"]] = 1
+    for username in ("alice", "bob"):
+        expected["PATCH /api/v2/users/%s/" % api.one("users", username=username)["id"]] = 1
     assert writes == expected
-    for secret in SECRETS:
+    for secret in SECRETS + (awx.password,):
         assert secret not in process.stdout + process.stderr
 
 
@@ -294,16 +309,19 @@ def test_rerun_without_secret_updates_changes_nothing(awx, project_dir, first_ru
     process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_update_secrets=False), "-vvv")
     assert recap["failed"] == 0 and recap["changed"] == 0, process.stdout
     assert awx.stats()["writes"] == 0
-    for secret in SECRETS:
+    # Nor the API token the role's own requests (the project sync wait) carry.
+    for secret in SECRETS + (awx.token,):
         assert secret not in process.stdout + process.stderr
     assert "Gough agent" in process.stdout and '"playbook": "playbooks/stack.yml"' in process.stdout
 
 
 def test_check_mode_reports_drift_and_writes_nothing(awx, api, project_dir, first_run, tmp_path):
     awx.reset_stats()
-    process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_ee_image="localhost/gough-ee:2"),
-                                  "--check")
-    assert recap["failed"] == 0 and recap["changed"] >= 1, process.stdout
+    process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_ee_image="localhost/gough-ee:2",
+                                                        awx_config_update_secrets=False), "--check")
+    # Only the drift shows: everything else, the webhook with the defaults AWX stores included, reports no change.
+    assert recap["failed"] == 0 and recap["changed"] == 1, process.stdout
+    assert changed_tasks(process.stdout) == {"Execution environments"}
     assert awx.stats()["writes"] == 0
     assert api.one("execution_environments", name="Gough EE")["image"] == "localhost/gough-ee:latest"
 
@@ -335,6 +353,18 @@ def test_missing_required_input_fails_before_any_change(awx, project_dir, first_
     awx.reset_stats()
     process, recap = run_playbook(awx, tmp_path, variables, expect_rc=2)
     assert recap["failed"] == 1 and "awx_config_maas_api_key" in process.stdout
+    assert awx.stats()["requests"] == 0
+
+
+def test_team_grant_of_the_organization_admin_role_fails_before_any_change(awx, project_dir, first_run, tmp_path):
+    """AWX refuses a team the organization's Admin and Member roles: the role says so before it changes anything."""
+    awx.reset_stats()
+    refused = [{"team": "operators", "organization": "Gough", "role": "admin"},
+               {"team": "auditors", "organization": "Gough", "roles": ["auditor", "member"]}]
+    process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_extra_roles=refused), expect_rc=2)
+    assert recap["failed"] == 1
+    assert "operators admin on Gough, auditors member on Gough" in process.stdout
+    assert "participation role" in process.stdout
     assert awx.stats()["requests"] == 0
 
 
@@ -505,3 +535,115 @@ def test_emulator_rejects_file_injectors_awx_rejects(awx, first_run, injectors, 
         urllib.request.urlopen(request, timeout=30)  # pylint: disable=consider-using-with
     assert caught.value.code == 400
     assert message in json.loads(caught.value.read())["injectors"][0]
+
+
+# --- Who may do what (user_capabilities, as AWX computes them from the grants) --------------------------------
+
+OPERATOR = ("alice", "alice-secret-value")
+ADMIN = ("bob", "bob-secret-value")
+
+
+def capabilities(awx, user, collection, name):
+    """summary_fields.user_capabilities of the object ``name`` as ``user`` sees it (None: the user cannot see it)."""
+    status, page = get_as(awx, "%s/?name=%s" % (collection, name.replace(" ", "+")), *user)
+    assert status == 200, page
+    if not page["results"]:
+        return None
+    caps = page["results"][0]["summary_fields"]["user_capabilities"]
+    if "start" not in caps and collection == "job_templates":
+        pytest.skip("the AWX emulator of this branch does not compute user_capabilities from the grants")
+    return caps
+
+
+def test_operators_may_schedule_what_they_may_run_but_change_nothing(awx, first_run):
+    """AWX ties schedules to the right to launch (ScheduleAccess.can_add asks for Execute on the template) and reports
+    it as schedule: true; docs/awx.md says so. Operators edit no template and none of Gough's schedules."""
+    provision = capabilities(awx, OPERATOR, "job_templates", "Gough provision")
+    assert provision["start"] is True and provision["schedule"] is True
+    assert provision["edit"] is False and provision["delete"] is False and provision["copy"] is False
+    workflow = capabilities(awx, OPERATOR, "workflow_job_templates", "Provision servers")
+    assert workflow["start"] is True and workflow["schedule"] is True and workflow["edit"] is False
+    gate = capabilities(awx, OPERATOR, "schedules", "Nightly compliance gate")
+    assert gate["edit"] is False and gate["delete"] is False
+    # The control stack and the restore stay with admins: operators can do nothing with them (AWX does not even list
+    # them to operators, who hold no role that reads them).
+    for name in ("Gough stack", "Gough restore"):
+        caps = capabilities(awx, OPERATOR, "job_templates", name)
+        assert caps is None or not any(caps.values()), (name, caps)
+
+
+def test_admins_administer_the_contents_but_not_the_organization(awx, first_run):
+    """Without the organization's Admin role (AWX refuses it to teams), admins change and run every template but
+    cannot change the organization or its teams."""
+    for name in ("Gough stack", "Gough restore", "Gough provision"):
+        template = capabilities(awx, ADMIN, "job_templates", name)
+        assert template["edit"] is True and template["start"] is True and template["schedule"] is True, name
+    assert capabilities(awx, ADMIN, "workflow_job_templates", "Provision servers")["edit"] is True
+    assert capabilities(awx, ADMIN, "schedules", "Nightly backup")["edit"] is True
+    assert capabilities(awx, ADMIN, "organizations", "Gough")["edit"] is False
+    assert capabilities(awx, ADMIN, "teams", "operators")["edit"] is False
+
+
+# --- The launch examples of docs/awx.md -------------------------------------------------------------------------
+
+DOCS = os.path.join(ROOT, "docs", "awx.md")
+
+
+def _template(api, module, name):
+    collection = "workflow_job_templates" if module == "awx.awx.workflow_launch" else "job_templates"
+    return collection, api.one(collection, name=name)
+
+
+def test_docs_launch_examples_are_found_and_wait_a_bounded_time():
+    examples = launch_examples(DOCS)
+    assert {(module, args["name"]) for module, args in examples} == {
+        ("awx.awx.workflow_launch", "Provision servers"), ("awx.awx.job_launch", "Gough decommission"),
+        ("awx.awx.job_launch", "Gough journal upload")}
+    for _module, args in examples:
+        assert args.get("wait") is not True or args.get("timeout", 0) > 0, args
+
+
+def test_docs_launch_examples_answer_every_required_question(api, first_run):
+    """AWX refuses a launch that leaves out a required survey question, default or not (variables_needed_to_start),
+    extra variables a template neither surveys nor prompts for, and prompts it does not ask for."""
+    for module, args in launch_examples(DOCS):
+        collection, template = _template(api, module, args["name"])
+        extra = args.get("extra_vars") or {}
+        spec = (api.get("%s/%s/survey_spec/" % (collection, template["id"]))["spec"]
+                if template["survey_enabled"] else [])
+        missing = [q["variable"] for q in spec if q["required"] and q["variable"] not in extra]
+        assert not missing, (args["name"], missing)
+        if not template["ask_variables_on_launch"]:
+            assert set(extra) <= {q["variable"] for q in spec}, args
+        for prompt in ("limit", "inventory"):
+            assert prompt not in args or template["ask_%s_on_launch" % prompt], (args["name"], prompt)
+
+
+def _launch_endpoint(api):
+    """GET the workflow's launch endpoint, or skip when the emulator has none (it lacks variables_needed_to_start)."""
+    workflow = api.one("workflow_job_templates", name="Provision servers")
+    info = api.get("workflow_job_templates/%s/launch/" % workflow["id"])
+    if "variables_needed_to_start" not in info:
+        pytest.skip("the AWX emulator of this branch has no launch endpoint (GET .../launch/ has no "
+                    "variables_needed_to_start); the strict emulator adds it")
+    return info
+
+
+def test_docs_launch_examples_are_accepted_by_awx_for_an_operator(awx, api, first_run):
+    """Each command docs/awx.md shows, run as it is by a member of operators (the emulator runs no job, so the
+    examples' wait is turned off)."""
+    info = _launch_endpoint(api)
+    assert info["variables_needed_to_start"] == ["provision_count"]
+    for module, args in launch_examples(DOCS):
+        process = run_module(awx, module, dict(args, wait=False), *OPERATOR)
+        assert process.returncode == 0, process.stdout + process.stderr
+        assert re.search(r'"id": \d+', process.stdout), process.stdout
+
+
+def test_launch_without_the_required_answer_is_refused_with_awx_message(awx, api, first_run):
+    _launch_endpoint(api)
+    process = run_module(awx, "awx.awx.workflow_launch",
+                         {"name": "Provision servers", "extra_vars": {"provision_zone": "rack-a"}, "wait": False},
+                         *OPERATOR)
+    assert process.returncode != 0
+    assert "'provision_count' value missing" in process.stdout
