@@ -21,6 +21,7 @@ import yaml
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 from gough_lab import images  # noqa: E402  pylint: disable=wrong-import-position
+from gough_lab.common.testing import link_collection  # noqa: E402  pylint: disable=wrong-import-position
 COLLECTIONS = os.path.join(ROOT, ".build", "alerts-check-collections")
 BIN = os.path.dirname(sys.executable)
 # Every receiver on, so amtool sees each kind of configuration the role can write.
@@ -49,17 +50,6 @@ PLAYBOOK = [{"name": "Render the stack", "hosts": "localhost", "gather_facts": F
     {"name": "Render", "ansible.builtin.include_role": {"name": "gough.gough.stack", "tasks_from": "render"}}]}]
 
 
-def _collections():
-    link = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        try:
-            os.symlink(ROOT, link)
-        except FileExistsError:
-            pass
-    return COLLECTIONS
-
-
 def render(profile_vars, base):
     """Run the role's render entry with ``profile_vars`` into ``base``; returns (returncode, output)."""
     work = os.path.dirname(base)
@@ -70,7 +60,7 @@ def render(profile_vars, base):
     with open(vars_file, "w", encoding="utf-8") as handle:
         yaml.safe_dump(dict(profile_vars, stack_base_dir=base), handle)
     os.chmod(vars_file, 0o600)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections(), ANSIBLE_NOCOLOR="1",
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=link_collection(ROOT, COLLECTIONS), ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
     result = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
                              "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "@" + vars_file, playbook],

@@ -24,10 +24,11 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.path.join(ROOT, "lab")
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
 BIN = os.path.dirname(sys.executable)
 sys.path.insert(0, LAB)
 sys.path.insert(0, COLLECTIONS)
+# pylint: disable-next=wrong-import-position
+from gough_lab.common.testing import link_collection  # noqa: E402
 
 TIME_TARGET = 10.0
 FLEET_REQUEST_TARGET = 5
@@ -35,13 +36,6 @@ CRITICAL = "SELECT 1 FROM os_version WHERE name = 'root login off';"
 OTHER_CRITICAL = "SELECT 1 FROM os_version WHERE name = 'nothing world-writable';"
 MINOR = "SELECT 1 FROM os_version WHERE name = 'journal persistent';"
 NOOP_PLAY = "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks: []\n"
-
-
-def ensure_collection_link():
-    """Make ansible_collections/gough/gough under .build/pytest-collections point at the working tree."""
-    if not os.path.islink(LINK):
-        os.makedirs(os.path.dirname(LINK), exist_ok=True)
-        os.symlink(ROOT, LINK)
 
 
 def seed(maas, fleet, hosts, failing, released, workers):
@@ -96,7 +90,7 @@ def main():
     parser.add_argument("--no-gate", action="store_true",
                         help="print the figures but exit 0 when a time or request target is missed (CI)")
     args = parser.parse_args()
-    ensure_collection_link()
+    link_collection(ROOT, COLLECTIONS)
     # pylint: disable=import-outside-toplevel
     from gough_lab.fleet.testing import start_fleet_emulator
     from gough_lab.testing import start_maas_emulator

@@ -18,11 +18,11 @@ if LAB not in sys.path:
     sys.path.insert(0, LAB)
 BIN = os.path.dirname(sys.executable)
 COLLECTIONS = os.path.join(ROOT, ".build", "stack-test-collections")
-LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
 PLAYBOOK = os.path.join(ROOT, "playbooks", "stack.yml")
 
 
 from gough_lab import images  # noqa: E402  pylint: disable=wrong-import-position
+from gough_lab.common.testing import link_collection  # noqa: E402  pylint: disable=wrong-import-position
 
 # The role variable of each lab image.
 IMAGE_VARS = {"emulators": "stack_lab_emulators_image", "nginx": "stack_lab_nginx_image",
@@ -37,15 +37,6 @@ def pinned_lab_images():
     with the content tags (``trixie-<hash>``, fixed per content) runs this checkout's images for its whole run.
     """
     return {variable: images.content_ref(name) for name, variable in IMAGE_VARS.items()}
-
-
-def _lay_collection():
-    if not os.path.islink(LINK):
-        os.makedirs(os.path.dirname(LINK), exist_ok=True)
-        try:
-            os.symlink(ROOT, LINK)
-        except FileExistsError:
-            pass
 
 
 def free_port():
@@ -72,7 +63,7 @@ class PlaybookRun:
 
 def run_playbook(playbook, extra_vars, *options, timeout=900):
     """Run ``playbook`` on localhost with ``extra_vars`` (written to a vars file) and return a PlaybookRun."""
-    _lay_collection()
+    link_collection(ROOT, COLLECTIONS)
     vars_file = os.path.join(extra_vars["stack_base_dir"] + ".vars.yml")
     os.makedirs(os.path.dirname(vars_file), exist_ok=True)
     with open(vars_file, "w", encoding="utf-8") as handle:

@@ -16,6 +16,19 @@ import urllib.request
 LAB_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def link_collection(root, collections):
+    """Make ``<collections>/ansible_collections/gough/gough`` a link to the working tree ``root`` (once; safe when
+    another process makes it at the same time) and return ``collections``, for ANSIBLE_COLLECTIONS_PATH."""
+    link = os.path.join(str(collections), "ansible_collections", "gough", "gough")
+    if not os.path.islink(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        try:
+            os.symlink(str(root), link)
+        except FileExistsError:
+            pass
+    return str(collections)
+
+
 class EmulatorError(RuntimeError):
     """The emulator did not start, or a lab endpoint failed."""
 
