@@ -12,6 +12,7 @@ from .errors import admin_only, bad_request, conflict, form_errors, not_found
 from .render import (by_key, domain_json, fabric_json, pool_json, sshkey_json, subnet_json, tag_json, user_json, vlan_json,
                      zone_json)
 
+
 TAG_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 TAG_NAME_MAX = 256
 
@@ -25,6 +26,8 @@ def tag_name_errors(name):
     if not TAG_NAME_RE.match(name):
         errors.append("Enter a valid value.")
     return errors
+
+
 NAME_RE = re.compile(r"^[\w-]+$")
 SSH_KEY_TYPES = ("ssh-rsa", "ssh-dss", "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
                  "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")

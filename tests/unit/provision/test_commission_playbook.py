@@ -93,7 +93,7 @@ def test_new_machines_are_commissioned_and_tagged_others_untouched_check_mode_an
     for hostname, state in lab.before.items():
         if hostname not in NEW:
             assert after[hostname] == state, hostname
-    assert sorted(s for s, _ in after.values()) == ["Broken", "Commissioning", "Deployed"] + ["Ready"] * 6
+    assert sorted(status for status, _tags in after.values()) == ["Broken", "Commissioning", "Deployed"] + ["Ready"] * 6
     # The summary names the machines, the tags and the final statuses.
     assert ("4 New machines commissioned (node-new-1, node-new-2, node-new-3, node-new-4), tagged rack-a, "
             "discovered: 4 Ready, 0 failed") in first.stdout

@@ -75,8 +75,8 @@ def args(lab, **options):
     return options
 
 
-def test_new_machines_are_tagged_and_commissioned_in_one_batch_and_others_left_alone(lab, run_module,
-                                                                                   return_doc_problems):
+def test_new_machines_are_tagged_and_commissioned_in_one_batch_and_others_left_alone(
+        lab, run_module, return_doc_problems):
     others = dict((name, status) for name, status in lab.before.items() if status != "New")
     tags_before = tags_of(lab)
     lab.reset_stats()
