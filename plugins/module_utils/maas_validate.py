@@ -227,6 +227,25 @@ def normalize_distro_series(value, client=None, field="distro_series"):
 
 # -- objects that must exist on the server ----------------------------------------------------------------------
 
+# -- tag names --------------------------------------------------------------------------------------------------
+
+# MAAS's Tag model: name = CharField(max_length=256, validators=[RegexValidator("^[a-zA-Z0-9_-]+$")]).
+_TAG_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
+TAG_NAME_MAX = 256
+
+
+def validate_tag_name(value, field="name"):
+    """Return ``value`` if MAAS would accept it as a tag name (letters, digits, ``-`` and ``_``, at most 256
+    characters); else raise ``MAASValidationError`` quoting the name."""
+    if not isinstance(value, str) or not _TAG_NAME_RE.match(value):
+        raise MAASValidationError(field, "%r is not a valid MAAS tag name; use only letters, digits, '-' and '_'."
+                                  % (value,))
+    if len(value) > TAG_NAME_MAX:
+        raise MAASValidationError(field, "%r is not a valid MAAS tag name; MAAS allows at most %d characters (it has "
+                                         "%d)." % (value, TAG_NAME_MAX, len(value)))
+    return value
+
+
 #: kind -> (collection path, option name used in messages, noun)
 _REFERENCE_KINDS = {
     "zone": ("zones/", "zone", "zone"),

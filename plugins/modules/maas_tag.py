@@ -25,7 +25,7 @@ extends_documentation_fragment:
 options:
   name:
     description:
-      - Name of the tag. Letters, digits, V(-) and V(_) only.
+      - Name of the tag. Letters, digits, V(-) and V(_) only, at most 256 characters (as MAAS requires).
     type: str
     required: true
   state:
@@ -193,8 +193,6 @@ machines_missing:
   sample: [laptop-17]
 """
 
-import re
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gough.gough.plugins.module_utils.maas import (
@@ -204,8 +202,8 @@ from ansible_collections.gough.gough.plugins.module_utils.maas import (
 )
 from ansible_collections.gough.gough.plugins.module_utils.maas_batch import find_named_machines
 from ansible_collections.gough.gough.plugins.module_utils.maas_entity import EntitySpec, ensure_entity
+from ansible_collections.gough.gough.plugins.module_utils.maas_validate import MAASValidationError, validate_tag_name
 
-TAG_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 TAG_FIELDS = {"name": "", "comment": "", "definition": "", "kernel_opts": ""}
 
 
@@ -262,8 +260,10 @@ def main():
     name = params["name"]
     if params["remove_machines"] and params["machines_mode"] != "add":
         module.fail_json(msg="remove_machines: only with machines_mode=add (the other modes say it all).")
-    if not TAG_NAME_RE.match(name):
-        module.fail_json(msg="name: %r is not a valid MAAS tag name; use only letters, digits, '-' and '_'." % name)
+    try:
+        validate_tag_name(name)
+    except MAASValidationError as exc:
+        module.fail_json(msg=str(exc))
     manage_members = params["state"] == "present" and params["machines"] is not None
     client = client_from_module(module)
 

@@ -12,7 +12,22 @@ from .errors import admin_only, bad_request, conflict, form_errors, not_found
 from .render import (by_key, domain_json, fabric_json, pool_json, sshkey_json, subnet_json, tag_json, user_json, vlan_json,
                      zone_json)
 
+
 TAG_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
+TAG_NAME_MAX = 256
+
+
+def tag_name_errors(name):
+    """MAAS's Tag.name field: CharField(max_length=256) with RegexValidator("^[a-zA-Z0-9_-]+$"); Django reports
+    every validator that fails, with its stock messages."""
+    errors = []
+    if len(name) > TAG_NAME_MAX:
+        errors.append("Ensure this value has at most %d characters (it has %d)." % (TAG_NAME_MAX, len(name)))
+    if not TAG_NAME_RE.match(name):
+        errors.append("Enter a valid value.")
+    return errors
+
+
 NAME_RE = re.compile(r"^[\w-]+$")
 SSH_KEY_TYPES = ("ssh-rsa", "ssh-dss", "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
                  "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
@@ -50,8 +65,8 @@ def create_tag(call):
     with region.lock:
         if not name:
             raise form_errors({"name": ["This field is required."]})
-        if not TAG_NAME_RE.match(name):
-            raise form_errors({"name": ["Invalid character in tag name."]})
+        if tag_name_errors(name):
+            raise form_errors({"name": tag_name_errors(name)})
         if name in region.tags:
             raise form_errors({"name": ["Tag with this Name already exists."]})
         ids = [t["id"] for t in region.tags.values()]
@@ -76,8 +91,8 @@ def update_tag(call):
         tag = _tag(call)
         new_name = call.params.get("name")
         if new_name and new_name != tag["name"]:
-            if not TAG_NAME_RE.match(new_name):
-                raise form_errors({"name": ["Invalid character in tag name."]})
+            if tag_name_errors(new_name):
+                raise form_errors({"name": tag_name_errors(new_name)})
             if new_name in region.tags:
                 raise form_errors({"name": ["Tag with this Name already exists."]})
             old = tag["name"]

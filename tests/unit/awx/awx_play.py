@@ -38,6 +38,7 @@ def inputs(project_dir, **extra):
         "awx_config_backup_identity": "AGE-SECRET-KEY-1AGEIDENTITYSECRETVALUE0000000000000000000000000000000000000",
         "awx_config_backup_extra_vars": {"stack_backup_dir": "/srv/gough-backups"},
         "awx_config_journal_url": "https://stack.example.invalid:19532",
+        "awx_config_commission_tags": ["discovered", "rack-a"],
         "controller_user_accounts": [{"username": "alice", "password": "alice-secret-value",
                                       "email": "alice@example.invalid"},
                                      {"username": "bob", "password": "bob-secret-value",

@@ -19,7 +19,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 # (template, credential) pairs where the template needs only the credential's environment (FLEET_URL, ...).
 ENVIRONMENT_ONLY = {("Gough compliance gate", "Fleet")}
 OPERATOR_TEMPLATES = ("Gough provision", "Gough agent", "Gough Fleet enrollment", "Gough decommission",
-                      "Gough compliance gate", "Gough journal upload", "Gough backup", "Gough certificate renewal")
+                      "Gough compliance gate", "Gough journal upload", "Gough backup", "Gough certificate renewal",
+                      "Gough commission new machines")
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,8 @@ def test_job_templates_playbooks_credentials_prompts_and_callback(api, first_run
                 "Gough journal upload": ("playbooks/journal.yml", {"Gough servers SSH", "Gough CA"}),
                 "Gough backup": ("playbooks/backup.yml", {"Gough servers SSH"}),
                 "Gough restore": ("playbooks/restore.yml", {"Gough servers SSH", "Gough backup key"}),
-                "Gough certificate renewal": ("playbooks/renew.yml", {"Gough servers SSH", "Gough CA"})}
+                "Gough certificate renewal": ("playbooks/renew.yml", {"Gough servers SSH", "Gough CA"}),
+                "Gough commission new machines": ("playbooks/commission.yml", {"MAAS"})}
     inventory = api.one("inventories", name="MAAS")
     for name, (playbook, credentials) in expected.items():
         template = api.one("job_templates", name=name)
@@ -198,6 +200,20 @@ def test_day2_schedules_back_up_nightly_and_renew_weekly(api, first_run):
     renew = api.one("schedules", name="Weekly certificate renewal")
     assert renew["unified_job_template"] == api.one("job_templates", name="Gough certificate renewal")["id"]
     assert "FREQ=WEEKLY;INTERVAL=1;BYDAY=SU" in renew["rrule"] and renew["enabled"] is True
+
+
+def test_commission_template_asks_for_tags_with_the_configured_default_and_runs_hourly(api, first_run):
+    template = api.one("job_templates", name="Gough commission new machines")
+    assert template["survey_enabled"] is True and template["ask_variables_on_launch"] is True
+    questions = {q["variable"]: q for q in api.get("job_templates/%s/survey_spec/" % template["id"])["spec"]}
+    assert set(questions) == {"commission_tags", "commission_match"}
+    # awx_config_commission_tags, joined as the text the playbook splits again; optional, so the schedule uses it.
+    assert questions["commission_tags"]["default"] == "discovered,rack-a"
+    assert questions["commission_tags"]["type"] == "text" and questions["commission_tags"]["required"] is False
+    assert questions["commission_match"]["default"] == "" and questions["commission_match"]["required"] is False
+    schedule = api.one("schedules", name="Commission new machines")
+    assert schedule["unified_job_template"] == template["id"] and schedule["enabled"] is True
+    assert "FREQ=HOURLY;INTERVAL=1" in schedule["rrule"] and schedule["timezone"] == "UTC"
 
 
 def test_restore_template_asks_which_backup_and_may_only_verify(api, first_run):
@@ -445,7 +461,7 @@ def test_every_survey_variable_is_one_the_template_playbook_reads(api, first_run
             injected = set((ctype["injectors"] or {}).get("extra_vars") or {})
             assert not injected - accepted, (template["name"], credential["name"], injected - accepted)
             injected_total += len(injected)
-    assert surveyed == 4  # provision, decommission, restore, certificate renewal
+    assert surveyed == 5  # provision, decommission, restore, certificate renewal, commission new machines
     assert injected_total >= 8  # Gough CA on the agent and journal upload, Fleet API on enrollment and decommission
 
     workflow = api.one("workflow_job_templates", name="Provision servers")
@@ -598,7 +614,7 @@ def test_docs_launch_examples_are_found_and_wait_a_bounded_time():
     examples = launch_examples(DOCS)
     assert {(module, args["name"]) for module, args in examples} == {
         ("awx.awx.workflow_launch", "Provision servers"), ("awx.awx.job_launch", "Gough decommission"),
-        ("awx.awx.job_launch", "Gough journal upload")}
+        ("awx.awx.job_launch", "Gough journal upload"), ("awx.awx.job_launch", "Gough commission new machines")}
     for _module, args in examples:
         assert args.get("wait") is not True or args.get("timeout", 0) > 0, args
 
@@ -647,3 +663,15 @@ def test_launch_without_the_required_answer_is_refused_with_awx_message(awx, api
                          *OPERATOR)
     assert process.returncode != 0
     assert "'provision_count' value missing" in process.stdout
+
+
+def test_commission_schedule_can_be_disabled_by_variable(awx, project_dir, first_run, tmp_path):
+    """awx_config_commission_schedule_enabled=false disables the schedule (shown in check mode: nothing written)."""
+    awx.reset_stats()
+    process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_update_secrets=False,
+                                                        awx_config_commission_schedule_enabled=False), "--check")
+    assert recap["failed"] == 0 and recap["changed"] == 1, process.stdout
+    assert changed_tasks(process.stdout) == {"Schedules"}
+    assert re.search(r"^changed: \[localhost\] => \(item=Commission new machines\)", process.stdout, re.M), \
+        process.stdout
+    assert awx.stats()["writes"] == 0

@@ -150,3 +150,20 @@ def test_events_by_agent_name_and_status_action(admin):
     events = admin.get("events/", {"op": "query", "agent_name": "batch-7"}).json()["events"]
     assert events[0]["type"] == "Allocated" and events[0]["node"] == sid
     assert admin.machine(sid)["status_action"] == "allocate"
+
+
+def test_tag_names_are_refused_as_maas_tag_model_refuses_them(admin):
+    """MAAS's Tag.name is CharField(max_length=256, validators=[RegexValidator("^[a-zA-Z0-9_-]+$")]): a create or a
+    rename with another character, or longer than 256 characters, is a 400 with Django's stock messages, and nothing
+    is stored."""
+    bad = admin.post("tags/", {"name": "rack a"})
+    assert bad.status == 400 and bad.json() == {"name": ["Enter a valid value."]}
+    long_name = "t" * 257
+    too_long = admin.post("tags/", {"name": long_name})
+    assert too_long.status == 400
+    assert too_long.json() == {"name": ["Ensure this value has at most 256 characters (it has 257)."]}
+    assert admin.post("tags/", {"name": "t" * 256}).status == 200
+    assert admin.post("tags/", {"name": "ok_name-1"}).status == 200
+    renamed = admin.put("tags/ok_name-1/", {"name": "no/slash"})
+    assert renamed.status == 400 and renamed.json() == {"name": ["Enter a valid value."]}
+    assert sorted(t["name"] for t in admin.get("tags/").json()) == sorted(["t" * 256, "ok_name-1"])
