@@ -269,6 +269,30 @@ def test_callback_of_a_template_that_needs_answers_is_refused(api, awx, callback
     assert anonymous.post("job_templates/%s/callback/" % jt["id"], answered)[0] == 201
 
 
+def test_callback_of_a_template_that_prompts_on_launch_needs_extra_vars_in_json(api, awx, callback_jt):
+    """JobTemplateCallback reads extra_vars from a JSON body only; without them (a form, or JSON without the key)
+    can_start_without_user_input counts every ask_*_on_launch flag as input needed. JSON with extra_vars (even {})
+    skips that check."""
+    import urllib.error  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    jt = template(api, awx, "Agent prompting", host_config_key="k-prompt", ask_limit_on_launch=True)
+    url = awx.url + "/api/v2/job_templates/%s/callback/" % jt["id"]
+    refused = (400, {"msg": "Cannot start automatically, user input required!"})
+    jobs = len(awx.jobs())
+    request = urllib.request.Request(url, data=b"host_config_key=k-prompt", method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as form:
+        urllib.request.urlopen(request, timeout=30)  # pylint: disable=consider-using-with
+    assert (form.value.code, json.loads(form.value.read())) == refused
+    anonymous = AWXClient(awx.url)
+    assert anonymous.post("job_templates/%s/callback/" % jt["id"], {"host_config_key": "k-prompt"}) == refused
+    assert len(awx.jobs()) == jobs
+    assert anonymous.post("job_templates/%s/callback/" % jt["id"],
+                          {"host_config_key": "k-prompt", "extra_vars": {}})[0] == 201
+    assert awx.jobs()[-1]["limit"] == "node-1"
+
+
 def test_prompted_inventory_must_be_one_the_user_may_use(api, awx):
     """JobLaunchConfigAccess: executing a template is not enough to point it at an inventory one cannot use."""
     jt = template(api, awx, "Prompted inventory", ask_inventory_on_launch=True)
