@@ -36,7 +36,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gough_lab import nodes
 from gough_lab.awx.testing import start_awx_emulator
 from gough_lab.fleet.testing import start_fleet_emulator
 from test_agent_role import make_ca  # pylint: disable=import-error
