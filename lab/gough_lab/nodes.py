@@ -221,8 +221,11 @@ class NodeDriver:
             user_data = b"#cloud-config\n{}\n"
         if isinstance(user_data, str):
             user_data = user_data.encode()
-        with open(os.path.join(directory, "user-data"), "wb") as handle:
+        # Root-only, as MAAS serves user-data to the machine alone: it carries secrets (a host config key...).
+        path = os.path.join(directory, "user-data")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
             handle.write(user_data)
+        os.chmod(path, 0o600)
         with open(os.path.join(directory, "meta-data"), "w", encoding="utf-8") as handle:
             handle.write("instance-id: %s\nlocal-hostname: %s\n" % (system_id, hostname))
 

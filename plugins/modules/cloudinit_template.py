@@ -154,13 +154,14 @@ EXAMPLES = r"""
     machines: [node-01, node-02]
     user_data: "{{ rendered.user_data }}"
 
-- name: A Docker host prepared for the Gough agent, plus one package and a script
+- name: A Docker host that asks AWX for its first-boot job, plus one package and a script
   gough.gough.cloudinit_template:
     name: [docker-host, gough-bootstrap]
     vars:
       cloudinit_ssh_authorized_keys: "{{ admin_keys }}"
       gough_ca_cert: "{{ lookup('ansible.builtin.file', 'ca.pem') }}"
-      gough_fleet_enroll_secret: "{{ vault_fleet_enroll_secret }}"
+      gough_awx_callback_url: https://awx.example.com/api/v2/job_templates/42/callback/
+      gough_awx_host_config_key: "{{ vault_awx_host_config_key }}"
     parts:
       - packages: [jq]
       - |

@@ -70,8 +70,7 @@ BOOTS = {
     "docker-host": (["docker-host"], {"cloudinit_docker_daemon": CONTAINER_DOCKER_DAEMON}),
     "docker-host-overlay2": (["docker-host"], {"cloudinit_docker_daemon": {"storage-driver": "overlay2"}}),
     "base": (["base"], {"cloudinit_packages": ["less", "jq"], "cloudinit_hostname": "lab-base"}),
-    "gough-bootstrap": (["gough-bootstrap"], {"gough_fleet_url": "https://fleet.lab.example:8080",
-                                              "gough_fleet_enroll_secret": "lab-enroll-secret"}),
+    "gough-bootstrap": (["gough-bootstrap"], {}),
 }
 
 
@@ -131,7 +130,8 @@ def test_template_passes_real_cloud_init_schema(tmp_path, ssh_key, names):  # py
     extra = {"cloudinit_packages": ["less"], "cloudinit_apt_proxy": "http://apt-cache.lab.example:3142",
              "cloudinit_apt_mirror": "http://deb.debian.org/debian", "cloudinit_admin_groups": ["adm"],
              "cloudinit_kvm_bridge_interfaces": ["eth1"], "cloudinit_kvm_bridge_nameservers": ["192.0.2.53"],
-             "gough_fleet_url": "https://fleet.lab.example:8080", "gough_fleet_enroll_secret": "s3cret"}
+             "gough_awx_callback_url": "https://awx.lab.example/api/v2/job_templates/7/callback/",
+             "gough_awx_host_config_key": "s3cret"}
     result = render(str(tmp_path), {"name": names, "vars": template_vars(ssh_key, extra),
                                     "validator": VALIDATOR, "schema_validation": "required"})
     assert not result.get("failed"), result.get("msg")
@@ -200,11 +200,12 @@ def test_base_boots_and_accepts_the_templates_ssh_key(lab_net, booted, ssh_key):
 
 def test_gough_bootstrap_boots(lab_net, booted):  # pylint: disable=redefined-outer-name
     system_id = wait_done(lab_net, booted, "gough-bootstrap")
-    listing = nodes.docker("exec", lab_net.name(system_id), "stat", "-c", "%U:%G %a %n", "/etc/gough",
-                           "/etc/gough/ca.pem", "/etc/gough/fleet_url", "/etc/gough/enroll_secret")
-    assert listing.split("\n")[:4] == ["root:gough 750 /etc/gough", "root:gough 644 /etc/gough/ca.pem",
-                                       "root:gough 640 /etc/gough/fleet_url", "root:gough 640 /etc/gough/enroll_secret"]
+    listing = nodes.docker("exec", lab_net.name(system_id), "stat", "-c", "%U:%G %a %n", "/etc/gough/ca.pem")
+    assert listing.strip() == "root:root 644 /etc/gough/ca.pem"
     assert lab_net.read_file(system_id, "/etc/gough/ca.pem") == CA_CERT.encode()
+    assert nodes.docker("exec", lab_net.name(system_id), "sh", "-c", "command -v curl && command -v python3")
+    # Without a callback URL there is no callback unit (tests/lab_nodes/test_first_boot.py boots one with it).
+    assert lab_net.read_file(system_id, "/etc/systemd/system/gough-awx-callback.service") is None
 
 
 def test_docker_host_boots_with_a_running_docker(lab_net, booted):  # pylint: disable=redefined-outer-name

@@ -157,6 +157,8 @@ class Launch:
                 if n["workflow_job_template"] == workflow["id"]]
 
     def _can_start_without_input(self, collection, obj, callback_vars=None):
+        """JobTemplate.can_start_without_user_input: ``callback_vars`` are a callback's extra_vars (None when the
+        request had none, as for a launch's GET): then any ask_*_on_launch flag means user input is needed."""
         needed = self.variables_needed_to_start(obj)
         if collection == "workflow_job_templates":
             return not needed
@@ -499,10 +501,12 @@ class Launch:
             return 400, {"msg": "Multiple hosts matched the request!"}
         host = matches[0]
         record["host"] = host["name"]
+        # AWX reads extra_vars from a JSON body only; without them (a form, or JSON without the key) it is None,
+        # and can_start_without_user_input then also refuses a template that prompts for anything on launch.
         extra_vars = body.get("extra_vars")
         if isinstance(extra_vars, str):
             extra_vars = self.parse_vars(extra_vars, "extra_vars")
-        if not self._can_start_without_input("job_templates", obj, extra_vars if extra_vars else {}):
+        if not self._can_start_without_input("job_templates", obj, extra_vars):
             return 400, {"msg": "Cannot start automatically, user input required!"}
         for job in self.store.data.get("jobs", {}).values():
             if job["table"] == "jobs" and job["template"] == obj["id"] and job["limit"] == host["name"] and \

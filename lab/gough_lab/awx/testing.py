@@ -6,6 +6,7 @@ directory keeps the objects, so ``restart()`` serves the same AWX again.
 
 import base64
 import json
+import os
 import urllib.error
 import urllib.request
 
@@ -127,6 +128,73 @@ class AWXEmulator(SubprocessEmulator):
     def set_job_status(self, job_id, status):
         """Move a recorded job to ``status`` (running, successful, failed...), as AWX's dispatcher would."""
         return self._lab("POST", "/_lab/jobs/%s" % job_id, {"status": status})
+
+    def runner_args(self, job_id, private_data_dir):
+        """What AWX hands ansible-runner for job ``job_id``, as keyword arguments of ``ansible_runner.run`` (the
+        caller adds ``project_dir``). The emulator runs nothing; a test that runs the job itself uses this.
+
+        Like AWX's RunJob: the inventory is the job's inventory with each host's variables, ``limit`` and
+        ``playbook`` are the job's, extra variables are the job's (template and launch) plus what the credentials'
+        ``extra_vars`` injectors give; ``env`` injectors become environment variables and ``file`` injectors files in
+        the private data directory (mode 0600), whose paths ``tower.filename`` names; a Machine credential gives the
+        SSH key (ansible-runner loads it into an ssh-agent) and ``-u`` its username."""
+        # pylint: disable-next=import-outside-toplevel  # only tests that run jobs need Jinja2
+        from jinja2 import StrictUndefined, sandbox
+
+        with open(os.path.join(self.state_dir, "awx.json"), encoding="utf-8") as handle:
+            state = json.load(handle)
+        objects = state["objects"]
+        job = state["jobs"][str(job_id)]
+        extravars = _as_dict(job["extra_vars"])
+        envvars, cmdline, ssh_key = {}, [], None
+        environment = sandbox.SandboxedEnvironment(undefined=StrictUndefined)
+        os.makedirs(private_data_dir, mode=0o700, exist_ok=True)
+        for credential_id in job.get("credentials", []):
+            credential = objects["credentials"][str(credential_id)]
+            ctype = objects["credential_types"][str(credential["credential_type"])]
+            inputs = dict(credential.get("inputs") or {})
+            if ctype["kind"] == "ssh":
+                ssh_key = inputs.get("ssh_key_data") or None
+                if inputs.get("username"):
+                    cmdline += ["-u", inputs["username"]]
+                for field, option in (("become_method", "--become-method"), ("become_username", "--become-user")):
+                    if inputs.get(field):
+                        cmdline += [option, inputs[field]]
+                continue
+            for field in (ctype.get("inputs") or {}).get("fields", []):
+                inputs.setdefault(field["id"], field.get("default", ""))
+            injectors = ctype.get("injectors") or {}
+            filenames = {}
+            for name, template in (injectors.get("file") or {}).items():
+                path = os.path.join(private_data_dir, "credential-%s-%s" % (credential_id, name.split(".", 1)[1]))
+                with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+                    out.write(environment.from_string(template).render(**inputs))
+                filenames[name.split(".", 1)[1]] = path
+            context = dict(inputs, tower={"filename": filenames}, awx={"filename": filenames})
+            for name, template in (injectors.get("env") or {}).items():
+                envvars[name] = environment.from_string(template).render(**context)
+            for name, template in (injectors.get("extra_vars") or {}).items():
+                extravars[name] = environment.from_string(template).render(**context)
+        hosts = {}
+        for host in objects["hosts"].values():
+            if host["inventory"] == job["inventory"]:
+                hosts[host["name"]] = _as_dict(host.get("variables"))
+        return {"private_data_dir": private_data_dir, "playbook": job["playbook"], "limit": job["limit"] or None,
+                "inventory": {"all": {"hosts": hosts}}, "extravars": extravars, "envvars": envvars,
+                "ssh_key": ssh_key, "cmdline": " ".join(cmdline) or None}
+
+
+def _as_dict(text):
+    """A JSON or YAML mapping stored as text (extra_vars, host variables), or {}."""
+    if isinstance(text, dict):
+        return dict(text)
+    if not text:
+        return {}
+    try:
+        return json.loads(text)
+    except ValueError:
+        import yaml  # pylint: disable=import-outside-toplevel
+        return yaml.safe_load(text) or {}
 
 
 def start_awx_emulator(state_dir, *, env=None, timeout=30, project_checkout=None, projects_root=None,

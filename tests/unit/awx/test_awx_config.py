@@ -100,6 +100,7 @@ def test_job_templates_playbooks_credentials_prompts_and_callback(api, first_run
     expected = {"Gough stack": ("playbooks/stack.yml", {"Gough servers SSH"}),
                 "Gough provision": ("playbooks/provision.yml", {"MAAS"}),
                 "Gough agent": ("playbooks/agent.yml", {"Gough servers SSH", "Gough CA"}),
+                "Gough first boot": ("playbooks/first_boot.yml", {"Gough servers SSH", "Gough CA", "Fleet"}),
                 "Gough Fleet enrollment": ("playbooks/fleet.yml", {"Gough servers SSH", "Fleet"}),
                 "Gough decommission": ("playbooks/decommission.yml", {"MAAS", "Fleet", "Gough servers SSH"}),
                 "Gough compliance gate": ("playbooks/compliance.yml", {"MAAS", "Fleet"}),
@@ -117,13 +118,19 @@ def test_job_templates_playbooks_credentials_prompts_and_callback(api, first_run
             "Gough failures"], name
         assert template["execution_environment"] == api.one("execution_environments", name="Gough EE")["id"]
     agent = api.one("job_templates", name="Gough agent")
-    assert agent["host_config_key"] == "callback-key-0123456789" and "callback" in agent["related"]
     assert agent["ask_limit_on_launch"] is True
-    assert not any(api.one("job_templates", name=n)["host_config_key"] for n in expected if n != "Gough agent")
+    # The provisioning callback is on "Gough first boot" alone, which prompts for nothing: AWX refuses a callback
+    # without extra_vars from a template with any ask_*_on_launch ("Cannot start automatically").
+    first_boot = api.one("job_templates", name="Gough first boot")
+    assert first_boot["host_config_key"] == "callback-key-0123456789" and "callback" in first_boot["related"]
+    assert not [flag for flag, value in first_boot.items() if flag.startswith("ask_") and value]
+    assert not first_boot["survey_enabled"]
+    assert not any(api.one("job_templates", name=n)["host_config_key"] for n in expected if n != "Gough first boot")
     # The agent writes its Prometheus target, and decommissioning removes it, on the file_sd host over SSH.
     file_sd = {"agent_prometheus_file_sd_dir": "/srv/gough/prometheus/file_sd",
                "agent_prometheus_file_sd_host": "stack.example.invalid"}
     assert yaml.safe_load(agent["extra_vars"]) == file_sd
+    assert yaml.safe_load(first_boot["extra_vars"]) == file_sd
     assert yaml.safe_load(api.one("job_templates", name="Gough decommission")["extra_vars"]) == file_sd
     journal = api.one("job_templates", name="Gough journal upload")
     assert yaml.safe_load(journal["extra_vars"]) == {"journal_upload_url": "https://stack.example.invalid:19532"}
@@ -418,11 +425,15 @@ def role_entry_options(role, entry_point):
 
 def playbook_variables(playbook):
     """Variables a playbook accepts: its plays' documented vars and the argument specs of the roles it runs (of the
-    entry point a task names with tasks_from)."""
+    entry point a task names with tasks_from), following import_playbook."""
     with open(os.path.join(ROOT, playbook), encoding="utf-8") as handle:
         plays = yaml.safe_load(handle)
     names = set()
     for play in plays:
+        if "ansible.builtin.import_playbook" in play:
+            imported = os.path.join(os.path.dirname(playbook), play["ansible.builtin.import_playbook"])
+            names |= playbook_variables(os.path.normpath(imported))
+            continue
         names |= set(play.get("vars") or {})
         for role in play.get("roles") or []:
             names |= role_options(role["role"] if isinstance(role, dict) else role)
@@ -438,6 +449,10 @@ def test_the_variable_cross_check_sees_a_drift():
     assert {"provision_count", "provision_machines", "provision_cloudinit_template"} <= provision
     assert "site_cloudinit_template" not in provision and "decommission_erase_mode" not in provision
     assert {"decommission_erase_mode", "decommission_failed_only"} <= playbook_variables("playbooks/decommission.yml")
+    # An imported playbook's variables count: the first boot runs the agent and Fleet enrollment.
+    first_boot = playbook_variables("playbooks/first_boot.yml")
+    assert {"agent_ca_cert", "agent_prometheus_file_sd_dir", "fleet_enroll_secret", "fleet_enroll_node_address"} \
+        <= first_boot and "provision_count" not in first_boot
 
 
 def test_every_survey_variable_is_one_the_template_playbook_reads(api, first_run):
@@ -462,7 +477,8 @@ def test_every_survey_variable_is_one_the_template_playbook_reads(api, first_run
             assert not injected - accepted, (template["name"], credential["name"], injected - accepted)
             injected_total += len(injected)
     assert surveyed == 5  # provision, decommission, restore, certificate renewal, commission new machines
-    assert injected_total >= 8  # Gough CA on the agent and journal upload, Fleet API on enrollment and decommission
+    # Gough CA on the agent, first boot and journal upload; Fleet API on enrollment, first boot and decommission.
+    assert injected_total >= 12
 
     workflow = api.one("workflow_job_templates", name="Provision servers")
     nodes = api.all("workflow_job_templates/%s/workflow_nodes/" % workflow["id"])
@@ -675,3 +691,36 @@ def test_commission_schedule_can_be_disabled_by_variable(awx, project_dir, first
     assert re.search(r"^changed: \[localhost\] => \(item=Commission new machines\)", process.stdout, re.M), \
         process.stdout
     assert awx.stats()["writes"] == 0
+
+
+def test_first_boot_callback_starts_the_first_boot_job_for_the_calling_server_alone(awx, api, first_run):
+    """What gough-bootstrap's gough-awx-callback sends (a form with host_config_key, no extra_vars) is accepted by
+    AWX's JobTemplateCallback for "Gough first boot" once the MAAS inventory lists the caller, and starts a job
+    limited to that host; a wrong key is refused (403) and no job is created."""
+    import urllib.parse  # pylint: disable=import-outside-toplevel
+
+    first_boot = api.one("job_templates", name="Gough first boot")
+    inventory = api.one("inventories", name="MAAS")
+    url = awx.url + "/api/v2/job_templates/%s/callback/" % first_boot["id"]
+
+    def post_form(key):
+        request = urllib.request.Request(url, data=urllib.parse.urlencode({"host_config_key": key}).encode(),
+                                         method="POST",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, None
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    jobs = len(awx.jobs())
+    assert post_form("callback-key-0123456789") == (400, {"msg": "No matching host could be found!"})
+    # What the MAAS source's sync would add: the deployed machine, its address as ansible_host.
+    status, _host = awx.client().post("hosts/", {"name": "node-07", "inventory": inventory["id"],
+                                                 "variables": json.dumps({"ansible_host": "127.0.0.1"})})
+    assert status == 201
+    assert post_form("not-the-key") == (403, {"detail": "You do not have permission to perform this action."})
+    assert len(awx.jobs()) == jobs
+    assert post_form("callback-key-0123456789") == (201, None)
+    job = awx.jobs()[-1]
+    assert (job["template"], job["limit"], job["launch_type"]) == (first_boot["id"], "node-07", "callback")

@@ -269,6 +269,30 @@ def test_callback_of_a_template_that_needs_answers_is_refused(api, awx, callback
     assert anonymous.post("job_templates/%s/callback/" % jt["id"], answered)[0] == 201
 
 
+def test_callback_of_a_template_that_prompts_on_launch_needs_extra_vars_in_json(api, awx, callback_jt):
+    """JobTemplateCallback reads extra_vars from a JSON body only; without them (a form, or JSON without the key)
+    can_start_without_user_input counts every ask_*_on_launch flag as input needed. JSON with extra_vars (even {})
+    skips that check."""
+    import urllib.error  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    jt = template(api, awx, "Agent prompting", host_config_key="k-prompt", ask_limit_on_launch=True)
+    url = awx.url + "/api/v2/job_templates/%s/callback/" % jt["id"]
+    refused = (400, {"msg": "Cannot start automatically, user input required!"})
+    jobs = len(awx.jobs())
+    request = urllib.request.Request(url, data=b"host_config_key=k-prompt", method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as form:
+        urllib.request.urlopen(request, timeout=30)  # pylint: disable=consider-using-with
+    assert (form.value.code, json.loads(form.value.read())) == refused
+    anonymous = AWXClient(awx.url)
+    assert anonymous.post("job_templates/%s/callback/" % jt["id"], {"host_config_key": "k-prompt"}) == refused
+    assert len(awx.jobs()) == jobs
+    assert anonymous.post("job_templates/%s/callback/" % jt["id"],
+                          {"host_config_key": "k-prompt", "extra_vars": {}})[0] == 201
+    assert awx.jobs()[-1]["limit"] == "node-1"
+
+
 def test_prompted_inventory_must_be_one_the_user_may_use(api, awx):
     """JobLaunchConfigAccess: executing a template is not enough to point it at an inventory one cannot use."""
     jt = template(api, awx, "Prompted inventory", ask_inventory_on_launch=True)
@@ -308,3 +332,36 @@ def test_callback_behind_a_proxy_reads_the_address_from_remote_host_headers(tmp_
             assert record["remote_hosts"] == (["10.20.30.40", "127.0.0.1"] if headers else ["127.0.0.1"])
         finally:
             emulator.stop()
+
+
+def test_runner_args_inject_credentials_as_awx_runs_a_callback_job(api, awx, callback_jt, tmp_path):
+    """RunJob: the job's playbook and limit, the inventory's hosts with their variables, the credentials' file
+    injectors written as 0600 files named by tower.filename, env and extra_vars injectors rendered with the inputs,
+    a Machine credential's key and user."""
+    import os  # pylint: disable=import-outside-toplevel
+
+    ctype = api.create("credential_types/", {"name": "Runner CA", "kind": "cloud", "inputs": {"fields": [
+        {"id": "ca", "label": "CA", "type": "string", "secret": True}, {"id": "url", "label": "URL", "type": "string"}]},
+        "injectors": {"file": {"template.ca": "{{ ca }}"}, "env": {"RUNNER_URL": "{{ url }}"},
+                      "extra_vars": {"runner_ca": "{{ tower.filename.ca }}"}}})
+    ca = api.create("credentials/", {"name": "runner-ca", "organization": awx.org["id"], "credential_type": ctype["id"],
+                                     "inputs": {"ca": "PEM-TEXT", "url": "https://x.example"}})
+    machine_type = api.one("credential_types", "Machine")
+    ssh = api.create("credentials/", {"name": "runner-ssh", "organization": awx.org["id"],
+                                      "credential_type": machine_type["id"],
+                                      "inputs": {"username": "ops", "ssh_key_data": "KEY-TEXT"}})
+    jt = template(api, awx, "Runner", host_config_key="k-runner")
+    for credential in (ca, ssh):
+        assert api.post("job_templates/%s/credentials/" % jt["id"], {"id": credential["id"]})[0] == 204
+    for job in awx.jobs():
+        if job["status"] == "pending":
+            awx.set_job_status(job["id"], "successful")
+    assert AWXClient(awx.url).post("job_templates/%s/callback/" % jt["id"], {"host_config_key": "k-runner"})[0] == 201
+    args = awx.runner_args(awx.callbacks()[-1]["job"], str(tmp_path / "job"))
+    assert (args["playbook"], args["limit"]) == ("site.yml", "node-1")
+    assert args["inventory"]["all"]["hosts"]["node-1"] == {"ansible_host": "127.0.0.1"}
+    assert args["ssh_key"] == "KEY-TEXT" and args["cmdline"] == "-u ops"
+    assert args["envvars"] == {"RUNNER_URL": "https://x.example"}
+    path = args["extravars"]["runner_ca"]
+    assert args["extravars"]["base"] == 1 and path.startswith(str(tmp_path / "job"))
+    assert open(path, encoding="utf-8").read() == "PEM-TEXT" and oct(os.stat(path).st_mode & 0o777) == "0o600"

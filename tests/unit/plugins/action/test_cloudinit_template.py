@@ -33,7 +33,8 @@ BIN = os.path.dirname(sys.executable)
 
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGough0test0key0only0for0tests admin@example"
 CA_CERT = "-----BEGIN CERTIFICATE-----\nMIIBfakeCAcertificateForTests\n-----END CERTIFICATE-----\n"
-ENROLL_SECRET = "enroll-SECRET-marker-4711"
+CALLBACK_KEY = "host-config-KEY-marker-4711"
+CALLBACK_URL = "https://awx.example.com/api/v2/job_templates/12/callback/"
 PLAY_VARS = {"cloudinit_ssh_authorized_keys": [SSH_KEY], "gough_ca_cert": CA_CERT}
 
 PLAYBOOK = """
@@ -220,17 +221,72 @@ def test_kvm_hypervisor_writes_a_bridge_only_when_interfaces_are_given(tmp_path)
     assert ["netplan", "apply"] in config["runcmd"]
 
 
-def test_gough_bootstrap_prepares_user_config_dir_and_ca(tmp_path):
-    _process, result = run_play(tmp_path, {"name": ["base", "gough-bootstrap"], "vars": {
-        "gough_fleet_enroll_secret": ENROLL_SECRET}})
+def test_gough_bootstrap_without_a_callback_writes_the_ca_and_installs_what_ansible_needs(tmp_path):
+    _process, result = run_play(tmp_path, {"name": ["base", "gough-bootstrap"]})
     config = cloud_config_of(result)
-    assert config["groups"] == ["gough"]
-    assert [u["name"] for u in config["users"]] == ["ops", "gough"]
-    assert "python3" in config["packages"] and "chrony" in config["packages"]
+    # Nothing the agent and Fleet roles do not read: no user, group or enroll secret of its own.
+    assert [u["name"] for u in config["users"]] == ["ops"] and "groups" not in config
+    assert {"python3", "curl", "chrony"} <= set(config["packages"])
     files = dict((f["path"], f) for f in config["write_files"])
-    assert files["/etc/gough/ca.pem"]["content"] == CA_CERT and files["/etc/gough/ca.pem"]["defer"] is True
-    assert files["/etc/gough/enroll_secret"]["permissions"] == "0640"
-    assert ["install", "-d", "-m", "0750", "-o", "root", "-g", "gough", "/etc/gough"] in config["runcmd"]
+    assert files["/etc/gough/ca.pem"] == {"path": "/etc/gough/ca.pem", "owner": "root:root", "permissions": "0644",
+                                          "content": CA_CERT}
+    assert not [path for path in files if "callback" in path]
+    assert not [command for command in config["runcmd"] if "gough-awx-callback.service" in command]
+
+
+def test_gough_bootstrap_with_a_callback_keeps_the_key_root_only_and_calls_after_cloud_init(tmp_path):
+    _process, result = run_play(tmp_path, {"name": ["base", "gough-bootstrap"], "vars": {
+        "gough_awx_callback_url": CALLBACK_URL, "gough_awx_host_config_key": CALLBACK_KEY,
+        "gough_awx_callback_timeout": 600, "gough_awx_callback_retry_delay": 5}})
+    config = cloud_config_of(result)
+    files = dict((f["path"], f) for f in config["write_files"])
+    key = files["/etc/gough/awx-callback.key"]
+    assert (key["owner"], key["permissions"], key["content"]) == ("root:root", "0600", CALLBACK_KEY)
+    # The key is in its file only: not in the settings, the script, the unit or a command line.
+    others = [f for path, f in files.items() if path != "/etc/gough/awx-callback.key"]
+    assert not [f["path"] for f in others if CALLBACK_KEY in f["content"]]
+    assert CALLBACK_KEY not in json.dumps(config["runcmd"])
+    settings = files["/etc/gough/awx-callback.env"]["content"].splitlines()
+    assert settings == ["GOUGH_AWX_CALLBACK_URL=" + CALLBACK_URL,
+                        "GOUGH_AWX_CALLBACK_KEY_FILE=/etc/gough/awx-callback.key",
+                        "GOUGH_AWX_CALLBACK_CA_FILE=/etc/gough/ca.pem",
+                        "GOUGH_AWX_CALLBACK_TIMEOUT=600", "GOUGH_AWX_CALLBACK_RETRY_DELAY=5"]
+    script = files["/usr/local/sbin/gough-awx-callback"]
+    assert script["permissions"] == "0755" and script["content"].startswith("#!/bin/sh\n")
+    # TLS verified with the CA, https only, the key read by curl from its file; never -k.
+    assert '--proto \'=https\' --cacert "$ca_file"' in script["content"]
+    assert '--data-urlencode "host_config_key@$key_file"' in script["content"]
+    assert " -k " not in script["content"] and "--insecure" not in script["content"]
+    unit = files["/etc/systemd/system/gough-awx-callback.service"]["content"]
+    assert "After=network-online.target cloud-final.service\n" in unit
+    assert "ConditionPathExists=!/var/lib/gough/awx-callback.done\n" in unit
+    assert config["runcmd"][-3:] == [["systemctl", "daemon-reload"], ["systemctl", "enable", "gough-awx-callback.service"],
+                                     ["systemctl", "start", "--no-block", "gough-awx-callback.service"]]
+    # A CA of AWX's own replaces Gough's for the callback.
+    _process, result = run_play(tmp_path, {"name": "gough-bootstrap", "vars": {
+        "gough_awx_callback_url": CALLBACK_URL, "gough_awx_host_config_key": CALLBACK_KEY,
+        "gough_awx_callback_ca_cert": "-----BEGIN CERTIFICATE-----\nMIIBawx\n-----END CERTIFICATE-----"}})
+    files = dict((f["path"], f) for f in cloud_config_of(result)["write_files"])
+    assert files["/etc/gough/awx-ca.pem"]["content"].startswith("-----BEGIN CERTIFICATE-----\nMIIBawx")
+    assert "GOUGH_AWX_CALLBACK_CA_FILE=/etc/gough/awx-ca.pem\n" in files["/etc/gough/awx-callback.env"]["content"]
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({"gough_awx_callback_url": "http://awx.example.com/api/v2/job_templates/1/callback/",
+      "gough_awx_host_config_key": CALLBACK_KEY}, "gough_awx_callback_url must be an https:// URL"),
+    ({"gough_awx_callback_url": "https://awx.example.com/$(reboot)", "gough_awx_host_config_key": CALLBACK_KEY},
+     "gough_awx_callback_url must be an https:// URL"),
+    ({"gough_awx_callback_url": CALLBACK_URL}, "gough_awx_host_config_key is required when gough_awx_callback_url"),
+    ({"gough_awx_callback_url": CALLBACK_URL, "gough_awx_host_config_key": CALLBACK_KEY, "gough_awx_callback_timeout": "soon"},
+     "gough_awx_callback_timeout must be a whole number of seconds above 0, not soon"),
+    ({"gough_awx_callback_url": CALLBACK_URL, "gough_awx_host_config_key": CALLBACK_KEY, "gough_awx_callback_retry_delay": 0},
+     "gough_awx_callback_retry_delay must be a whole number of seconds above 0, not 0"),
+    ({"gough_config_dir": "etc/gough"}, "gough_config_dir must be an absolute path"),
+], ids=["http", "shell", "no-key", "timeout", "delay", "relative-dir"])
+def test_gough_bootstrap_refuses_bad_callback_settings_naming_the_variable(tmp_path, variables, message):
+    _process, result = run_play(tmp_path, {"name": "gough-bootstrap", "vars": variables})
+    assert result.get("failed") and message in result["msg"], result.get("msg")
+    assert CALLBACK_KEY not in result["msg"]
 
 
 def test_parts_replace_top_level_keys_by_default_like_cloud_init(tmp_path):
@@ -356,21 +412,22 @@ def test_without_a_validator_schema_validated_is_false_with_a_warning(tmp_path):
 
 
 def test_secrets_stay_out_of_verbose_output_but_reach_the_registered_variable(tmp_path):
-    options = {"name": ["base", "gough-bootstrap"], "vars": {"gough_fleet_enroll_secret": ENROLL_SECRET}}
+    options = {"name": ["base", "gough-bootstrap"], "vars": {"gough_awx_callback_url": CALLBACK_URL,
+                                                             "gough_awx_host_config_key": CALLBACK_KEY}}
     process, result = run_play(tmp_path, options, extra_args=["-vvv", "--diff"])
     output = process.stdout + process.stderr
-    assert ENROLL_SECRET not in output
+    assert CALLBACK_KEY not in output
     assert "censored" in output
-    assert ENROLL_SECRET in result["user_data"]
-    assert base64.b64encode(ENROLL_SECRET.encode()).decode()[:12] not in output
+    assert CALLBACK_KEY in result["user_data"]
+    assert base64.b64encode(CALLBACK_KEY.encode()).decode()[:12] not in output
     # The diff, kept in the registered variable, is redacted too.
-    assert ENROLL_SECRET not in result["diff"]["after"] and "<redacted>" in result["diff"]["after"]
+    assert CALLBACK_KEY not in result["diff"]["after"] and "<redacted>" in result["diff"]["after"]
 
 
 def test_show_user_data_displays_the_result(tmp_path):
     process, _result = run_play(tmp_path, {"name": "gough-bootstrap", "show_user_data": True, "vars": {
-        "gough_fleet_enroll_secret": ENROLL_SECRET}}, extra_args=["-v"])
-    assert ENROLL_SECRET in process.stdout
+        "gough_awx_callback_url": CALLBACK_URL, "gough_awx_host_config_key": CALLBACK_KEY}}, extra_args=["-v"])
+    assert CALLBACK_KEY in process.stdout
 
 
 def test_check_mode_renders_and_validates_the_same(tmp_path, fake_validator):
