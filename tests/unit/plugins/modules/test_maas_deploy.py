@@ -63,12 +63,12 @@ def fail_some_deploys(monkeypatch):
     lock = threading.Lock()
 
     def install(lab, should_fail):
-        def machine_op(self, system_id, op, data=None, took_effect=None):
+        def machine_op(self, system_id, op, data=None, **kwargs):
             if op != "deploy":
-                return original(self, system_id, op, data=data, took_effect=took_effect)
+                return original(self, system_id, op, data=data, **kwargs)
             with lock:
                 lab.configure(fail_deploy=1.0 if should_fail(system_id) else 0.0)
-                return original(self, system_id, op, data=data, took_effect=took_effect)
+                return original(self, system_id, op, data=data, **kwargs)
         monkeypatch.setattr(MAASClient, "machine_op", machine_op)
     return install
 
@@ -95,10 +95,10 @@ def test_machine_user_data_goes_to_its_machine_in_the_same_batch(lab, run_module
     sent = {}
     original = MAASClient.machine_op
 
-    def machine_op(self, system_id, op, data=None, took_effect=None):
+    def machine_op(self, system_id, op, data=None, **kwargs):
         if op == "deploy":
             sent[system_id] = base64.b64decode(data["user_data"]).decode()
-        return original(self, system_id, op, data=data, took_effect=took_effect)
+        return original(self, system_id, op, data=data, **kwargs)
     monkeypatch.setattr(MAASClient, "machine_op", machine_op)
     names = [lab.hostnames[0], lab.sids[1], lab.hostnames[2]]
     result = run_module(maas_deploy, args(lab, machines=names, user_data="#cloud-config\nshared: 1\n",
