@@ -520,6 +520,8 @@ def main():
     finally:
         client.close()
     result = run.result()
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     if module._diff:  # pylint: disable=protected-access
         result["diff"] = run.diff()
     if result.pop("failed", False):
