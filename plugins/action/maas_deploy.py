@@ -108,8 +108,8 @@ class ActionModule(ActionBase):
             if key in fired:
                 final[key] = fired[key]
         # The module's warnings, then those known only after waiting (a release that ended in New).
-        warnings = list(fired.get("warnings") or []) + [w for w in final.get("warnings") or []
-                                                         if w not in (fired.get("warnings") or [])]
+        earlier = list(fired.get("warnings") or [])
+        warnings = earlier + [w for w in final.get("warnings") or [] if w not in earlier]
         if warnings:
             final["warnings"] = warnings
         result.update(final)

@@ -72,8 +72,8 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
             raise ValueError("maas_version must be one of %s" % ", ".join(sorted(MAAS_VERSIONS)))
         unknown = sorted(set(boot_images) - set(DEFAULT_BOOT_IMAGES))
         if unknown:
-            raise ValueError("unknown boot image series %s; known: %s" % (", ".join(unknown),
-                                                                           ", ".join(DEFAULT_BOOT_IMAGES)))
+            raise ValueError("unknown boot image series %s; known: %s"
+                             % (", ".join(unknown), ", ".join(DEFAULT_BOOT_IMAGES)))
         self.maas_version = maas_version
         self.version_string = MAAS_VERSIONS[maas_version]
         self.boot_images = tuple(boot_images)
