@@ -10,6 +10,18 @@ from gough_lab.common.cli import rate as _rate
 from gough_lab.common.cli import seconds as _seconds
 
 
+def _boot_images(text):
+    """``focal,jammy`` -> ("focal", "jammy"); ``none`` or empty -> ()."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    known = ("focal", "jammy", "noble")
+    series = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in series if name not in known]
+    if unknown:
+        raise argparse.ArgumentTypeError("unknown series %s (known: %s, or none)" % (", ".join(unknown), ", ".join(known)))
+    return series
+
+
 def build_parser():
     """The argument parser for every gough-lab command."""
     parser = argparse.ArgumentParser(prog="gough-lab", description="Gough's lab: emulators for trying Gough without hardware.")
@@ -25,6 +37,12 @@ def build_parser():
     serve.add_argument("--machines", type=int, default=0,
                        help="seed N commissioned Ready machines on first start of an empty state directory")
     serve.add_argument("--seed", type=int, default=1, help="seed for ids, hardware, failures and faults")
+    serve.add_argument("--maas-version", choices=("3.5", "3.6"), default="3.6",
+                       help="MAAS version to behave as (version-dependent fields and rules; default 3.6)")
+    serve.add_argument("--boot-images", type=_boot_images, default="focal,jammy,noble",
+                       help="Ubuntu series (amd64) imported on first start of an empty state directory, comma "
+                            "separated; 'none' starts like a fresh MAAS, which accepts no architecture until "
+                            "POST boot-resources/?op=import (default focal,jammy,noble)")
     timing = serve.add_argument_group("timings (seconds; 0 completes at once)")
     timing.add_argument("--commission-seconds", type=_seconds, default=5.0)
     timing.add_argument("--deploy-seconds", type=_seconds, default=10.0)
@@ -33,6 +51,9 @@ def build_parser():
     faults = add_fault_arguments(serve, "fault injection (rates between 0 and 1, per API request)")
     faults.add_argument("--fail-commission", type=_rate, default=0.0, help="commissionings that end Failed commissioning")
     faults.add_argument("--fail-deploy", type=_rate, default=0.0, help="deployments that end Failed deployment")
+    faults.add_argument("--fail-power", type=_rate, default=0.0,
+                        help="power actions (deploy, power_on, power_off) that find no rack controller for the BMC: "
+                             "503, and a deploy keeps the allocation it made")
     # Lab nodes (issue 5): deploy into real systemd containers that run cloud-init (gough_lab.maas.docker_backend).
     nodes = serve.add_argument_group("lab nodes (--node-backend docker: deployments boot containers that run cloud-init)")
     nodes.add_argument("--node-backend", choices=("simulated", "docker"), default="simulated",
@@ -107,14 +128,15 @@ def serve_maas(args):
         release_seconds=args.release_seconds, erase_seconds=args.erase_seconds,
         fault_503=args.fault_503, fault_502=args.fault_502, fault_429=args.fault_429, fault_reset=args.fault_reset,
         fault_slow=args.fault_slow, slow_seconds=args.slow_seconds, fail_commission=args.fail_commission,
-        fail_deploy=args.fail_deploy)
+        fail_deploy=args.fail_deploy, fail_power=args.fail_power)
     backend = None
     if args.node_backend == "docker":  # lab nodes (issue 5)
         backend = _docker_backend(args, config)
         if backend is None:
             return 1
     emulator = Emulator(args.state, listen=args.listen, seed=args.seed, machines=args.machines, config=config,
-                        tls_cert=args.tls_cert, tls_key=args.tls_key, backend=backend)
+                        tls_cert=args.tls_cert, tls_key=args.tls_key, backend=backend,
+                        maas_version=args.maas_version, boot_images=args.boot_images)
     return serve_until_signal(emulator, "gough_lab.maas")
 
 

@@ -104,9 +104,14 @@ class ActionModule(ActionBase):
 
         final = run.result()
         final["changed"] = bool(fired.get("changed")) or run.changed
-        for key in ("invocation", "warnings", "deprecations", "diff"):
+        for key in ("invocation", "deprecations", "diff"):
             if key in fired:
                 final[key] = fired[key]
+        # The module's warnings, then those known only after waiting (a release that ended in New).
+        earlier = list(fired.get("warnings") or [])
+        warnings = earlier + [w for w in final.get("warnings") or [] if w not in earlier]
+        if warnings:
+            final["warnings"] = warnings
         result.update(final)
         if not final.get("failed"):
             result.pop("failed", None)

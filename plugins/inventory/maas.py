@@ -150,9 +150,15 @@ cache_connection: ~/.cache/gough-maas-inventory
 cache_timeout: 600
 cache_fallback: true
 compose:
-  ansible_user: "'ubuntu' if maas_osystem == 'ubuntu' else 'cloud-user'"
+  # MAAS knows the OS only of machines it installed; machines added with deployed=true have maas_osystem "",
+  # so the OS says nothing about the login user. Machines Gough deploys get the admin user of its cloud-init
+  # template (cloudinit_admin_user, ops by default); a machine added as deployed names its user in the workload
+  # annotation ansible_user.
+  ansible_user: "maas_workload_annotations.ansible_user | default('ops')"
 groups:
   big_memory: maas_memory >= 262144
+  # Added as already deployed and never installed by MAAS: check how to log in, then annotate them.
+  maas_os_unknown: maas_osystem == ''
 keyed_groups:
   - key: maas_distro_series
     prefix: series

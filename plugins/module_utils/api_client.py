@@ -79,7 +79,11 @@ def split_base_url(url, error_class, service, example, secret_option, scheme_mes
 
 class ApiError(Exception):
     """Base of the service errors: ``message`` (also ``str()``), ``status`` (HTTP status, or None when no response
-    came back), ``method``, ``url`` (no credentials), ``attempts`` and ``reason`` (for connection failures)."""
+    came back), ``method``, ``url`` (no credentials), ``attempts`` and ``reason`` (for connection failures).
+    ``moved`` is the state a re-read saw when a failed state change had partly taken effect (then it was not
+    resent), else None."""
+
+    moved = None
 
     def __init__(self, message, status=None, method=None, url=None, attempts=1, reason=None):
         super(ApiError, self).__init__(message)
@@ -240,8 +244,10 @@ class ApiClient(object):
         if getattr(exc, "note", None):
             message += "; " + exc.note
         message = self._scrub(message + self._transport_hint(exc))
-        return self.error_class(message if message.endswith((".", "?")) else message + ".", status=None,
-                                method=method, url=display_url, attempts=attempts, reason=exc.reason)
+        error = self.error_class(message if message.endswith((".", "?")) else message + ".", status=None,
+                                 method=method, url=display_url, attempts=attempts, reason=exc.reason)
+        error.moved = exc.moved
+        return error
 
     def _http_error(self, method, display_url, raw, attempts, note):
         text, error_kwargs = self._error_body(raw)
@@ -257,8 +263,10 @@ class ApiClient(object):
             message += " (%d attempts)" % attempts
         if note:
             message += " (%s)" % note
-        return self.error_class(message, status=raw.status, method=method, url=display_url, attempts=attempts,
-                                **error_kwargs)
+        error = self.error_class(message, status=raw.status, method=method, url=display_url, attempts=attempts,
+                                 **error_kwargs)
+        error.moved = raw.moved
+        return error
 
 
 def connection_argument_spec(secret_option, url_env, secret_env, validate_certs_env, ca_path_env):

@@ -36,6 +36,8 @@ class TransportError(Exception):
     help. ``reason`` is a short human description, ``target`` the URL (no credentials) it was aimed at.
     """
 
+    moved = None
+
     def __init__(self, reason, target, reached, transient):
         super(TransportError, self).__init__(reason)
         self.reason = reason
@@ -49,7 +51,10 @@ class TransportError(Exception):
 
 
 class RawResponse(object):
-    """Status, reason, headers (lower-cased names) and body bytes of one HTTP exchange."""
+    """Status, reason, headers (lower-cased names) and body bytes of one HTTP exchange; ``moved`` is what a state
+    check saw when the request failed after partly taking effect (see ``Moved``)."""
+
+    moved = None
 
     def __init__(self, status, reason, headers, body):
         self.status = status
@@ -70,6 +75,18 @@ class Confirmed(object):
 
     def __init__(self, value):
         self.value = value
+
+
+class Moved(object):
+    """What a ``confirm`` check returns when a failed attempt changed the state, but not to the wanted end.
+
+    The server acted, so the request must not be sent again; ``send_with_retries`` gives up with the failure it got,
+    carrying ``value`` (the state the check saw) as the failure's ``moved`` attribute and ``note`` in its note.
+    """
+
+    def __init__(self, value, note):
+        self.value = value
+        self.note = note
 
 
 class RetryPolicy(object):
@@ -293,7 +310,9 @@ def send_with_retries(transport, policy, method, target, make_headers, body=None
     ``make_headers()`` is called for every attempt. Safe methods (GET, HEAD, OPTIONS) are retried on any
     transient failure. Any other method is resent only if the failed attempt provably never reached the
     server, or if ``confirm()`` (called after the backoff) re-reads state and returns a falsy value, meaning
-    the change did not happen; a truthy value means it did, and is returned as ``Confirmed(value)``.
+    the change did not happen; a truthy value means it did, and is returned as ``Confirmed(value)``. A ``Moved``
+    value means the state moved without reaching the wanted end (a partial effect): the request is not resent, and
+    the failure is returned (or raised) with ``moved`` set to the state seen.
 
     Returns ``(response, attempts, note)``: ``response`` is a ``RawResponse`` (possibly an error status the
     caller must map) or ``Confirmed``; ``note`` explains why a transient failure was not retried, if so.
@@ -331,6 +350,10 @@ def send_with_retries(transport, policy, method, target, make_headers, body=None
         sleep(policy.delay(retry_number, retry_after))
         if needs_check:
             value = confirm()
+            if isinstance(value, Moved):
+                # The server acted: sending a non-idempotent request again could act twice.
+                failure.moved = value.value
+                return _give_up(failure, attempts, value.note)
             if value:
                 return Confirmed(value), attempts, None
             if retry_number >= policy.retries:

@@ -35,7 +35,7 @@ from ansible_collections.gough.gough.plugins.module_utils.api_client import (  #
     connection_options,
     split_base_url,
 )
-from ansible_collections.gough.gough.plugins.module_utils.http_retry import Confirmed
+from ansible_collections.gough.gough.plugins.module_utils.http_retry import Confirmed, Moved
 
 API_PATH = "/api/2.0/"
 USER_AGENT = "gough.gough-maas-client"
@@ -355,7 +355,7 @@ class MAASClient(ApiClient):
         """``GET machines/{system_id}/``: one machine as MAAS represents it."""
         return self.get("machines/%s/" % system_id)
 
-    def machine_op(self, system_id, op, data=None, took_effect=None):
+    def machine_op(self, system_id, op, data=None, took_effect=None, before=None):
         """POST ``machines/{system_id}/?op=<op>`` and return the machine MAAS sends back.
 
         ``took_effect(machine)`` says, from a fresh ``GET`` of the machine, whether the op already happened
@@ -363,13 +363,34 @@ class MAASClient(ApiClient):
         attempt lost to a reset or a 502/503/504 is checked and resent only if the machine shows no sign of
         it, so the op reaches MAAS at most once in effect; without it such failures raise ``MAASError``.
         When the check shows the op took effect, the re-read machine is returned.
+
+        ``before`` is the machine as the caller last saw it. When the re-read shows it moved (another status or
+        owner) without the op having taken effect, MAAS acted on part of the request (a deploy that allocated the
+        machine, then failed to power it on): the op is not resent, and the ``MAASError`` carries the re-read
+        machine as ``moved``.
         """
         confirm = None
         if took_effect is not None:
             def confirm():
                 machine = self.get_machine(system_id)
-                return machine if took_effect(machine) else None
+                if took_effect(machine):
+                    return machine
+                if before is not None and machine_moved(before, machine):
+                    return Moved(machine, "the state check shows MAAS acted on it: the machine went from %s to %s, so "
+                                          "it was not sent again" % (describe_state(before), describe_state(machine)))
+                return None
         return self.post("machines/%s/" % system_id, op=op, data=data, confirm=confirm)
+
+
+def describe_state(machine):
+    """``Allocated (owner admin)`` or ``Ready (no owner)``: a machine's status and owner, for messages."""
+    owner = machine.get("owner") if isinstance(machine, dict) else None
+    return "%s (%s)" % (status_name(machine) or "an unknown status", "owner %s" % owner if owner else "no owner")
+
+
+def machine_moved(before, after):
+    """Whether a machine's status or owner differs between two reads of it."""
+    return status_name(before) != status_name(after) or (before or {}).get("owner") != (after or {}).get("owner")
 
 
 def status_name(machine):

@@ -36,9 +36,15 @@ DEPLOYED = "Deployed"
 DEPLOYING = "Deploying"
 FAILED_DEPLOYMENT = "Failed deployment"
 READY = "Ready"
+NEW = "New"
 ALLOCATED = "Allocated"
 RELEASE_IN_PROGRESS = ("Releasing", "Disk erasing")
 RELEASE_FAILED = ("Releasing failed", "Failed disk erasing")
+# Where a finished release leaves a machine: MAAS's _finalize_release makes it Ready when it has passed
+# commissioning results, and New when it has none (a machine enlisted with deployed=true, for one).
+RELEASED = (READY, NEW)
+NEEDS_COMMISSIONING = ("MAAS released it to New because it has no passed commissioning results; commission it "
+                       "(gough.gough.maas_machine state=ready) before it can be allocated again")
 # MAAS accepts release from these states (reference §3.4).
 RELEASABLE = ("Allocated", "Reserved", "Broken", "Deploying", "Deployed", "Failed deployment", "Releasing failed",
               "Failed disk erasing")
@@ -81,17 +87,18 @@ def map_concurrently(function, items, concurrency=DEFAULT_CONCURRENCY):
     return results
 
 
-def fire_machine_op(client, system_ids, op, data=None, took_effect=None, concurrency=DEFAULT_CONCURRENCY):
+def fire_machine_op(client, system_ids, op, data=None, took_effect=None, concurrency=DEFAULT_CONCURRENCY, before=None):
     """POST ``op`` to every machine in ``system_ids`` with at most ``concurrency`` requests in flight.
 
     ``data`` is the form (a dict, or a callable ``data(system_id)``). ``took_effect(machine)`` makes a lost
-    response safe: the machine is re-read and the op resent only if it did not happen (see
-    ``MAASClient.machine_op``). Returns ``{system_id: (machine or None, MAASError or None)}``; one machine's
-    failure does not stop the others.
+    response safe: the machine is re-read and the op resent only if it did not happen and the machine did not move
+    from what ``before`` (``{system_id: machine}``) shows (see ``MAASClient.machine_op``). Returns
+    ``{system_id: (machine or None, MAASError or None)}``; one machine's failure does not stop the others.
     """
     def one(system_id):
         form = data(system_id) if callable(data) else data
-        return client.machine_op(system_id, op, data=form, took_effect=took_effect)
+        return client.machine_op(system_id, op, data=form, took_effect=took_effect,
+                                 before=(before or {}).get(system_id))
     return map_concurrently(one, system_ids, concurrency)
 
 
@@ -234,11 +241,11 @@ def format_duration(seconds):
 def progress_line(machines, state, elapsed, label="maas_deploy"):
     """One line such as ``maas_deploy: 37/100 deployed, 61 deploying, 2 failed, 4m12s`` for the machines
     (system_id -> machine) of a ``state`` (``deployed`` or ``released``) run."""
-    target, moving = (DEPLOYED, "deploying") if state == "deployed" else (READY, "releasing")
+    targets, moving = ((DEPLOYED,), "deploying") if state == "deployed" else (RELEASED, "releasing")
     done = failed = 0
     for machine in machines.values():
         name = status_name(machine)
-        if name == target:
+        if name in targets:
             done += 1
         elif name is None or is_failure(name, state):
             failed += 1
@@ -251,7 +258,7 @@ def is_failure(name, state):
     """Whether status label ``name`` is a failure for a ``state`` run (it will not get there by waiting)."""
     if state == "deployed":
         return name not in (DEPLOYED, DEPLOYING, ALLOCATED, READY)
-    return name not in (READY,) + RELEASE_IN_PROGRESS + RELEASABLE or name in RELEASE_FAILED
+    return name not in RELEASED + RELEASE_IN_PROGRESS + RELEASABLE or name in RELEASE_FAILED
 
 
 def settled_for(state):
@@ -291,6 +298,8 @@ class MachineDeployment(object):
         self.sleep = sleep
         self.started = clock()
         self.records = {}
+        # The last machine document seen per system_id: what a failed op's state check compares with.
+        self.seen = {}
         self.order = []
         self.pending = []
         self.changed = False
@@ -305,7 +314,7 @@ class MachineDeployment(object):
         sid = machine["system_id"]
         record = self.records.get(sid)
         if record is None:
-            record = {"system_id": sid, "hostname": None, "fqdn": None, "status": None, "ip_addresses": [],
+            record = {"system_id": sid, "hostname": None, "fqdn": None, "status": None, "owner": None, "ip_addresses": [],
                       "seconds": 0.0, "changed": False, "action": action, "failed": False, "msg": "",
                       "status_message": "", "events": []}
             self.records[sid] = record
@@ -316,10 +325,11 @@ class MachineDeployment(object):
             record["action"] = action
         return record
 
-    @staticmethod
-    def _update(record, machine):
+    def _update(self, record, machine):
         if not isinstance(machine, dict):
             return
+        self.seen[record["system_id"]] = machine
+        record["owner"] = machine.get("owner")
         record["hostname"] = machine.get("hostname") or record["hostname"]
         record["fqdn"] = machine.get("fqdn") or record["fqdn"]
         record["status"] = status_name(machine) or record["status"]
@@ -441,9 +451,18 @@ class MachineDeployment(object):
                 self._handle_failures([sid for sid in failed if self.records[sid]["status"] == FAILED_DEPLOYMENT],
                                       replace=False)
         if to_deploy:
-            self.changed = True
-            if not self.check_mode:
+            if self.check_mode:
+                self.changed = True
+            else:
                 self._fire_deploys(to_deploy)
+                self._handle_refused_deploys(to_deploy)
+
+    def _handle_refused_deploys(self, sids):
+        """Apply on_failure release or replace to machines whose deploy MAAS refused, leaving them Allocated."""
+        refused = [sid for sid in sids if self.records[sid]["failed"] and self.records[sid]["status"] == ALLOCATED]
+        how = self.params.get("on_failure")
+        if refused and how in ("release", "replace"):
+            self._handle_failures(refused, replace=how == "replace" and self.params.get("count") is not None)
 
     def _constraints(self):
         return dict((name, self.params.get(name)) for name in CONSTRAINTS if self.params.get(name) not in (None, []))
@@ -524,21 +543,37 @@ class MachineDeployment(object):
         return sids
 
     def _release_quietly(self, sids):
-        fire_machine_op(self.client, sids, "release", took_effect=status_in(READY, *RELEASE_IN_PROGRESS),
+        fire_machine_op(self.client, sids, "release", took_effect=status_in(NEW, READY, *RELEASE_IN_PROGRESS),
                         concurrency=self.concurrency)
+
+    def _op_failed(self, sid, op, error):
+        """Record a failed op; when MAAS acted on part of it (``error.moved``), record the state it left and count
+        the change, since the machine did move on the server."""
+        record = self.records[sid]
+        moved = getattr(error, "moved", None)
+        if moved is not None:
+            self._update(record, moved)
+            record["changed"] = True
+            self.changed = True
+        if record["failed"]:
+            # Keep why the machine failed first (a deploy), and add why the clean-up failed too.
+            record["msg"] += "; then %s failed: %s" % (op, error)
+        else:
+            self._fail(sid, "%s: %s" % (op, error))
 
     def _fire_deploys(self, sids):
         form = self._machine_form()
         outcomes = fire_machine_op(self.client, sids, "deploy", data=form,
                                    took_effect=status_in(DEPLOYING, DEPLOYED, FAILED_DEPLOYMENT),
-                                   concurrency=self.concurrency)
+                                   concurrency=self.concurrency, before=self.seen)
         for sid in sids:
             machine, error = outcomes[sid]
             record = self.records[sid]
             if error is not None:
-                self._fail(sid, "deploy: %s" % error)
+                self._op_failed(sid, "deploy", error)
                 continue
             record["changed"] = True
+            self.changed = True
             self._update(record, machine)
             self.pending.append(sid)
 
@@ -566,8 +601,9 @@ class MachineDeployment(object):
                 self._record(machine, "none")
                 self._fail(sid, "cannot release a machine in state %s" % name)
         if to_release:
-            self.changed = True
-            if not self.check_mode:
+            if self.check_mode:
+                self.changed = True
+            else:
                 self._fire_releases(to_release)
 
     def _release_form(self):
@@ -582,16 +618,18 @@ class MachineDeployment(object):
         return form
 
     def _fire_releases(self, sids, track=True):
+        # Release is only sent from a releasable state, so a machine found New or Ready was released by it.
         outcomes = fire_machine_op(self.client, sids, "release", data=self._release_form(),
-                                   took_effect=status_in(READY, *(RELEASE_IN_PROGRESS + RELEASE_FAILED)),
-                                   concurrency=self.concurrency)
+                                   took_effect=status_in(NEW, READY, *(RELEASE_IN_PROGRESS + RELEASE_FAILED)),
+                                   concurrency=self.concurrency, before=self.seen)
         for sid in sids:
             machine, error = outcomes[sid]
             record = self.records[sid]
             if error is not None:
-                self._fail(sid, "release: %s" % error)
+                self._op_failed(sid, "release", error)
                 continue
             record["changed"] = True
+            self.changed = True
             self._update(record, machine)
             if track:
                 self.pending.append(sid)
@@ -618,7 +656,7 @@ class MachineDeployment(object):
             return self
         deadline = self.started + float(self.params.get("wait_timeout") or 0)
         settled = settled_for(self.state)
-        target = DEPLOYED if self.state == "deployed" else READY
+        targets = (DEPLOYED,) if self.state == "deployed" else RELEASED
         while True:
             pending, self.pending = list(dict.fromkeys(self.pending)), []
 
@@ -644,7 +682,7 @@ class MachineDeployment(object):
                 if sid in polled.unsettled:
                     self._fail(sid, "still %s after wait_timeout=%ss" % (record["status"],
                                                                          self.params.get("wait_timeout")))
-                elif record["status"] != target:
+                elif record["status"] not in targets:
                     said = record["status_message"] or "no message from MAAS"
                     self._fail(sid, said if said.startswith(record["status"]) else "%s: %s" % (record["status"], said))
                     fresh_failures.append(sid)
@@ -670,17 +708,22 @@ class MachineDeployment(object):
 
     def _handle_failures(self, sids, replace):
         """Release failed machines (on_failure release or replace) and, to replace, allocate and deploy as many."""
-        failed = [sid for sid in sids if self.records[sid]["status"] == FAILED_DEPLOYMENT]
+        # Failed deployment, or Allocated after a deploy MAAS refused (its power action failed, say).
+        failed = [sid for sid in sids if self.records[sid]["status"] in (FAILED_DEPLOYMENT, ALLOCATED)]
         if not failed:
             return
         self._fetch_events(failed)
-        # A release is a change even when nothing else is deployed (a rerun that only cleans up earlier failures).
-        self.changed = True
-        for sid in failed:
-            self.records[sid]["action"] = "released"
         if self.check_mode:
+            # A release would be a change even when nothing else is deployed (a rerun that only cleans up).
+            self.changed = True
+            for sid in failed:
+                self.records[sid]["action"] = "released"
             return
         self._fire_releases(failed, track=False)
+        for sid in failed:
+            if self.records[sid]["status"] in RELEASED + RELEASE_IN_PROGRESS:
+                self.records[sid]["action"] = "released"
+        failed = [sid for sid in failed if self.records[sid]["action"] == "released"]
         if replace and self.params.get("count") is not None:
             self.replace_rounds += 1
             try:
@@ -710,8 +753,8 @@ class MachineDeployment(object):
 
     def machines(self):
         """Per-machine results in a stable, documented shape."""
-        keys = ("system_id", "hostname", "fqdn", "status", "ip_addresses", "seconds", "changed", "action", "failed",
-                "msg", "status_message", "events")
+        keys = ("system_id", "hostname", "fqdn", "status", "owner", "ip_addresses", "seconds", "changed", "action",
+                "failed", "msg", "status_message", "events")
         return [dict((k, self.records[sid].get(k)) for k in keys) for sid in self.order]
 
     def result(self):
@@ -721,22 +764,43 @@ class MachineDeployment(object):
         # In a replace run, a failed machine that was replaced does not fail the task.
         replaced = set(sid for sid in self.order if "; replaced by " in (self.records[sid]["msg"] or ""))
         failed = [m for m in machines if m["failed"] and m["system_id"] not in replaced]
+        left = self.left_allocated()
         result = {
             "changed": self.changed,
             "machines": machines,
             "system_ids": [m["system_id"] for m in machines if m["system_id"] not in replaced],
             "failed_machines": [m["hostname"] or m["system_id"] for m in failed],
+            "left_allocated": left,
             "would_allocate": self.would_allocate,
         }
         if self.params.get("agent_name"):
             result["agent_name"] = self.params["agent_name"]
+        new = [m["hostname"] or m["system_id"] for m in machines if m["status"] == NEW and m["action"] == "release"]
+        if new:
+            result["warnings"] = ["%s: %s." % (", ".join(new), NEEDS_COMMISSIONING)]
         if failed:
             result["failed"] = True
             result["msg"] = "%d of %d machines failed: %s" % (
                 len(failed), len(machines),
                 "; ".join("%s (%s)" % (m["hostname"] or m["system_id"], m["msg"]) for m in failed[:20])
                 + (" and %d more" % (len(failed) - 20) if len(failed) > 20 else ""))
+            if left:
+                result["msg"] += ". %s" % self.release_hint(left)
         return result
+
+    def left_allocated(self):
+        """Hostnames (or system IDs) of failed machines this run leaves allocated to the caller: Allocated (a
+        deploy MAAS refused after allocating) or Failed deployment, and not released by ``on_failure``."""
+        return [record["hostname"] or sid for sid, record in ((sid, self.records[sid]) for sid in self.order)
+                if record["failed"] and record["status"] in (ALLOCATED, FAILED_DEPLOYMENT)
+                and record["action"] != "released"]
+
+    def release_hint(self, names):
+        """How to give back the machines ``names`` that a failed run left allocated."""
+        how = "state=released agent_name=%s" % self.params["agent_name"] if self.params.get("count") is not None \
+            else "state=released machines=[%s]" % ", ".join(names)
+        return ("Left allocated to you (MAAS gives them to no one else until released): %s. Release them with "
+                "gough.gough.maas_deploy %s, or rerun with on_failure=release." % (", ".join(names), how))
 
     def diff(self):
         """Before/after of every machine's status (after: what it is now, or will be when the ops finish)."""

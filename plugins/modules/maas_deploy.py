@@ -31,8 +31,19 @@ description:
     machine. Before allocating, the module counts the Ready machines that match; when there are too few, it fails
     saying how many matched which constraints, and allocates nothing.
   - Retries after lost answers are safe. Before resending an op, the module re-reads the machine and resends only
-    if the op did not take effect, so no machine is deployed twice. Allocations for O(count) go out one at a
-    time, so a lost allocate answer is recognised by re-reading the set instead of allocating again.
+    if the op did not take effect and the machine did not move, so no machine is deployed twice. Allocations for
+    O(count) go out one at a time, so a lost allocate answer is recognised by re-reading the set instead of
+    allocating again.
+  - MAAS may act on part of a deploy. It allocates a Ready machine to you first and then powers it on; when the
+    power action fails (HTTP 503 C(No rack controllers can access the BMC of node ...)) the machine stays
+    Allocated to you. The module recognises this from the machine's new status and owner, does not send the deploy
+    again, reports the machine's real status, counts it as changed, and lists it in RV(left_allocated) with how
+    to release it. O(on_failure=release) or V(replace) releases it at once.
+  - The task reports C(changed) only when something changed on the server; a run whose every op MAAS refused
+    reports C(changed=false).
+  - A release is done when the machine has no owner and is V(Ready) or V(New). MAAS returns a machine without
+    passed commissioning results (one added with C(deployed=true), for example) to V(New); the module counts that
+    as released and warns that the machine needs commissioning before it can be allocated again.
 author:
   - Gough developers (@gough)
 extends_documentation_fragment:
@@ -151,7 +162,7 @@ options:
     default: false
   on_failure:
     description:
-      - What to do with a machine whose deployment fails.
+      - What to do with a machine whose deployment fails, or whose deploy MAAS refused after allocating it.
       - V(leave) leaves it in Failed deployment for inspection.
       - V(release) releases it (with O(count), the next run then allocates another).
       - V(replace) releases it and allocates and deploys another machine matching the same constraints, at most 3
@@ -273,10 +284,20 @@ machines:
       type: str
       sample: node-01.maas
     status:
-      description: MAAS status label when the task ended (or would end, in check mode for unchanged machines).
+      description:
+        - MAAS status label when the task ended (or would end, in check mode for unchanged machines), as MAAS last
+          reported it. After a deploy MAAS refused, this is the state MAAS left the machine in, such as
+          V(Allocated).
+        - A released machine is V(Ready), or V(New) when MAAS has no passed commissioning results for it (MAAS
+          releases such a machine to New; it needs commissioning before it can be allocated again).
       returned: success
       type: str
       sample: Deployed
+    owner:
+      description: User MAAS says the machine is allocated to, or null when it has no owner.
+      returned: success
+      type: str
+      sample: admin
     ip_addresses:
       description: IP addresses MAAS reports for the machine.
       returned: success
@@ -289,7 +310,9 @@ machines:
       type: float
       sample: 412.5
     changed:
-      description: Whether this task sent an op for the machine (allocate, deploy or release).
+      description: Whether the machine changed on the server because of this task (an allocate, deploy or
+        release that MAAS carried out, in full or in part, such as a deploy that allocated the machine and then
+        failed).
       returned: success
       type: bool
       sample: true
@@ -348,6 +371,16 @@ system_ids:
   sample: [4y3h7n, 7xkq2p]
 failed_machines:
   description: Hostnames (or system IDs) of the machines that failed.
+  returned: always
+  type: list
+  elements: str
+  sample: [node-07]
+left_allocated:
+  description:
+    - Hostnames (or system IDs) of failed machines that the task leaves allocated to you, in V(Allocated) (MAAS
+      allocated the machine, then refused or failed the deploy, for example when no rack controller could reach
+      its BMC) or V(Failed deployment). MAAS gives them to no one else until they are released.
+    - Release them with O(state=released) (the task's C(msg) names the machines), or run with O(on_failure=release).
   returned: always
   type: list
   elements: str
@@ -487,6 +520,8 @@ def main():
     finally:
         client.close()
     result = run.result()
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     if module._diff:  # pylint: disable=protected-access
         result["diff"] = run.diff()
     if result.pop("failed", False):

@@ -113,7 +113,12 @@ options:
         marked fixed), and waits until it is V(Ready). A machine already commissioning is waited for. A machine that
         is V(Allocated), V(Deploying) or V(Deployed) was commissioned and is in use, so it is left alone
         (C(changed=false)); any other state, such as V(Failed deployment), is an error, so release it first.
-      - V(broken) marks an existing machine Broken with O(comment).
+      - V(broken) marks an existing machine Broken with O(comment). MAAS lets only a machine's owner mark it broken
+        (anyone else, an admin too, gets HTTP 403 with an empty body), and leaves the Broken machine without owner.
+        So the module marks a machine you own at once; allocates a V(Ready) machine without owner to you first
+        (MAAS releases it again as it marks it broken; if marking fails, the module releases it); and fails before
+        any write, saying what to do, for a machine allocated to another user, a locked one, or one without owner
+        in another state (such as V(New), which MAAS cannot allocate).
       - V(absent) deletes the machine. A machine in use (Allocated, Deploying or Deployed) is refused unless
         O(force=true).
     type: str
@@ -482,6 +487,7 @@ class MachineModule(object):
         self.state = "ready" if self.params["state"] == "commissioned" else self.params["state"]
         self.macs = []
         self.power_parameters = {}
+        self.username = None
 
     # -- validation (no writes) -------------------------------------------------------------------------------
 
@@ -730,9 +736,12 @@ class MachineModule(object):
                                                "commissioned." % (current["hostname"], current["system_id"],
                                                                   before["status_name"]))
 
+        broken_plan = None
+        if self.state == "broken" and current.get("status_name") != "Broken":
+            broken_plan = self.plan_mark_broken(current)
         changed = self.changes(before, desired) if before is not None else dict(desired)
         if self.check_mode:
-            return self.predict(before, desired, changed)
+            return self.predict(before, desired, changed, broken_plan)
 
         machine = current
         if machine is None:
@@ -748,14 +757,11 @@ class MachineModule(object):
             if self.params["wait"] and machine.get("status_name") in COMMISSIONING + COMMISSION_FAILED:
                 machine = self.wait_commissioned(machine)
         elif self.state == "broken" and machine.get("status_name") != "Broken":
-            machine = self.client.machine_op(machine["system_id"], "mark_broken",
-                                             data={"comment": self.params["comment"]},
-                                             took_effect=status_in("Broken"))
-            self.actions.append("mark_broken")
+            machine = self.mark_broken(machine, broken_plan)
         after = self.machine_with_power(self.client.get_machine(machine["system_id"]))
         return self.result(before, after)
 
-    def predict(self, before, desired, changed):
+    def predict(self, before, desired, changed, broken_plan=None):
         """The machine as it would be after this run, from what was read, without writing."""
         if before is None:
             after = machine_view({})
@@ -789,10 +795,69 @@ class MachineModule(object):
         elif self.state == "ready" and after["status_name"] in COMMISSIONING:
             after["status_name"] = "Ready"
         elif self.state == "broken" and after["status_name"] != "Broken":
+            if broken_plan == "allocate":
+                self.actions.append("allocate")
             self.actions.append("mark_broken")
             after["status_name"] = "Broken"
             after["error_description"] = self.params["comment"] or ""
         return self.result(before, after)
+
+    def plan_mark_broken(self, machine):
+        """How to mark ``machine`` broken under MAAS's rule, checked before any write: ``"mark"`` when the caller owns
+        it, ``"allocate"`` when it is Ready and unowned (allocating it to the caller first is safe: MAAS releases it
+        again as it marks it broken); otherwise a ``MAASValidationError`` saying what to do."""
+        # MAAS 3.5/3.6 let only the owner mark a machine broken, admins included (API and web UI): 403, empty body.
+        self.username = me = (self.client.whoami() or {}).get("username")
+        owner = machine.get("owner")
+        name = "%s (%s)" % (machine.get("hostname"), machine.get("system_id"))
+        status = machine.get("status_name")
+        if machine.get("locked"):
+            raise MAASValidationError("state", "machine %s is locked; MAAS changes nothing on a locked machine. Unlock "
+                                               "it first, then mark it broken." % name)
+        if owner and owner == me:
+            return "mark"
+        rule = "MAAS lets only a machine's owner mark it broken (an admin too gets 403 otherwise)"
+        if owner:
+            raise MAASValidationError(
+                "state", "machine %s is %s and allocated to %s; %s. Have %s mark it broken (this task with their API "
+                         "key), or release it first (gough.gough.maas_deploy state=released) and rerun, which "
+                         "allocates it to you and marks it broken." % (name, status, owner, rule, owner))
+        if status == "Ready":
+            return "allocate"
+        raise MAASValidationError(
+            "state", "machine %s is %s and has no owner; %s, and MAAS allocates only Ready machines, so this task "
+                     "cannot take it first. Commission it to Ready (state=ready) and rerun, or delete it "
+                     "(state=absent)." % (name, status, rule))
+
+    def mark_broken(self, machine, plan):
+        """Allocate ``machine`` to the caller when ``plan`` says so, then mark it broken; a failed mark gives the
+        machine back so that the task leaves nothing allocated."""
+        sid = machine["system_id"]
+        if plan == "allocate":
+            me = self.username
+
+            def allocated():
+                fresh = self.client.get_machine(sid)
+                return fresh if fresh.get("owner") == me and fresh.get("status_name") == "Allocated" else None
+            self.client.post("machines/", op="allocate", data={"system_id": sid, "comment": self.params["comment"]},
+                             confirm=allocated)
+            self.actions.append("allocate")
+        try:
+            machine = self.client.machine_op(sid, "mark_broken", data={"comment": self.params["comment"]},
+                                             took_effect=status_in("Broken"))
+        except MAASError as exc:
+            if plan == "allocate":
+                try:
+                    self.client.machine_op(sid, "release", data={"comment": "mark_broken failed"},
+                                           took_effect=status_in("Ready", "New", "Releasing"))
+                    self.actions.append("release")
+                except MAASError as again:
+                    raise MAASError("%s; releasing the machine this task allocated failed too, so it is left "
+                                    "Allocated to you: %s" % (exc, again), status=exc.status, method=exc.method,
+                                    url=exc.url)
+            raise
+        self.actions.append("mark_broken")
+        return machine
 
     def absent(self, current):
         if current is None:

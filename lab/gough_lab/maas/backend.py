@@ -44,6 +44,10 @@ class NodeBackend:
         """Return the machine's power state as its BMC reports it."""
         raise NotImplementedError
 
+    def bmc_reachable(self, machine):
+        """Whether a rack controller can reach the machine's BMC for a power action (MAAS answers 503 if not)."""
+        return True
+
 
 COMMISSION_FAILURES = (
     "Commissioning script '50-maas-01-commissioning' failed with exit status 1",
@@ -96,6 +100,12 @@ class SimulatedBackend(NodeBackend):
     def power(self, machine, state):
         """Simulated BMCs always obey."""
         return state
+
+    def bmc_reachable(self, machine):
+        """A seeded share (``fail_power``) of power actions find no rack controller that reaches the BMC."""
+        rate = self.config.get("fail_power")
+        # No draw at rate 0, so the dice of a seeded run without power failures stay as they were.
+        return not (rate > 0 and self._roll(rate))
 
     def query_power_state(self, machine):
         """Simulated BMCs report what was last set."""

@@ -12,9 +12,10 @@ DEFAULTS = {
     **FAULT_DEFAULTS,
     "fail_commission": 0.0,
     "fail_deploy": 0.0,
+    "fail_power": 0.0,
     "retry_after_seconds": 1,
 }
-RATES = FAULT_RATES + ("fail_commission", "fail_deploy")
+RATES = FAULT_RATES + ("fail_commission", "fail_deploy", "fail_power")
 
 
 class LabConfig(BaseLabConfig):

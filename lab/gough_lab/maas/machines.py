@@ -10,7 +10,7 @@ from .api import Handler, Reply, json_reply
 from .errors import APIError, admin_only, bad_request, conflict, forbidden, form_errors, unavailable
 from .filters import build_allocate_filter, build_read_filter, describe_constraints
 from .render import by_key
-from .region import ARCHITECTURES, DISTROS, HOSTNAME_RE, POWER_TYPES, normalise_mac
+from .region import HOSTNAME_RE, POWER_TYPES, normalise_mac
 
 DEPLOYABLE = (enums.READY, enums.ALLOCATED)
 RELEASABLE = (enums.ALLOCATED, enums.RESERVED, enums.BROKEN, enums.DEPLOYING, enums.DEPLOYED,
@@ -74,14 +74,24 @@ def _parse_power_parameters(params):
     return result
 
 
-def _validate_architecture(value, errors):
+def _validate_architecture(region, value, errors):
+    """MAAS's architecture choice field: only architectures of imported boot resources are valid, so a fresh MAAS
+    accepts none (``It should be one of: ''.``)."""
     if value is None:
         return None
     arch = value if "/" in value else value + "/generic"
-    if arch not in ARCHITECTURES:
+    usable = region.usable_architectures()
+    if arch not in usable:
         errors["architecture"] = ["'%s' is not a valid architecture.  It should be one of: %s." % (
-            value, ", ".join("'%s'" % a for a in ARCHITECTURES))]
+            value, ", ".join("'%s'" % a for a in usable) if usable else "''")]
     return arch
+
+
+def _check_power_type_needs_interfaces(power_type, old_power_type, have_interfaces, errors):
+    """MAAS's machine form: any power type but ipmi needs network interfaces (given MACs or existing ones)."""
+    if power_type and power_type != old_power_type and power_type != "ipmi" and not have_interfaces:
+        errors.setdefault("power_type", []).append(
+            "Can't set power type to %s without network interfaces" % power_type)
 
 
 def _placement_ids(region, params, errors):
@@ -116,9 +126,13 @@ def create_machine(call):
         errors["architecture"] = ["This field is required."]
     if needs_hardware and not macs_given:
         errors["mac_addresses"] = ["This field is required."]
-    architecture = _validate_architecture(arch_value, errors) if arch_value else ("amd64/generic" if not needs_hardware else "")
+    with region.lock:
+        architecture = _validate_architecture(region, arch_value, errors) if arch_value else (
+            "amd64/generic" if not needs_hardware else "")
     if power_type and power_type not in POWER_TYPES:
         errors["power_type"] = ["Select a valid choice. %s is not one of the available choices." % power_type]
+    else:
+        _check_power_type_needs_interfaces(power_type, "", macs_given, errors)
     power_parameters = {}
     try:
         power_parameters = _parse_power_parameters(params)
@@ -155,14 +169,13 @@ def create_machine(call):
                                    min_hwe_kernel=min_hwe, **placement)
         region.add_machine(m)
         call.touch(m["system_id"], "create")
-        region.record_event(m, "Enlisted" if call.user is None else "Created", "", user=call.user)
+        # MAAS records no INFO event on enlistment: status_message and status_action stay null until one happens.
+        region.record_event(m, "Enlisted" if call.user is None else "Created", "", level="DEBUG", user=call.user)
         if deployed:
+            # MAAS 3.5 adds a deployed machine with no OS known, power unknown and commissioning still Pending.
             region.set_status(m, enums.DEPLOYED, call.user)
             m["owner"] = call.user
-            m["power_state"] = "on"
-            m["osystem"] = "ubuntu"
-            m["distro_series"] = region.settings["default_distro_series"]
-            region.record_event(m, "Deployed", "Machine added as deployed", user=call.user, action="deploy")
+            m["commissioning_status"] = enums.SCRIPT_PENDING
         elif call.is_admin and commission and power_type:
             _start_commission(call, m, params.get("comment", ""))
         region.save_machine(m)
@@ -288,7 +301,7 @@ def update_machine(call):
             else:
                 m["hostname"] = hostname
         if "architecture" in params:
-            arch = _validate_architecture(params.get("architecture"), errors)
+            arch = _validate_architecture(region, params.get("architecture"), errors)
             m["architecture"] = arch
         if "description" in params:
             m["description"] = params.get("description") or ""
@@ -298,6 +311,9 @@ def update_machine(call):
             power_type = params.get("power_type") or ""
             if power_type and power_type not in POWER_TYPES:
                 errors["power_type"] = ["Select a valid choice. %s is not one of the available choices." % power_type]
+            else:
+                _check_power_type_needs_interfaces(power_type, m.get("power_type") or "",
+                                                   params.getlist("mac_addresses") or m["interfaces"], errors)
             m["power_type"] = power_type
         power_parameters = _parse_power_parameters(params)
         if power_parameters:
@@ -373,13 +389,14 @@ def _decode_user_data(value):
 
 def _resolve_series(region, value):
     """Accept ``jammy``, ``ubuntu/jammy`` or ``22.04``; return (osystem, series) or raise MAAS's 400."""
+    available = region.deployable_series()
     if not value:
-        return "ubuntu", region.settings["default_distro_series"]
+        value = region.settings["default_distro_series"]
     text = value.split("/", 1)[1] if value.startswith("ubuntu/") else value
-    for series, version, _title in DISTROS:
+    for series, version, _title in available:
         if text in (series, version):
             return "ubuntu", series
-    choices = ", ".join(["''"] + ["'ubuntu/%s'" % s for s, _v, _t in DISTROS])
+    choices = ", ".join(["''"] + ["'ubuntu/%s'" % s for s, _v, _t in available])
     raise form_errors({"distro_series": ["'%s' is not a valid distro_series.  It should be one of: %s." % (value, choices)]})
 
 
@@ -410,13 +427,19 @@ def deploy(call):
             m["agent_name"] = params.get("agent_name")
         if not m.get("power_type"):
             raise unavailable("Unconfigured power type. Please configure the power type and try again.")
+        if not region.backend.bmc_reachable(m):
+            # MAAS keeps the allocation it made (Ready -> Allocated, owned by the caller) and answers 503.
+            region.save_machine(m)
+            raise _no_rack_for(region, m, call.user)
         m["osystem"] = osystem
         m["distro_series"] = series
-        m["hwe_kernel"] = hwe_kernel or "ga-%s" % dict((s, v) for s, v, _t in DISTROS)[series]
+        m["hwe_kernel"] = hwe_kernel or "ga-%s" % dict((s, v) for s, v, _t in region.deployable_series())[series]
         m["user_data"] = base64.b64encode(user_data).decode() if user_data is not None else None
         m["ephemeral_deploy"] = params.bool("ephemeral_deploy")
         m["enable_hw_sync"] = params.bool("enable_hw_sync")
-        m["enable_kernel_crash_dump"] = params.bool("enable_kernel_crash_dump")
+        # enable_kernel_crash_dump came with MAAS 3.6; 3.5 ignores the field like any unknown one.
+        m["enable_kernel_crash_dump"] = params.bool("enable_kernel_crash_dump") if region.at_least("3.6") \
+            else False
         m["error_description"] = ""
         region.set_status(m, enums.DEPLOYING, call.user)
         region._claim_ips(m)  # pylint: disable=protected-access
@@ -425,6 +448,14 @@ def deploy(call):
         region._begin(m, "deploy", {"user_data": user_data})  # pylint: disable=protected-access
         region.save_machine(m)
         return _machine_reply(call, m)
+
+
+def _no_rack_for(region, m, user):
+    """MAAS's PowerProblem when no rack controller can reach the machine's BMC: an event, then 503."""
+    message = "No rack controllers can access the BMC of node %s" % m["hostname"]
+    region.record_event(m, "Failed to query node's BMC", message, level="WARNING", user=user)
+    region.save_machine(m)
+    return unavailable(message)
 
 
 def _start_release(call, m, erase=False, secure_erase=False, quick_erase=False, comment=""):
@@ -497,21 +528,22 @@ def abort(call):
 
 
 def mark_broken(call):
-    """Mark a machine Broken; only its owner (or an admin) may; the comment becomes error_description."""
+    """Mark a machine Broken. Only its owner may, even an admin (MAAS 3.5/3.6 answer 403 with an empty body to
+    anyone else, so an unowned machine, a Broken one included, cannot be marked). MAAS releases a releasable
+    machine first and leaves it without owner; the comment becomes error_description."""
     region = call.region
     with region.lock:
         m = _machine(call, "edit", "mark_broken")
-        if not call.is_admin and m.get("owner") != call.user:
+        if m.get("owner") != call.user:
             raise forbidden()
-        comment = call.params.get("comment") or ""
-        if m["status"] == enums.BROKEN:
-            return _machine_reply(call, m)
+        comment = call.params.get("comment") or call.params.get("error_description") or ""
         pending = m.pop("pending", None)
         if pending:
             region.backend.cancel(m, pending["action"])
-        if m["status"] == enums.ALLOCATED:
-            region._clear_ownership(m)  # pylint: disable=protected-access
         m["previous_status"] = m["status"]
+        if m["status"] in RELEASABLE:
+            region._release_ips(m)  # pylint: disable=protected-access
+        region._clear_ownership(m)  # pylint: disable=protected-access
         region.set_status(m, enums.BROKEN, call.user)
         m["error_description"] = comment
         region.record_event(m, "Marked broken", comment, level="ERROR", user=call.user, action="mark_broken")
@@ -546,6 +578,8 @@ def power_on(call):
             raise conflict("Can't start node: it hasn't been allocated.")
         if not m.get("power_type"):
             raise unavailable("Unconfigured power type. Please configure the power type and try again.")
+        if not region.backend.bmc_reachable(m):
+            raise _no_rack_for(region, m, call.user)
         user_data = _decode_user_data(call.params.get("user_data"))
         if user_data is not None:
             m["user_data"] = base64.b64encode(user_data).decode()
@@ -565,6 +599,8 @@ def power_off(call):
             raise form_errors({"stop_mode": ["Select a valid choice. %s is not one of the available choices." % stop_mode]})
         if not m.get("power_type"):
             raise unavailable("Unconfigured power type. Please configure the power type and try again.")
+        if not region.backend.bmc_reachable(m):
+            raise _no_rack_for(region, m, call.user)
         m["power_state"] = region.backend.power(m, "off")
         region.record_event(m, "Powering off", call.params.get("comment") or "", user=call.user, action="power_off")
         region.save_machine(m)

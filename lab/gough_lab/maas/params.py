@@ -98,14 +98,15 @@ def parse_query(query):
     return Params(pairs)
 
 
-def parse_body(content_type, body):
+def parse_body(content_type, body, reject_empty_multipart=True):
     """Parse a request body into Params: multipart/form-data (base64 parts decoded) or urlencoded.
 
-    A multipart body with no parts is rejected with 400 and an empty body, as MAAS 3.6 does.
+    A multipart body with no parts is rejected with 400 and an empty body, as MAAS 3.6 does
+    (``reject_empty_multipart``; MAAS 3.5 reads it as an empty form).
     """
     ctype = (content_type or "").split(";", 1)[0].strip().lower()
     if ctype == "multipart/form-data":
-        return _parse_multipart(content_type, body)
+        return _parse_multipart(content_type, body, reject_empty_multipart)
     if ctype == "application/x-www-form-urlencoded":
         return parse_query(body.decode("utf-8", "replace"))
     # MAAS ignores other bodies (JSON is not supported).
@@ -149,7 +150,7 @@ def _split_part(section):
     return headers, payload
 
 
-def _parse_multipart(content_type, body):
+def _parse_multipart(content_type, body, reject_empty=True):
     """multipart/form-data into Params, decoding base64 parts, as MAAS's Django request parsing reads it.
 
     Parsed directly rather than with the ``email`` package, whose parser compiles a regular expression for every
@@ -181,7 +182,7 @@ def _parse_multipart(content_type, body):
             continue
         charset = _header_params(headers.get("content-type", "")).get("charset") or "utf-8"
         pairs.append((name, payload.decode(charset, "replace")))
-    if not pairs:
+    if not pairs and reject_empty:
         # An empty form (python-libmaas sends one for calls without fields) counts as zero parts.
         raise APIError(400, b"")
     return Params(pairs)

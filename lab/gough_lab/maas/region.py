@@ -24,15 +24,22 @@ LOG = logging.getLogger("gough_lab.maas")
 SYSTEM_ID_ALPHABET = "abcdefghkmnpqrstwxy3456789"
 MAC_RE = re.compile(r"^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$|^([0-9a-f]{4}\.){2}[0-9a-f]{4}$|^[0-9a-f]{12}$")
 HOSTNAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
-ARCHITECTURES = ("amd64/generic", "amd64/hwe-22.04", "arm64/generic", "arm64/xgene-uboot", "i386/generic",
-                 "ppc64el/generic", "s390x/generic")
 POWER_TYPES = ("amt", "apc", "dli", "eaton", "hmc", "hmcz", "ipmi", "lxd", "manual", "moonshot", "mscm", "msftocs",
                "nova", "openbmc", "proxmox", "recs_box", "redfish", "sm15k", "ucsm", "virsh", "vmware", "webhook",
                "wedge")
-# Boot resources the emulated region has "imported": what deploy accepts as distro_series.
+# Ubuntu releases the emulated image server offers: series, version, title. What a region has imported of them is
+# its boot resources, and only those make architectures valid and series deployable (as in MAAS).
 DISTROS = (("focal", "20.04", "Ubuntu 20.04 LTS"), ("jammy", "22.04", "Ubuntu 22.04 LTS"),
            ("noble", "24.04", "Ubuntu 24.04 LTS"))
 DEFAULT_SERIES = "jammy"
+# What seeding imports on the first start of a state directory unless told otherwise (`--boot-images`), and what
+# `POST boot-resources/?op=import` imports: the series above for amd64, as MAAS's default selection does.
+DEFAULT_BOOT_IMAGES = tuple(series for series, _version, _title in DISTROS)
+IMPORT_SECONDS = 3.0
+# MAAS versions the emulator can answer as (`--maas-version`), by the minor version, with the full version string
+# it reports; the default is the newest one Gough supports.
+MAAS_VERSIONS = {"3.5": "3.5.13", "3.6": "3.6.1"}
+DEFAULT_MAAS_VERSION = "3.6"
 EVENT_KEEP_DEBUG = True
 
 
@@ -53,8 +60,23 @@ def ip_for(machine_id):
 class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-methods
     """The emulated MAAS region controller."""
 
-    def __init__(self, store, config, backend, seed=1, clock=time.time):
-        """Load state from ``store``; ``backend`` plays the hardware; ``seed`` makes ids and hardware reproducible."""
+    def __init__(self, store, config, backend, seed=1, clock=time.time, maas_version=DEFAULT_MAAS_VERSION,
+                 boot_images=DEFAULT_BOOT_IMAGES):
+        """Load state from ``store``; ``backend`` plays the hardware; ``seed`` makes ids and hardware reproducible.
+
+        ``maas_version`` (a key of ``MAAS_VERSIONS``) picks the version-dependent behaviour; ``boot_images`` are the
+        Ubuntu series a fresh state directory starts with imported (none: a fresh MAAS, which accepts no
+        architecture until images are imported).
+        """
+        if maas_version not in MAAS_VERSIONS:
+            raise ValueError("maas_version must be one of %s" % ", ".join(sorted(MAAS_VERSIONS)))
+        unknown = sorted(set(boot_images) - set(DEFAULT_BOOT_IMAGES))
+        if unknown:
+            raise ValueError("unknown boot image series %s; known: %s"
+                             % (", ".join(unknown), ", ".join(DEFAULT_BOOT_IMAGES)))
+        self.maas_version = maas_version
+        self.version_string = MAAS_VERSIONS[maas_version]
+        self.boot_images = tuple(boot_images)
         self.store = store
         self.config = config
         self.backend = backend
@@ -113,11 +135,59 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
                                             "primary_rack": "r4ckid"})
         self._save_obj("subnet", self.subnets, {"id": 1, "name": "10.20.0.0/16", "cidr": "10.20.0.0/16", "vlan_id": 5001,
                                                 "gateway_ip": "10.20.0.1", "dns_servers": [], "description": ""})
-        for index, (series, version, title) in enumerate(DISTROS, start=1):
-            self._save_obj("bootresource", self.boot_resources, {
-                "id": index, "type": "Synced", "name": "ubuntu/%s" % series, "architecture": "amd64/ga-%s" % version,
-                "subarches": "generic,ga-%s" % version, "title": title})
+        self._import_images(self.boot_images)
         self.store.set_meta("settings", self.settings)
+
+    def at_least(self, version):
+        """Whether the emulated MAAS version is ``version`` (``"3.6"``) or newer."""
+        def key(text):
+            return tuple(int(part) for part in text.split("."))
+        return key(self.maas_version) >= key(version)
+
+    # ---------------------------------------------------------------------------------------------------------
+    # boot resources: what makes architectures valid and series deployable
+    def _import_images(self, series_list):
+        """Add a Synced amd64 boot resource for each series not imported yet."""
+        have = set(r["name"] for r in self.boot_resources.values())
+        for series, version, title in DISTROS:
+            if series in series_list and "ubuntu/%s" % series not in have:
+                self._save_obj("bootresource", self.boot_resources, {
+                    "id": max(list(self.boot_resources) + [0]) + 1, "type": "Synced", "name": "ubuntu/%s" % series,
+                    "architecture": "amd64/ga-%s" % version, "subarches": "generic,ga-%s" % version, "title": title})
+
+    def start_import(self):
+        """Begin an image import (``POST boot-resources/?op=import``): the default images appear when it ends."""
+        self.store.set_meta("import_until", self.now() + IMPORT_SECONDS)
+
+    def stop_import(self):
+        """Stop a running import before it adds anything."""
+        self.store.set_meta("import_until", 0)
+
+    def is_importing(self):
+        """Whether an import is running; one that has run its time adds its images first."""
+        until = self.store.get_meta("import_until", 0)
+        if until and self.now() >= until:
+            self._import_images(DEFAULT_BOOT_IMAGES)
+            self.store.set_meta("import_until", 0)
+        return bool(until) and self.now() < until
+
+    def usable_architectures(self):
+        """Architectures a machine may have, as MAAS's BootResource.get_usable_architectures derives them: each
+        resource's architecture and ``arch/subarch`` for its subarches, leaving out ``hwe-`` and ``ga-`` kernels."""
+        self.is_importing()
+        arches = set()
+        for resource in self.boot_resources.values():
+            arch, _sep, subarch = resource["architecture"].partition("/")
+            for sub in [subarch] + [s.strip() for s in resource.get("subarches", "").split(",") if s.strip()]:
+                if "hwe-" not in sub and "ga-" not in sub:
+                    arches.add("%s/%s" % (arch, sub))
+        return sorted(arches)
+
+    def deployable_series(self):
+        """``(series, version, title)`` of the Ubuntu releases with imported images, oldest first."""
+        self.is_importing()
+        have = set(r["name"] for r in self.boot_resources.values())
+        return [entry for entry in DISTROS if "ubuntu/%s" % entry[0] in have]
 
     def _save_obj(self, kind, table, obj):
         table[obj["id"]] = obj
@@ -401,7 +471,11 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
             if ok:
                 m["power_state"] = "off"
                 self._clear_ownership(m)
-                self.set_status(m, enums.READY)
+                # MAAS's _finalize_release: Ready only with passed commissioning results, else back to New.
+                passed = m.get("commissioning_status") == enums.SCRIPT_PASSED
+                if not passed and m["status"] == enums.DISK_ERASING:
+                    self.set_status(m, enums.RELEASING)  # MAAS goes on from erasing through releasing
+                self.set_status(m, enums.READY if passed else enums.NEW)
                 if action == "erase":
                     self.record_event(m, "Erased disk", "", action="release")
                 self.record_event(m, "Released", "", action="release")
@@ -507,9 +581,12 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         }
         if not m["hostname"]:
             m["hostname"] = self._new_hostname()
+        # MAAS creates the commissioning script set with the machine, so the result id is an int from the start.
+        m["commissioning_result_id"] = self._next_id("next_result_id")
         for index, mac in enumerate(macs):
             nic_id = machine_id * 16 + index + 1
-            m["interfaces"].append({"id": nic_id, "name": "eth%d" % index, "mac": mac, "vlan_id": 5001, "speed": 0,
+            # An interface known only by its MAC is on no VLAN until commissioning discovers it.
+            m["interfaces"].append({"id": nic_id, "name": "eth%d" % index, "mac": mac, "vlan_id": None, "speed": 0,
                                     "vendor": None, "product": None, "numa_node": 0, "firmware_version": None,
                                     "enabled": True, "links": []})
         return m

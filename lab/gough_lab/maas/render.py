@@ -102,7 +102,7 @@ class MachineRenderer:
         vlan = self._vlan(nic["vlan_id"]) if nic.get("vlan_id") in self.region.vlans else None
         speed = nic.get("speed", 0)
         return {
-            "params": "", "id": nic["id"], "name": nic["name"], "type": "physical", "enabled": nic.get("enabled", True),
+            "params": {}, "id": nic["id"], "name": nic["name"], "type": "physical", "enabled": nic.get("enabled", True),
             "mac_address": nic["mac"], "vlan": vlan, "links": links, "parents": [], "children": [], "tags": [],
             "discovered": [] if links else None, "effective_mtu": vlan["mtu"] if vlan else 1500,
             "system_id": machine["system_id"], "numa_node": nic.get("numa_node", 0),
@@ -202,7 +202,6 @@ class MachineRenderer:
             "distro_series": m.get("distro_series", ""),
             "ephemeral_deploy": bool(m.get("ephemeral_deploy")),
             "enable_hw_sync": bool(m.get("enable_hw_sync")),
-            "enable_kernel_crash_dump": bool(m.get("enable_kernel_crash_dump")),
             "last_sync": None,
             "next_sync": None,
             "sync_interval": None,
@@ -238,6 +237,9 @@ class MachineRenderer:
         for kind in ("cpu", "memory", "network", "interface", "other"):
             data.update(_status_pair("%s_test_status" % kind, -1))
         data.update(_status_pair("storage_test_status", m.get("storage_test_status", -1)))
+        if region.at_least("3.6"):
+            # The field came with MAAS 3.6; a 3.5 region does not send it.
+            data["enable_kernel_crash_dump"] = bool(m.get("enable_kernel_crash_dump"))
         return data
 
 

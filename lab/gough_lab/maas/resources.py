@@ -735,15 +735,16 @@ def list_boot_resources(call):
     """Every imported image."""
     region = call.region
     with region.lock:
+        region.is_importing()
         return json_reply([_boot_resource_json(r) for r in by_key(region.boot_resources)])
 
 
 def import_boot_resources(call):
-    """Start an image import (admin); it finishes after a few seconds."""
+    """Start an image import (admin); after a few seconds the default images are there (a fresh MAAS has none)."""
     _require_admin(call)
     region = call.region
     with region.lock:
-        region.store.set_meta("import_until", region.now() + 3.0)
+        region.start_import()
     return Reply(200, "Import of boot resources started", "text/plain; charset=utf-8")
 
 
@@ -751,7 +752,7 @@ def stop_import_boot_resources(call):
     """Stop an image import (admin)."""
     _require_admin(call)
     with call.region.lock:
-        call.region.store.set_meta("import_until", 0)
+        call.region.stop_import()
     return Reply(200, "Import of boot resources is being stopped", "text/plain; charset=utf-8")
 
 
@@ -759,7 +760,7 @@ def is_importing(call):
     """Whether an image import is running."""
     region = call.region
     with region.lock:
-        return json_reply(region.now() < region.store.get_meta("import_until", 0))
+        return json_reply(region.is_importing())
 
 
 def read_boot_resource(call):
@@ -897,13 +898,12 @@ def _format_time(timestamp):
 
 
 def version(call):
-    """The MAAS version and capabilities."""
-    del call
+    """The MAAS version (the one emulated, ``--maas-version``) and capabilities."""
     return json_reply({
         "capabilities": ["networks-management", "static-ipaddresses", "ipv6-deployment-ubuntu", "devices-management",
                          "storage-deployment-ubuntu", "network-deployment-ubuntu", "bridging-interface-ubuntu",
                          "bridging-automatic-ubuntu", "authenticate-api"],
-        "version": "3.6.1",
+        "version": call.region.version_string,
         "subversion": "",
     })
 
@@ -928,7 +928,7 @@ def set_config(call):
     with region.lock:
         if name not in region.settings:
             raise form_errors({"name": ["%s is not a valid config name." % name]})
-        if name == "default_distro_series" and value not in ("focal", "jammy", "noble"):
+        if name == "default_distro_series" and value not in [s for s, _v, _t in region.deployable_series()]:
             raise form_errors({"value": ["'%s' is not a valid distro_series." % value]})
         region.settings[name] = value
         region.store.set_meta("settings", region.settings)

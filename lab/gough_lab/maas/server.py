@@ -18,7 +18,7 @@ from .errors import APIError
 from .machines import machine_handlers
 from .resources import resource_handlers
 from .params import parse_body, parse_query
-from .region import Region
+from .region import DEFAULT_BOOT_IMAGES, DEFAULT_MAAS_VERSION, Region
 from .store import Store
 
 LOG = logging.getLogger("gough_lab.maas")
@@ -73,8 +73,12 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
     """The whole MAAS emulator: state, region, HTTP server and its lifecycle."""
 
     def __init__(self, state_dir, *, listen=("127.0.0.1", 0), seed=1, machines=0, config=None, tls_cert=None,
-                 tls_key=None, backend=None):
-        """Open (or create) the state in ``state_dir`` and prepare to listen on ``listen``."""
+                 tls_key=None, backend=None, maas_version=DEFAULT_MAAS_VERSION, boot_images=DEFAULT_BOOT_IMAGES):
+        """Open (or create) the state in ``state_dir`` and prepare to listen on ``listen``.
+
+        ``maas_version`` is the MAAS version to behave as; ``boot_images`` the Ubuntu series a fresh state directory
+        starts with imported (empty: no architecture is valid until an import).
+        """
         self.state_dir = state_dir
         # The state holds API tokens: keep the directory and everything sqlite creates in it private.
         make_private_dir(state_dir)
@@ -84,7 +88,8 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
         # Lab nodes (issue 5): a caller may pass another NodeBackend, e.g. DockerBackend for --node-backend docker.
         self.backend = backend or SimulatedBackend(self.config, seed)
         fresh = self.store.get_meta("initialised") is None
-        self.region = Region(self.store, self.config, self.backend, seed=seed)
+        self.region = Region(self.store, self.config, self.backend, seed=seed, maas_version=maas_version,
+                             boot_images=boot_images)
         self.admin_key = self.region.ensure_user("admin", True)
         self.user_key = self.region.ensure_user("user", False)
         if fresh:
@@ -186,7 +191,8 @@ class RequestHandler(LabRequestHandler):
             path_key = API_PREFIX + resource.template
             params = parse_query(query)
             if method in ("POST", "PUT"):
-                params.merge(parse_body(self.headers.get("Content-Type"), body))
+                params.merge(parse_body(self.headers.get("Content-Type"), body,
+                                        reject_empty_multipart=emulator.region.at_least("3.6")))
             op = op_from_path or params.get("op") or None
             user = emulator.auth.authenticate(self.headers.get("Authorization"))
             call = Call(emulator.region, user, method, op, params, args, self._base_url())

@@ -125,6 +125,7 @@ def test_events_record_transitions_newest_first_with_filters(admin):
     sid, other = machines[0]["system_id"], machines[1]["system_id"]
     admin.op("machines/%s/" % sid, "deploy", {"distro_series": "jammy", "comment": "go"})
     admin.wait_status(sid, {"Deployed"})
+    admin.op("machines/", "allocate", {"system_id": other})
     admin.op("machines/%s/" % other, "mark_broken", {"comment": "fan"})
     page = admin.get("events/", {"op": "query", "id": sid}).json()
     types = [e["type"] for e in page["events"]]

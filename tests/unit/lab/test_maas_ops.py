@@ -197,8 +197,25 @@ def test_mark_broken_and_fixed_return_deployed_machine_to_deployed(admin):
 
 def test_mark_broken_ready_then_fixed_is_ready(admin):
     sid = first_ready(admin)[0]
-    admin.op("machines/%s/" % sid, "mark_broken", {"comment": "psu"})
+    admin.op("machines/", "allocate", {"system_id": sid})
+    broken = admin.op("machines/%s/" % sid, "mark_broken", {"comment": "psu"}).json()
+    assert broken["status_name"] == "Broken" and broken["owner"] is None
     assert admin.op("machines/%s/" % sid, "mark_fixed", {"comment": "ok"}).json()["status_name"] == "Ready"
+
+
+def test_mark_broken_of_a_machine_the_caller_does_not_own_is_403_empty_even_for_an_admin(admin, user):
+    """MAAS 3.5/3.6 ``MachineHandler.mark_broken`` raises MAASAPIForbidden unless ``node.owner == request.user``:
+    403 with an empty body, for admins too, on unowned machines (a Broken one included) and others' machines."""
+    sid, other = first_ready(admin)[:2]
+    response = admin.op("machines/%s/" % sid, "mark_broken", {"comment": "psu"})
+    assert (response.status, response.body) == (403, b"")
+    assert admin.machine(sid)["status_name"] == "Ready"
+    user.op("machines/", "allocate", {"system_id": other})
+    response = admin.op("machines/%s/" % other, "mark_broken", {"comment": "psu"})
+    assert (response.status, response.body) == (403, b"")
+    assert user.op("machines/%s/" % other, "mark_broken", {"comment": "psu"}).json()["status_name"] == "Broken"
+    again = user.op("machines/%s/" % other, "mark_broken", {"comment": "psu"})
+    assert (again.status, again.body) == (403, b"")
 
 
 def test_mark_fixed_non_broken_is_409_and_admin_only(admin, user):

@@ -351,3 +351,36 @@ def test_quarantined_machines_form_the_gough_quarantine_group_whatever_group_by_
         assert "gough_quarantine" not in off and off["maas_tag_gough_quarantine"]["hosts"] == [hostname]
     finally:
         emulator.stop()
+
+
+def test_documented_ansible_user_example_does_not_guess_from_an_empty_osystem(lab_maas_factory, tmp_path):
+    """Machines added with deployed=true have ``osystem ""`` on MAAS 3.5: the documented compose takes the login user
+    from the ``ansible_user`` workload annotation, else the cloud-init template's admin user, and groups the machines
+    whose OS MAAS does not know."""
+    sys.path.insert(0, COLLECTIONS)
+    from ansible_collections.gough.gough.plugins.inventory import maas as maas_inventory  # pylint: disable=import-outside-toplevel
+    from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient  # pylint: disable=import-outside-toplevel
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    emulator = lab_maas_factory(machines=1)
+    emulator.configure(deploy_seconds=0)
+    with MAASClient(emulator.url, emulator.api_key, retries=0) as client:
+        sid = client.get("machines/")[0]["system_id"]
+        client.post("machines/%s/" % sid, op="deploy")
+        for number, user in ((1, "centos"), (2, None)):
+            added = client.post("machines/", data={"hostname": "brown-%d" % number, "architecture": "amd64/generic",
+                                                   "mac_addresses": "52:54:00:16:05:0%d" % number,
+                                                   "power_type": "manual", "deployed": True})
+            assert added["osystem"] == ""
+            if user:
+                client.post("machines/%s/" % added["system_id"], op="set_workload_annotations",
+                            data={"ansible_user": user})
+    example = [doc for doc in yaml.safe_load_all(maas_inventory.EXAMPLES) if doc and doc.get("compose")][0]
+    config = write_config(tmp_path, yaml.safe_dump({"compose": example["compose"], "groups": example["groups"],
+                                                    "strict": True}))
+    data, _result = inventory_list(config, emulator.url, emulator.api_key)
+    users = dict((host, hostvars["ansible_user"]["__ansible_unsafe"])
+                 for host, hostvars in data["_meta"]["hostvars"].items())
+    deployed_host = [h for h in users if not h.startswith("brown-")][0]
+    assert users == {deployed_host: "ops", "brown-1": "centos", "brown-2": "ops"}
+    assert sorted(data["maas_os_unknown"]["hosts"]) == ["brown-1", "brown-2"]

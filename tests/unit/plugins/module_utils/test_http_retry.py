@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.gough.gough.plugins.module_utils.http_retry import (
     Confirmed,
+    Moved,
     RawResponse,
     RetryPolicy,
     TransportError,
@@ -208,6 +209,23 @@ def test_state_change_gives_up_saying_it_did_not_take_effect():
     response, attempts, note = run(transport, method="POST", retries=1, confirm=lambda: checks.append(1))
     assert response.status == 503 and attempts == 2 and len(transport.sent) == 2
     assert len(checks) == 2 and note == "the state check shows the POST did not take effect"
+
+
+def test_state_change_that_moved_the_state_part_way_is_not_resent_and_carries_the_state_seen():
+    """A 503 after the server acted in part (MAAS allocating before a failed power action): the check returns Moved,
+    so the request is not sent again and the failure comes back with the state the check saw."""
+    transport = StubTransport(503, 200)
+    seen = {"status_name": "Allocated", "owner": "admin"}
+    response, attempts, note = run(transport, method="POST", confirm=lambda: Moved(seen, "it moved"))
+    assert response.status == 503 and response.moved == seen and note == "it moved"
+    assert len(transport.sent) == 1 and attempts == 1
+
+
+def test_state_change_lost_on_the_wire_after_a_partial_effect_raises_with_the_state_seen():
+    transport = StubTransport(reset(), 200)
+    with pytest.raises(TransportError) as caught:
+        run(transport, method="POST", confirm=lambda: Moved("allocated", "it moved"))
+    assert caught.value.moved == "allocated" and caught.value.note == "it moved" and len(transport.sent) == 1
 
 
 def test_state_change_check_waits_for_the_backoff_first():

@@ -63,12 +63,12 @@ def fail_some_deploys(monkeypatch):
     lock = threading.Lock()
 
     def install(lab, should_fail):
-        def machine_op(self, system_id, op, data=None, took_effect=None):
+        def machine_op(self, system_id, op, data=None, **kwargs):
             if op != "deploy":
-                return original(self, system_id, op, data=data, took_effect=took_effect)
+                return original(self, system_id, op, data=data, **kwargs)
             with lock:
                 lab.configure(fail_deploy=1.0 if should_fail(system_id) else 0.0)
-                return original(self, system_id, op, data=data, took_effect=took_effect)
+                return original(self, system_id, op, data=data, **kwargs)
         monkeypatch.setattr(MAASClient, "machine_op", machine_op)
     return install
 
@@ -95,10 +95,10 @@ def test_machine_user_data_goes_to_its_machine_in_the_same_batch(lab, run_module
     sent = {}
     original = MAASClient.machine_op
 
-    def machine_op(self, system_id, op, data=None, took_effect=None):
+    def machine_op(self, system_id, op, data=None, **kwargs):
         if op == "deploy":
             sent[system_id] = base64.b64decode(data["user_data"]).decode()
-        return original(self, system_id, op, data=data, took_effect=took_effect)
+        return original(self, system_id, op, data=data, **kwargs)
     monkeypatch.setattr(MAASClient, "machine_op", machine_op)
     names = [lab.hostnames[0], lab.sids[1], lab.hostnames[2]]
     result = run_module(maas_deploy, args(lab, machines=names, user_data="#cloud-config\nshared: 1\n",
@@ -368,3 +368,76 @@ def test_count_deploy_under_lost_answers_allocates_each_machine_once_and_release
     members = machines_of(lab, agent_name="lossy")
     assert sorted(m["system_id"] for m in members) == sorted(result["system_ids"]) == sorted(allocations)
     assert set(m["status_name"] for m in members) == {"Deployed"}
+
+
+# --- issue 16: what a real MAAS 3.5 showed -----------------------------------------------------------------------
+def test_deploy_maas_refused_after_allocating_is_not_resent_and_reports_the_machine_left_allocated(
+        lab, run_module, return_doc_problems):
+    """Real MAAS answers 503 "No rack controllers can access the BMC" after allocating the Ready machine: the state
+    check sees Ready -> Allocated to us, so the deploy is not sent again; the result shows the real state, counts
+    the change and says how to release the machine."""
+    lab.configure(fail_power=1.0)
+    name = lab.hostnames[0]
+    result = run_module(maas_deploy, args(lab, machines=[name], distro_series="jammy"))
+    assert result["failed"] is True
+    assert ops_per_machine(lab, "deploy") == {lab.sids[0]: 1}
+    machine = result["machines"][0]
+    assert (machine["status"], machine["owner"], machine["changed"], machine["failed"]) == (
+        "Allocated", "admin", True, True)
+    assert "No rack controllers can access the BMC of node %s" % name in machine["msg"]
+    assert "went from Ready (no owner) to Allocated (owner admin)" in machine["msg"]
+    assert result["changed"] is True
+    assert result["left_allocated"] == [name]
+    assert "state=released machines=[%s]" % name in result["msg"]
+    assert machines_of(lab, id=lab.sids[0])[0]["status_name"] == "Allocated"
+    assert return_doc_problems(maas_deploy, result) == []
+
+
+def test_on_failure_release_gives_back_a_machine_maas_allocated_before_refusing_the_deploy(lab, run_module):
+    """With on_failure=release, the machine MAAS left Allocated after the failed power action is released at once
+    and nothing is left allocated."""
+    lab.configure(fail_power=1.0)
+    result = run_module(maas_deploy, args(lab, machines=[lab.hostnames[0]], on_failure="release"))
+    assert result["failed"] is True and result["left_allocated"] == []
+    assert result["machines"][0]["action"] == "released"
+    assert ops_per_machine(lab, "release") == {lab.sids[0]: 1}
+    with MAASClient(lab.url, lab.api_key) as client:
+        deadline = time.monotonic() + 10
+        while client.get_machine(lab.sids[0])["status_name"] != "Ready":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+
+@pytest.mark.parametrize("case", ["400 for every machine", "503 with the state unmoved"])
+def test_changed_is_false_when_maas_refused_every_op_and_nothing_changed(lab, run_module, case):
+    """Top-level changed is true only when something changed on the server: not when every deploy got a 400, or a
+    503 that left each machine as it was (already Allocated to us)."""
+    names = lab.hostnames[:2]
+    if case.startswith("400"):
+        options = dict(hwe_kernel="bogus-kernel")
+    else:
+        with MAASClient(lab.url, lab.api_key) as client:
+            for sid in lab.sids[:2]:
+                client.post("machines/", op="allocate", data={"system_id": sid})
+        lab.configure(fail_power=1.0)
+        options = dict(retries=0)
+    result = run_module(maas_deploy, args(lab, machines=names, **options))
+    assert result["failed"] is True and sorted(result["failed_machines"]) == sorted(names)
+    assert result["changed"] is False
+    assert not any(m["changed"] for m in result["machines"])
+
+
+def test_release_that_ends_in_new_counts_as_released_and_warns_to_commission(lab, run_module):
+    """MAAS releases a machine without passed commissioning results (added with deployed=true) to New: it is
+    released (not failed), and the result warns that it needs commissioning before it can be allocated again."""
+    with MAASClient(lab.url, lab.api_key) as client:
+        client.post("machines/", data={"hostname": "brownfield-9", "architecture": "amd64/generic",
+                                       "mac_addresses": "52:54:00:16:09:09", "power_type": "manual",
+                                       "deployed": True})
+    result = run_module(maas_deploy, args(lab, state="released", machines=["brownfield-9"]))
+    assert "failed" not in result, result.get("msg")
+    assert result["changed"] is True
+    assert [(m["status"], m["owner"], m["failed"]) for m in result["machines"]] == [("New", None, False)]
+    # ansible-core 2.19 returns warnings as WarningSummary objects; the text is in event.msg.
+    texts = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+    assert any("brownfield-9" in text and "commission" in text for text in texts), texts

@@ -180,6 +180,8 @@ def test_ready_commissions_a_new_machine_and_waits_for_ready(lab, run_module, re
 
 def test_ready_recommissions_a_broken_machine(lab, run_module):
     sid = lab.ready[0][0]
+    # MAAS lets only the owner mark a machine broken.
+    lab.client.post("machines/", op="allocate", data={"system_id": sid})
     lab.client.machine_op(sid, "mark_broken", data={"comment": "bad disk"})
     result = run_module(maas_machine, args(lab, system_id=sid, state="ready"))
     assert result["actions"] == ["commission"] and result["machine"]["status_name"] == "Ready"
@@ -227,13 +229,59 @@ def test_wait_timeout_fails_naming_the_status(lab, run_module):
     assert "did not finish within 0 seconds" in result["msg"] and "Commissioning" in result["msg"]
 
 
-def test_broken_marks_with_comment_and_is_idempotent(lab, run_module):
+def test_broken_allocates_a_ready_unowned_machine_first_then_marks_it_and_is_idempotent(lab, run_module):
+    """MAAS lets only a machine's owner mark it broken (403 with an empty body otherwise, even for an admin): a Ready
+    machine without owner is allocated to the caller first; MAAS leaves the Broken machine without owner."""
     sid = lab.ready[0][0]
     result = run_module(maas_machine, args(lab, system_id=sid, state="broken", comment="PSU failed"))
     assert result["changed"] is True and result["machine"]["status_name"] == "Broken"
-    assert lab.client.get_machine(sid)["error_description"] == "PSU failed"
+    assert result["actions"] == ["allocate", "mark_broken"]
+    machine = lab.client.get_machine(sid)
+    assert (machine["error_description"], machine["owner"]) == ("PSU failed", None)
+    assert lab.stats()["machine_ops"][sid] == {"allocate": 1, "mark_broken": 1}
     again = run_module(maas_machine, args(lab, system_id=sid, state="broken", comment="PSU failed"))
     assert again["changed"] is False
+
+
+def test_broken_marks_a_machine_the_caller_owns_directly(lab, run_module):
+    sid = lab.ready[0][0]
+    lab.client.post("machines/", op="allocate", data={"system_id": sid})
+    lab.reset_stats()
+    result = run_module(maas_machine, args(lab, system_id=sid, state="broken", comment="fan"))
+    assert result["actions"] == ["mark_broken"] and result["machine"]["status_name"] == "Broken"
+
+
+def test_broken_fails_before_any_write_for_a_machine_another_user_owns(lab, run_module):
+    """MAAS answers 403 with an empty body when an admin marks another user's machine broken: the module says so,
+    names the owner and what to do, and writes nothing."""
+    sid, hostname = lab.ready[0]
+    with MAASClient(lab.url, lab.user_api_key) as other:
+        other.post("machines/", op="allocate", data={"system_id": sid})
+    lab.reset_stats()
+    result = run_module(maas_machine, args(lab, system_id=sid, state="broken", comment="fan"))
+    assert result["failed"] is True and result["msg"].startswith("state: ")
+    assert "allocated to user" in result["msg"] and "only a machine's owner" in result["msg"]
+    assert "state=released" in result["msg"] and hostname in result["msg"]
+    assert lab.stats()["writes"] == 0
+    assert lab.client.get_machine(sid)["status_name"] == "Allocated"
+
+
+def test_broken_fails_before_any_write_for_a_new_machine_maas_cannot_allocate(lab, run_module):
+    """An unowned machine that is not Ready cannot be allocated first, so under MAAS's owner rule nobody can mark it
+    broken: the module fails before writing and suggests commissioning or deleting it."""
+    created = run_module(maas_machine, new_machine(lab))
+    lab.reset_stats()
+    result = run_module(maas_machine, args(lab, system_id=created["machine"]["system_id"], state="broken"))
+    assert result["failed"] is True and "is New and has no owner" in result["msg"]
+    assert "state=ready" in result["msg"] and "state=absent" in result["msg"]
+    assert lab.stats()["writes"] == 0
+
+
+def test_broken_in_check_mode_predicts_the_allocation_without_writing(lab, run_module):
+    sid = lab.ready[0][0]
+    result = run_module(maas_machine, args(lab, system_id=sid, state="broken", _ansible_check_mode=True))
+    assert result["changed"] is True and result["actions"] == ["allocate", "mark_broken"]
+    assert lab.stats()["writes"] == 0
 
 
 def test_broken_needs_an_existing_machine(lab, run_module):
