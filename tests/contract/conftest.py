@@ -64,10 +64,12 @@ def pytest_report_header(config):  # pylint: disable=unused-argument
 
 
 class Target:
-    """The MAAS under test: ``url``, ``api_key``, ``ca_path``, ``spare_tag`` and ``emulated``."""
+    """The MAAS under test: ``url``, ``api_key``, ``ca_path``, ``spare_tag``, ``emulated`` and ``user_api_key`` (a
+    non-admin user's key, or None)."""
 
-    def __init__(self, url, api_key, ca_path, spare_tag, emulated):
+    def __init__(self, url, api_key, ca_path, spare_tag, emulated, user_api_key=None):
         self.url = url
+        self.user_api_key = user_api_key
         self.api_key = api_key
         self.ca_path = ca_path
         self.spare_tag = spare_tag
@@ -82,7 +84,7 @@ class Target:
 def target():
     """The MAAS under test. Without MAAS_URL, a seeded emulator in a private directory, removed afterwards."""
     if not CONFIG.emulated:
-        yield Target(CONFIG.url, CONFIG.api_key, CONFIG.ca_path, CONFIG.spare_tag, False)
+        yield Target(CONFIG.url, CONFIG.api_key, CONFIG.ca_path, CONFIG.spare_tag, False, CONFIG.user_api_key)
         return
     if LAB not in sys.path:
         sys.path.insert(0, LAB)
@@ -98,7 +100,7 @@ def target():
             admin.post("tags/", data={"name": spare, "comment": "spare machines for the contract suite"})
             seeded = [m["system_id"] for m in admin.get("machines/", params={"status": "ready"})]
             admin.post("tags/%s/" % spare, op="update_nodes", data={"add": seeded})
-        yield Target(emulator.url, emulator.api_key, None, spare, True)
+        yield Target(emulator.url, emulator.api_key, None, spare, True, emulator.user_api_key)
         # The run has cleaned up by now (``run`` ends first): on the emulator, prove that it left nothing behind.
         with MAASClient(emulator.url, emulator.api_key, retries=0) as admin:
             left = [m["hostname"] for m in admin.get("machines/") if m["hostname"].startswith(NAME_PREFIX)]
@@ -247,6 +249,18 @@ def architecture(client):
     return CONFIG.architecture
 
 
+def create_or_skip(run, architecture, **fields):
+    """``run.create_machine``, but a test is skipped when MAAS refuses the architecture for want of images."""
+    try:
+        return run.create_machine(architecture, **fields)
+    except MAASError as exc:
+        refused = architecture_refused(exc)
+        if refused:
+            pytest.skip("MAAS refuses architecture %s (%s): import its images first, or set "
+                        "GOUGH_CONTRACT_ARCHITECTURE to one it has." % (architecture, refused))
+        raise
+
+
 @pytest.fixture
 def create_machine(run, architecture):
     """``create_machine(**fields)``: a machine of this run, deleted when the test ends. Skips when MAAS refuses the
@@ -254,13 +268,7 @@ def create_machine(run, architecture):
     made = []
 
     def create(**fields):
-        try:
-            machine = run.create_machine(architecture, **fields)
-        except MAASError as exc:
-            refused = architecture_refused(exc)
-            if refused:
-                pytest.skip("MAAS refuses architecture %s (%s): import its images first." % (architecture, refused))
-            raise
+        machine = create_or_skip(run, architecture, **fields)
         made.append(machine["hostname"])
         return machine
 
@@ -282,3 +290,12 @@ def spare_tag(target):
         pytest.skip("allocate and release need spare Ready machines: set GOUGH_CONTRACT_USE_TAG to a tag carried only "
                     "by machines the suite may allocate and release")
     return target.spare_tag
+
+
+@pytest.fixture
+def user_client(target):
+    """Gough's client with a non-admin user's key (``GOUGH_CONTRACT_USER_API_KEY``); skips when there is none."""
+    if not target.user_api_key:
+        pytest.skip("the 403 of an admin-only request needs a non-admin user's API key in GOUGH_CONTRACT_USER_API_KEY")
+    with target.client(api_key=target.user_api_key) as maas:
+        yield maas

@@ -24,7 +24,8 @@ class ContractConfig:
 
     ``url`` and ``api_key`` are None for the emulator. ``ca_path`` is ``MAAS_CA_PATH`` (a CA bundle for a MAAS
     served over HTTPS with a private CA). ``spare_tag`` is ``GOUGH_CONTRACT_USE_TAG``: Ready machines carrying it
-    may be allocated and released. ``architecture`` is ``GOUGH_CONTRACT_ARCHITECTURE`` (default amd64/generic).
+    may be allocated and released. ``user_api_key`` is ``GOUGH_CONTRACT_USER_API_KEY``, a non-admin user's key
+    for the 403 of an admin-only request. ``architecture`` is ``GOUGH_CONTRACT_ARCHITECTURE`` (default amd64/generic).
     ``release_timeout`` bounds the wait for a released machine to reach Ready.
     """
 
@@ -44,6 +45,7 @@ class ContractConfig:
         if self.ca_path and not os.path.isfile(self.ca_path):
             raise ValueError("MAAS_CA_PATH=%s is not a file." % self.ca_path)
         self.spare_tag = env.get("GOUGH_CONTRACT_USE_TAG") or None
+        self.user_api_key = env.get("GOUGH_CONTRACT_USER_API_KEY") or None
         self.architecture = env.get("GOUGH_CONTRACT_ARCHITECTURE") or "amd64/generic"
         self.release_timeout = float(env.get("GOUGH_CONTRACT_RELEASE_TIMEOUT") or 120)
 

@@ -66,6 +66,9 @@ def test_allocate_with_unknown_tag_is_400_naming_tags(client, run):
     """An unknown tag constraint gives 400 naming ``tags`` (maas_deploy: "MAAS refused the constraints")."""
     missing = run.name("missing")
     with pytest.raises(MAASError) as caught:
-        client.post("machines/", op="allocate", data={"tags": [missing], "agent_name": run.agent_name})
+        # The impossible cpu_count keeps any machine from being taken should a MAAS ever ignore the unknown tag.
+        client.post("machines/", op="allocate", data={"tags": [missing], "cpu_count": 100000,
+                                                       "agent_name": run.agent_name})
     assert caught.value.status == 400
     assert caught.value.field_errors == {"tags": ["No such tag(s): '%s'." % missing]}
+    assert client.get("machines/", params={"agent_name": run.agent_name}) == []

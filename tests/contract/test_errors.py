@@ -84,3 +84,16 @@ def test_events_query_of_a_machine_has_the_fields_maas_wait_reads(client, machin
         assert isinstance(event["type"], str) and isinstance(event["description"], str)
     debug = client.get("events/", op="query", params={"id": machine["system_id"], "limit": 1, "level": "DEBUG"})
     assert isinstance(debug["events"], list) and len(debug["events"]) <= 1
+
+
+def test_admin_only_request_with_a_user_key_is_403(user_client, run):
+    """A non-admin key creating a tag (admin only) gets 403, MAAS's text ``This method is reserved for admin
+    users.`` or an empty body; Gough's message says why (permission, lock or owner)."""
+    name = run.name("usertag")
+    run.tags.append(name)
+    with pytest.raises(MAASError) as caught:
+        user_client.post("tags/", data={"name": name})
+    exc = caught.value
+    assert exc.status == 403 and exc.attempts == 1
+    assert exc.maas_message in ("", "This method is reserved for admin users.")
+    assert "HTTP 403, the user lacks permission" in str(exc)
