@@ -16,8 +16,8 @@ def test_allocate_by_tag_gives_an_allocated_machine_owned_by_the_caller(client, 
     ready = client.get("machines/", params={"tags": [spare_tag], "status": "ready"})
     if not [m for m in ready if not m.get("owner") and not m.get("locked")]:
         pytest.skip("no Ready, unowned machine carries tag %s: allocate and release need one" % spare_tag)
-    machine = client.post("machines/", op="allocate", data={"tags": [spare_tag], "agent_name": run.agent_name,
-                                                             "comment": "gough contract run"})
+    form = {"tags": [spare_tag], "agent_name": run.agent_name, "comment": "gough contract run"}
+    machine = client.post("machines/", op="allocate", data=form)
     sid = machine["system_id"]
     assert machine["status"] == 10 and status_name(machine) == "Allocated"
     assert machine["owner"] == me["username"]
@@ -45,8 +45,8 @@ def test_allocate_with_no_match_is_409_text(client, run, spare_tag):
     """No matching machine: 409 with MAAS's text ``No available machine matches constraints: ...`` and nothing
     allocated (maas_deploy reports it)."""
     with pytest.raises(MAASError) as caught:
-        client.post("machines/", op="allocate", data={"tags": [spare_tag], "cpu_count": 100000,
-                                                       "agent_name": run.agent_name})
+        client.post("machines/", op="allocate",
+                    data={"tags": [spare_tag], "cpu_count": 100000, "agent_name": run.agent_name})
     assert caught.value.status == 409
     assert caught.value.field_errors is None
     assert caught.value.maas_message.startswith("No available machine matches constraints:")
@@ -67,8 +67,8 @@ def test_allocate_with_unknown_tag_is_400_naming_tags(client, run):
     missing = run.name("missing")
     with pytest.raises(MAASError) as caught:
         # The impossible cpu_count keeps any machine from being taken should a MAAS ever ignore the unknown tag.
-        client.post("machines/", op="allocate", data={"tags": [missing], "cpu_count": 100000,
-                                                       "agent_name": run.agent_name})
+        client.post("machines/", op="allocate",
+                    data={"tags": [missing], "cpu_count": 100000, "agent_name": run.agent_name})
     assert caught.value.status == 400
     assert caught.value.field_errors == {"tags": ["No such tag(s): '%s'." % missing]}
     assert client.get("machines/", params={"agent_name": run.agent_name}) == []

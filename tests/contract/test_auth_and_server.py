@@ -14,7 +14,7 @@ def test_gough_plaintext_oauth_header_is_accepted(client):
 
 def test_fresh_nonce_per_request_lets_back_to_back_requests_through(client):
     """MAAS refuses a reused nonce; Gough signs every request anew, so requests within one second all pass."""
-    names = set(client.whoami()["username"] for _ in range(5))
+    names = set(client.whoami()["username"] for _attempt in range(5))
     assert len(names) == 1
 
 

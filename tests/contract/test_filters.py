@@ -9,7 +9,7 @@ from conftest import MAASError, create_or_skip
 @pytest.fixture(scope="module")
 def pair(run, architecture):
     """Two machines of this run, the second one tagged; deleted with the run."""
-    made = [create_or_skip(run, architecture) for _ in range(2)]
+    made = [create_or_skip(run, architecture) for _index in range(2)]
     tag = run.create_tag(comment="contract filters")
     run.client.post("tags/%s/" % tag, op="update_nodes", data={"add": made[1]["system_id"]})
     return made, tag
