@@ -15,7 +15,7 @@ ANSIBLE_TEST_PYTHON := 3.12
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup test tree sanity lint units integration build install-check docs changelog-lint clean constraints
+.PHONY: help setup test tree sanity lint units contract integration build install-check docs changelog-lint clean constraints
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -46,6 +46,10 @@ UNIT_WORKERS ?= 2
 units: setup  ## Unit and emulator tests (pytest; UNIT_WORKERS=2 processes, a test file stays on one)
 	$(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS) --dist loadfile
 
+# Without MAAS_URL and MAAS_API_KEY the suite starts the lab's MAAS emulator; with them it checks that MAAS (docs/contract.md).
+contract: setup  ## MAAS contract suite (tests/contract): the requests Gough depends on, against MAAS_URL/MAAS_API_KEY or the emulator
+	$(BIN)/python -m pytest tests/contract -q -rxs
+
 integration: tree  ## ansible-test integration targets (run against the lab emulators)
 	cd $(COLL) && ansible-test integration --local --python $(ANSIBLE_TEST_PYTHON) --color no
 
@@ -62,9 +66,10 @@ docs: tree  ## Build the documentation site with antsibull-docs into docs/build/
 changelog-lint: setup  ## Check changelog fragments
 	antsibull-changelog lint
 
-test: setup  ## Everything CI checks: units, lab nodes, changelog, sanity, lint, build + clean install, docs, integration
+test: setup  ## Everything CI checks: units, MAAS contract (emulator), lab nodes, changelog, sanity, lint, build + clean install, docs, integration
 	$(MAKE) --no-print-directory lab-images
 	$(MAKE) --no-print-directory units
+	env -u MAAS_URL -u MAAS_API_KEY -u GOUGH_CONTRACT_ARCHITECTURE $(MAKE) --no-print-directory contract
 	$(MAKE) --no-print-directory alerts-check
 	$(MAKE) --no-print-directory lab-test
 	$(MAKE) --no-print-directory stack-test
