@@ -5,7 +5,6 @@ import pytest
 
 from conftest import CONFIG, MAASError, status_name
 
-EMULATOR_DEVIATES = CONFIG.emulated
 
 
 def test_unknown_machine_is_404_no_machine_matches(client):
@@ -57,9 +56,6 @@ def test_abort_with_nothing_to_abort_is_409(client, machine):
     assert caught.value.maas_message == "Cannot abort in current state: node %s is in state New." % machine["system_id"]
 
 
-@pytest.mark.xfail(EMULATOR_DEVIATES, strict=True,
-                   reason="MAAS answers mark_broken on a machine the caller does not own with 403 and an empty body, "
-                          "even for an admin (maas-real.md); the emulator lets an admin break it")
 def test_mark_broken_of_a_machine_nobody_owns_is_403_empty(client, machine):
     """``op=mark_broken`` needs the caller to own the machine: 403 with an empty body, and the machine stays New."""
     try:

@@ -6,7 +6,6 @@ import pytest
 from conftest import CONFIG, MAASError
 from contract_support import OTHER_ARCHITECTURES, random_mac
 
-EMULATOR_DEVIATES = CONFIG.emulated
 
 
 def test_create_from_mac_with_manual_power_gives_a_new_machine(machine, me):
@@ -47,9 +46,6 @@ def test_created_mac_is_the_machines_interface(client, machine):
     assert client.get("machines/", params={"mac_address": macs[0]})[0]["system_id"] == machine["system_id"]
 
 
-@pytest.mark.xfail(EMULATOR_DEVIATES, strict=True,
-                   reason="MAAS 3.5 sends interface params {} and vlan null for a machine created from a MAC only, "
-                          "and status_message/status_action null (maas-real.md); the emulator sends other values")
 def test_mac_only_machine_shapes_match_real_maas(client, machine):
     """Real MAAS (maas-real.md): interface ``params`` is ``{}``, ``vlan`` is null, status_message/action are null."""
     fresh = client.get_machine(machine["system_id"])
@@ -119,9 +115,6 @@ def test_create_manual_without_mac_is_400_naming_mac_addresses(client, run, arch
     assert caught.value.status == 400 and "mac_addresses" in caught.value.field_errors
 
 
-@pytest.mark.xfail(EMULATOR_DEVIATES, strict=True,
-                   reason="MAAS 3.5 adds 'power_type: Can't set power type to manual without network interfaces' "
-                          "(maas-real.md); the emulator names only mac_addresses")
 def test_create_manual_without_mac_also_names_power_type(client, run, architecture):
     """Real MAAS adds ``power_type: Can't set power type to manual without network interfaces``."""
     hostname = run.name()
@@ -133,9 +126,6 @@ def test_create_manual_without_mac_also_names_power_type(client, run, architectu
         "Can't set power type to manual without network interfaces"]
 
 
-@pytest.mark.xfail(EMULATOR_DEVIATES, strict=True,
-                   reason="MAAS accepts an architecture only when boot resources for it are imported (maas-real.md); "
-                          "the emulator accepts a fixed list")
 def test_architecture_without_imported_images_is_400_not_valid_architecture(client, run):
     """An architecture with no imported images gives 400 ``architecture: '<arch>' is not a valid architecture. It
     should be one of: ...`` (a fresh MAAS lists none)."""
