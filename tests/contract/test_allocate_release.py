@@ -26,6 +26,10 @@ def test_allocate_by_tag_gives_an_allocated_machine_owned_by_the_caller(client, 
     assert [m["system_id"] for m in members] == [sid]
 
     released = client.machine_op(sid, "release", data={"comment": "gough contract run"})
+    # MAAS's _finalize_release goes back to New, not Ready, when the machine has no passed commissioning.
+    assert status_name(released) != "New", (
+        "%s was released to New: MAAS does that to a machine without passed commissioning results, so the spare "
+        "machines tagged %s must be commissioned ones" % (released["hostname"], spare_tag))
     assert status_name(released) in ("Ready",) + RELEASING
     final = wait_for(lambda: client.get_machine(sid), lambda m: status_name(m) == "Ready", CONFIG.release_timeout)
     assert status_name(final) == "Ready" and final["owner"] is None

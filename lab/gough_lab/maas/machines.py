@@ -129,10 +129,9 @@ def create_machine(call):
     with region.lock:
         architecture = _validate_architecture(region, arch_value, errors) if arch_value else (
             "amd64/generic" if not needs_hardware else "")
-    if power_type and power_type not in POWER_TYPES:
+    known_power_type = not power_type or power_type in POWER_TYPES
+    if not known_power_type:
         errors["power_type"] = ["Select a valid choice. %s is not one of the available choices." % power_type]
-    else:
-        _check_power_type_needs_interfaces(power_type, "", macs_given, errors)
     power_parameters = {}
     try:
         power_parameters = _parse_power_parameters(params)
@@ -161,6 +160,9 @@ def create_machine(call):
                 errors.setdefault("mac_addresses", []).append("MAC address %s already in use on %s." % (mac, owner))
             elif mac not in macs:
                 macs.append(mac)
+        if known_power_type:
+            # MAAS's form checks the MACs that passed validation: one MAC in use or invalid leaves it none.
+            _check_power_type_needs_interfaces(power_type, "", macs and "mac_addresses" not in errors, errors)
         placement = _placement_ids(region, params, errors)
         if errors:
             raise form_errors(errors)

@@ -134,11 +134,13 @@ def test_create_deployed_true_is_deployed(admin):
 
 
 def test_duplicate_mac_is_400_naming_the_host(admin):
+    """MAAS 3.5.13 names the host holding the MAC and, as no MAC passed validation, power_type manual too."""
     existing = admin.get("machines/").json()[0]
     mac = existing["interface_set"][0]["mac_address"]
     response = admin.post("machines/", {"architecture": "amd64", "mac_addresses": mac.upper(), "power_type": "manual"})
     assert response.status == 400
-    assert response.json() == {"mac_addresses": ["MAC address %s already in use on %s." % (mac, existing["hostname"])]}
+    assert response.json() == {"mac_addresses": ["MAC address %s already in use on %s." % (mac, existing["hostname"])],
+                               "power_type": ["Can't set power type to manual without network interfaces"]}
 
 
 def test_invalid_mac_and_kernel_and_power_type_are_field_errors(admin):

@@ -140,6 +140,26 @@ def test_json_shapes_of_a_machine_created_from_a_mac_as_real_maas_sends_them(adm
     assert seeded["interface_set"][0]["params"] == {} and seeded["interface_set"][0]["vlan"]["vid"] == 0
 
 
+def test_create_with_mac_in_use_or_invalid_also_names_power_type(maas35):
+    """MAAS 3.5.13's machine form checks interfaces against the MACs that passed validation: a MAC in use or an
+    invalid MAC with power type manual gives ``mac_addresses`` and ``power_type: Can't set power type to manual
+    without network interfaces``; without a power type (or with ipmi) only the MAC error (seen on a real region)."""
+    no_interfaces = ["Can't set power type to manual without network interfaces"]
+    mac = maas35.machine(first_ready(maas35)[0])["interface_set"][0]["mac_address"]
+    in_use = maas35.post("machines/", {"architecture": "amd64/generic", "mac_addresses": mac, "power_type": "manual",
+                                       "commission": "false"})
+    assert in_use.status == 400
+    assert in_use.json()["power_type"] == no_interfaces
+    assert in_use.json()["mac_addresses"][0].startswith("MAC address %s already in use on " % mac)
+    invalid = create(maas35, mac_addresses="zz:bad")
+    assert invalid.status == 400
+    assert invalid.json() == {"mac_addresses": ["'zz:bad' is not a valid MAC address."], "power_type": no_interfaces}
+    no_power_type = maas35.post("machines/", {"architecture": "amd64/generic", "mac_addresses": mac,
+                                              "commission": "false"})
+    assert no_power_type.status == 400 and list(no_power_type.json()) == ["mac_addresses"]
+    assert create(maas35, mac_addresses="52:54:00:16:00:09").status == 200
+
+
 def test_manual_power_type_without_interfaces_is_refused_on_update(admin):
     """MAAS's machine form: ``power_type: Can't set power type to <type> without network interfaces`` when the
     machine has none (ipmi excepted)."""
