@@ -3,8 +3,7 @@ method and op, and events as ``maas_wait`` reads them."""
 
 import pytest
 
-from conftest import CONFIG, MAASError, status_name
-
+from conftest import MAASError, status_name
 
 
 def test_unknown_machine_is_404_no_machine_matches(client):
