@@ -31,6 +31,8 @@ def lab(tmp_path):
     try:
         with MAASClient(emulator.url, emulator.api_key) as client:
             ready = client.get("machines/")
+            # MAAS lets only the owner mark a machine broken: allocate it first (MAAS then leaves it Broken, unowned).
+            client.post("machines/", op="allocate", data={"system_id": ready[2]["system_id"]})
             client.machine_op(ready[2]["system_id"], "mark_broken", data={"comment": "bad disk"})
             client.post("machines/", data={"hostname": "deployed-1", "architecture": "amd64", "power_type": "manual",
                                            "mac_addresses": "52:54:00:00:02:01", "deployed": True})

@@ -26,6 +26,8 @@ def lab(lab_maas_factory):
     client = MAASClient(emulator.url, emulator.api_key)
     ready = client.get("machines/")
     client.post("tags/", data={"name": "rack-a"})
+    # MAAS lets only the owner mark a machine broken: allocate it first (MAAS then leaves it Broken, unowned).
+    client.post("machines/", op="allocate", data={"system_id": ready[2]["system_id"]})
     client.machine_op(ready[2]["system_id"], "mark_broken", data={"comment": "bad disk"})
     client.post("machines/", data={"hostname": "deployed-1", "architecture": "amd64", "mac_addresses": mac(90),
                                    "power_type": "manual", "deployed": True})
@@ -203,9 +205,9 @@ def test_commissioning_options_reach_maas_form(lab, run_module, monkeypatch):
     sent = []
     original = MAASClient.machine_op
 
-    def recording(self, system_id, op, data=None, took_effect=None):
+    def recording(self, system_id, op, data=None, **kwargs):
         sent.append((op, dict(data or {})))
-        return original(self, system_id, op, data=data, took_effect=took_effect)
+        return original(self, system_id, op, data=data, **kwargs)
     monkeypatch.setattr(MAASClient, "machine_op", recording)
     run_module(maas_commission, args(lab, match=["other-1"], skip_storage=True, commissioning_scripts=["a", "b"],
                                      testing_scripts=[], comment="rack b", wait=False))
