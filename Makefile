@@ -57,8 +57,8 @@ build: tree  ## Build the collection tarball into .build/dist
 	mkdir -p $(BUILD)/dist
 	cd $(COLL) && ansible-galaxy collection build --force --output-path $(BUILD)/dist
 
-install-check: build  ## Install the tarball into a clean venv and render every plugin's docs there
-	bash tools/install_check.sh "$(PYTHON)" $(BUILD)
+install-check: build  ## The tarball as users get it: contents test, install into a clean ansible-core venv with dependencies from a loopback Galaxy, provision.yml on the MAAS emulator, syntax-check, ansible-doc
+	bash tools/install_check.sh "$(PYTHON)" $(BUILD) $(BIN)
 
 docs: tree  ## Build the documentation site with antsibull-docs into docs/build/html
 	bash tools/build_docs.sh $(BUILD)
