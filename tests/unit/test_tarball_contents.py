@@ -49,9 +49,11 @@ def members(tarball):  # pylint: disable=redefined-outer-name
         return {member.name.rstrip("/"): member for member in tar.getmembers()}
 
 
-def _read(tarball, name):  # pylint: disable=redefined-outer-name
+@pytest.fixture(scope="module")
+def contents(tarball):  # pylint: disable=redefined-outer-name
+    """Name -> bytes of every regular file (read in one pass: a gzip tarball has no random access)."""
     with tarfile.open(tarball, "r:gz") as tar:
-        return tar.extractfile(name).read()
+        return {member.name: tar.extractfile(member).read() for member in tar if member.isfile()}
 
 
 def _galaxy():
@@ -81,32 +83,32 @@ def test_every_role_and_playbook_of_the_repository_is_shipped_but_not_the_lab_ro
     assert "roles/lab" not in members and "playbooks/lab.yml" not in members
 
 
-def test_files_json_lists_exactly_the_members(tarball, members):  # pylint: disable=redefined-outer-name
-    listed = {entry["name"] for entry in json.loads(_read(tarball, "FILES.json"))["files"]} - {"."}
+def test_files_json_lists_exactly_the_members(contents, members):  # pylint: disable=redefined-outer-name
+    listed = {entry["name"] for entry in json.loads(contents["FILES.json"])["files"]} - {"."}
     assert listed == set(members) - {"MANIFEST.json", "FILES.json"}
 
 
-def test_manifest_declares_the_dependencies_of_galaxy_yml_and_the_roles_use_no_others(tarball, members):  # pylint: disable=redefined-outer-name
-    info = json.loads(_read(tarball, "MANIFEST.json"))["collection_info"]
+def test_manifest_declares_the_dependencies_of_galaxy_yml_and_the_roles_use_no_others(contents):  # pylint: disable=redefined-outer-name
+    info = json.loads(contents["MANIFEST.json"])["collection_info"]
     declared = _galaxy()["dependencies"]
     assert info["dependencies"] == declared
     assert set(declared) == {"ansible.utils", "awx.awx", "community.crypto", "community.docker"}
     used = set()
-    for name, member in members.items():
-        if member.isfile() and name.startswith(("roles/", "playbooks/")) and name.endswith((".yml", ".j2")):
-            text = _read(tarball, name).decode("utf-8", "replace")
+    for name, data in contents.items():
+        if name.startswith(("roles/", "playbooks/")) and name.endswith((".yml", ".j2")):
+            text = data.decode("utf-8", "replace")
             for fqcn in declared:
                 if fqcn + "." in text:
                     used.add(fqcn)
     assert used == set(declared), "declared but unused: %s" % sorted(set(declared) - used)
 
 
-def test_shipped_files_do_not_reach_outside_the_collection(tarball, members):  # pylint: disable=redefined-outer-name
+def test_shipped_files_do_not_reach_outside_the_collection(contents):  # pylint: disable=redefined-outer-name
     """Nothing installed refers to the repository's lab package or tooling (a user's copy has neither)."""
     offenders = []
-    for name, member in members.items():
-        if member.isfile() and name.startswith(("roles/", "playbooks/", "plugins/", "meta/")):
-            text = _read(tarball, name).decode("utf-8", "replace")
+    for name, data in contents.items():
+        if name.startswith(("roles/", "playbooks/", "plugins/", "meta/")):
+            text = data.decode("utf-8", "replace")
             if "gough_lab.images" in text or "/../../lab" in text or "role_path }}/../../tools" in text:
                 offenders.append(name)
     assert not offenders, offenders
