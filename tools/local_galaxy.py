@@ -171,9 +171,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                     "updated_at": "1970-01-01T00:00:00Z"})
         if version is None:
             data = [{"version": v, "href": base + "versions/%s/" % v} for v in sorted(versions, key=_version_key)]
-            return self._json(200, {"meta": {"count": len(data)}, "links": {"first": None, "previous": None,
-                                                                           "next": None, "last": None},
-                                    "data": data})
+            links = {"first": None, "previous": None, "next": None, "last": None}
+            return self._json(200, {"meta": {"count": len(data)}, "links": links, "data": data})
         entry = versions.get(version)
         if entry is None:
             return self._json(404, {"errors": [{"status": "404", "detail": "Not found."}]})

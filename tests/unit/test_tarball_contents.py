@@ -112,3 +112,14 @@ def test_shipped_files_do_not_reach_outside_the_collection(contents):  # pylint:
             if "gough_lab.images" in text or "/../../lab" in text or "role_path }}/../../tools" in text:
                 offenders.append(name)
     assert not offenders, offenders
+
+
+def test_requirements_yml_and_the_execution_environment_ask_for_the_declared_ranges():
+    """Users' requirements.yml and the EE definition install what galaxy.yml declares, with the same ranges."""
+    declared = _galaxy()["dependencies"]
+    with open(os.path.join(ROOT, "requirements.yml"), encoding="utf-8") as handle:
+        requirements = {c["name"]: c["version"] for c in yaml.safe_load(handle)["collections"]}
+    assert requirements == declared
+    with open(os.path.join(ROOT, "meta", "execution-environment.yml"), encoding="utf-8") as handle:
+        ee = yaml.safe_load(handle)["dependencies"]["galaxy"]["collections"]
+    assert {c["name"]: c["version"] for c in ee if c.get("type") != "file"} == declared
