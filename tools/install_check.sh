@@ -97,9 +97,9 @@ provision() {
   sed -n 's/^localhost *: .*changed=\([0-9]*\).*failed=\([0-9]*\).*/\1 \2/p' "$work/provision.log"
 }
 read -r changed failed <<< "$(provision)"
-[ "${changed:-0}" -gt 0 ] && [ "${failed:-1}" -eq 0 ] || fail "gough.gough.provision: changed=$changed failed=$failed"
+if [ "${changed:-0}" -eq 0 ] || [ "${failed:-1}" -ne 0 ]; then fail "gough.gough.provision: changed=$changed failed=$failed"; fi
 read -r changed failed <<< "$(provision)"
-[ "${changed:-1}" -eq 0 ] && [ "${failed:-1}" -eq 0 ] || fail "gough.gough.provision rerun: changed=$changed (want 0)"
+if [ "${changed:-1}" -ne 0 ] || [ "${failed:-1}" -ne 0 ]; then fail "gough.gough.provision rerun: changed=$changed failed=$failed (want 0 and 0)"; fi
 deployed=$("$venv/bin/python" - "$(cat "$state/url")" "$(cat "$state/api_key")" <<'EOF'
 import json, sys, time, urllib.request, uuid
 url, key = sys.argv[1], sys.argv[2]
