@@ -25,7 +25,8 @@ core=$(grep -E '^ansible-core==' "$root/requirements.txt")
 if ! "$venv/bin/python" -c 'import ansible' 2>/dev/null || [ "$("$venv/bin/pip" freeze 2>/dev/null | grep -i '^ansible-core==')" != "$core" ]; then
   rm -rf "$venv"
   "$python" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "$core"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$core" > "$build/clean-venv.log" 2>&1 \
+    || { cat "$build/clean-venv.log" >&2; fail "pip could not install $core into the clean venv"; }
 fi
 if [ -n "$("$venv/bin/python" -c 'import ansible_collections' 2>/dev/null && echo yes)" ]; then
   fail "the clean venv has collections of its own; it must hold ansible-core only"
@@ -144,7 +145,7 @@ for type in module inventory lookup filter test callback connection role; do
   [ -z "$expected" ] || [ "$listed" -eq "$expected" ] || fail "ansible-doc lists $listed ${type}s; the collection has $expected"
 done
 [ "$count" -gt 0 ] || fail "ansible-doc found nothing in the installed collection"
-installed=$(tr ' ' '\n' <<< "$installed" | grep -v '^ansible\._' | tr '\n' ' ')
+installed=$(tr ' ' '\n' <<< "$installed" | grep -v '^ansible\._' | paste -sd ' ')
 echo "install-check: $(basename "$tarball") and its dependencies ($installed) installed into a clean venv from a" \
   "local Galaxy server; gough.gough.provision deployed 2 machines on the MAAS emulator and a rerun changed nothing;" \
   "${#playbooks[@]} playbooks passed --syntax-check; ansible-doc rendered $count plugins and roles ($(( $(date +%s) - started )) s)"
