@@ -6,6 +6,7 @@ builds one from the working tree the way ``make build`` does (tools/lay_tree.py,
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -101,6 +102,25 @@ def test_manifest_declares_the_dependencies_of_galaxy_yml_and_the_roles_use_no_o
                 if fqcn + "." in text:
                     used.add(fqcn)
     assert used == set(declared), "declared but unused: %s" % sorted(set(declared) - used)
+
+
+# A task's action key (`community.docker.docker_network:`) or a filter/test/lookup call (`| ansible.utils.ipv4`).
+FQCN_USE = re.compile(r"^\s*(?:- )?([a-z_]+\.[a-z_0-9]+)\.[a-z_0-9]+:\s|\|\s*([a-z_]+\.[a-z_0-9]+)\.[a-z_0-9]+\b"
+                      r"|lookup\(\s*'([a-z_]+\.[a-z_0-9]+)\.[a-z_0-9]+'", re.MULTILINE)
+OWN = {"ansible.builtin", "ansible.legacy", "gough.gough"}
+
+
+def test_every_collection_the_roles_and_playbooks_call_is_declared(contents):  # pylint: disable=redefined-outer-name
+    declared = set(_galaxy()["dependencies"])
+    called = {}
+    for name, data in contents.items():
+        if name.startswith(("roles/", "playbooks/")) and name.endswith((".yml", ".j2")):
+            for match in FQCN_USE.finditer(data.decode("utf-8", "replace")):
+                fqcn = next(group for group in match.groups() if group)
+                if fqcn not in OWN:
+                    called.setdefault(fqcn, name)
+    assert "community.docker" in called and "ansible.utils" in called  # the scan sees both kinds of use
+    assert {fqcn: where for fqcn, where in called.items() if fqcn not in declared} == {}
 
 
 def test_shipped_files_do_not_reach_outside_the_collection(contents):  # pylint: disable=redefined-outer-name
