@@ -57,8 +57,8 @@ build: tree  ## Build the collection tarball into .build/dist
 	mkdir -p $(BUILD)/dist
 	cd $(COLL) && ansible-galaxy collection build --force --output-path $(BUILD)/dist
 
-install-check: build  ## Install the tarball into a clean venv and render every plugin's docs there
-	bash tools/install_check.sh "$(PYTHON)" $(BUILD)
+install-check: build  ## The tarball as users get it: contents test, install into a clean ansible-core venv with dependencies from a loopback Galaxy, provision.yml on the MAAS emulator, syntax-check, ansible-doc
+	bash tools/install_check.sh "$(PYTHON)" $(BUILD) $(BIN)
 
 docs: tree  ## Build the documentation site with antsibull-docs into docs/build/html
 	bash tools/build_docs.sh $(BUILD)
@@ -115,7 +115,7 @@ lab-test: lab-images  ## Lab node tests against real containers (tests/lab_nodes
 
 lab-down:  ## Take the lab down: the stack's lab profile, every container and network labelled gough-lab=1
 	@if [ -x $(BIN)/ansible-playbook ] && [ -d $(COLL) ] && docker info >/dev/null 2>&1; then \
-	  $(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=absent -e lab_dir=$(LAB_DIR) >/dev/null || true; fi
+	  $(BIN)/ansible-playbook lab/playbooks/lab.yml -e lab_state=absent -e lab_dir=$(LAB_DIR) >/dev/null || true; fi
 	@if docker info >/dev/null 2>&1; then \
 	  ids=$$(docker ps -aq --filter label=gough-lab=1); [ -z "$$ids" ] || docker rm -f -v $$ids >/dev/null; \
 	  nets=$$(docker network ls -q --filter label=gough-lab=1); [ -z "$$nets" ] || docker network rm $$nets >/dev/null; \
@@ -141,7 +141,7 @@ bench: bench-inventory bench-deploy bench-agent bench-compliance  ## Every bench
 # The lab's files (stack state, CA, secrets, SSH key, inventory); GOUGH_LAB_DIR moves them.
 LAB_DIR ?= $(or $(GOUGH_LAB_DIR),$(HOME)/.local/share/gough-lab)
 demo: lab-images tree  ## Gough's main job on the lab: stack up, 3 nodes deployed and checked, an alert drill, a backup; prints a table, the alert, the last backup and the earliest certificate expiry
-	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_dir=$(LAB_DIR)
+	$(BIN)/ansible-playbook lab/playbooks/lab.yml -e lab_dir=$(LAB_DIR)
 	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/site.yml
 	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/alert_drill.yml -e alert_drill_sink_file=$(LAB_DIR)/stack/sink/notifications.jsonl
 	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/backup.yml -e stack_profile=lab -e stack_base_dir=$(LAB_DIR)/stack

@@ -2,7 +2,8 @@
 
 * ``gough-lab/debian-base:<suite>``: a Debian root file system made by ``debootstrap --variant=minbase`` and
   ``docker import``-ed. The tarball is cached under ``~/.cache/gough-lab/`` keyed by suite, mirror, variant and
-  package list, so a second build (or a wiped engine) does not run debootstrap again.
+  package list, so a second build (or a wiped engine) does not run debootstrap again. The Debian mirror is the one
+  this machine's apt uses (``host_debian_mirror``); ``--mirror`` or ``GOUGH_LAB_DEBIAN_MIRROR`` overrides it.
 * ``gough-lab/node:<suite>``: ``lab/images/node/Dockerfile`` on that base: systemd as PID 1, cloud-init with the
   NoCloud datasource only, sshd, python3.
 * ``gough-lab/<name>:<suite>`` for every other ``lab/images/<name>/Dockerfile`` in ``SERVICE_IMAGES`` (the
@@ -14,6 +15,7 @@ and only the moving tag is pointed at it. Standard library only; it drives the `
 """
 
 import argparse
+import glob
 import hashlib
 import os
 import shutil
@@ -25,7 +27,11 @@ import time
 LAB_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGES_DIR = os.path.join(LAB_ROOT, "images")
 SUITE = "trixie"
-MIRROR = "http://deb.debian.org/debian"
+MIRROR_ENV = "GOUGH_LAB_DEBIAN_MIRROR"
+# Debian's release names and aliases: a source whose suites include one of these serves the main archive (not
+# -security, -updates, backports or a third-party repository).
+DEBIAN_SUITES = frozenset(("buster", "bullseye", "bookworm", "trixie", "forky", "duke", "sid", "oldoldstable",
+                           "oldstable", "stable", "testing", "unstable"))
 VARIANT = "minbase"
 BASE_PACKAGES = ()  # extra --include packages for debootstrap; the node image installs the rest with apt
 BASE_REPO = "gough-lab/debian-base"
@@ -37,6 +43,88 @@ BASE_RECIPE = "1"
 
 class ImageError(RuntimeError):
     """A build step failed."""
+
+
+class MirrorError(ImageError):
+    """No Debian mirror could be found in the apt configuration and none was given."""
+
+
+def _deb822_stanzas(text):
+    """Yield the stanzas of a deb822 ``.sources`` file as dicts (lower-case keys; continuation lines joined)."""
+    stanza, key = {}, None
+    for line in text.splitlines() + [""]:
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if stanza:
+                yield stanza
+            stanza, key = {}, None
+        elif line[0] in " \t" and key:
+            stanza[key] += " " + line.strip()
+        elif ":" in line:
+            key, value = line.split(":", 1)
+            key = key.strip().lower()
+            stanza[key] = value.strip()
+
+
+def _one_line_sources(text):
+    """Yield ``(uri, suite)`` for every ``deb`` line of a one-line-style ``.list`` file (``[options]`` skipped)."""
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if not words or words[0] != "deb":
+            continue
+        words = words[1:]
+        if words and words[0].startswith("["):
+            while words and not words[0].endswith("]"):
+                words = words[1:]
+            words = words[1:]
+        if len(words) >= 2:
+            yield words[0], words[1]
+
+
+def _apt_sources(root):
+    """Yield ``(uri, suite)`` for every enabled binary source in apt's configuration under ``root``, in apt's order."""
+    main = os.path.join(root, "etc/apt/sources.list")
+    parts = os.path.join(root, "etc/apt/sources.list.d")
+    files = ([main] if os.path.isfile(main) else []) + sorted(
+        glob.glob(os.path.join(parts, "*.list")) + glob.glob(os.path.join(parts, "*.sources")))
+    for path in files:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        if path.endswith(".list"):
+            yield from _one_line_sources(text)
+            continue
+        for stanza in _deb822_stanzas(text):
+            if stanza.get("enabled", "yes").lower() in ("no", "false", "0"):
+                continue
+            if "deb" not in stanza.get("types", "").split():
+                continue
+            for uri in stanza.get("uris", "").split():
+                for suite in stanza.get("suites", "").split():
+                    yield uri, suite
+
+
+def host_debian_mirror(root="/"):
+    """The Debian archive URI this machine's apt uses: the first enabled ``deb`` source of a Debian release.
+
+    Reads ``/etc/apt/sources.list`` and ``/etc/apt/sources.list.d/*.list`` (one-line style) and ``*.sources``
+    (deb822), skipping disabled stanzas, ``deb-src``, suites that are not a Debian release name (``-security``,
+    ``-updates``, backports, third-party repositories) and URIs debootstrap cannot fetch from. Raises
+    MirrorError when there is none, naming the override.
+    """
+    for uri, suite in _apt_sources(root):
+        if suite in DEBIAN_SUITES and uri.split(":", 1)[0] in ("http", "https", "file"):
+            return uri.rstrip("/")
+    raise MirrorError("no Debian archive found in %s's apt sources (sources.list, sources.list.d/*.list, *.sources);"
+                      " give one with --mirror URI or %s=URI" % (os.path.join(root, "etc/apt"), MIRROR_ENV))
+
+
+def default_mirror(root="/"):
+    """The mirror to build from: ``$GOUGH_LAB_DEBIAN_MIRROR`` when set, else ``host_debian_mirror(root)``."""
+    return os.environ.get(MIRROR_ENV) or host_debian_mirror(root)
 
 
 def cache_dir():
@@ -70,7 +158,7 @@ def _log(message):
     print("gough-lab images: %s" % message, flush=True)
 
 
-def base_key(suite=SUITE, mirror=MIRROR, packages=BASE_PACKAGES):
+def base_key(suite, mirror, packages=BASE_PACKAGES):
     """The content key of the base image: what debootstrap would produce from these inputs."""
     text = "\n".join([BASE_RECIPE, suite, mirror, VARIANT] + sorted(packages))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -95,7 +183,7 @@ def node_key(base_ref, context):
     return hashlib.sha256((base_id + "\n" + _tree_digest(context)).encode()).hexdigest()[:12]
 
 
-def rootfs_tarball(suite=SUITE, mirror=MIRROR, packages=BASE_PACKAGES):
+def rootfs_tarball(suite, mirror, packages=BASE_PACKAGES):
     """Return the cached debootstrap tarball for these inputs, running debootstrap when there is none."""
     target = os.path.join(cache_dir(), "debian-%s-%s-%s.tar" % (suite, VARIANT, base_key(suite, mirror, packages)))
     if os.path.exists(target):
@@ -132,8 +220,12 @@ def _tag(source, ref):
     _run(["docker", "tag", source, ref])
 
 
-def build_base(suite=SUITE, mirror=MIRROR, force=False):
-    """Import the debootstrap root file system as ``gough-lab/debian-base:<suite>``; return the image ref."""
+def build_base(suite=SUITE, mirror=None, force=False):
+    """Import the debootstrap root file system as ``gough-lab/debian-base:<suite>``; return the image ref.
+
+    ``mirror`` None means ``default_mirror()`` (the override, else this machine's apt configuration).
+    """
+    mirror = mirror or default_mirror()
     ref = "%s:%s" % (BASE_REPO, suite)
     pinned = "%s:%s-%s" % (BASE_REPO, suite, base_key(suite, mirror))
     if image_exists(pinned) and not force:
@@ -225,7 +317,7 @@ def build_context_image(name, suite=SUITE, base_ref=None, force=False):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def build_all(suite=SUITE, mirror=MIRROR, force=False, services=True):
+def build_all(suite=SUITE, mirror=None, force=False, services=True):
     """Build (or confirm) the base and node images and, with ``services``, the stack's lab images.
 
     Returns the node image ref (what the lab node tests use).
@@ -243,7 +335,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m gough_lab.images", description=__doc__.split("\n", 1)[0])
     parser.add_argument("command", choices=("build",))
     parser.add_argument("--suite", default=SUITE)
-    parser.add_argument("--mirror", default=os.environ.get("GOUGH_LAB_DEBIAN_MIRROR", MIRROR))
+    parser.add_argument("--mirror", help="Debian archive URI for debootstrap (default: $%s, else the first Debian"
+                        " release source in this machine's apt configuration)" % MIRROR_ENV)
     parser.add_argument("--force", action="store_true", help="rebuild even when the content tags exist")
     parser.add_argument("--no-services", dest="services", action="store_false",
                         help="only the base and node images, not the stack's lab images (%s)" % ", ".join(SERVICE_IMAGES))

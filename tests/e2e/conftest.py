@@ -1,4 +1,4 @@
-"""``make demo``'s flow end to end on 2 lab nodes: playbooks/lab.yml, then playbooks/site.yml once for every test
+"""``make demo``'s flow end to end on 2 lab nodes: lab/playbooks/lab.yml, then playbooks/site.yml once for every test
 file of tests/e2e (session fixtures), then both again (test_site.py's last test).
 
 site.yml renders cloud-init, provisions through MAAS, checks each node over SSH, installs the Gough agent (scraped

@@ -34,10 +34,15 @@ def _baseline_policies():
 BASELINE_POLICIES = _baseline_policies()
 
 
+def playbook_path(name):
+    """The repository's lab/playbooks/<name> (lab.yml: repository tooling), else the collection's playbooks/<name>."""
+    lab = os.path.join(ROOT, "lab", "playbooks", name)
+    return lab if os.path.isfile(lab) else os.path.join(ROOT, "playbooks", name)
+
+
 def playbook(name, *args, env):
     """Run a playbook with the JSON callback; return (returncode, parsed result or None, raw output)."""
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-               os.path.join(ROOT, "playbooks", name)] + list(args)
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), playbook_path(name)] + list(args)
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800, check=False)
     # maas_deploy's live progress lines come before the callback's one JSON document.
     start = 0 if result.stdout.startswith("{") else result.stdout.find("\n{") + 1

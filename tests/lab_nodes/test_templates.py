@@ -128,7 +128,7 @@ def template_vars(ssh_key, extra=None):  # pylint: disable=redefined-outer-name
                          ids="+".join)
 def test_template_passes_real_cloud_init_schema(tmp_path, ssh_key, names):  # pylint: disable=redefined-outer-name
     extra = {"cloudinit_packages": ["less"], "cloudinit_apt_proxy": "http://apt-cache.lab.example:3142",
-             "cloudinit_apt_mirror": "http://deb.debian.org/debian", "cloudinit_admin_groups": ["adm"],
+             "cloudinit_apt_mirror": "http://apt-mirror.lab.example/debian", "cloudinit_admin_groups": ["adm"],
              "cloudinit_kvm_bridge_interfaces": ["eth1"], "cloudinit_kvm_bridge_nameservers": ["192.0.2.53"],
              "gough_awx_callback_url": "https://awx.lab.example/api/v2/job_templates/7/callback/",
              "gough_awx_host_config_key": "s3cret"}
