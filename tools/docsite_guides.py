@@ -113,9 +113,11 @@ class Renderer:
         self.with_labels = with_labels
         self.heading_labels = {id(node): anchor for anchor, node in guide.anchors.items()}
         self.first_heading = True
+        self.line = 1
 
     def fail(self, node, message):
-        line = node.map[0] + 1 if node.map else "?"
+        # Inline nodes carry no line: name the line of the block they are in.
+        line = node.map[0] + 1 if node.map else self.line
         raise GuideError(f"{self.guide.path}:{line}: {message}")
 
     # Inline content -------------------------------------------------------------------------------------------
@@ -193,6 +195,8 @@ class Renderer:
 
     def block(self, node, indent):
         kind = node.type
+        if node.map:
+            self.line = node.map[0] + 1
         if kind == "heading":
             return self.heading(node, indent)
         if kind == "paragraph":
@@ -320,7 +324,8 @@ def load_guides(root):
     if problems:
         raise GuideError("\n".join(problems))
     guides = {path: Guide(root, path, path[len("docs/"):-len(".md")]) for path in paths}
-    guides[FRONT_PAGE] = Guide(root, FRONT_PAGE, "index")
+    if os.path.isfile(os.path.join(root, FRONT_PAGE)):
+        guides[FRONT_PAGE] = Guide(root, FRONT_PAGE, "index")
     return guides
 
 
@@ -357,6 +362,8 @@ def main(argv=None):
             outputs[os.path.join(args.root, "docs", "docsite", "rst", guide.ref + ".rst")] = \
                 Renderer(guide, guides).document()
         if args.front_page:
+            if FRONT_PAGE not in guides:
+                raise GuideError(f"{FRONT_PAGE}, the front page, does not exist")
             front = Renderer(guides[FRONT_PAGE], guides, with_labels=False)
             outputs[args.front_page] = front.document().rstrip("\n") + FRONT_PAGE_TOCTREES
     except GuideError as exc:
