@@ -42,7 +42,7 @@ def highlight_language(language, code):
     if language == "text":
         return language
     lexer = get_lexer_by_name(language)
-    if any(token in Error for token, _ in lexer.get_tokens(code)):
+    if any(token in Error for token, _value in lexer.get_tokens(code)):
         return "text"
     return language
 
@@ -162,7 +162,7 @@ class Renderer:
             if node.markup == "autolink" or text == href:
                 return f"\\ {href}\\ "
             return f"\\ `{ref_text} <{href}>`__\\ "
-        path, _, anchor = href.partition("#")
+        path, _hash, anchor = href.partition("#")
         if path:
             target = posixpath.normpath(posixpath.join(posixpath.dirname(self.guide.path), path))
         else:
@@ -372,7 +372,7 @@ def main(argv=None):
     rst_dir = os.path.join(args.root, "docs", "docsite", "rst")
     if os.path.isdir(rst_dir):
         # Only generated files live there: drop those whose guide is gone.
-        for dirname, _, files in os.walk(rst_dir):
+        for dirname, _dirs, files in os.walk(rst_dir):
             for name in files:
                 if os.path.join(dirname, name) not in outputs:
                     os.remove(os.path.join(dirname, name))

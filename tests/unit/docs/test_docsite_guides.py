@@ -116,12 +116,12 @@ def test_markdown_structure_survives_as_the_same_rst_structure(tmp_path):
     assert enumerated.next_node(nodes.literal).astext() == "code"
     assert enumerated.next_node(nodes.strong).astext() == "strong"
     assert enumerated.next_node(nodes.bullet_list).astext() == "nested item"
-    bullets = [node for node in tree.findall(nodes.bullet_list)]
+    bullets = list(tree.findall(nodes.bullet_list))
     assert bullets[-1].astext() == "option-like: --check sends nothing"
     table = tree.next_node(nodes.table)
     assert [entry.astext() for entry in table.findall(nodes.entry)] == ["Key", "Value_", "a_b", "x y"]
     assert tree.next_node(nodes.literal_block).astext() == "key: value"
-    last = [node for node in tree.findall(nodes.paragraph)][-1]
+    last = list(tree.findall(nodes.paragraph))[-1]
     assert last.astext() == "A paragraph with name_ and *stars and ticks, ending::"
 
 
@@ -145,7 +145,7 @@ def test_repository_guides_all_convert_and_every_guide_is_listed(tmp_path):
     front = tmp_path / "index.rst"
     assert guides_tool.main([str(tmp_path), "--front-page", str(front)]) == 0
     written = sorted(os.path.relpath(os.path.join(d, f), tmp_path / "docs" / "docsite" / "rst")
-                     for d, _, files in os.walk(tmp_path / "docs" / "docsite" / "rst") for f in files)
+                     for d, _dirs, files in os.walk(tmp_path / "docs" / "docsite" / "rst") for f in files)
     assert written == sorted(ref + ".rst" for ref in guides_tool.extra_docs_refs(str(tmp_path)))
     assert "Gough" in front.read_text(encoding="utf-8").split("\n")[3]
 
