@@ -7,9 +7,10 @@ RST files into a laid-out collection (`make tree` runs it on .build/ansible_coll
 files become their path. docs/README.md is the manual's start page: it becomes the site's front page
 (--front-page), not an extra doc.
 
-Usage: docsite_guides.py COLLECTION_ROOT [--front-page INDEX_RST]
+Usage: docsite_guides.py COLLECTION_ROOT [--front-page INDEX_RST] [--rst-dir DIR]
 It fails, naming the file, when a guide is missing from extra-docs.yml, extra-docs.yml names a guide that does
-not exist, a link points at a heading that does not exist, or a guide uses Markdown this converter cannot render.
+not exist, a relative link points at a file or heading that does not exist, or a guide uses Markdown this
+converter cannot render.
 """
 
 import argparse
@@ -107,7 +108,8 @@ class Guide:
 class Renderer:
     """Render one guide's Markdown tree as RST."""
 
-    def __init__(self, guide, guides, with_labels=True):
+    def __init__(self, root, guide, guides, with_labels=True):
+        self.root = root
         self.guide = guide
         self.guides = guides
         self.with_labels = with_labels
@@ -168,6 +170,8 @@ class Renderer:
         else:
             target = self.guide.path
         guide = self.guides.get(target)
+        if guide is None and not os.path.exists(os.path.join(self.root, target)):
+            self.fail(node, f"link to {href}: {target} does not exist")
         if guide is None or (target == FRONT_PAGE):
             # A repository file that is not a page of the site: name it.
             if text.strip("`") == target or text == path:
@@ -352,24 +356,25 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("root", help="collection root holding docs/ (the laid-out tree)")
     parser.add_argument("--front-page", help="also write docs/README.md as a Sphinx front page (index.rst) here")
+    parser.add_argument("--rst-dir", help="write the extra docs here instead of ROOT/docs/docsite/rst")
     args = parser.parse_args(argv)
     try:
+        rst_dir = args.rst_dir or os.path.join(args.root, "docs", "docsite", "rst")
         guides = load_guides(args.root)
         outputs = {}
         for path, guide in guides.items():
             if path == FRONT_PAGE:
                 continue
-            outputs[os.path.join(args.root, "docs", "docsite", "rst", guide.ref + ".rst")] = \
-                Renderer(guide, guides).document()
+            outputs[os.path.join(rst_dir, guide.ref + ".rst")] = \
+                Renderer(args.root, guide, guides).document()
         if args.front_page:
             if FRONT_PAGE not in guides:
                 raise GuideError(f"{FRONT_PAGE}, the front page, does not exist")
-            front = Renderer(guides[FRONT_PAGE], guides, with_labels=False)
+            front = Renderer(args.root, guides[FRONT_PAGE], guides, with_labels=False)
             outputs[args.front_page] = front.document().rstrip("\n") + FRONT_PAGE_TOCTREES
     except GuideError as exc:
         print(f"docsite_guides: {exc}", file=sys.stderr)
         return 1
-    rst_dir = os.path.join(args.root, "docs", "docsite", "rst")
     if os.path.isdir(rst_dir):
         # Only generated files live there: drop those whose guide is gone.
         for dirname, _dirs, files in os.walk(rst_dir):
