@@ -268,6 +268,10 @@ class Renderer:
         header_rows = 0
         for section in node.children:
             for row in section.children:
+                for cell in row.children:
+                    if any(child.type == "text" and "`" in child.content for child in cell.walk()):
+                        self.fail(row, "a table cell has an unmatched backtick: a | inside `code` in a table ends "
+                                  "the cell (on GitHub too); write it \\|")
                 rows.append([self.inline(cell.children[0]) if cell.children else "" for cell in row.children])
                 if section.type == "thead":
                     header_rows += 1

@@ -140,6 +140,17 @@ def test_link_to_a_file_that_does_not_exist_fails(tmp_path, capsys):
         capsys.readouterr().err
 
 
+def test_pipe_inside_code_in_a_table_must_be_escaped(tmp_path, capsys):
+    """GFM ends a table cell at a | even inside `code`, unless written \\|; GitHub then shows a stray backtick."""
+    broken = "# A\n\n| a | b |\n|---|---|\n| x | `m|f d` |\n"
+    root = make_collection(tmp_path, {"docs/a.md": broken}, ["a"])
+    assert guides_tool.main([str(root)]) == 1
+    assert "docs/a.md:5: a table cell has an unmatched backtick" in capsys.readouterr().err
+    root = make_collection(tmp_path, {"docs/a.md": broken.replace("m|f", "m\\|f")}, ["a"])
+    assert guides_tool.main([str(root)]) == 0
+    assert "``m|f d``" in rst(root, "a")
+
+
 def test_unknown_code_language_fails_naming_guide_and_line(tmp_path, capsys):
     root = make_collection(tmp_path, {"docs/a.md": "# A\n\n```cobol\nX\n```\n"}, ["a"])
     assert guides_tool.main([str(root)]) == 1
