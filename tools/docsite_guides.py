@@ -18,7 +18,6 @@ import os
 import posixpath
 import re
 import sys
-import unicodedata
 
 import yaml
 from markdown_it import MarkdownIt
@@ -387,7 +386,6 @@ def main(argv=None):
                     os.remove(os.path.join(dirname, name))
     for target, text in outputs.items():
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        text = unicodedata.normalize("NFC", text)
         with open(target, "w", encoding="utf-8") as handle:
             handle.write(text)
     return 0
