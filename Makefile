@@ -33,8 +33,9 @@ $(STAMP): requirements.txt constraints.txt lab/pyproject.toml tools/ensure_debia
 	rm -f $(VENV)/.gough-setup-*
 	touch $@
 
-tree: setup  ## Lay the collection out as ansible_collections/gough/gough under .build (ansible-test needs that path)
+tree: setup  ## Lay the collection out as ansible_collections/gough/gough under .build (ansible-test needs that path), guides as extra docs
 	$(BIN)/python tools/lay_tree.py $(COLL)
+	$(BIN)/python tools/docsite_guides.py $(COLL)
 
 sanity: tree  ## ansible-test sanity, every test that applies, with the venv's Python
 	cd $(COLL) && ansible-test sanity --venv --python $(ANSIBLE_TEST_PYTHON) --color no
@@ -60,7 +61,7 @@ build: tree  ## Build the collection tarball into .build/dist
 install-check: build  ## The tarball as users get it: contents test, install into a clean ansible-core venv with dependencies from a loopback Galaxy, provision.yml on the MAAS emulator, syntax-check, ansible-doc
 	bash tools/install_check.sh "$(PYTHON)" $(BUILD) $(BIN)
 
-docs: tree  ## Build the documentation site with antsibull-docs into docs/build/html
+docs: tree  ## Build the manual (front page, guides, plugin and role reference) with antsibull-docs into docs/build/html
 	bash tools/build_docs.sh $(BUILD)
 
 changelog-lint: setup  ## Check changelog fragments

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Build the collection's documentation site with antsibull-docs (plugin reference from the collection's own
-# DOCUMENTATION/EXAMPLES/RETURN, plus docs/docsite extra docs). Output: docs/build/html.
+# Build Gough's manual with antsibull-docs: docs/README.md as the front page, the guides (docs/**/*.md, shipped as
+# the collection's extra docs under docs/docsite) and the plugin and role reference from the collection's own
+# DOCUMENTATION/EXAMPLES/RETURN and argument specs. Warnings are fatal. Output: docs/build/html.
 # Usage: tools/build_docs.sh BUILD_DIR   (BUILD_DIR holds ansible_collections/gough/gough, laid out by `make tree`)
 set -euo pipefail
 build=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
+coll="$build/ansible_collections/gough/gough"
 site="$build/docsite"
 rm -rf "$site"
 mkdir -p "$site"
 export ANSIBLE_COLLECTIONS_PATH="$build"
+# The guides as extra docs (again, in case the tree was laid out by hand), and the front page. Fails, naming the
+# file, when a guide in docs/ is missing from docs/docsite/extra-docs.yml.
+python3 "$root/tools/docsite_guides.py" "$coll" --front-page "$build/front_page.rst"
+# The checks collections run on their docs: extra-docs.yml, links.yml, labels and RST of the extra docs.
+(cd "$coll" && antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs .)
 antsibull-docs sphinx-init --use-current --fail-on-error --dest-dir "$site" \
+  --index-rst-source "$build/front_page.rst" \
   --project "Gough" --title "Gough (gough.gough)" --copyright "Gough developers" gough.gough
 cd "$site"
 # Offline build: no intersphinx inventories can be fetched here, so drop the mapping, and give the one label
