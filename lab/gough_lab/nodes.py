@@ -28,6 +28,11 @@ LABEL = "gough-lab"
 SEED_DIR = "/var/lib/cloud/seed/nocloud"
 STAGES = ("init-local", "init", "modules-config", "modules-final")
 _MODULE_RE = re.compile(r"^\(\s*'([^']+)'")
+# What ``cloud-init status`` (25.1) says when it sees a failed cloud-init unit while result.json is not written yet.
+# With the single-process boot (cloud-init-main.service), cloud-final.service can already be failed while the final
+# stage is still writing its errors into status.json and result.json, so this answer comes first and carries none of
+# the stage's detail; a second poll a moment later has them.
+SYSTEMD_FALLBACK = "Failed due to systemd unit failure"
 
 
 class DockerError(RuntimeError):
@@ -86,6 +91,12 @@ class CloudInitResult:
         self.module = module
         self.elapsed = elapsed
         self.detail = detail or {}
+
+    @property
+    def systemd_fallback(self):
+        """True when the error is only cloud-init's "systemd unit failure" answer, without any stage's errors."""
+        return self.status == "error" and self.stage is None and \
+            all(error.startswith(SYSTEMD_FALLBACK) for error in self.errors)
 
     @property
     def ok(self):
@@ -297,13 +308,23 @@ class NodeDriver:
         except ValueError:
             return None
 
-    def wait_cloud_init(self, system_id, timeout=600.0, interval=0.5, cancelled=None):
-        """Poll until cloud-init is done or failed, the node stops, ``timeout`` passes or ``cancelled()`` is true."""
+    def wait_cloud_init(self, system_id, timeout=600.0, interval=0.5, cancelled=None, settle=20.0):
+        """Poll until cloud-init is done or failed, the node stops, ``timeout`` passes or ``cancelled()`` is true.
+
+        An error that is only the systemd-unit fallback (see SYSTEMD_FALLBACK) is polled again for up to ``settle``
+        seconds, until the stage's own errors are written; if they never come, that error is the result.
+        """
         started = time.monotonic()
+        fallback = None
         while True:
             status = self.cloud_init_status(system_id)
             result = parse_status(status) if status else None
             elapsed = time.monotonic() - started
+            if result is not None and result.systemd_fallback:
+                fallback = fallback or (result, elapsed)
+                result = None
+            if result is None and fallback is not None and elapsed - fallback[1] >= settle:
+                result = fallback[0]
             if result is not None:
                 result.elapsed = elapsed
                 return result

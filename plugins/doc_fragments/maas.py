@@ -66,6 +66,37 @@ attributes:
     description: Use C(group/gough.gough.maas) in C(module_defaults) to set the connection options.
 """
 
+    # The commission operation's options, shared by maas_machine and maas_commission.
+    COMMISSIONING = r"""
+options:
+  enable_ssh:
+    description:
+      - Commissioning option. Leave the machine on with SSH access after commissioning.
+    type: bool
+    default: false
+  skip_networking:
+    description:
+      - Commissioning option. Keep the machine's current network configuration.
+    type: bool
+    default: false
+  skip_storage:
+    description:
+      - Commissioning option. Keep the machine's current storage configuration.
+    type: bool
+    default: false
+  commissioning_scripts:
+    description:
+      - Commissioning option. Names or tags of extra commissioning scripts to run.
+    type: list
+    elements: str
+  testing_scripts:
+    description:
+      - Commissioning option. Names or tags of the testing scripts to run after commissioning; an empty list runs no
+        tests (sent as V(none)). MAAS's default tests run when not set.
+    type: list
+    elements: str
+"""
+
     # Connection options of the gough.gough.maas inventory plugin. Inventory plugins read options from their
     # configuration file and from env: entries, not from a module argument spec, so they get their own fragment.
     INVENTORY = r"""

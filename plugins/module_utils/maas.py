@@ -414,6 +414,31 @@ def maas_argument_spec():
     return connection_argument_spec("api_key", "MAAS_URL", "MAAS_API_KEY", "MAAS_VALIDATE_CERTS", "MAAS_CA_PATH")
 
 
+def commissioning_argument_spec():
+    """The commission operation's options (documented once in the ``gough.gough.maas.commissioning`` fragment)."""
+    return dict(
+        enable_ssh=dict(type="bool", default=False),
+        skip_networking=dict(type="bool", default=False),
+        skip_storage=dict(type="bool", default=False),
+        commissioning_scripts=dict(type="list", elements="str"),
+        testing_scripts=dict(type="list", elements="str"),
+    )
+
+
+def commission_form(params):
+    """MAAS's ``op=commission`` form from the commissioning options and ``comment``: script lists comma-joined, an
+    empty testing list sent as ``none`` (no tests), an unset one left out (MAAS's default tests)."""
+    form = {"enable_ssh": params["enable_ssh"], "skip_networking": params["skip_networking"],
+            "skip_storage": params["skip_storage"]}
+    if params.get("comment"):
+        form["comment"] = params["comment"]
+    if params["commissioning_scripts"]:
+        form["commissioning_scripts"] = ",".join(params["commissioning_scripts"])
+    if params["testing_scripts"] is not None:
+        form["testing_scripts"] = ",".join(params["testing_scripts"]) or "none"
+    return form
+
+
 def client_from_module(module, **overrides):
     """Build a ``MAASClient`` from a module's connection options; bad options end in ``fail_json``.
 

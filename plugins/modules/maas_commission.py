@@ -27,6 +27,7 @@ author:
   - Gough developers (@gough)
 extends_documentation_fragment:
   - gough.gough.maas
+  - gough.gough.maas.commissioning
 options:
   match:
     description:
@@ -46,32 +47,6 @@ options:
     description:
       - Comment recorded with the commission operation.
     type: str
-  enable_ssh:
-    description:
-      - Commissioning option. Leave the machines on with SSH access after commissioning.
-    type: bool
-    default: false
-  skip_networking:
-    description:
-      - Commissioning option. Keep the machines' current network configuration.
-    type: bool
-    default: false
-  skip_storage:
-    description:
-      - Commissioning option. Keep the machines' current storage configuration.
-    type: bool
-    default: false
-  commissioning_scripts:
-    description:
-      - Commissioning option. Names or tags of extra commissioning scripts to run.
-    type: list
-    elements: str
-  testing_scripts:
-    description:
-      - Commissioning option. Names or tags of the testing scripts to run after commissioning; an empty list runs no
-        tests (sent as V(none)). MAAS's default tests run when not set.
-    type: list
-    elements: str
   wait:
     description:
       - Wait until every machine has finished commissioning (V(Ready) or failed). With V(false) the module returns
@@ -222,6 +197,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gough.gough.plugins.module_utils.maas import (
     MAASError,
     client_from_module,
+    commission_form,
+    commissioning_argument_spec,
     maas_argument_spec,
     status_name,
 )
@@ -259,19 +236,6 @@ def plan_commission(machines, known_tags, tags):
             plan.append(("tag", tag, untagged))
     plan.append(("commission", [m["system_id"] for m in machines]))
     return plan
-
-
-def commission_form(params):
-    """The commission operation's form from the module's options."""
-    form = {"enable_ssh": params["enable_ssh"], "skip_networking": params["skip_networking"],
-            "skip_storage": params["skip_storage"]}
-    if params["comment"]:
-        form["comment"] = params["comment"]
-    if params["commissioning_scripts"]:
-        form["commissioning_scripts"] = ",".join(params["commissioning_scripts"])
-    if params["testing_scripts"] is not None:
-        form["testing_scripts"] = ",".join(params["testing_scripts"]) or "none"
-    return form
 
 
 class Commissioning(object):
@@ -440,15 +404,11 @@ class Commissioning(object):
 
 def main():
     argument_spec = maas_argument_spec()
+    argument_spec.update(commissioning_argument_spec())
     argument_spec.update(
         match=dict(type="list", elements="str"),
         tags=dict(type="list", elements="str", default=[]),
         comment=dict(type="str"),
-        enable_ssh=dict(type="bool", default=False),
-        skip_networking=dict(type="bool", default=False),
-        skip_storage=dict(type="bool", default=False),
-        commissioning_scripts=dict(type="list", elements="str"),
-        testing_scripts=dict(type="list", elements="str"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1800),
         poll_interval=dict(type="float", default=5),

@@ -24,6 +24,7 @@ author:
   - Gough developers (@gough)
 extends_documentation_fragment:
   - gough.gough.maas
+  - gough.gough.maas.commissioning
 options:
   system_id:
     description:
@@ -134,32 +135,6 @@ options:
       - With O(state=absent), delete a machine even when it is Allocated, Deploying or Deployed.
     type: bool
     default: false
-  enable_ssh:
-    description:
-      - Commissioning option. Leave the machine on with SSH access after commissioning.
-    type: bool
-    default: false
-  skip_networking:
-    description:
-      - Commissioning option. Keep the machine's current network configuration.
-    type: bool
-    default: false
-  skip_storage:
-    description:
-      - Commissioning option. Keep the machine's current storage configuration.
-    type: bool
-    default: false
-  commissioning_scripts:
-    description:
-      - Commissioning option. Names or tags of extra commissioning scripts to run.
-    type: list
-    elements: str
-  testing_scripts:
-    description:
-      - Commissioning option. Names or tags of the testing scripts to run after commissioning; an empty list runs no
-        tests (sent as V(none)). MAAS's default tests run when not set.
-    type: list
-    elements: str
   wait:
     description:
       - With O(state=ready), wait for commissioning to end. With V(false) the module returns once commissioning
@@ -382,6 +357,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gough.gough.plugins.module_utils.maas import (
     MAASError,
     client_from_module,
+    commission_form,
+    commissioning_argument_spec,
     maas_argument_spec,
     status_in,
 )
@@ -654,13 +631,7 @@ class MachineModule(object):
     def commission(self, machine):
         sid = machine["system_id"]
         start = machine.get("status_name")
-        params = self.params
-        data = {"enable_ssh": params["enable_ssh"], "skip_networking": params["skip_networking"],
-                "skip_storage": params["skip_storage"], "comment": params["comment"]}
-        if params["commissioning_scripts"]:
-            data["commissioning_scripts"] = ",".join(params["commissioning_scripts"])
-        if params["testing_scripts"] is not None:
-            data["testing_scripts"] = ",".join(params["testing_scripts"]) or "none"
+        data = commission_form(self.params)
         before = latest_event_id(self.client, sid)
         started = status_in(*COMMISSIONING)
 
@@ -907,6 +878,7 @@ class ModuleFailure(Exception):
 
 def main():
     argument_spec = maas_argument_spec()
+    argument_spec.update(commissioning_argument_spec())
     argument_spec.update(
         system_id=dict(type="str"),
         hostname=dict(type="str"),
@@ -925,11 +897,6 @@ def main():
         state=dict(type="str", default="present", choices=["present", "ready", "commissioned", "broken", "absent"]),
         comment=dict(type="str"),
         force=dict(type="bool", default=False),
-        enable_ssh=dict(type="bool", default=False),
-        skip_networking=dict(type="bool", default=False),
-        skip_storage=dict(type="bool", default=False),
-        commissioning_scripts=dict(type="list", elements="str"),
-        testing_scripts=dict(type="list", elements="str"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1800),
         poll_interval=dict(type="float", default=5.0),

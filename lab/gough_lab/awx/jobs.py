@@ -335,16 +335,22 @@ class Launch:
                     errors[field] = "Field is not configured to prompt on launch."
         return accepted, rejected
 
-    def _accept_job(self, obj, attrs):
-        """JobLaunchSerializer.validate: unprompted fields are ignored, survey and resource errors block."""
-        errors = {}
-        accepted, rejected = self._accept_prompts(obj, attrs, JT_ASK, errors, prompts_block=False)
+    def _accept_prompts_and_variables(self, obj, attrs, ask, errors, prompts_block):
+        """The prompts, then the launch variables (survey checked); ``(accepted, rejected)`` as AWX's launch
+        serializers keep them, ``errors`` filled in place."""
+        accepted, rejected = self._accept_prompts(obj, attrs, ask, errors, prompts_block=prompts_block)
         variables, ignored_vars = self._accept_variables(obj, attrs.get("extra_vars") or {}, errors,
-                                                         prompts_block=False)
+                                                         prompts_block=prompts_block)
         if variables:
             accepted["extra_vars"] = variables
         if ignored_vars:
             rejected["extra_vars"] = ignored_vars
+        return accepted, rejected
+
+    def _accept_job(self, obj, attrs):
+        """JobLaunchSerializer.validate: unprompted fields are ignored, survey and resource errors block."""
+        errors = {}
+        accepted, rejected = self._accept_prompts_and_variables(obj, attrs, JT_ASK, errors, prompts_block=False)
         needed = [field for field in ("project", "inventory") if obj.get(field) is None]
         needed_errors = ["Job Template %s is missing or undefined." % field for field in needed
                          if field not in accepted]
@@ -372,13 +378,7 @@ class Launch:
     def _accept_workflow(self, obj, attrs):
         """WorkflowJobLaunchSerializer.validate: unprompted fields and variables are errors."""
         errors = {}
-        accepted, rejected = self._accept_prompts(obj, attrs, WFJT_ASK, errors, prompts_block=True)
-        variables, ignored_vars = self._accept_variables(obj, attrs.get("extra_vars") or {}, errors,
-                                                         prompts_block=True)
-        if variables:
-            accepted["extra_vars"] = variables
-        if ignored_vars:
-            rejected["extra_vars"] = ignored_vars
+        accepted, rejected = self._accept_prompts_and_variables(obj, attrs, WFJT_ASK, errors, prompts_block=True)
         if errors:
             raise Invalid(errors)
         return accepted, rejected

@@ -2,9 +2,7 @@
 commissioned in one batch, machines in every other status are left alone, check mode writes nothing, a rerun
 changes nothing, a bad tag name fails before any request, and the wait is bounded."""
 
-import json
 import os
-import subprocess
 import sys
 import time
 
@@ -14,12 +12,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 LAB = os.path.join(ROOT, "lab")
 if LAB not in sys.path:
     sys.path.insert(0, LAB)
-COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-PLAYBOOK = os.path.join(ROOT, "playbooks", "commission.yml")
-BIN = os.path.dirname(sys.executable)
 NEW = ("node-new-1", "node-new-2", "node-new-3", "node-new-4")
 
 from gough_lab.testing import start_maas_emulator  # noqa: E402  pylint: disable=wrong-import-position
+from playbook_run import run_playbook  # noqa: E402  pylint: disable=wrong-import-position,import-error
 # pylint: disable-next=wrong-import-position,import-error
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient  # noqa: E402
 
@@ -58,18 +54,7 @@ def machines(lab):
 
 def run(lab, tmp_path, variables, *args):
     """ansible-playbook playbooks/commission.yml with ``variables``; returns (CompletedProcess, changed count)."""
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(dict(commission_poll_interval=0.2, **variables)))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-               MAAS_URL=lab.url, MAAS_API_KEY=lab.api_key)
-    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "-e", "@%s" % vars_file] + list(args),
-                             env=env, capture_output=True, text=True, check=False, timeout=300)
-    changed = None
-    for line in process.stdout.splitlines():
-        if line.startswith("localhost") and "changed=" in line:
-            changed = int(line.split("changed=")[1].split()[0])
-    return process, changed
+    return run_playbook("commission.yml", lab, tmp_path, dict(commission_poll_interval=0.2, **variables), *args)
 
 
 def test_new_machines_are_commissioned_and_tagged_others_untouched_check_mode_and_rerun_change_nothing(

@@ -4,7 +4,6 @@ from the library, and bad input fails before anything is written to MAAS."""
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -13,11 +12,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 LAB = os.path.join(ROOT, "lab")
 if LAB not in sys.path:
     sys.path.insert(0, LAB)
-COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-PLAYBOOK = os.path.join(ROOT, "playbooks", "provision.yml")
-BIN = os.path.dirname(sys.executable)
 
 from gough_lab.testing import start_maas_emulator  # noqa: E402  pylint: disable=wrong-import-position
+from playbook_run import run_playbook  # noqa: E402  pylint: disable=wrong-import-position,import-error
 # pylint: disable-next=wrong-import-position,import-error
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient  # noqa: E402
 
@@ -48,18 +45,7 @@ def machines(lab, **params):
 
 def run(lab, tmp_path, variables, *args):
     """ansible-playbook playbooks/provision.yml with ``variables``; returns (CompletedProcess, changed count)."""
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(dict(provision_poll_interval=0.2, provision_deploy_timeout=60, **variables)))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-               MAAS_URL=lab.url, MAAS_API_KEY=lab.api_key)
-    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "-e", "@%s" % vars_file] + list(args),
-                             env=env, capture_output=True, text=True, check=False, timeout=300)
-    changed = None
-    for line in process.stdout.splitlines():
-        if line.startswith("localhost") and "changed=" in line:
-            changed = int(line.split("changed=")[1].split()[0])
-    return process, changed
+    return run_playbook("provision.yml", lab, tmp_path, dict(provision_poll_interval=0.2, provision_deploy_timeout=60, **variables), *args)
 
 
 def test_count_mode_deploys_n_matching_machines_with_rendered_user_data_and_a_rerun_deploys_none_more(
