@@ -45,7 +45,7 @@ lint: tree  ## ansible-lint, production profile
 
 UNIT_WORKERS ?= 2
 units: setup  ## Unit and emulator tests (pytest; UNIT_WORKERS=2 processes, a test file stays on one)
-	$(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest tests/unit -n $(UNIT_WORKERS) --dist loadfile --durations 15
 
 # Without MAAS_URL and MAAS_API_KEY the suite starts the lab's MAAS emulator; with them it checks that MAAS (docs/contract.md).
 contract: setup  ## MAAS contract suite (tests/contract): the requests Gough depends on, against MAAS_URL/MAAS_API_KEY or the emulator
@@ -112,7 +112,7 @@ lab-images: lab-engine setup  ## Build the lab node images: debootstrap Debian b
 
 .PHONY: lab-test lab-down
 lab-test: lab-images  ## Lab node tests against real containers (tests/lab_nodes: image, cloud-init runs, emulator deploys)
-	$(BIN)/python -m pytest tests/lab_nodes -q
+	$(BIN)/python -m pytest tests/lab_nodes -q --durations 10
 
 lab-down:  ## Take the lab down: the stack's lab profile, every container and network labelled gough-lab=1
 	@if [ -x $(BIN)/ansible-playbook ] && [ -d $(COLL) ] && docker info >/dev/null 2>&1; then \
@@ -129,10 +129,10 @@ alerts-check: lab-images  ## promtool and amtool on the stack's rendered alert r
 	$(BIN)/python tools/alerts_check.py
 
 stack-test: lab-images  ## The stack role's lab profile for real: services healthy, TLS from Gough's CA, idempotent rerun (tests/stack)
-	$(BIN)/python -m pytest tests/stack -q
+	$(BIN)/python -m pytest tests/stack -q --durations 10
 
 e2e: lab-images tree  ## site.yml end to end on 2 lab nodes: enlist, commission, deploy, SSH, agent, Fleet (tests/e2e)
-	$(BIN)/python -m pytest tests/e2e -q
+	$(BIN)/python -m pytest tests/e2e -q --durations 10
 
 bench-agent: lab-images  ## gough-agent vs prometheus-node-exporter on one lab node: memory and scrape time ratios (bench/agent/run.py)
 	$(BIN)/python bench/agent/run.py
