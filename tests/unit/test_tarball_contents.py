@@ -20,7 +20,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ALLOWED_TOP = {"MANIFEST.json", "FILES.json", "README.md", "requirements.yml", "meta", "plugins", "roles",
                "playbooks", "docs", "changelogs", "inventory"}
 # Repository tooling that must never reach users, at any depth.
-FORBIDDEN_DIRS = {"lab", "tests", "bench", "tools", ".ci", ".git", ".venv", ".build", "__pycache__",
+FORBIDDEN_DIRS = {"lab", "tests", "bench", "tools", "molecule", ".ci", ".git", ".venv", ".build", "__pycache__",
                   ".pytest_cache", "fragments", "build"}
 FORBIDDEN_FILES = {"Makefile", "constraints.txt", "requirements.txt", ".gitignore", ".ansible-lint",
                    "galaxy.yml"}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# playbooks/provision.yml end to end against a lab MAAS emulator with no machines: check mode sends no write,
-# a real run enlists, commissions and deploys three machines in one batch, and a rerun changes nothing.
+# playbooks/provision.yml against a lab MAAS emulator with no machines: check mode sends no write before and after
+# deployment, a verbose run shows no secret, and a rerun writes nothing to MAAS. What the run builds in MAAS (three
+# machines Deployed with their series, tags and power type) and its changed=0 rerun are molecule/provision's.
 # No `set -x`: it would print the API key into the test log.
 set -eu -o pipefail
 # shellcheck source=../setup_maas_emulator/emulator.sh
@@ -36,7 +37,6 @@ if grep -qF -e "${MAAS_API_KEY##*:}" -e "packages: [chrony]" "$log"; then
     echo "the API key's secret or the user_data appeared in the output" >&2
     exit 1
 fi
-ansible-playbook -i "$inventory" verify.yml
 
 echo "== check mode after deployment: nothing to change, nothing written"
 lab_reset_stats
@@ -44,9 +44,7 @@ run_provision --check
 [ "$(recap_changed)" -eq 0 ] || { echo "check mode predicted changes after deployment" >&2; exit 1; }
 [ "$(lab_stat writes)" -eq 0 ] || { echo "check mode wrote to MAAS" >&2; exit 1; }
 
-echo "== rerun: changes nothing"
+echo "== rerun: writes nothing to MAAS"
 lab_reset_stats
 run_provision
-[ "$(recap_changed)" -eq 0 ] || { echo "the rerun changed something" >&2; exit 1; }
 [ "$(lab_stat writes)" -eq 0 ] || { echo "the rerun wrote to MAAS" >&2; exit 1; }
-ansible-playbook -i "$inventory" verify.yml
