@@ -68,22 +68,22 @@ changelog-lint: setup  ## Check changelog fragments
 	antsibull-changelog lint
 
 test: setup  ## Everything CI checks: units, MAAS contract (emulator), lab nodes, stack, molecule scenarios, e2e, changelog, sanity, lint, build + clean install, docs, integration
-	$(MAKE) --no-print-directory lab-images
-	$(MAKE) --no-print-directory units
-	env -u MAAS_URL -u MAAS_API_KEY -u GOUGH_CONTRACT_ARCHITECTURE $(MAKE) --no-print-directory contract
-	$(MAKE) --no-print-directory alerts-check
-	$(MAKE) --no-print-directory lab-test
-	$(MAKE) --no-print-directory stack-test
-	$(MAKE) --no-print-directory molecule
-	$(MAKE) --no-print-directory e2e
-	$(MAKE) --no-print-directory bench-agent
-	$(MAKE) --no-print-directory bench-compliance BENCH_ARGS=--no-gate
-	$(MAKE) --no-print-directory changelog-lint
-	$(MAKE) --no-print-directory sanity
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory install-check
-	$(MAKE) --no-print-directory docs
-	$(MAKE) --no-print-directory integration
+	@started=$$SECONDS; $(MAKE) --no-print-directory lab-images; echo "make test: lab-images took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory units; echo "make test: units took $$((SECONDS - started)) s"
+	@started=$$SECONDS; env -u MAAS_URL -u MAAS_API_KEY -u GOUGH_CONTRACT_ARCHITECTURE $(MAKE) --no-print-directory contract; echo "make test: contract took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory alerts-check; echo "make test: alerts-check took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory lab-test; echo "make test: lab-test took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory stack-test; echo "make test: stack-test took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory molecule; echo "make test: molecule took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory e2e; echo "make test: e2e took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory bench-agent; echo "make test: bench-agent took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory bench-compliance BENCH_ARGS=--no-gate; echo "make test: bench-compliance took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory changelog-lint; echo "make test: changelog-lint took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory sanity; echo "make test: sanity took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory lint; echo "make test: lint took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory install-check; echo "make test: install-check took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory docs; echo "make test: docs took $$((SECONDS - started)) s"
+	@started=$$SECONDS; $(MAKE) --no-print-directory integration; echo "make test: integration took $$((SECONDS - started)) s"
 
 constraints:  ## Re-resolve constraints.txt from requirements.txt in a scratch venv
 	rm -rf $(BUILD)/constraints-venv && "$(PYTHON)" -m venv $(BUILD)/constraints-venv
