@@ -1,6 +1,11 @@
 """``make demo``'s flow end to end on 2 lab nodes: lab/playbooks/lab.yml, then playbooks/site.yml once for every test
 file of tests/e2e (session fixtures), then both again (test_site.py's last test).
 
+Every playbook runs as AWX runs a job: through ansible-runner with its own private data directory (the inventory
+copied into ``inventory/``, variables in ``env/extravars``, environment in ``env/envvars``), and the tests assert on
+its job events and artifacts (gough_lab.playbook_runner). Secrets reach the jobs as files only: the lab's inventory
+(the MAAS plugin's configuration) and the stack's controller.yml, both 0600.
+
 site.yml renders cloud-init, provisions through MAAS, checks each node over SSH, installs the Gough agent (scraped
 by Prometheus over mTLS) and enrolls the node in Fleet through the osqueryd stand-in of the node image.
 
@@ -33,8 +38,8 @@ def lab(tmp_path_factory):
     tag = uuid.uuid4().hex[:6]
     ports = free_ports(4)
     lab_dir = tmp_path_factory.mktemp("lab")
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_NOCOLOR="1", GOUGH_LAB_DIR=str(lab_dir))
+    # The jobs' environment (env/envvars of each job's private data directory): no secret goes here.
+    env = {"GOUGH_LAB_DIR": str(lab_dir)}
     extra = ["-e", "lab_dir=%s" % lab_dir, "-e", "lab_machine_count=%d" % NODES,
              "-e", "lab_machine_prefix=e2e-%s-" % tag, "-e", "lab_build_images=false",
              "-e", "lab_noncompliant_machine=%d" % NODES,
@@ -63,6 +68,8 @@ def first_run(lab):  # pylint: disable=redefined-outer-name
     rc, parsed, output = playbook("lab.yml", *lab["extra"], env=lab["env"])
     assert rc == 0, output
     inventory = os.path.join(str(lab["dir"]), "inventory")
-    rc, site, output = playbook("site.yml", "-i", inventory, *lab["extra"], env=lab["env"])
+    # maas_deploy prints a progress line every second (its default is 30), so the job output shows some.
+    rc, site, output = playbook("site.yml", "-i", inventory, *lab["extra"], "-e", "provision_progress_interval=1",
+                                env=lab["env"])
     assert rc == 0, output
     return {"lab": parsed, "site": site, "inventory": inventory}

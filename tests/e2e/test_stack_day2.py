@@ -119,16 +119,9 @@ def tree(path):
     return found
 
 
-def failures(parsed):
-    """The messages of the failed tasks (and failed loop items) of a JSON callback result, in one text."""
-    found = []
-    for play in parsed["plays"]:
-        for task in play["tasks"]:
-            for result in task["hosts"].values():
-                for item in [result] + list(result.get("results") or []):
-                    if item.get("failed"):
-                        found.append(str(item.get("msg", "")))
-    return "\n".join(found)
+def failures(run):
+    """The messages of the failed tasks (and failed loop items) of a job, in one text."""
+    return run.failures()
 
 
 def refused(lab, first_run, backups, name, *more):
@@ -266,9 +259,9 @@ def test_backup_destroy_restore_and_maas_fleet_and_scrapes_come_back(lab, first_
         shutil.rmtree(backups, ignore_errors=True)
 
 
-def changed_tasks(parsed):
-    """[(host, task name)] of the tasks a JSON callback result reports as changed."""
-    return [(host, task["task"]["name"]) for play in parsed["plays"] for task in play["tasks"]
+def changed_tasks(run):
+    """[(host, task name)] of the tasks a job reports as changed."""
+    return [(host, task["task"]["name"]) for play in run.plays for task in play["tasks"]
             for host, result in task["hosts"].items() if result.get("changed")]
 
 
