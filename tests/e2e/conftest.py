@@ -11,7 +11,9 @@ by Prometheus over mTLS) and enrolls the node in Fleet through the osqueryd stan
 
 The lab is the stack role's lab profile on this machine's Docker engine (MAAS and Fleet emulators behind nginx,
 Prometheus) with the MAAS emulator's Docker node backend, so every deployment boots a systemd container that runs
-real cloud-init on the user data site.yml rendered. The tests use their own lab directory, Compose project, node
+real cloud-init on the user data site.yml rendered. Checks on the deployed nodes run Ansible modules
+there through pytest-ansible's ``ansible_adhoc`` fixture (``deployed_nodes``; ``make e2e`` enables the plugin, see
+pytest.ini). The tests use their own lab directory, Compose project, node
 prefix and ports, so a running ``make demo`` is left alone; the lab is taken down at the end. A test that changes
 a node puts it back as it found it, so the rerun at the end still changes nothing.
 """
@@ -22,7 +24,7 @@ import uuid
 
 import pytest
 
-from e2e_helpers import NODES, free_ports, playbook
+from e2e_helpers import NODES, container, free_ports, playbook, table
 
 LAST = "test_second_run_changes_nothing"
 
@@ -73,3 +75,11 @@ def first_run(lab):  # pylint: disable=redefined-outer-name
                                 env=lab["env"])
     assert rc == 0, output
     return {"lab": parsed, "site": site, "inventory": inventory}
+
+
+@pytest.fixture
+def deployed_nodes(ansible_adhoc, lab, first_run):  # pylint: disable=redefined-outer-name
+    """pytest-ansible's host manager for the deployed nodes' containers (community.docker.docker connection, named
+    by MAAS system ID): ``deployed_nodes[container].<module>(...)`` runs a module there and returns its results."""
+    names = [container(lab, row) for row in table(first_run["site"])]
+    return ansible_adhoc(inventory=",".join(names) + ",", connection="community.docker.docker", host_pattern="all")

@@ -80,6 +80,11 @@ def table(site):
     return [dict(zip(header, line.split())) for line in lines[1:]]
 
 
+def container(lab, row):
+    """The Docker container of the node in ``row`` of site.yml's table (the MAAS emulator names it by system ID)."""
+    return "gough-lab-e2e-%s-%s" % (lab["tag"], row["SYSTEM_ID"])
+
+
 def controller(lab):
     """The stack's controller.yml (it must be readable by its owner only)."""
     path = os.path.join(str(lab["dir"]), "stack", "controller.yml")
