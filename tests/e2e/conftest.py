@@ -18,6 +18,7 @@ prefix and ports, so a running ``make demo`` is left alone; the lab is taken dow
 a node puts it back as it found it, so the rerun at the end still changes nothing.
 """
 
+import json
 import os
 import subprocess
 import uuid
@@ -25,6 +26,12 @@ import uuid
 import pytest
 
 from e2e_helpers import NODES, container, free_ports, playbook, table
+from gough_lab import images
+
+# The stack role's variable of each lab image.
+LAB_IMAGE_VARS = {"emulators": "stack_lab_emulators_image", "nginx": "stack_lab_nginx_image",
+                  "prometheus": "stack_lab_prometheus_image", "node": "stack_lab_node_image",
+                  "journal": "stack_lab_journal_image"}
 
 LAST = "test_second_run_changes_nothing"
 
@@ -52,8 +59,10 @@ def lab(tmp_path_factory):
              # nginx, not another one that answers to the same alias with another CA's certificate.
              "-e", "stack_lab_fleet_alias=fleet.e2e-%s.lab" % tag, "-e", "stack_lab_maas_alias=maas.e2e-%s.lab" % tag,
              "-e", "stack_lab_journal_alias=journal.e2e-%s.lab" % tag]
-    # More variables for every playbook, as JSON: for example content-tagged images from make lab-images instead of
-    # the moving gough-lab/*:trixie tags ({"stack_lab_node_image": "gough-lab/node:trixie-<hash>", ...}).
+    # This checkout's lab images by their content tags: other checkouts on the engine move the gough-lab/*:trixie
+    # tags when they build, and a stack recreated from a moved tag changes on a rerun.
+    extra += ["-e", json.dumps({variable: images.content_ref(name) for name, variable in LAB_IMAGE_VARS.items()})]
+    # More variables for every playbook, as JSON ({"stack_lab_node_image": "gough-lab/node:trixie-<hash>", ...}).
     if os.environ.get("GOUGH_E2E_EXTRA_VARS"):
         extra += ["-e", os.environ["GOUGH_E2E_EXTRA_VARS"]]
     yield {"dir": lab_dir, "env": env, "extra": extra, "tag": tag, "maas_port": ports[0]}

@@ -369,4 +369,4 @@ def test_bad_input_is_refused_before_anything_runs(lab, first_run, tmp_path):
     rc, parsed, output = playbook("backup.yml", *day2_args(lab, first_run, "-e", "stack_backup_dir=%s/b" % target),
                                   env=lab["env"])
     assert rc != 0 and "the backup target %s/b is not writable" % target in failures(parsed), output
-    assert "Dump the databases" not in json.dumps(parsed)
+    assert "Dump the databases" not in json.dumps(parsed.plays)
