@@ -233,8 +233,8 @@ def run_job_as_awx(chain, job_id):  # pylint: disable=redefined-outer-name
     envvars = dict(args["envvars"], ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_PIPELINING="True")
     chain["awx"].set_job_status(job_id, "running")
     run = run_job(args["playbook"], args["private_data_dir"], *shlex.split(args["cmdline"] or ""),
-                       inventory=args["inventory"], extravars=args["extravars"], envvars=envvars, limit=args["limit"],
-                       ssh_key=args["ssh_key"], collections=COLLECTIONS, timeout=900)
+                  inventory=args["inventory"], extravars=args["extravars"], envvars=envvars, limit=args["limit"],
+                  ssh_key=args["ssh_key"], collections=COLLECTIONS, timeout=900)
     chain["awx"].set_job_status(job_id, "successful" if run.status == "successful" else "failed")
     return run, run.stdout
 
