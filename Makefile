@@ -149,7 +149,7 @@ stack-test: lab-images  ## The stack role's lab profile for real: services healt
 	$(BIN)/python -m pytest tests/stack -q --durations 10
 
 e2e: lab-images tree  ## site.yml end to end on 2 lab nodes: enlist, commission, deploy, SSH, agent, Fleet (tests/e2e)
-	$(BIN)/python -m pytest tests/e2e -q --durations 10
+	$(BIN)/python -m pytest -p pytest_ansible.plugin --ansible-unit-inject-only tests/e2e -q --durations 10
 
 bench-agent: lab-images  ## gough-agent vs prometheus-node-exporter on one lab node: memory and scrape time ratios (bench/agent/run.py)
 	$(BIN)/python bench/agent/run.py

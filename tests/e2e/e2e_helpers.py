@@ -1,4 +1,4 @@
-"""Helpers of the end-to-end tests (tests/e2e): playbook runs with the JSON callback, the lab's files and APIs.
+"""Helpers of the end-to-end tests (tests/e2e): playbook runs through ansible-runner, the lab's files and APIs.
 
 The fixtures that stand the lab up once for every e2e test file are in conftest.py.
 """
@@ -8,13 +8,13 @@ import json
 import os
 import socket
 import ssl
-import subprocess
-import sys
+import tempfile
 import time
 import urllib.request
 
 import yaml
 
+from gough_lab.playbook_runner import run_playbook
 from gough_lab.sink.testing import read_notifications
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -41,16 +41,14 @@ def playbook_path(name):
 
 
 def playbook(name, *args, env):
-    """Run a playbook with the JSON callback; return (returncode, parsed result or None, raw output)."""
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), playbook_path(name)] + list(args)
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800, check=False)
-    # maas_deploy's live progress lines come before the callback's one JSON document.
-    start = 0 if result.stdout.startswith("{") else result.stdout.find("\n{") + 1
-    try:
-        parsed = json.loads(result.stdout[start:])
-    except ValueError:
-        parsed = None
-    return result.returncode, parsed, result.stdout[-6000:] + result.stderr[-3000:]
+    """Run a playbook as an AWX job (ansible-runner, a new private data directory next to the lab directory, ``env``
+    as env/envvars, ``-e`` options as env/extravars); return (returncode, PlaybookRun, the end of the job output)."""
+    jobs = os.path.join(os.path.dirname(env["GOUGH_LAB_DIR"]), "jobs")
+    os.makedirs(jobs, mode=0o700, exist_ok=True)
+    private_data_dir = tempfile.mkdtemp(prefix=os.path.splitext(name)[0] + "-", dir=jobs)
+    run = run_playbook(playbook_path(name), private_data_dir, *args, envvars=env, collections=COLLECTIONS,
+                       timeout=1800)
+    return run.rc, run, run.output
 
 
 def free_ports(count):
@@ -65,26 +63,26 @@ def free_ports(count):
             sock.close()
 
 
-def changed(parsed):
-    """{host: number of changed tasks} of a JSON callback result."""
-    return dict((host, stats["changed"]) for host, stats in parsed["stats"].items())
+def changed(run):
+    """{host: number of changed tasks} of a job's recap."""
+    return run.changed()
 
 
-def task_results(parsed, task_name):
-    """{host: result} of the task called ``task_name`` (the last play that has it)."""
-    found = {}
-    for play in parsed["plays"]:
-        for task in play["tasks"]:
-            if task["task"]["name"] == task_name:
-                found = task["hosts"]
-    return found
+def task_results(run, task_name):
+    """{host: result} of the task called ``task_name`` (the last one that ran)."""
+    return run.task_results(task_name)
 
 
 def table(site):
-    """The rows of site.yml's final table, as dicts keyed by the header."""
+    """The rows of site.yml's final table, as dicts keyed by the header (from the job event of the task)."""
     lines = task_results(site, "Print the servers")["localhost"]["msg"]
     header = lines[0].split()
     return [dict(zip(header, line.split())) for line in lines[1:]]
+
+
+def container(lab, row):
+    """The Docker container of the node in ``row`` of site.yml's table (the MAAS emulator names it by system ID)."""
+    return "gough-lab-e2e-%s-%s" % (lab["tag"], row["SYSTEM_ID"])
 
 
 def controller(lab):

@@ -85,7 +85,7 @@ def ssh(lab, address, command):
 def gate(lab, first_run, *args):
     rc, parsed, output = playbook("compliance.yml", "-i", first_run["inventory"], *args, *lab["extra"], env=lab["env"])
     assert rc == 0, output
-    facts = [task["hosts"]["localhost"] for play in parsed["plays"] for task in play["tasks"]
+    facts = [task["hosts"]["localhost"] for play in parsed.plays for task in play["tasks"]
              if task["task"]["name"].endswith("What the gate did (or, in check mode, would do)")]
     return facts[-1]["ansible_facts"]["compliance_result"], parsed
 
@@ -94,7 +94,8 @@ def test_site_quarantined_the_node_deployed_non_compliant(lab, first_run):
     rows = table(first_run["site"])
     assert quarantined(lab) == [rows[-1]["HOSTNAME"]]
     graph = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i",
-                            first_run["inventory"], "--graph", "gough_quarantine"], env=lab["env"],
+                            first_run["inventory"], "--graph", "gough_quarantine"],
+                           env=dict(os.environ, **lab["env"]),
                            capture_output=True, text=True, check=True, timeout=120).stdout
     assert rows[-1]["HOSTNAME"] in graph and rows[0]["HOSTNAME"] not in graph
 
@@ -127,5 +128,5 @@ def test_a_node_broken_later_is_quarantined_in_check_mode_only_then_released_whe
     assert released["released"] == [node["HOSTNAME"]] and released["quarantined"] == []
     assert quarantined(lab) == [kept]
     again, parsed = gate(lab, first_run)
-    assert again["lines"] == [] and parsed["stats"]["localhost"]["changed"] == 0
+    assert again["lines"] == [] and parsed.stats["localhost"]["changed"] == 0
     assert len(rows) == NODES

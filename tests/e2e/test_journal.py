@@ -7,6 +7,7 @@ Gough's CA is stored (so the refusal is the certificate's doing). The role's ``s
 one node, which is then put back as it was (test_site.py's last test reruns site.yml expecting no change).
 """
 
+import base64
 import datetime
 import json
 import os
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from e2e_helpers import changed, controller, playbook, table
+from e2e_helpers import changed, container, controller, playbook, table
 
 RECEIVER_DIR = "/var/log/journal/remote"
 WITHIN = 30.0
@@ -32,10 +33,6 @@ def _docker(*args, timeout=120):
 
 def _receiver(lab):
     return "gough-e2e-%s-journal-1" % lab["tag"]
-
-
-def _node_container(lab, row):
-    return "gough-lab-e2e-%s-%s" % (lab["tag"], row["SYSTEM_ID"])
 
 
 def _received(lab, identifier):
@@ -102,18 +99,22 @@ def test_fleet_writes_the_nodes_osquery_status_logs_to_a_file_on_the_stack_host(
     assert len({record["hostIdentifier"] for record in records}) == len(table(first_run["site"]))
 
 
-def test_each_node_uploads_as_its_own_user_with_a_private_key(lab, first_run):  # pylint: disable=redefined-outer-name
+def test_each_node_uploads_as_its_own_user_with_a_private_key(lab, first_run, deployed_nodes):  # pylint: disable=redefined-outer-name
     url = controller(lab)["gough_journal_url"]
     assert url == "https://journal.e2e-%s.lab:19532" % lab["tag"]
     for row in table(first_run["site"]):
-        name = _node_container(lab, row)
-        result = _docker("exec", name, "sh", "-c",
-                         "systemctl is-enabled systemd-journal-upload; systemctl is-active systemd-journal-upload;"
-                         " systemctl show -p User --value systemd-journal-upload;"
-                         " stat -c '%a %U' /etc/gough-journal-upload/tls/journal-upload.key;"
-                         " grep '^URL=' /etc/systemd/journal-upload.conf.d/60-gough.conf")
-        assert result.stdout.split() == ["enabled", "active", "gough-journal-upload", "600", "gough-journal-upload",
-                                         "URL=" + url], result.stdout + result.stderr
+        node = deployed_nodes[container(lab, row)]
+        name = container(lab, row)
+        unit = node.systemd_service(name="systemd-journal-upload")[name]
+        assert unit.is_successful, dict(unit)
+        status = unit["status"]
+        assert (status["UnitFileState"], status["ActiveState"], status["User"]) == \
+            ("enabled", "active", "gough-journal-upload"), status
+        key = node.stat(path="/etc/gough-journal-upload/tls/journal-upload.key")[name]["stat"]
+        assert (key["mode"], key["pw_name"]) == ("0600", "gough-journal-upload")
+        conf = node.slurp(src="/etc/systemd/journal-upload.conf.d/60-gough.conf")[name]
+        lines = base64.b64decode(conf["content"]).decode().splitlines()
+        assert [line for line in lines if line.startswith("URL=")] == ["URL=" + url]
 
 
 def _ca(directory, name):
@@ -214,21 +215,29 @@ def test_the_receiver_is_not_reachable_from_the_servers_network(lab, first_run, 
     assert result.returncode != 0 and result.stdout == "000", result.stdout + result.stderr
 
 
-def test_absent_stops_forwarding_and_present_puts_it_back(lab, first_run):  # pylint: disable=redefined-outer-name
+def test_absent_stops_forwarding_and_present_puts_it_back(lab, first_run, deployed_nodes):  # pylint: disable=redefined-outer-name
     row = table(first_run["site"])[0]
-    name = _node_container(lab, row)
+    name = container(lab, row)
+    node = deployed_nodes[name]
+
+    def exists(path):
+        return node.stat(path=path)[name]["stat"]["exists"]
+
+    def has_user():
+        return node.getent(database="passwd", key="gough-journal-upload", fail_key=False)[name][
+            "ansible_facts"]["getent_passwd"].get("gough-journal-upload") is not None
+
     base = ["-i", first_run["inventory"], "--limit", row["HOSTNAME"]] + lab["extra"]
 
     rc, parsed, output = playbook("journal.yml", *base, "-e", "journal_upload_state=absent", env=lab["env"])
     assert rc == 0, output
     assert changed(parsed)[row["HOSTNAME"]] > 0
-    unit = _docker("exec", name, "sh", "-c", "systemctl is-enabled systemd-journal-upload;"
-                   " systemctl is-active systemd-journal-upload")
-    assert unit.stdout.split() == ["disabled", "inactive"], unit.stdout + unit.stderr
+    status = node.systemd_service(name="systemd-journal-upload")[name]["status"]
+    assert (status["UnitFileState"], status["ActiveState"]) == ("disabled", "inactive"), status
     for path in ("/etc/gough-journal-upload", "/etc/systemd/journal-upload.conf.d/60-gough.conf",
                  "/etc/systemd/system/systemd-journal-upload.service.d/60-gough.conf", "/var/lib/systemd/journal-upload"):
-        assert _docker("exec", name, "test", "-e", path).returncode == 1, path
-    assert _docker("exec", name, "getent", "passwd", "gough-journal-upload").returncode == 2
+        assert not exists(path), path
+    assert not has_user()
 
     rc, parsed, output = playbook("journal.yml", *base, "-e", "journal_upload_state=absent", env=lab["env"])
     assert rc == 0 and changed(parsed)[row["HOSTNAME"]] == 0, output
@@ -236,8 +245,8 @@ def test_absent_stops_forwarding_and_present_puts_it_back(lab, first_run):  # py
     # Check mode on a host that no longer forwards: it reports what it would do and writes nothing.
     rc, parsed, output = playbook("journal.yml", *base, "--check", env=lab["env"])
     assert rc == 0 and changed(parsed)[row["HOSTNAME"]] > 0, output
-    assert _docker("exec", name, "test", "-e", "/etc/gough-journal-upload").returncode == 1
-    assert _docker("exec", name, "getent", "passwd", "gough-journal-upload").returncode == 2
+    assert not exists("/etc/gough-journal-upload")
+    assert not has_user()
 
     rc, parsed, output = playbook("journal.yml", *base, env=lab["env"])
     assert rc == 0 and changed(parsed)[row["HOSTNAME"]] > 0, output

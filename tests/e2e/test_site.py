@@ -1,7 +1,9 @@
-"""The demo's flow (see conftest.py): the table, Fleet, Prometheus, SSH, secrets, and a rerun that changes nothing."""
+"""The demo's flow (see conftest.py): the table, Fleet, Prometheus, SSH, secrets, site.yml's job events and
+artifacts as AWX sees them, and a rerun that changes nothing."""
 
 import ipaddress
 import os
+import re
 import subprocess
 import time
 
@@ -77,11 +79,71 @@ def test_lab_files_hold_secrets_only_for_their_owner(lab, first_run):  # pylint:
         config = yaml.safe_load(handle)
     assert config["plugin"] == "gough.gough.maas"
     assert config["url"].startswith("https://127.0.0.1:%d/" % lab["maas_port"])
-    # The API key is never printed: not by lab.yml, not by site.yml.
-    rc, _parsed, output = playbook("site.yml", "-i", first_run["inventory"], "--check", *lab["extra"],
-                                   env=dict(lab["env"], ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default"))
+    # The API key is never printed: not by lab.yml, not by site.yml (check mode here), not in any job artifact.
+    rc, run, output = playbook("site.yml", "-i", first_run["inventory"], "--check", *lab["extra"], env=lab["env"])
     assert rc == 0, output
-    assert config["api_key"].split(":")[2] not in output
+    assert config["api_key"].split(":")[2] not in run.stdout
+    assert run.artifacts_holding([config["api_key"], config["api_key"].split(":")[2]]) == []
+
+
+def secrets(lab):
+    """The stack's secrets every job may reach (through the 0600 files only): MAAS API key (and its secret part),
+    Fleet API token, Fleet enroll secret."""
+    connection = controller(lab)
+    values = [connection["gough_maas_api_key"], connection["gough_maas_api_key"].split(":")[2],
+              connection["gough_fleet_api_token"], connection["gough_fleet_enroll_secret"]]
+    assert all(len(value) >= 16 for value in values)  # long enough that finding one is no accident
+    return values
+
+
+def test_site_job_ends_successful_with_its_artifacts_and_no_secret_in_them(lab, first_run):  # pylint: disable=redefined-outer-name
+    for run in (first_run["lab"], first_run["site"]):
+        assert run.status == "successful" and run.rc == 0
+        assert run.artifact("status") == "successful"
+        assert run.artifact("rc") == "0"
+        events = os.listdir(os.path.join(run.artifact_dir, "job_events"))
+        assert len(events) == len(run.events) > 0 and all(name.endswith(".json") for name in events)
+        assert "PLAY RECAP" in run.artifact("stdout")
+        # Nor in the private data directory's env/ files (the job's variables, environment and options).
+        assert run.artifacts_holding(secrets(lab)) == [], run.artifact_dir
+        for name in os.listdir(os.path.join(run.private_data_dir, "env")):
+            with open(os.path.join(run.private_data_dir, "env", name), encoding="utf-8") as handle:
+                content = handle.read()
+            assert not any(secret in content for secret in secrets(lab)), "a secret in env/%s" % name
+
+
+def test_site_job_events_give_each_deployed_node_its_agent_and_fleet_results(first_run):
+    run = first_run["site"]
+    hosts = [row["HOSTNAME"] for row in table(run)]
+    for host in hosts:
+        ok = run.host_events(host, "runner_on_ok")
+        for role in ("agent", "fleet_enroll"):
+            assert [event for event in ok if event["event_data"].get("role") in (role, "gough.gough." + role)], \
+                (host, role)
+        # What AWX counts as the host's failures: failed results that were not ignored, unreachable ones.
+        failed = [event for event in run.host_events(host, "runner_on_failed", "runner_on_unreachable")
+                  if not event["event_data"].get("ignore_errors")]
+        assert failed == [], [event["event_data"].get("task") for event in failed]
+
+
+PROGRESS = re.compile(r"^maas_deploy: \d+/%d deployed, \d+ deploying, \d+ failed, \S+ \[localhost\]$" % NODES)
+
+
+def test_maas_deploy_progress_lines_reach_the_job_output_as_events_while_it_waits(first_run):
+    run = first_run["site"]
+    starts = [event["counter"] for event in run.events if event["event"] == "playbook_on_task_start"
+              and event["event_data"]["name"].endswith("Deploy every machine in one batch")]
+    done = [event["counter"] for event in run.events if event["event"] == "runner_on_ok"
+            and event["event_data"]["task"] == "Deploy every machine in one batch"]
+    assert len(starts) == 1 and len(done) == 1
+    lines = [(event["counter"], line) for event in run.events for line in event.get("stdout", "").splitlines()
+             if PROGRESS.match(line)]
+    assert lines, "no progress line among the job events"
+    # Streamed while the task waits (between its start and its result), the last one saying every node deployed.
+    assert all(starts[0] < counter < done[0] for counter, _line in lines), lines
+    assert lines[-1][1].startswith("maas_deploy: %d/%d deployed, 0 deploying, 0 failed" % (NODES, NODES))
+    # And in the job's stdout artifact, as AWX's job output shows it.
+    assert all(line in run.artifact("stdout") for _counter, line in lines)
 
 
 def test_second_run_changes_nothing(lab, first_run):  # pylint: disable=redefined-outer-name

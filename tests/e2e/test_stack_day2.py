@@ -119,16 +119,9 @@ def tree(path):
     return found
 
 
-def failures(parsed):
-    """The messages of the failed tasks (and failed loop items) of a JSON callback result, in one text."""
-    found = []
-    for play in parsed["plays"]:
-        for task in play["tasks"]:
-            for result in task["hosts"].values():
-                for item in [result] + list(result.get("results") or []):
-                    if item.get("failed"):
-                        found.append(str(item.get("msg", "")))
-    return "\n".join(found)
+def failures(run):
+    """The messages of the failed tasks (and failed loop items) of a job, in one text."""
+    return run.failures()
 
 
 def refused(lab, first_run, backups, name, *more):
@@ -266,9 +259,9 @@ def test_backup_destroy_restore_and_maas_fleet_and_scrapes_come_back(lab, first_
         shutil.rmtree(backups, ignore_errors=True)
 
 
-def changed_tasks(parsed):
-    """[(host, task name)] of the tasks a JSON callback result reports as changed."""
-    return [(host, task["task"]["name"]) for play in parsed["plays"] for task in play["tasks"]
+def changed_tasks(run):
+    """[(host, task name)] of the tasks a job reports as changed."""
+    return [(host, task["task"]["name"]) for play in run.plays for task in play["tasks"]
             for host, result in task["hosts"].items() if result.get("changed")]
 
 
@@ -376,4 +369,4 @@ def test_bad_input_is_refused_before_anything_runs(lab, first_run, tmp_path):
     rc, parsed, output = playbook("backup.yml", *day2_args(lab, first_run, "-e", "stack_backup_dir=%s/b" % target),
                                   env=lab["env"])
     assert rc != 0 and "the backup target %s/b is not writable" % target in failures(parsed), output
-    assert "Dump the databases" not in json.dumps(parsed)
+    assert "Dump the databases" not in json.dumps(parsed.plays)

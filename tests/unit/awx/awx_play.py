@@ -1,15 +1,21 @@
-"""Helpers of the AWX configuration tests: the role's inputs, ansible-playbook runs and an API reader."""
+"""Helpers of the AWX configuration tests: the role's inputs, playbook runs (ansible-runner) and an API reader."""
 
 import json
 import os
 import subprocess
 import sys
+import tempfile
+
+from gough_lab.playbook_runner import run_playbook as run_job
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
 BIN = os.path.dirname(sys.executable)
 PLAYBOOK = os.path.join(ROOT, "playbooks", "awx.yml")
+# The controller settings a job must not inherit from the environment the tests run in.
+UNSET = ("CONTROLLER_OAUTH_TOKEN", "CONTROLLER_USERNAME", "CONTROLLER_PASSWORD", "TOWER_HOST", "TOWER_OAUTH_TOKEN",
+         "CONTROLLER_VERIFY_SSL")
 
 
 def inputs(project_dir, **extra):
@@ -51,29 +57,26 @@ def inputs(project_dir, **extra):
 
 
 def run_playbook(awx, tmp_path, variables, *args, auth="token", expect_rc=0):
-    """ansible-playbook playbooks/awx.yml against ``awx``; returns (CompletedProcess, recap dict)."""
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(variables))
-    os.chmod(vars_file, 0o600)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_LOCALHOST_WARNING="0",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="0", CONTROLLER_HOST=awx.url)
-    for name in ("CONTROLLER_OAUTH_TOKEN", "CONTROLLER_USERNAME", "CONTROLLER_PASSWORD", "TOWER_HOST",
-                 "TOWER_OAUTH_TOKEN", "CONTROLLER_VERIFY_SSL"):
-        env.pop(name, None)
+    """playbooks/awx.yml against ``awx`` as a job (gough_lab.playbook_runner: ``variables`` in env/extravars, the
+    controller's URL and credentials in env/envvars); returns (PlaybookRun, recap counters of localhost with
+    ``failed`` for failures)."""
+    env = {"ANSIBLE_DEPRECATION_WARNINGS": "0", "ANSIBLE_LOCALHOST_WARNING": "0",
+           "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0", "CONTROLLER_HOST": awx.url}
     if auth == "token":
         env["CONTROLLER_OAUTH_TOKEN"] = awx.token
     else:
         env["CONTROLLER_USERNAME"], env["CONTROLLER_PASSWORD"] = awx.username, awx.password
-    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "-e", "@%s" % vars_file] + list(args),
-                             env=env, capture_output=True, text=True, check=False, timeout=600)
-    output = process.stdout + process.stderr
-    assert process.returncode == expect_rc, output
-    recap = {}
-    for line in process.stdout.splitlines():
-        if line.startswith("localhost") and "ok=" in line:
-            recap = {key: int(value) for key, value in (part.split("=") for part in line.split()[2:])}
-    return process, recap
+    # Not from this process's environment: only what the job is given.
+    removed = {name: os.environ.pop(name) for name in UNSET if name in os.environ and name not in env}
+    try:
+        run = run_job(PLAYBOOK, tempfile.mkdtemp(prefix="job-", dir=tmp_path), *args, extravars=variables,
+                      envvars=env, collections=COLLECTIONS, timeout=600)
+    finally:
+        os.environ.update(removed)
+    assert run.rc == expect_rc, run.output
+    counters = run.stats.get("localhost", {})
+    recap = dict(counters, failed=counters.get("failures", 0)) if counters else {}
+    return run, recap
 
 
 class Client:

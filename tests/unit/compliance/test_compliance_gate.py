@@ -5,8 +5,8 @@ writes, a rerun without changes, and a bounded wait that names the hosts that ne
 import json
 import os
 import re
-import subprocess
 import sys
+import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,10 +18,10 @@ if LAB not in sys.path:
     sys.path.insert(0, LAB)
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
 PLAYBOOK = os.path.join(ROOT, "playbooks", "compliance.yml")
-BIN = os.path.dirname(sys.executable)
 
 # pylint: disable=wrong-import-position
 from gough_lab.fleet.testing import FakeOsqueryHost, start_fleet_emulator  # noqa: E402
+from gough_lab.playbook_runner import run_playbook  # noqa: E402
 from gough_lab.testing import start_maas_emulator  # noqa: E402
 # pylint: disable-next=import-error
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient  # noqa: E402
@@ -114,20 +114,16 @@ def lab(tmp_path):
 
 
 def gate(lab, *args, **variables):
-    """Run playbooks/compliance.yml; returns (CompletedProcess, changed count of localhost)."""
-    vars_file = lab["tmp"] / "vars.json"
-    vars_file.write_text(json.dumps(dict(compliance_alertmanager_url=lab["alertmanager"].url, **variables)))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-               MAAS_URL=lab["maas"].url, MAAS_API_KEY=lab["maas"].api_key, FLEET_URL=lab["fleet"].url,
-               FLEET_API_TOKEN=lab["fleet"].api_token, FLEET_CA_CERT=lab["fleet"].ca_cert)
-    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "-e", "@%s" % vars_file] + list(args),
-                             env=env, capture_output=True, text=True, check=False, timeout=300)
-    changed = None
-    for line in process.stdout.splitlines():
-        if line.startswith("localhost") and "changed=" in line:
-            changed = int(line.split("changed=")[1].split()[0])
-    return process, changed
+    """playbooks/compliance.yml as a job (gough_lab.playbook_runner), MAAS and Fleet given as their credentials'
+    environment; returns (PlaybookRun, changed count of localhost)."""
+    run = run_playbook(PLAYBOOK, tempfile.mkdtemp(prefix="job-", dir=lab["tmp"]), *args,
+                       extravars=dict(compliance_alertmanager_url=lab["alertmanager"].url, **variables),
+                       envvars={"ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+                                "MAAS_URL": lab["maas"].url, "MAAS_API_KEY": lab["maas"].api_key,
+                                "FLEET_URL": lab["fleet"].url, "FLEET_API_TOKEN": lab["fleet"].api_token,
+                                "FLEET_CA_CERT": lab["fleet"].ca_cert},
+                       collections=COLLECTIONS, timeout=300)
+    return run, run.changed().get("localhost")
 
 
 def quarantined(lab):
@@ -141,7 +137,7 @@ def update_nodes_calls(lab):
 def test_check_mode_shows_who_would_change_and_writes_nothing(lab):
     names = lab["names"]
     process, _changed = gate(lab, "--check")
-    assert process.returncode == 0, process.stdout[-4000:]
+    assert process.rc == 0, process.stdout[-4000:]
     assert "quarantined %s: fails SSH root login disabled" % names[0] in process.stdout
     assert "released %s: passes every critical policy again" % names[2] in process.stdout
     assert lab["maas"].stats()["writes"] == 0 and lab["fleet"].stats()["writes"] == 0
@@ -152,7 +148,7 @@ def test_check_mode_shows_who_would_change_and_writes_nothing(lab):
 def test_gate_quarantines_failing_servers_releases_passing_ones_and_notifies_once(lab):
     names = lab["names"]
     process, changed = gate(lab)
-    assert process.returncode == 0, process.stdout[-4000:]
+    assert process.rc == 0, process.stdout[-4000:]
     assert changed == 1
     # h0 fails a critical policy; h2 passes again; h1 fails only a non-critical one; h3 has not answered; h4 is not
     # in Fleet; laptop-9 is not in MAAS.
@@ -170,7 +166,7 @@ def test_gate_quarantines_failing_servers_releases_passing_ones_and_notifies_onc
 
     lab["maas"].reset_stats()
     again, changed = gate(lab)
-    assert again.returncode == 0 and changed == 0, again.stdout[-3000:]
+    assert again.rc == 0 and changed == 0, again.stdout[-3000:]
     assert lab["maas"].stats()["writes"] == 0 and len(lab["alertmanager"].alerts) == 1
 
     # h0 is fixed: Fleet asks again at its next check-in, and the next gate run releases it.
@@ -178,7 +174,7 @@ def test_gate_quarantines_failing_servers_releases_passing_ones_and_notifies_onc
     fixed.answers[ROOT_LOGIN] = PASS
     assert fixed.checkin()
     released, changed = gate(lab)
-    assert released.returncode == 0 and changed == 1, released.stdout[-3000:]
+    assert released.rc == 0 and changed == 1, released.stdout[-3000:]
     assert quarantined(lab) == [names[4]]
     assert lab["alertmanager"].alerts[-1]["annotations"]["description"] == (
         "released %s: passes every critical policy again" % names[0])
@@ -188,6 +184,6 @@ def test_waiting_for_hosts_that_never_answer_fails_naming_them(lab):
     names = lab["names"]
     process, _changed = gate(lab, "-e", json.dumps({"compliance_wait_hosts": [names[0], names[3]],
                                                     "compliance_wait_timeout": 2, "compliance_wait_interval": 1}))
-    assert process.returncode != 0
+    assert process.rc != 0
     assert "Fleet has no policy run from %s after 2 s" % names[3] in process.stdout
     assert lab["maas"].stats()["writes"] == 0

@@ -1,11 +1,10 @@
-"""roles/compliance, entry point ``policies``, through ansible-playbook against the Fleet emulator: the baseline
+"""roles/compliance, entry point ``policies``, through ansible-runner against the Fleet emulator: the baseline
 applied globally or to a team, user policies added, baseline policies disabled, a rerun and check mode that change
 nothing, and a policy with bad SQL that fails naming the policy before anything is written."""
 
-import json
 import os
-import subprocess
 import sys
+import tempfile
 
 import pytest
 import yaml
@@ -15,10 +14,10 @@ LAB = os.path.join(ROOT, "lab")
 if LAB not in sys.path:
     sys.path.insert(0, LAB)
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-BIN = os.path.dirname(sys.executable)
 DEFAULTS = os.path.join(ROOT, "roles", "compliance", "defaults", "main", "policies.yml")
 
 from gough_lab.fleet.testing import start_fleet_emulator  # noqa: E402  pylint: disable=wrong-import-position
+from gough_lab.playbook_runner import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 PLAYBOOK = """
 - name: Fleet policies
@@ -48,23 +47,15 @@ def baseline():
 
 
 def run(fleet, tmp_path, variables=None, *args):
-    """Run the entry point; returns (exit status, output, changed count)."""
+    """Run the entry point as a job (gough_lab.playbook_runner); returns (exit status, output, changed count)."""
     playbook = tmp_path / "play.yml"
     playbook.write_text(PLAYBOOK)
     extra = {"gough_fleet_url": fleet.url, "gough_fleet_api_token": fleet.api_token, "gough_ca_cert": fleet.ca_cert}
     extra.update(variables or {})
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(extra))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), str(playbook), "-e", "@%s" % vars_file]
-                             + list(args), env=env, capture_output=True, text=True, timeout=300, check=False)
-    output = process.stdout + process.stderr
-    changed = None
-    for line in process.stdout.splitlines():
-        if line.startswith("localhost") and "changed=" in line:
-            changed = int(line.split("changed=")[1].split()[0])
-    return process.returncode, output, changed
+    job = run_playbook(str(playbook), tempfile.mkdtemp(prefix="job-", dir=tmp_path), *args, extravars=extra,
+                       envvars={"ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0"},
+                       collections=COLLECTIONS, timeout=300)
+    return job.rc, job.stdout, job.changed().get("localhost")
 
 
 def test_baseline_applies_globally_then_reruns_and_check_mode_change_nothing(fleet, tmp_path):

@@ -6,32 +6,26 @@ on lab nodes by tests/e2e/test_journal.py.
 """
 
 import configparser
-import json
 import os
-import subprocess
 import sys
 
 import pytest
 import yaml
 
+from gough_lab.playbook_runner import run_playbook
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-BIN = os.path.dirname(sys.executable)
 TEMPLATES = os.path.join(ROOT, "roles", "journal_upload", "templates")
 
 
 def _run(tmp_path, playbook, variables, *args):
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(variables))
-    inventory = tmp_path / "inventory.yml"
     # A server that is never reached: every case below must stop before a task runs on it.
-    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"web01": {
-        "ansible_host": "192.0.2.1", "ansible_connection": "ssh", "ansible_ssh_common_args": "-o ConnectTimeout=1"}}}}))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_LOCALHOST_WARNING="0", GOUGH_LAB_DIR=str(tmp_path / "no-lab"))
-    return subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), playbook,
-                           "-e", "@%s" % vars_file] + list(args), env=env, capture_output=True, text=True,
-                          check=False, timeout=300)
+    inventory = {"all": {"hosts": {"web01": {
+        "ansible_host": "192.0.2.1", "ansible_connection": "ssh", "ansible_ssh_common_args": "-o ConnectTimeout=1"}}}}
+    return run_playbook(playbook, str(tmp_path / "job"), *args, inventory=inventory, extravars=variables,
+                        envvars={"ANSIBLE_LOCALHOST_WARNING": "0", "GOUGH_LAB_DIR": str(tmp_path / "no-lab")},
+                        collections=COLLECTIONS, timeout=300)
 
 
 GOOD = {"journal_upload_url": "https://stack.example.com:19532", "journal_upload_ca_cert": "/srv/ca/ca.crt",
@@ -48,8 +42,8 @@ GOOD = {"journal_upload_url": "https://stack.example.com:19532", "journal_upload
 ], ids=["http", "no-url", "path", "no-ca", "bad-state", "bad-timeout"])
 def test_bad_input_fails_before_the_server_is_touched(tmp_path, override, named):
     process = _run(tmp_path, os.path.join(ROOT, "playbooks", "journal.yml"), dict(GOOD, **override))
-    output = process.stdout + process.stderr
-    assert process.returncode == 2, output
+    output = process.stdout
+    assert process.rc == 2, output
     assert named in output
     # The only task that ran is the check (or the argument validation): nothing reached for the server.
     assert "UNREACHABLE" not in output and "Look for the package" not in output
@@ -65,11 +59,9 @@ def _render(tmp_path, variables):
                              ("unit.conf", "systemd-journal-upload.service.conf.j2"))]
     playbook.write_text(yaml.safe_dump([{"name": "Render", "hosts": "localhost", "connection": "local",
                                          "gather_facts": False, "tasks": tasks}]))
-    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", str(playbook), "-e",
-                              json.dumps(dict(variables, ansible_python_interpreter=sys.executable))],
-                             capture_output=True, text=True, check=False, timeout=120,
-                             env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
-    assert process.returncode == 0, process.stdout + process.stderr
+    process = run_playbook(str(playbook), str(tmp_path / "job"), inventory={"all": {"hosts": {"localhost": {}}}},
+                           extravars=dict(variables, ansible_python_interpreter=sys.executable), timeout=120)
+    assert process.rc == 0, process.output
     parsed = {}
     for name, path in outputs.items():
         parser = configparser.ConfigParser(interpolation=None, strict=True)

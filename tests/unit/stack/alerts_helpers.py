@@ -2,7 +2,6 @@
 
 import os
 import re
-import subprocess
 import sys
 
 import yaml
@@ -11,9 +10,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 LAB = os.path.join(ROOT, "lab")
 if LAB not in sys.path:
     sys.path.insert(0, LAB)
+from gough_lab.playbook_runner import run_playbook as run_job  # noqa: E402  pylint: disable=wrong-import-position
+
 EXPORTER = os.path.join(ROOT, "roles", "stack", "files", "fleet_exporter", "gough_fleet_exporter.py")
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-BIN = os.path.dirname(sys.executable)
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -48,14 +48,11 @@ def render_playbook(path, tasks_from="render"):
     return path
 
 
-def run_playbook(playbook, variables, vars_file, timeout=300):
-    """ansible-playbook on localhost with ``variables`` (a 0600 vars file); returns CompletedProcess."""
-    with open(vars_file, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(variables, handle)
-    os.chmod(vars_file, 0o600)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCALHOST_WARNING="0",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    return subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                           "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "@%s" % vars_file, playbook],
-                          capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT, check=False)
+def run_playbook(playbook, variables, private_data_dir, timeout=300):
+    """``playbook`` on localhost as a job (gough_lab.playbook_runner: ``variables`` in env/extravars, 0600);
+    returns the PlaybookRun."""
+    return run_job(playbook, private_data_dir, "-c", "local", inventory={"all": {"hosts": {"localhost": {}}}},
+                   extravars=dict(variables, ansible_python_interpreter=sys.executable),
+                   envvars={"ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_LOCALHOST_WARNING": "0",
+                            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0"},
+                   collections=COLLECTIONS, timeout=timeout)
