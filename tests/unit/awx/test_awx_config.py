@@ -341,14 +341,20 @@ def test_rerun_without_secret_updates_changes_nothing(awx, project_dir, first_ru
 
 
 def test_check_mode_reports_drift_and_writes_nothing(awx, api, project_dir, first_run, tmp_path):
+    """Two drifts in one check-mode run: a new EE image, and awx_config_commission_schedule_enabled=false, which
+    disables the hourly commission schedule; only they show as changed and nothing is written."""
     awx.reset_stats()
     process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_ee_image="localhost/gough-ee:2",
+                                                        awx_config_commission_schedule_enabled=False,
                                                         awx_config_update_secrets=False), "--check")
     # Only the drift shows: everything else, the webhook with the defaults AWX stores included, reports no change.
-    assert recap["failed"] == 0 and recap["changed"] == 1, process.stdout
-    assert changed_tasks(process.stdout) == {"Execution environments"}
+    assert recap["failed"] == 0 and recap["changed"] == 2, process.stdout
+    assert changed_tasks(process.stdout) == {"Execution environments", "Schedules"}
+    assert re.search(r"^changed: \[localhost\] => \(item=Commission new machines\)", process.stdout, re.M), \
+        process.stdout
     assert awx.stats()["writes"] == 0
     assert api.one("execution_environments", name="Gough EE")["image"] == "localhost/gough-ee:latest"
+    assert api.one("schedules", name="Commission new machines")["enabled"] is True
 
 
 def test_schedule_rule_with_count_and_until_fails_clearly(awx, api, project_dir, first_run, tmp_path):
@@ -681,18 +687,6 @@ def test_launch_without_the_required_answer_is_refused_with_awx_message(awx, api
                          *OPERATOR)
     assert process.returncode != 0
     assert "'provision_count' value missing" in process.stdout
-
-
-def test_commission_schedule_can_be_disabled_by_variable(awx, project_dir, first_run, tmp_path):
-    """awx_config_commission_schedule_enabled=false disables the schedule (shown in check mode: nothing written)."""
-    awx.reset_stats()
-    process, recap = run_playbook(awx, tmp_path, inputs(project_dir, awx_config_update_secrets=False,
-                                                        awx_config_commission_schedule_enabled=False), "--check")
-    assert recap["failed"] == 0 and recap["changed"] == 1, process.stdout
-    assert changed_tasks(process.stdout) == {"Schedules"}
-    assert re.search(r"^changed: \[localhost\] => \(item=Commission new machines\)", process.stdout, re.M), \
-        process.stdout
-    assert awx.stats()["writes"] == 0
 
 
 def test_first_boot_callback_starts_the_first_boot_job_for_the_calling_server_alone(awx, api, first_run):
