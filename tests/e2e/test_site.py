@@ -97,6 +97,7 @@ def secrets(lab):
 
 
 def test_site_job_ends_successful_with_its_artifacts_and_no_secret_in_them(lab, first_run):  # pylint: disable=redefined-outer-name
+    values = secrets(lab)
     for run in (first_run["lab"], first_run["site"]):
         assert run.status == "successful" and run.rc == 0
         assert run.artifact("status") == "successful"
@@ -105,11 +106,11 @@ def test_site_job_ends_successful_with_its_artifacts_and_no_secret_in_them(lab, 
         assert len(events) == len(run.events) > 0 and all(name.endswith(".json") for name in events)
         assert "PLAY RECAP" in run.artifact("stdout")
         # Nor in the private data directory's env/ files (the job's variables, environment and options).
-        assert run.artifacts_holding(secrets(lab)) == [], run.artifact_dir
+        assert run.artifacts_holding(values) == [], run.artifact_dir
         for name in os.listdir(os.path.join(run.private_data_dir, "env")):
             with open(os.path.join(run.private_data_dir, "env", name), encoding="utf-8") as handle:
                 content = handle.read()
-            assert not any(secret in content for secret in secrets(lab)), "a secret in env/%s" % name
+            assert not any(secret in content for secret in values), "a secret in env/%s" % name
 
 
 def test_site_job_events_give_each_deployed_node_its_agent_and_fleet_results(first_run):
