@@ -24,9 +24,10 @@ import pytest
 import yaml
 
 from gough_lab import nodes, playbook_runner
+from gough_lab.playbook_runner import LOCALHOST
 from gough_lab.fleet.testing import start_fleet_emulator
 from test_agent_role import make_ca  # pylint: disable=import-error
-from test_templates import LOCALHOST, render, template_vars  # pylint: disable=import-error
+from test_templates import render, template_vars  # pylint: disable=import-error
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")

@@ -33,6 +33,7 @@ import pytest
 import yaml
 
 from gough_lab import nodes, playbook_runner
+from gough_lab.playbook_runner import LOCALHOST
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
@@ -40,8 +41,6 @@ LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
 BIN = os.path.dirname(sys.executable)
 VALIDATOR = "%s cloudinit validate" % os.path.join(BIN, "gough-lab")
 BOOT_TIMEOUT = 300
-LOCALHOST = {"all": {"hosts": {"localhost": {"ansible_connection": "local",
-                                             "ansible_python_interpreter": sys.executable}}}}
 CA_CERT = ("-----BEGIN CERTIFICATE-----\nMIIBlab0CA0certificate0for0the0gough0lab0node0tests\n"
            "-----END CERTIFICATE-----\n")
 
