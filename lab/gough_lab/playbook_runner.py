@@ -20,6 +20,9 @@ import uuid
 # The checkout: project directory of the jobs (playbooks/ and lab/playbooks/ are relative to it).
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
+# Jobs that run on the controller: localhost with this Python (the venv's, with the collection's dependencies).
+LOCALHOST = {"all": {"hosts": {"localhost": {"ansible_connection": "local",
+                                             "ansible_python_interpreter": sys.executable}}}}
 RESULT_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_on_unreachable")
 
 

@@ -11,10 +11,8 @@ The node is a lab container reached with the ``community.docker.docker`` connect
 import datetime
 import json
 import os
-import re
 import ssl
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 
@@ -24,10 +22,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from gough_lab import playbook_runner
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
 LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
-BIN = os.path.dirname(sys.executable)
 SYSTEM_ID = "agt001"
 
 PLAYBOOK = """
@@ -106,25 +105,22 @@ class Lab:
             json.dump({"all": {"hosts": {"labnode": host}, "vars": group_vars}}, handle)
 
     def run(self, *extra, check=False, name="run"):
-        """ansible-playbook playbooks/agent.yml; return (recap counts of labnode, agent_health, output)."""
+        """playbooks/agent.yml through the tests' one runner; return (recap counts of labnode, agent_health, output)."""
         facts_file = os.path.join(self.dir, name + "-facts.json")
         playbook = os.path.join(self.dir, name + ".yml")
         with open(playbook, "w", encoding="utf-8") as handle:
             handle.write(PLAYBOOK.format(agent_playbook=os.path.join(ROOT, "playbooks", "agent.yml"),
                                          facts_file=facts_file))
-        command = [os.path.join(BIN, "ansible-playbook"), "-i", self.inventory, playbook,
-                   "-e", "ansible_become=false"] + list(extra)
-        if check:
-            command.append("--check")
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections(), ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_HOST_KEY_CHECKING="0")
-        process = subprocess.run(command, env=env, cwd=self.dir, capture_output=True, text=True, timeout=600,
-                                 check=False)
-        output = process.stdout + process.stderr
-        assert process.returncode == 0, output[-6000:]
-        match = re.search(r"^labnode\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output, re.M)
-        assert match, output[-3000:]
-        recap = dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
+        options = ["-e", "ansible_become=false"] + list(extra) + (["--check"] if check else [])
+        job = playbook_runner.run_playbook(playbook, os.path.join(self.dir, name + "-job"), *options,
+                                           inventory=self.inventory, collections=_collections(),
+                                           envvars={"ANSIBLE_HOST_KEY_CHECKING": "0"}, timeout=600)
+        output = job.stdout
+        assert job.rc == 0, output[-6000:]
+        counters = job.stats.get("labnode")
+        assert counters, output[-3000:]
+        recap = {"ok": counters["ok"], "changed": counters["changed"], "unreachable": counters["unreachable"],
+                 "failed": counters["failures"]}
         health = None
         if os.path.exists(facts_file):
             with open(facts_file, encoding="utf-8") as handle:

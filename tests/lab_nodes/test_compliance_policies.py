@@ -17,20 +17,20 @@ import ipaddress
 import json
 import os
 import subprocess
-import sys
+import tempfile
 import time
 
 import pytest
 import yaml
 
-from gough_lab import nodes
+from gough_lab import nodes, playbook_runner
+from gough_lab.playbook_runner import LOCALHOST
 from gough_lab.fleet.testing import start_fleet_emulator
 from test_agent_role import make_ca  # pylint: disable=import-error
 from test_templates import render, template_vars  # pylint: disable=import-error
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-BIN = os.path.dirname(sys.executable)
 DEFAULTS = os.path.join(ROOT, "roles", "compliance", "defaults", "main", "policies.yml")
 SYSTEM_ID = "cmp001"
 HOSTNAME = "lab-compliant"
@@ -109,17 +109,11 @@ def wait_for(predicate, timeout, what):
 
 
 def run_playbook(playbook, inventory, variables, directory, *args):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0",
-               ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    vars_file = os.path.join(directory, "vars-%d.json" % time.monotonic_ns())
-    with open(os.open(vars_file, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as handle:
-        json.dump(variables, handle)
-    command = [os.path.join(BIN, "ansible-playbook"), "-e", "@" + vars_file, playbook] + list(args)
-    if inventory:
-        command[1:1] = ["-i", inventory]
-    process = subprocess.run(command, env=env, cwd=directory, capture_output=True, text=True, timeout=600,
-                             check=False)
-    return process.returncode, process.stdout + process.stderr
+    """``playbook`` through the tests' one runner (a private data directory under ``directory``); (rc, output)."""
+    job = playbook_runner.run_playbook(playbook, tempfile.mkdtemp(prefix="job-", dir=directory), *args,
+                                       inventory=inventory or LOCALHOST, extravars=variables, collections=COLLECTIONS,
+                                       envvars={"ANSIBLE_HOST_KEY_CHECKING": "0"}, timeout=600)
+    return job.rc, job.stdout
 
 
 def gateway(lab_net):

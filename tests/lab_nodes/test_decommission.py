@@ -5,14 +5,15 @@ playbook must still remove them from Fleet and release them in MAAS with the cho
 servers given with --limit, refuse to run without --limit, and change nothing the second time.
 """
 
-import json
 import os
 import re
 import socket
 import subprocess
+import time
 
 import pytest
 
+from gough_lab import playbook_runner
 from gough_lab.fleet.testing import FakeOsqueryHost, start_fleet_emulator
 from gough_lab.testing import start_maas_emulator
 
@@ -75,16 +76,11 @@ def run_playbook(tmp_path, maas, fleet, machines, limit, erase=True, inventory=N
         "decommission_release_timeout": 120,
     }
     extra.update(extra_vars or {})
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "extra.json").write_text(json.dumps(extra))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_HOST_KEY_CHECKING="False",
-               ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="True", ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
-    command = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", str(tmp_path / "inventory.json"),
-               "-e", "@" + str(tmp_path / "extra.json"), PLAYBOOK]
-    if limit:
-        command += ["--limit", limit]
-    command += list(args)
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+    options = (["--limit", limit] if limit else []) + list(args)
+    return playbook_runner.run_playbook(PLAYBOOK, str(tmp_path / ("job-%d" % time.monotonic_ns())), *options,
+                                        inventory=inventory, extravars=extra, collections=COLLECTIONS,
+                                        envvars={"ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_PIPELINING": "True"},
+                                        timeout=600)
 
 
 def recap(output):
@@ -114,12 +110,12 @@ def test_decommission_removes_from_fleet_and_releases_with_erase_then_changes_no
 
     check = run_playbook(tmp_path, maas, fleet, machines, gone["hostname"], extra_vars=file_sd_vars,
                          args=["--check"])
-    assert check.returncode == 0, check.stdout[-4000:] + check.stderr[-2000:]
+    assert check.rc == 0, check.stdout[-4000:]
     assert (file_sd / ("%s.json" % gone["hostname"])).exists()
     assert maas.machine(gone["system_id"])["status_name"] == "Deployed"
 
     first = run_playbook(tmp_path, maas, fleet, machines, gone["hostname"], extra_vars=file_sd_vars)
-    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    assert first.rc == 0, first.stdout[-4000:]
     # Unreachable, yet Prometheus stops scraping it; the other server's target stays.
     assert sorted(p.name for p in file_sd.iterdir()) == ["%s.json" % kept["hostname"]]
     counts = recap(first.stdout)
@@ -134,7 +130,7 @@ def test_decommission_removes_from_fleet_and_releases_with_erase_then_changes_no
     assert maas.machine(kept["system_id"])["status_name"] == "Deployed"
 
     again = run_playbook(tmp_path, maas, fleet, machines, gone["hostname"], extra_vars=file_sd_vars)
-    assert again.returncode == 0, again.stdout[-4000:]
+    assert again.rc == 0, again.stdout[-4000:]
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(again.stdout).values()), again.stdout[-3000:]
     assert fleet_hostnames(fleet) == [kept["hostname"]]
 
@@ -142,7 +138,7 @@ def test_decommission_removes_from_fleet_and_releases_with_erase_then_changes_no
 def test_decommission_refuses_to_run_without_limit(lab):
     maas, fleet, machines, _agents, tmp_path = lab
     result = run_playbook(tmp_path, maas, fleet, machines, None)
-    assert result.returncode != 0
+    assert result.rc != 0
     assert "Name the servers to decommission with --limit" in result.stdout
     assert len(fleet_hostnames(fleet)) == 2
     assert all(maas.machine(m["system_id"])["status_name"] == "Deployed" for m in machines)
@@ -151,7 +147,7 @@ def test_decommission_refuses_to_run_without_limit(lab):
 def test_decommission_of_a_reachable_enrolled_node_stops_osquery_and_releases_it(lab_net, fleet_node, tmp_path):
     fleet = fleet_node
     enrolled = run_role(lab_net, fleet, tmp_path)
-    assert enrolled.returncode == 0, enrolled.stdout[-5000:]
+    assert enrolled.rc == 0, enrolled.stdout[-5000:]
     maas_emulator = start_maas_emulator(tmp_path / "maas", machines=1,
                                         extra_args=["--deploy-seconds", "0.3", "--release-seconds", "0.2"])
     try:
@@ -162,7 +158,7 @@ def test_decommission_of_a_reachable_enrolled_node_stops_osquery_and_releases_it
         # The lab node plays the deployed server; its MAAS name is the emulator's machine.
         inventory = {"all": {"hosts": {HOSTNAME: dict(fleet.node_ssh, decommission_machine=machine["hostname"])}}}
         first = run_playbook(tmp_path, maas, fleet, [machine], HOSTNAME, erase=False, inventory=inventory)
-        assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-2000:]
+        assert first.rc == 0, first.stdout[-5000:]
         assert recap(first.stdout)[HOSTNAME]["changed"] > 0
         assert fleet.request("GET", "/api/v1/fleet/hosts").json()["hosts"] == []
         node = ["docker", "exec", lab_net.name(SYSTEM_ID)]
@@ -172,7 +168,7 @@ def test_decommission_of_a_reachable_enrolled_node_stops_osquery_and_releases_it
         assert maas.machine(machine["system_id"])["status_name"] == "Ready"
 
         again = run_playbook(tmp_path, maas, fleet, [machine], HOSTNAME, erase=False, inventory=inventory)
-        assert again.returncode == 0, again.stdout[-5000:]
+        assert again.rc == 0, again.stdout[-5000:]
         assert recap(again.stdout)[HOSTNAME]["changed"] == 0, again.stdout[-5000:]
     finally:
         maas_emulator.stop()
@@ -200,7 +196,7 @@ def test_decommission_erase_mode_chooses_the_erase(lab, mode, expected):
     # decommission_erase=true is overridden by the survey's decommission_erase_mode.
     result = run_playbook(tmp_path, maas, fleet, machines, gone["hostname"],
                           extra_vars={"decommission_erase_mode": mode}, args=["-vvv"])
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.rc == 0, result.stdout[-4000:]
     assert release_args(result.stdout) == expected
     assert maas.machine(gone["system_id"])["status_name"] == "Ready"
     assert bool(erase_events(maas, gone["system_id"])) == (mode != "none")
@@ -210,7 +206,7 @@ def test_decommission_rejects_an_unknown_erase_mode_before_any_change(lab):
     maas, fleet, machines, _agents, tmp_path = lab
     result = run_playbook(tmp_path, maas, fleet, machines, machines[0]["hostname"],
                           extra_vars={"decommission_erase_mode": "shred"})
-    assert result.returncode != 0
+    assert result.rc != 0
     assert "decommission_erase_mode must be none, quick, full or secure, not shred" in result.stdout
     assert len(fleet_hostnames(fleet)) == 2
     assert all(maas.machine(m["system_id"])["status_name"] == "Deployed" for m in machines)
@@ -253,14 +249,14 @@ def test_failed_only_without_limit_releases_only_failed_deployments(failed_lab):
     maas, fleet, machines, tmp_path = failed_lab
     extra = {"decommission_failed_only": True, "decommission_erase_mode": "quick"}
     first = run_playbook(tmp_path, maas, fleet, machines, None, extra_vars=extra)
-    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    assert first.rc == 0, first.stdout[-4000:]
     assert statuses(maas, machines) == ["Deployed", "Ready", "Ready"]
     assert erase_events(maas, machines[1]["system_id"])
     assert fleet_hostnames(fleet) == [machines[0]["hostname"]]
     assert recap(first.stdout)["localhost"]["changed"] == 1
 
     again = run_playbook(tmp_path, maas, fleet, machines, None, extra_vars=extra)
-    assert again.returncode == 0, again.stdout[-4000:]
+    assert again.rc == 0, again.stdout[-4000:]
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in recap(again.stdout).values()), again.stdout[-3000:]
     assert statuses(maas, machines) == ["Deployed", "Ready", "Ready"]
 
@@ -271,7 +267,7 @@ def test_failed_only_with_limit_releases_only_the_failed_hosts_of_the_limit(fail
     limit = "%s,%s" % (good["hostname"], bad["hostname"])
     result = run_playbook(tmp_path, maas, fleet, machines, limit, erase=False,
                           extra_vars={"decommission_failed_only": True})
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.rc == 0, result.stdout[-4000:]
     assert statuses(maas, machines) == ["Deployed", "Ready", "Ready"]
     assert not erase_events(maas, bad["system_id"])  # the older booleans still work: decommission_erase=false
     assert fleet_hostnames(fleet) == [good["hostname"]]

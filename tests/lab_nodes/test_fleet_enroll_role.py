@@ -13,10 +13,11 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
-from gough_lab import nodes
+from gough_lab import nodes, playbook_runner
 from gough_lab.fleet.testing import start_fleet_emulator
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -78,17 +79,12 @@ def run_role(_lab_net, fleet, tmp_path, *args, **overrides):
         "fleet_enroll_timeout": 60, "fleet_enroll_poll_interval": 1, "fleet_enroll_interval": 2,
     }
     extra.update(overrides)
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "extra.json").write_text(json.dumps(extra))
-    os.chmod(str(tmp_path / "extra.json"), 0o600)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="True",
-               ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
-    command = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", str(tmp_path / "inventory.json"),
-               "-e", "@" + str(tmp_path / "extra.json"), PLAYBOOK] + list(args)
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+    job = playbook_runner.run_playbook(PLAYBOOK, str(tmp_path / ("job-%d" % time.monotonic_ns())), *args,
+                                       inventory=inventory, extravars=extra, collections=COLLECTIONS,
+                                       envvars={"ANSIBLE_PIPELINING": "True"}, timeout=600)
     with open(str(tmp_path / "ansible.log"), "a", encoding="utf-8") as log:
-        log.write(" ".join(args) + json.dumps(overrides) + "\n" + result.stdout + result.stderr)
-    return result
+        log.write(" ".join(args) + json.dumps(sorted(overrides)) + "\n" + job.stdout)
+    return job
 
 
 def recap(output):
@@ -108,38 +104,38 @@ def test_check_mode_writes_nothing_to_fleet_and_absent_removes_the_node_then_rer
     """Enrollment itself (online, in the team, flags, secret mode, a clean rerun) is molecule/fleet_enroll's."""
     fleet = fleet_node
     first = run_role(lab_net, fleet, tmp_path)
-    assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-2000:]
+    assert first.rc == 0, first.stdout[-5000:]
     assert len(fleet_hosts(fleet)) == 1
     assert fleet.enroll_secret not in first.stdout
 
     writes = fleet.stats()["writes"]
     checked = run_role(lab_net, fleet, tmp_path, "--check", fleet_enroll_interval=3)
-    assert checked.returncode == 0, checked.stdout[-5000:]
+    assert checked.rc == 0, checked.stdout[-5000:]
     assert fleet.stats()["writes"] == writes
     assert "--config_refresh=2\n" in node_exec(lab_net, "cat", "/etc/osquery/osquery.flags").stdout
 
     removed = run_role(lab_net, fleet, tmp_path, fleet_enroll_state="absent")
-    assert removed.returncode == 0, removed.stdout[-5000:]
+    assert removed.rc == 0, removed.stdout[-5000:]
     assert recap(removed.stdout)["changed"] > 0
     assert fleet_hosts(fleet) == []
     assert node_exec(lab_net, "systemctl", "is-active", "osqueryd").stdout.strip() != "active"
     assert node_exec(lab_net, "test", "-e", "/etc/osquery/enroll_secret").returncode != 0
     assert node_exec(lab_net, "test", "-e", "/etc/osquery/osquery.flags").returncode != 0
     removed_again = run_role(lab_net, fleet, tmp_path, fleet_enroll_state="absent")
-    assert removed_again.returncode == 0 and recap(removed_again.stdout)["changed"] == 0, removed_again.stdout[-5000:]
+    assert removed_again.rc == 0 and recap(removed_again.stdout)["changed"] == 0, removed_again.stdout[-5000:]
 
 
 def test_wrong_secret_fails_at_once_and_a_bad_flag_fails_with_the_agents_reason(lab_net, fleet_node, tmp_path):
     fleet = fleet_node
     wrong = run_role(lab_net, fleet, tmp_path, gough_fleet_enroll_secret="not-a-fleet-secret")
-    assert wrong.returncode != 0
+    assert wrong.rc != 0
     assert "enroll_secret: Fleet does not know this enroll secret" in wrong.stdout
     assert "not-a-fleet-secret" not in wrong.stdout
     assert fleet_hosts(fleet) == []
 
     bad_flag = run_role(lab_net, fleet, tmp_path, fleet_enroll_timeout=12,
                         fleet_enroll_extra_flags=["--config_plugin=filesystem"])
-    assert bad_flag.returncode != 0
+    assert bad_flag.rc != 0
     output = bad_flag.stdout
     assert "hostname=%s did not enroll in Fleet" % HOSTNAME in output, output[-5000:]
     assert "config_plugin" in output, output[-5000:]  # the stand-in's own message, from its log

@@ -1,9 +1,9 @@
 """Every library template through real cloud-init: ``cloud-init schema`` of the lab node image, then a real boot.
 
 1. Each template (and the documented combinations) is rendered by ``gough.gough.cloudinit_template`` through
-   ``ansible-playbook``, with realistic variables (an SSH key made here) and the lab's validator
-   (``gough-lab cloudinit validate``, which runs ``cloud-init schema --config-file`` in the node image). Each must
-   come back ``schema_validated: true``; a deliberately broken part must fail naming the key path.
+   the tests' one runner (``gough_lab.playbook_runner``), with realistic variables (an SSH key made here) and the
+   lab's validator (``gough-lab cloudinit validate``, which runs ``cloud-init schema --config-file`` in the node
+   image). Each must come back ``schema_validated: true``; a deliberately broken part must fail naming the key path.
 2. The rendered user-data boots in lab nodes (systemd containers, NoCloud seed) to ``cloud-init status: done``,
    and the ``base`` node accepts an SSH login with the template's key. The nodes install packages from Debian's
    mirror, so the boots start together and each test waits for its own node; each prints its boot time.
@@ -32,7 +32,8 @@ import time
 import pytest
 import yaml
 
-from gough_lab import nodes
+from gough_lab import nodes, playbook_runner
+from gough_lab.playbook_runner import LOCALHOST
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
@@ -93,12 +94,11 @@ def render(directory, options):
     with open(playbook, "w", encoding="utf-8") as handle:
         handle.write(PLAYBOOK.format(options=yaml.safe_dump(options, default_flow_style=True, width=10 ** 6).strip(),
                                      result_file=result_file))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections(), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    env.pop("GOUGH_CLOUDINIT_VALIDATOR", None)
-    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), playbook], env=env, cwd=directory,
-                             capture_output=True, text=True, timeout=180, check=False)
-    assert process.returncode == 0, process.stdout + process.stderr
+    # The validator comes from the options here, never from the environment (an empty value is no validator).
+    job = playbook_runner.run_playbook(playbook, os.path.join(directory, "job"), inventory=LOCALHOST,
+                                       collections=_collections(), envvars={"GOUGH_CLOUDINIT_VALIDATOR": ""},
+                                       timeout=180)
+    assert job.rc == 0, job.output
     with open(result_file, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 

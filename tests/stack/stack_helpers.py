@@ -1,4 +1,4 @@
-"""Helpers of the stack role's tests: the collection laid out under .build, ansible-playbook from the venv.
+"""Helpers of the stack role's tests: the collection laid out under .build, jobs through gough_lab.playbook_runner.
 
 ``make stack-test`` runs these after ``make lab-images`` (the lab profile needs gough-lab/emulators, nginx,
 prometheus, journal and node). Everything the tests start carries the label gough-lab=1 and a per-run project
@@ -9,8 +9,8 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 
-import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.path.join(ROOT, "lab")
@@ -21,7 +21,7 @@ COLLECTIONS = os.path.join(ROOT, ".build", "stack-test-collections")
 PLAYBOOK = os.path.join(ROOT, "playbooks", "stack.yml")
 
 
-from gough_lab import images  # noqa: E402  pylint: disable=wrong-import-position
+from gough_lab import images, playbook_runner  # noqa: E402  pylint: disable=wrong-import-position
 from gough_lab.common.testing import link_collection  # noqa: E402  pylint: disable=wrong-import-position
 
 # The role variable of each lab image.
@@ -46,36 +46,35 @@ def free_port():
         return sock.getsockname()[1]
 
 
-class PlaybookRun:
-    """The outcome of one ansible-playbook run: return code, output and the recap counters."""
+class StackRun:
+    """One stack job's outcome: ``rc``, ``output`` (the whole job output) and ``recap`` (localhost's recap
+    counters: ok, changed, failed, unreachable, skipped, rescued, ignored)."""
 
-    def __init__(self, result):
-        self.rc = result.returncode
-        self.output = result.stdout + result.stderr
-        self.recap = {}
-        for line in self.output.splitlines():
-            if line.startswith("localhost") and "ok=" in line:
-                self.recap = {k: int(v) for k, v in (p.split("=") for p in line.split(":", 1)[1].split())}
+    RECAP_NAMES = {"failures": "failed"}
+
+    def __init__(self, job):
+        self.job = job
+        self.rc = job.rc
+        self.output = job.stdout
+        counters = job.stats.get("localhost") or {}
+        self.recap = {self.RECAP_NAMES.get(name, name): value for name, value in counters.items()}
 
     def __repr__(self):
-        return "PlaybookRun(rc=%d, recap=%r)" % (self.rc, self.recap)
+        return "StackRun(rc=%r, recap=%r)" % (self.rc, self.recap)
 
 
 def run_playbook(playbook, extra_vars, *options, timeout=900):
-    """Run ``playbook`` on localhost with ``extra_vars`` (written to a vars file) and return a PlaybookRun."""
+    """Run ``playbook`` on localhost with ``extra_vars`` through the tests' one runner (gough_lab.playbook_runner:
+    ansible-runner, a private data directory next to ``stack_base_dir``); return a StackRun."""
     link_collection(ROOT, COLLECTIONS)
-    vars_file = os.path.join(extra_vars["stack_base_dir"] + ".vars.yml")
-    os.makedirs(os.path.dirname(vars_file), exist_ok=True)
-    with open(vars_file, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(extra_vars, handle)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_RETRY_FILES_ENABLED="0")
-    command = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-               "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "@" + vars_file, playbook]
-    command += list(options)
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
-                            check=False)
-    return PlaybookRun(result)
+    base = extra_vars["stack_base_dir"]
+    os.makedirs(os.path.dirname(base), exist_ok=True)
+    private = tempfile.mkdtemp(prefix=os.path.basename(base) + ".job-", dir=os.path.dirname(base))
+    inventory = {"all": {"hosts": {"localhost": {"ansible_connection": "local",
+                                                 "ansible_python_interpreter": sys.executable}}}}
+    job = playbook_runner.run_playbook(playbook, private, *options, inventory=inventory, extravars=extra_vars,
+                                       collections=COLLECTIONS, timeout=timeout)
+    return StackRun(job)
 
 
 def docker(*args, check=True, timeout=300):

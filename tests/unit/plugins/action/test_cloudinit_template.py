@@ -16,12 +16,15 @@ import email
 import importlib.util
 import json
 import os
-import subprocess
 import sys
+import time
 import textwrap
 
 import pytest
 import yaml
+
+from gough_lab import playbook_runner
+from gough_lab.playbook_runner import LOCALHOST
 
 from ansible_collections.gough.gough.plugins.modules import cloudinit_template
 from ansible_collections.gough.gough.plugins.plugin_utils import cloudinit
@@ -29,7 +32,6 @@ from ansible_collections.gough.gough.plugins.plugin_utils import cloudinit
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-BIN = os.path.dirname(sys.executable)
 
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGough0test0key0only0for0tests admin@example"
 CA_CERT = "-----BEGIN CERTIFICATE-----\nMIIBfakeCAcertificateForTests\n-----END CERTIFICATE-----\n"
@@ -98,21 +100,20 @@ def return_doc_problems(module, result):
 
 
 def run_play(tmp_path, options, play_vars=None, extra_args=(), env=None):
-    """Run one cloudinit_template task; return (CompletedProcess, registered result)."""
+    """Run one cloudinit_template task through the tests' one runner; return (PlaybookRun, registered result)."""
     result_file = tmp_path / "result.json"
     if result_file.exists():
         result_file.unlink()
     playbook = tmp_path / "play.yml"
     playbook.write_text(PLAYBOOK.format(play_vars=json.dumps(PLAY_VARS if play_vars is None else play_vars),
                                         options=json.dumps(options), result_file=result_file))
-    environ = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_LOCALHOST_WARNING="0",
-                   ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    environ.pop(cloudinit.VALIDATOR_ENV, None)
+    # The validator comes from the options or ``env``, never from this process's environment (empty: none).
+    environ = {cloudinit.VALIDATOR_ENV: "", "ANSIBLE_DEPRECATION_WARNINGS": "0"}
     environ.update(env or {})
-    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), str(playbook)] + list(extra_args),
-                             env=environ, capture_output=True, text=True, check=False, timeout=120, cwd=str(tmp_path))
-    assert process.returncode == 0, process.stdout + process.stderr
+    process = playbook_runner.run_playbook(str(playbook), str(tmp_path / ("job-%d" % time.monotonic_ns())),
+                                           *extra_args, inventory=LOCALHOST, collections=COLLECTIONS,
+                                           envvars=environ, timeout=120)
+    assert process.rc == 0, process.stdout
     return process, json.loads(result_file.read_text())
 
 
@@ -400,13 +401,14 @@ def test_validator_from_the_environment_variable_is_used(tmp_path, fake_validato
 def test_without_a_validator_schema_validated_is_false_with_a_warning(tmp_path):
     if importlib.util.find_spec("cloudinit"):
         pytest.skip("cloud-init's Python package is installed on this controller")
-    # PATH without any directory that holds a cloud-init command.
-    path = [d for d in os.environ["PATH"].split(os.pathsep) if not os.path.exists(os.path.join(d, "cloud-init"))]
+    # PATH without any directory that holds a cloud-init command (the venv's first: the job runs its ansible-playbook).
+    path = [d for d in [os.path.dirname(sys.executable)] + os.environ["PATH"].split(os.pathsep)
+            if not os.path.exists(os.path.join(d, "cloud-init"))]
     env = {"PATH": os.pathsep.join(path)}
     process, result = run_play(tmp_path, {"name": "base"}, env=env)
     assert result["schema_validated"] is False and result["validator"] is None
     assert any("schema validator is not available" in w for w in result["warnings"])
-    assert "schema validator is not available" in process.stdout + process.stderr
+    assert "schema validator is not available" in process.stdout
     _process, required = run_play(tmp_path, {"name": "base", "schema_validation": "required"}, env=env)
     assert required["failed"] is True and required["msg"].startswith("schema_validation=required")
 
@@ -415,7 +417,7 @@ def test_secrets_stay_out_of_verbose_output_but_reach_the_registered_variable(tm
     options = {"name": ["base", "gough-bootstrap"], "vars": {"gough_awx_callback_url": CALLBACK_URL,
                                                              "gough_awx_host_config_key": CALLBACK_KEY}}
     process, result = run_play(tmp_path, options, extra_args=["-vvv", "--diff"])
-    output = process.stdout + process.stderr
+    output = process.stdout
     assert CALLBACK_KEY not in output
     assert "censored" in output
     assert CALLBACK_KEY in result["user_data"]

@@ -20,6 +20,8 @@ import time
 
 import pytest
 
+from gough_lab import playbook_runner
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", "..", ".."))
 GOLDEN = os.path.join(HERE, "golden")
@@ -311,8 +313,12 @@ def test_strings_from_maas_are_never_templated(fake_maas, tmp_path):
         msg: "{{ copied }} {{ hostvars[inventory_hostname].maas_tags[0] }}"
 """)
     fake_maas.script(("json", 200, [machine]))
-    result = run_ansible("ansible-playbook", ["-i", config, str(playbook)],
-                         {"MAAS_URL": fake_maas.url, "MAAS_API_KEY": fake_maas.api_key})
+    # The inventory source reads MAAS_URL/MAAS_API_KEY from the job's environment, as AWX's MAAS credential injects.
+    result = playbook_runner.run_playbook(str(playbook), str(tmp_path / "job"), inventory=config,
+                                          collections=COLLECTIONS,
+                                          envvars={"MAAS_URL": fake_maas.url, "MAAS_API_KEY": fake_maas.api_key,
+                                                   "ANSIBLE_INVENTORY_ENABLED": "gough.gough.maas"})
+    assert result.rc == 0, result.output
     assert "lookup('pipe'" in result.stdout
     assert not os.path.exists(marker), "a string from MAAS was templated"
 
