@@ -67,22 +67,8 @@ docs: tree  ## Build the manual (front page, guides, plugin and role reference) 
 changelog-lint: setup  ## Check changelog fragments
 	antsibull-changelog lint
 
-test: setup  ## Everything CI checks: units (alerts-check's promtool/amtool checks included), MAAS contract (emulator), lab nodes, stack, molecule scenarios, e2e, changelog, sanity, lint, build + clean install, docs, integration
-	@started=$$SECONDS; $(MAKE) --no-print-directory lab-images; echo "make test: lab-images took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory units; echo "make test: units took $$((SECONDS - started)) s"
-	@started=$$SECONDS; env -u MAAS_URL -u MAAS_API_KEY -u GOUGH_CONTRACT_ARCHITECTURE $(MAKE) --no-print-directory contract; echo "make test: contract took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory lab-test; echo "make test: lab-test took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory stack-test; echo "make test: stack-test took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory molecule; echo "make test: molecule took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory e2e; echo "make test: e2e took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory bench-agent; echo "make test: bench-agent took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory bench-compliance BENCH_ARGS=--no-gate; echo "make test: bench-compliance took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory changelog-lint; echo "make test: changelog-lint took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory sanity; echo "make test: sanity took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory lint; echo "make test: lint took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory install-check; echo "make test: install-check took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory docs; echo "make test: docs took $$((SECONDS - started)) s"
-	@started=$$SECONDS; $(MAKE) --no-print-directory integration; echo "make test: integration took $$((SECONDS - started)) s"
+test: setup  ## Everything CI checks, in two lanes (tools/test_lanes.sh): lab nodes, stack and e2e beside units (one worker), MAAS contract, changelog, sanity, lint, build + clean install, docs, integration and molecule; then the benches
+	@MAKE="$(MAKE)" bash tools/test_lanes.sh $(BUILD)
 
 constraints:  ## Re-resolve constraints.txt from requirements.txt in a scratch venv
 	rm -rf $(BUILD)/constraints-venv && "$(PYTHON)" -m venv $(BUILD)/constraints-venv

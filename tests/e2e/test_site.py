@@ -148,6 +148,8 @@ def test_maas_deploy_progress_lines_reach_the_job_output_as_events_while_it_wait
 
 
 def test_second_run_changes_nothing(lab, first_run):  # pylint: disable=redefined-outer-name
+    """Last of the session (conftest.py): after the alert drill, the compliance and journal changes, the restore
+    from backup and the certificate renewal, lab.yml and site.yml change nothing."""
     rc, parsed, output = playbook("lab.yml", *lab["extra"], env=lab["env"])
     assert rc == 0, output
     assert changed(parsed) == {"localhost": 0}, output

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# `make test` in two lanes on one machine. The lab suites (lab nodes, stack, end to end) mostly wait on containers
+# (about half the CPU idle on 2 cores), so the checks that need the CPU run beside them:
+#   nodes:  lab-test, stack-test, e2e
+#   checks: units (one worker), contract, changelog-lint, sanity, lint, install-check, docs, integration, molecule
+# then the benches, alone, so their ratios are measured on a quiet machine.
+# Each step's output goes to $LOGS/<step>.log and is printed whole when the step ends, with its time. A lane stops at
+# its first failure; the other lane runs to its end; the run fails if either did. The images and the collection
+# tree are made once before the lanes (the steps are called with make -o for them, so no lane rebuilds them under the
+# other).
+# Usage: tools/test_lanes.sh <build dir>   (from the Makefile's test target; MAKE names the make to call)
+set -uo pipefail
+build=${1:?build directory}
+make_cmd=${MAKE:-make}
+logs="$build/test-logs"
+rm -rf "$logs" && mkdir -p "$logs"
+made=(-o setup -o lab-engine -o lab-images -o tree)
+
+step() {  # step <lane> <name> <command...>: runs it into its log, then prints the log under one lock
+  local lane=$1 name=$2 started=$SECONDS rc
+  shift 2
+  echo "make test: [$lane] $name started"
+  "$@" >"$logs/$name.log" 2>&1
+  rc=$?
+  {
+    flock 9
+    echo "======== [$lane] $name ========"
+    cat "$logs/$name.log"
+    if [ "$rc" -eq 0 ]; then
+      echo "make test: $name took $((SECONDS - started)) s"
+    else
+      echo "make test: $name FAILED (exit $rc) after $((SECONDS - started)) s; its log: $logs/$name.log"
+    fi
+  } 9>"$logs/.print.lock"
+  return "$rc"
+}
+
+sub() { "$make_cmd" --no-print-directory "${made[@]}" "$@"; }
+
+nodes_lane() {
+  step nodes lab-test sub lab-test &&
+    step nodes stack-test sub stack-test &&
+    step nodes e2e sub e2e
+}
+
+checks_lane() {
+  step checks units sub units UNIT_WORKERS="${UNIT_WORKERS:-1}" &&
+    step checks contract env -u MAAS_URL -u MAAS_API_KEY -u GOUGH_CONTRACT_ARCHITECTURE "$make_cmd" \
+      --no-print-directory "${made[@]}" contract &&
+    step checks changelog-lint sub changelog-lint &&
+    step checks sanity sub sanity &&
+    step checks lint sub lint &&
+    step checks install-check sub install-check &&
+    step checks docs sub docs &&
+    step checks integration sub integration &&
+    step checks molecule sub molecule
+}
+
+started=$SECONDS
+step prepare lab-images "$make_cmd" --no-print-directory lab-images || exit 1
+step prepare tree "$make_cmd" --no-print-directory tree || exit 1
+nodes_lane & nodes=$!
+checks_lane & checks=$!
+wait "$nodes"; nodes_rc=$?
+wait "$checks"; checks_rc=$?
+echo "make test: the lanes took $((SECONDS - started)) s (nodes exit $nodes_rc, checks exit $checks_rc)"
+[ "$nodes_rc" -eq 0 ] && [ "$checks_rc" -eq 0 ] || exit 1
+step benches bench-agent sub bench-agent || exit 1
+step benches bench-compliance sub bench-compliance BENCH_ARGS=--no-gate || exit 1
+echo "make test: everything passed in $((SECONDS - started)) s"
