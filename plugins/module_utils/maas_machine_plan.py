@@ -38,6 +38,8 @@ DIFF_FIELDS = ("hostname", "mac_addresses", "architecture", "power_type", "power
                "tags", "description", "status_name", "error_description")
 # Steps that change MAAS; a plan without one reports changed=false.
 WRITES = ("create", "update", "tag", "untag", "commission", "allocate", "mark_broken", "delete")
+# MAAS's numeric codes of the statuses a plan leads to (NODE_STATUS in maascommon/enums/node.py).
+STATUS_CODES = {"New": 0, "Commissioning": 1, "Ready": 4, "Broken": 8, "Allocated": 10}
 SECRET_KEY_RE = re.compile(r"pass|secret|token|key", re.IGNORECASE)
 MASK = "********"
 
@@ -226,7 +228,7 @@ def outcome(before, steps):
         if verb == "create":
             after = machine_view({})
             after.update(args)
-            after["status_name"] = "New"
+            after.update(status_name="New", status=STATUS_CODES["New"])
         elif verb == "update":
             for field, value in args.items():
                 if field == "power_parameters":
@@ -241,6 +243,7 @@ def outcome(before, steps):
         else:
             after["status_name"] = {"commission": "Commissioning", "wait": args.get("until"),
                                     "allocate": "Allocated", "mark_broken": "Broken"}[verb]
+            after["status"] = STATUS_CODES[after["status_name"]]
             if verb == "mark_broken":
                 after["error_description"] = args["comment"]
     return after
