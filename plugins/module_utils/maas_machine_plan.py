@@ -268,3 +268,16 @@ def public_plan(steps):
             args["power_parameters"] = masked(args["power_parameters"])
         result.append({"action": verb, "args": args})
     return result
+
+
+def machine_result(before, after, steps, actions):
+    """The module's result: ``changed``, ``machine`` (without power parameters), ``actions``, ``plan`` and the
+    ``diff`` of the managed fields (secret-looking power parameters masked)."""
+    diff = {}
+    for side, entity in (("before", before), ("after", after)):
+        diff[side] = dict((f, entity[f]) for f in DIFF_FIELDS if f in entity) if entity else {}
+        if "power_parameters" in diff[side]:
+            diff[side]["power_parameters"] = masked(diff[side]["power_parameters"] or {})
+    machine = dict((k, v) for k, v in (after or {}).items() if k != "power_parameters")
+    return {"changed": bool(actions), "machine": machine, "actions": list(actions), "plan": public_plan(steps),
+            "diff": diff}

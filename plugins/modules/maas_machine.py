@@ -399,46 +399,39 @@ events:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import (
+    BadInput, GoughModule, check_wait, connection_argument_spec, error_result)
 from ansible_collections.gough.gough.plugins.module_utils.maas import (
-    MAASError,
-    client_from_module,
-    commission_form,
-    commissioning_argument_spec,
-    maas_argument_spec,
-    status_in,
-)
-from ansible_collections.gough.gough.plugins.module_utils.maas_entity import entity_diff
+    MAASError, commission_form, commissioning_argument_spec)
+from ansible_collections.gough.gough.plugins.module_utils.maas_machine_apply import MachineSteps, StepFailed
 from ansible_collections.gough.gough.plugins.module_utils.maas_machine_plan import (
-    COMMISSIONING,
-    DIFF_FIELDS,
-    PUT_FIELDS,
-    WRITES,
-    as_text,
-    broken_mode,
-    describe,
-    label,
-    make_plan,
-    machine_view,
-    masked,
-    outcome,
-    public_plan,
-    secret_power_values,
-)
+    WRITES, as_text, broken_mode, label, machine_result, make_plan, outcome, secret_power_values)
 from ansible_collections.gough.gough.plugins.module_utils.maas_validate import (
-    POWER_TYPES,
-    MAASValidationError,
-    check_references,
-    normalize_architecture,
-    normalize_macs,
-    validate_hostname,
-    validate_power_parameters,
-)
-from ansible_collections.gough.gough.plugins.module_utils.maas_wait import (
-    WaitTimeout,
-    describe_events,
-    latest_event_id,
-    latest_events,
-    wait_until,
+    POWER_TYPES, normalize_architecture, normalize_macs, validate_hostname)
+
+ARGUMENT_SPEC = dict(
+    commissioning_argument_spec(),
+    system_id=dict(type="str"),
+    hostname=dict(type="str"),
+    mac_addresses=dict(type="list", elements="str"),
+    architecture=dict(type="str"),
+    power_type=dict(type="str", choices=sorted(POWER_TYPES)),
+    power_parameters=dict(type="dict"),
+    power_password=dict(type="str", no_log=True),
+    power_password_key=dict(type="str", default="power_pass", no_log=False),
+    domain=dict(type="str"),
+    zone=dict(type="str"),
+    pool=dict(type="str"),
+    tags=dict(type="list", elements="str"),
+    purge_tags=dict(type="bool", default=False),
+    description=dict(type="str"),
+    state=dict(type="str", default="present", choices=["present", "ready", "commissioned", "broken", "absent"]),
+    comment=dict(type="str"),
+    force=dict(type="bool", default=False),
+    rename_in_use=dict(type="bool", default=False),
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=1800),
+    poll_interval=dict(type="float", default=5.0),
 )
 
 
@@ -451,299 +444,80 @@ class MachineAnsibleModule(AnsibleModule):
         self.no_log_values.update(secret_power_values(self.params.get("power_parameters")))
 
 
-class ModuleFailure(Exception):
-    """Ends the run with fail_json(msg, **extra)."""
+class MachineGoughModule(GoughModule):
+    """``GoughModule`` for MAAS built on ``MachineAnsibleModule``, so that passwords inside ``power_parameters`` are
+    hidden even when argument validation fails (``GoughModule`` builds a plain ``AnsibleModule``)."""
 
-    def __init__(self, msg, **extra):
-        super(ModuleFailure, self).__init__(msg)
-        self.extra = extra
+    def __init__(self, argument_spec, **ansible_module_kwargs):  # pylint: disable=super-init-not-called
+        spec = connection_argument_spec("maas")
+        spec.update(argument_spec)
+        self.api, self.client = "maas", None
+        self.ansible = MachineAnsibleModule(argument_spec=spec, **ansible_module_kwargs)
+        self.params, self.check_mode = self.ansible.params, self.ansible.check_mode
+        self.diff_mode = bool(self.ansible._diff)  # pylint: disable=protected-access
 
 
-class MachineModule(object):
-    """One run of maas_machine: validate and read, plan (``maas_machine_plan``), then apply exactly that plan."""
+def desired_settings(module):
+    """Normalise and check every option that needs no server: ``(desired fields, MACs, power parameters)``."""
+    params, desired = module.params, {}
+    if params["hostname"] is not None:
+        desired["hostname"] = validate_hostname(params["hostname"])
+    if params["architecture"] is not None:
+        desired["architecture"] = normalize_architecture(params["architecture"])
+    desired.update((f, params[f]) for f in ("power_type", "domain", "zone", "pool", "description")
+                   if params[f] is not None)
+    if params["tags"] is not None:
+        desired["tags"] = sorted(set(params["tags"]))
+    if params["power_parameters"] is not None and not isinstance(params["power_parameters"], dict):
+        raise BadInput("power_parameters", "must be a dictionary.")
+    power = dict((k, v) for k, v in (params["power_parameters"] or {}).items() if v is not None)
+    if params["power_password"] is not None:
+        power[params["power_password_key"]] = params["power_password"]
+    # Again after type conversion: power_parameters given as a "key=value" string is a dict only now.
+    module.ansible.no_log_values.update(secret_power_values(power))
+    check_wait(params, zero_timeout=True)
+    macs = normalize_macs(params["mac_addresses"]) if params["mac_addresses"] is not None else []
+    return desired, macs, dict((k, as_text(v)) for k, v in power.items())
 
-    def __init__(self, module):
-        self.module, self.params, self.client, self.actions = module, module.params, None, []
-        self.state = "ready" if self.params["state"] == "commissioned" else self.params["state"]
-        self.macs, self.power_parameters, self.allocated = [], {}, False
 
-    def validate(self):
-        """Normalise and check every option that needs no server; return the desired settings."""
-        params, desired = self.params, {}
-        if params["hostname"] is not None:
-            desired["hostname"] = validate_hostname(params["hostname"])
-        self.macs = normalize_macs(params["mac_addresses"]) if params["mac_addresses"] is not None else []
-        if params["architecture"] is not None:
-            desired["architecture"] = normalize_architecture(params["architecture"])
-        desired.update((f, params[f]) for f in ("power_type", "domain", "zone", "pool", "description")
-                       if params[f] is not None)
-        if params["power_parameters"] is not None and not isinstance(params["power_parameters"], dict):
-            raise MAASValidationError("power_parameters", "must be a dictionary.")
-        parameters = dict((k, v) for k, v in (params["power_parameters"] or {}).items() if v is not None)
-        if params["power_password"] is not None:
-            parameters[params["power_password_key"]] = params["power_password"]
-        # Again after type conversion: power_parameters given as a "key=value" string is a dict only now.
-        self.module.no_log_values.update(secret_power_values(parameters))
-        self.power_parameters = dict((k, as_text(v)) for k, v in parameters.items())
-        if params["tags"] is not None:
-            desired["tags"] = sorted(set(params["tags"]))
-        if params["wait_timeout"] < 0:
-            raise MAASValidationError("wait_timeout", "must be 0 or more seconds.")
-        if params["poll_interval"] <= 0:
-            raise MAASValidationError("poll_interval", "must be more than 0 seconds.")
-        return desired
-
-    def check_new(self, current, desired):
-        """Checks against MAAS before any write: power parameters, what a create needs, that references exist."""
-        if desired.get("power_type") and (current is None or current.get("power_type") != desired["power_type"]):
-            validate_power_parameters(desired["power_type"], self.power_parameters)
-        if current is None and not desired.get("hostname") and not self.macs:
-            raise MAASValidationError("hostname", "a new machine needs hostname or mac_addresses so that later runs "
-                                                  "can find it.")
-        needs = (("mac_addresses", self.macs), ("architecture", desired.get("architecture")))
-        for field, value in needs if current is None and desired.get("power_type") != "ipmi" else ():
-            if not value:
-                raise MAASValidationError(field, "required to create a machine unless power_type is ipmi.")
-        check_references(self.client, zone=desired.get("zone"), pool=desired.get("pool"),
-                         domain=desired.get("domain"), tags=desired.get("tags"))
-        for field in ("domain", "pool"):
-            ref = (current or {}).get(field)
-            if isinstance(ref, dict) and desired.get(field) == str(ref.get("id")):
-                desired[field] = ref.get("name")  # given by numeric id: compare with the name MAAS shows
-
-    def find(self):
-        """The machine named by system_id, hostname or MAC addresses (one filtered GET each) and which one found it."""
-        if self.params["system_id"]:
-            try:
-                return self.client.get_machine(self.params["system_id"]), "system_id"
-            except MAASError as exc:
-                if exc.status != 404:
-                    raise
-                return None, "system_id"
-        found = self.client.get("machines/", params={"hostname": self.params["hostname"]}) \
-            if self.params["hostname"] else []
-        if found:
-            return found[0], "hostname"
-        found = self.client.get("machines/", params={"mac_address": self.macs}) if self.macs else []
-        if len(found) > 1:
-            raise MAASValidationError("mac_addresses", "the addresses belong to more than one machine (%s)."
-                                      % ", ".join(describe(machine_view(m)) for m in found))
-        return (found[0] if found else None), "mac_addresses"
-
-    def check_identity(self, before, desired, found_by):
-        """Identifiers that name another machine than the one found fail before any write, naming both."""
-        missing = [mac for mac in self.macs if mac not in before["mac_addresses"]]
-        if missing:
-            holders = self.client.get("machines/", params={"mac_address": missing})
-            raise MAASValidationError("mac_addresses", "%s not on machine %s; %s. This module does not add interfaces."
-                                      % (", ".join(missing), describe(before), "they belong to machine %s" % ", ".join(
-                                          describe(machine_view(m)) for m in holders) if holders else "no machine "
-                                          "has them"))
-        wanted = desired.get("hostname")
-        if found_by == "system_id" and wanted and wanted != before["hostname"] and self.state != "absent":
-            taken = self.client.get("machines/", params={"hostname": wanted})
-            if taken:
-                raise MAASValidationError("hostname", "%s is machine %s, but system_id %s is machine %s; MAAS "
-                                                      "hostnames are unique, so it cannot be renamed to %s."
-                                          % (wanted, describe(machine_view(taken[0])), before["system_id"],
-                                             before["hostname"], wanted))
-
-    def machine_with_power(self, machine):
-        """The view of ``machine`` plus the power parameters this run manages (read only when it manages some)."""
-        view = machine_view(machine)
-        if self.power_parameters and self.state != "absent":
-            current = self.client.get("machines/%s/" % machine["system_id"], op="power_parameters") or {}
-            view["power_parameters"] = dict((k, as_text(current[k]) if current.get(k) is not None else None)
-                                            for k in self.power_parameters)
-        return view
-
-    def run(self):
-        desired = self.validate()
-        self.client = client_from_module(self.module)
-        current, found_by = self.find()
-        if current is None and found_by == "system_id" and self.state != "absent":
-            raise MAASValidationError("system_id", "MAAS has no machine %s." % self.params["system_id"])
-        if current is None and self.state == "broken":
-            raise MAASValidationError("state", "broken needs an existing machine; none matches the given hostname or "
-                                               "mac_addresses.")
-        if self.state != "absent":
-            self.check_new(current, desired)
-        before = self.machine_with_power(current) if current is not None else None
-        if before is not None:
-            self.check_identity(before, desired, found_by)
-        mark = None
-        if self.state == "broken" and current.get("status_name") != "Broken":
-            mark = broken_mode(current, (self.client.whoami() or {}).get("username"))
-        steps = make_plan(before, desired, dict(
-            state=self.state, macs=self.macs, power_parameters=self.power_parameters, wait=self.params["wait"],
-            purge_tags=self.params["purge_tags"], wait_timeout=self.params["wait_timeout"], mark=mark,
-            commission=commission_form(self.params), comment=self.params["comment"], force=self.params["force"],
-            found_by=found_by, rename_in_use=self.params["rename_in_use"]))
-        if self.module.check_mode:
-            self.actions = [label(step) for step in steps if step[0] in WRITES]
-            return self.result(before, outcome(before, steps), steps)
-        machine = current
-        for step in steps:
-            machine = getattr(self, "do_" + step[0])(machine, step[1])
-            if step[0] in WRITES:
-                self.actions.append(label(step))
-        after = self.machine_with_power(self.client.get_machine(machine["system_id"])) if machine else None
-        return self.result(before, after, steps)
-
-    def do_create(self, _machine, args):
-        data = dict(((f, args.get(f)) for f in PUT_FIELDS), commission=False, mac_addresses=self.macs or None)
-        data.update(("power_parameters_%s" % k, v) for k, v in self.power_parameters.items())
-        return self.client.post("machines/", data=data, confirm=lambda: self.find()[0])
-
-    def do_update(self, machine, changed):
-        sid = machine["system_id"]
-        data = dict((field, changed[field]) for field in PUT_FIELDS if field in changed)
-        data.update(("power_parameters_%s" % k, v) for k, v in changed.get("power_parameters", {}).items())
-        if "power_parameters" in changed:
-            data.setdefault("power_type", machine.get("power_type") or "")  # MAAS checks them against the type
-
-        def applied():
-            fresh = self.client.get_machine(sid)
-            view = self.machine_with_power(fresh)
-            return fresh if all(view.get(f) == changed[f] for f in PUT_FIELDS if f in changed) and all(
-                view["power_parameters"].get(k) == v for k, v in changed.get("power_parameters", {}).items()) else None
-        self.client.put("machines/%s/" % sid, data=data, confirm=applied)
-        return machine
-
-    def do_tag(self, machine, args, how="add"):
-        sid, tag = machine["system_id"], args["name"]
-
-        def done():
-            carries = tag in (self.client.get_machine(sid).get("tag_names") or [])
-            return {"done": True} if carries == (how == "add") else None
-        self.client.post("tags/%s/" % tag, op="update_nodes", data={how: sid}, confirm=done)
-        return machine
-
-    def do_untag(self, machine, args):
-        return self.do_tag(machine, args, how="remove")
-
-    def do_commission(self, machine, form):
-        sid, start = machine["system_id"], machine.get("status_name")
-        before, started = latest_event_id(self.client, sid), status_in(*COMMISSIONING)
-
-        def took_effect(fresh):
-            # A fast commission may already have ended in the starting status; a new event shows it ran.
-            return started(fresh) or fresh.get("status_name") != start or latest_event_id(self.client, sid) != before
-        return self.client.machine_op(sid, "commission", data=form, took_effect=took_effect)
-
-    def do_wait(self, machine, args):
-        sid, params = machine["system_id"], self.params
-        try:
-            machine = wait_until(lambda: self.client.get_machine(sid), lambda m: m.get("status_name") not in
-                                 COMMISSIONING, timeout=args["timeout"], interval=params["poll_interval"],
-                                 max_interval=params["poll_interval"] * 6)
-        except WaitTimeout as exc:
-            self.fail("Commissioning of %s (%s) did not finish within %d seconds; it is still %s."
-                      % (machine.get("hostname"), sid, args["timeout"], exc.last.get("status_name")), exc.last)
-        if machine.get("status_name") != args["until"]:
-            events = latest_events(self.client, sid, 5)
-            self.fail("Commissioning of %s (%s) failed: the machine is %s: %s. Latest events: %s"
-                      % (machine.get("hostname"), sid, machine.get("status_name"),
-                         machine.get("status_message") or machine.get("error_description") or "(no message)",
-                         describe_events(events) or "(none)"), machine, events=events)
-        return machine
-
-    def do_allocate(self, machine, _args):
-        sid, me = machine["system_id"], (self.client.whoami() or {}).get("username")
-
-        def allocated():
-            fresh = self.client.get_machine(sid)
-            return fresh if fresh.get("owner") == me and fresh.get("status_name") == "Allocated" else None
-        self.client.post("machines/", op="allocate", data={"system_id": sid, "comment": self.params["comment"]},
-                         confirm=allocated)
-        self.allocated = True
-        return machine
-
-    def do_mark_broken(self, machine, args):
-        """Mark ``machine`` broken; when this run allocated it, a failed mark gives it back so nothing stays held."""
-        sid = machine["system_id"]
-        try:
-            return self.client.machine_op(sid, "mark_broken", data=args, took_effect=status_in("Broken"))
-        except MAASError as exc:
-            if self.allocated:
-                try:
-                    self.client.machine_op(sid, "release", data={"comment": "mark_broken failed"},
-                                           took_effect=status_in("Ready", "New", "Releasing"))
-                    self.actions.append("release")
-                except MAASError as again:
-                    raise MAASError("%s; releasing the machine this task allocated failed too, so it is left "
-                                    "Allocated to you: %s" % (exc, again), status=exc.status, method=exc.method,
-                                    url=exc.url)
-            raise
-
-    def do_delete(self, machine, _args):
-        sid = machine["system_id"]
-
-        def gone():
-            try:
-                self.client.get_machine(sid)
-            except MAASError as exc:
-                if exc.status == 404:
-                    return True
-                raise
-            return None
-        self.client.delete("machines/%s/" % sid, confirm=gone)
-
-    def fail(self, msg, machine=None, **extra):
-        raise ModuleFailure(msg, machine=machine_view(machine) if machine else {}, actions=self.actions, **extra)
-
-    def result(self, before, after, steps):
-        diff = entity_diff(before, after, DIFF_FIELDS)
-        for side in ("before", "after"):
-            if "power_parameters" in diff[side]:
-                diff[side]["power_parameters"] = masked(diff[side]["power_parameters"] or {})
-        machine = dict(after) if after else {}
-        machine.pop("power_parameters", None)
-        return {"changed": bool(self.actions), "machine": machine, "actions": list(self.actions),
-                "plan": public_plan(steps), "diff": diff}
+def work(module):
+    """Read, plan, then (unless in check mode) execute exactly the plan; every refusal comes before any write."""
+    params = module.params
+    state = "ready" if params["state"] == "commissioned" else params["state"]
+    desired, macs, power = desired_settings(module)
+    io = MachineSteps(module.client, dict(system_id=params["system_id"], hostname=params["hostname"], macs=macs),
+                      power if state != "absent" else {}, params["poll_interval"], params["comment"])
+    current, found_by = io.find()
+    if current is None and found_by == "system_id" and state != "absent":
+        raise BadInput("system_id", "MAAS has no machine %s." % params["system_id"])
+    if current is None and state == "broken":
+        raise BadInput("state", "broken needs an existing machine; none matches the given hostname or mac_addresses.")
+    if state != "absent":
+        io.check_settings(current, desired)
+    before = io.view(current) if current is not None else None
+    if before is not None:
+        io.check_identity(before, desired, found_by, renaming=state != "absent")
+    mark = None
+    if state == "broken" and current.get("status_name") != "Broken":
+        mark = broken_mode(current, (module.client.whoami() or {}).get("username"))
+    steps = make_plan(before, desired, dict(
+        state=state, macs=macs, power_parameters=io.power_parameters, purge_tags=params["purge_tags"], mark=mark,
+        wait=params["wait"], wait_timeout=params["wait_timeout"], commission=commission_form(params),
+        comment=params["comment"], force=params["force"], found_by=found_by, rename_in_use=params["rename_in_use"]))
+    if module.check_mode:
+        return machine_result(before, outcome(before, steps), steps, [label(s) for s in steps if s[0] in WRITES])
+    try:
+        machine = io.apply(current, steps)
+    except (BadInput, MAASError) as exc:
+        module.ansible.fail_json(actions=io.actions, **error_result(exc))
+    except StepFailed as exc:
+        module.ansible.fail_json(msg=str(exc), actions=io.actions, **exc.extra)
+    return machine_result(before, io.view(machine) if machine else None, steps, io.actions)
 
 
 def main():
-    argument_spec = maas_argument_spec()
-    argument_spec.update(commissioning_argument_spec())
-    argument_spec.update(
-        system_id=dict(type="str"),
-        hostname=dict(type="str"),
-        mac_addresses=dict(type="list", elements="str"),
-        architecture=dict(type="str"),
-        power_type=dict(type="str", choices=sorted(POWER_TYPES)),
-        power_parameters=dict(type="dict"),
-        power_password=dict(type="str", no_log=True),
-        power_password_key=dict(type="str", default="power_pass", no_log=False),
-        domain=dict(type="str"),
-        zone=dict(type="str"),
-        pool=dict(type="str"),
-        tags=dict(type="list", elements="str"),
-        purge_tags=dict(type="bool", default=False),
-        description=dict(type="str"),
-        state=dict(type="str", default="present", choices=["present", "ready", "commissioned", "broken", "absent"]),
-        comment=dict(type="str"),
-        force=dict(type="bool", default=False),
-        rename_in_use=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=1800),
-        poll_interval=dict(type="float", default=5.0),
-    )
-    module = MachineAnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                                  required_one_of=[("system_id", "hostname", "mac_addresses")])
-    runner = MachineModule(module)
-    try:
-        result = runner.run()
-    except MAASValidationError as exc:
-        module.fail_json(msg=str(exc), actions=runner.actions)
-    except ModuleFailure as exc:
-        module.fail_json(msg=str(exc), **exc.extra)
-    except MAASError as exc:
-        module.fail_json(msg=str(exc), actions=runner.actions, **exc.details())
-    finally:
-        if runner.client is not None:
-            runner.client.close()
-    module.exit_json(**result)
+    MachineGoughModule(ARGUMENT_SPEC, supports_check_mode=True,
+                       required_one_of=[("system_id", "hostname", "mac_addresses")]).run(work)
 
 
 if __name__ == "__main__":

@@ -443,7 +443,8 @@ def test_an_allocated_machine_given_by_system_id_is_not_renamed_without_the_opti
     lab.client.post("machines/", op="allocate", data={"system_id": sid})
     lab.reset_stats()
     refused = run_module(maas_machine, args(lab, system_id=sid, hostname="ok4", description="x"))
-    assert refused["failed"] is True and refused["msg"].startswith("hostname: system_id %s is machine %s" % (sid, hostname))
+    assert refused["failed"] is True
+    assert refused["msg"].startswith("hostname: system_id %s is machine %s" % (sid, hostname))
     assert "ok4" in refused["msg"] and "Allocated" in refused["msg"]
     assert lab.stats()["writes"] == 0
     renamed = run_module(maas_machine, args(lab, system_id=sid, hostname="ok4", rename_in_use=True))
