@@ -131,7 +131,8 @@ options:
         any write, saying what to do, for a machine allocated to another user, a locked one, or one without owner
         in another state (such as V(New), which MAAS cannot allocate).
       - V(absent) deletes the machine. A machine in use (Allocated, Deploying or Deployed) is refused unless
-        O(force=true).
+        O(force=true). A O(hostname) that names another machine than the one found by O(system_id) or
+        O(mac_addresses) is an error, and nothing is deleted.
     type: str
     choices: [present, ready, commissioned, broken, absent]
     default: present
@@ -169,7 +170,7 @@ options:
   poll_interval:
     description:
       - Seconds between the first polls of the machine while waiting. The interval grows by half each poll up to
-        six times this value.
+        six times this value. Must not be longer than O(wait_timeout) unless that is V(0).
     type: float
     default: 5
 attributes:
