@@ -82,7 +82,7 @@ def test_only_power_parameters_that_differ_are_updated():
 
 @pytest.mark.parametrize("status", COMMISSIONABLE)
 def test_ready_commissions_from_every_commissionable_status(status):
-    assert [v for v, _ in make_plan(view(status_name=status), {}, goal(state="ready"))] == ["commission", "wait"]
+    assert [step[0] for step in make_plan(view(status_name=status), {}, goal(state="ready"))] == ["commission", "wait"]
 
 
 def test_ready_only_waits_for_a_machine_already_commissioning_and_not_at_all_without_wait():
