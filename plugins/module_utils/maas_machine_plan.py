@@ -217,7 +217,7 @@ def make_plan(before, desired, goal):
     elif state == "broken" and status != "Broken":
         if goal.get("mark") == "allocate":
             steps.append(("allocate", {}))
-        steps.append(("mark_broken", {"comment": goal.get("comment") or ""}))
+        steps.append(("mark_broken", {"comment": goal.get("comment")}))
     return steps
 
 
@@ -245,7 +245,7 @@ def outcome(before, steps):
                                     "allocate": "Allocated", "mark_broken": "Broken"}[verb]
             after["status"] = STATUS_CODES[after["status_name"]]
             if verb == "mark_broken":
-                after["error_description"] = args["comment"]
+                after["error_description"] = args["comment"] or ""
     return after
 
 

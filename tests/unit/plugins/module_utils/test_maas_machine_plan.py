@@ -16,7 +16,9 @@ from ansible_collections.gough.gough.plugins.module_utils.maas_machine_plan impo
     RENAME_GUARDED,
     MAASValidationError,
     broken_mode,
+    WRITES,
     label,
+    machine_result,
     make_plan,
     machine_view,
     outcome,
@@ -106,7 +108,7 @@ def test_ready_refuses_a_failed_deployment_naming_the_state_option():
 def test_broken_allocates_first_only_when_broken_mode_says_so():
     assert make_plan(view(), {}, goal(state="broken", mark="allocate", comment="fan")) == [
         ("allocate", {}), ("mark_broken", {"comment": "fan"})]
-    assert make_plan(view(), {}, goal(state="broken", mark="mark")) == [("mark_broken", {"comment": ""})]
+    assert make_plan(view(), {}, goal(state="broken", mark="mark")) == [("mark_broken", {"comment": None})]
     assert make_plan(view(status_name="Broken"), {}, goal(state="broken")) == []
 
 
@@ -198,3 +200,14 @@ def test_the_returned_plan_masks_secret_power_parameters():
                                       "power_parameters": {"power_address": "10.0.0.5", "power_pass": "********"}}},
         {"action": "tag", "args": {"name": "gpu"}}]
     assert steps[0][1]["power_parameters"]["power_pass"] == "s3"
+
+
+def test_a_plan_that_only_waits_reports_no_change_and_the_result_hides_power_parameters():
+    before = view(status_name="Commissioning", power_parameters={"power_pass": "s3"})
+    steps = make_plan(before, {}, goal(state="ready", power_parameters={"power_pass": "s3"}))
+    result = machine_result(before, outcome(before, steps), steps, [label(s) for s in steps if s[0] in WRITES])
+    assert steps == [("wait", {"until": "Ready", "timeout": 1800})]
+    assert result["changed"] is False and result["actions"] == []
+    assert result["plan"] == [{"action": "wait", "args": {"until": "Ready", "timeout": 1800}}]
+    assert "power_parameters" not in result["machine"] and result["machine"]["status_name"] == "Ready"
+    assert result["diff"]["after"]["power_parameters"] == {"power_pass": "********"}
