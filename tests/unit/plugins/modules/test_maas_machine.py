@@ -503,3 +503,20 @@ def test_a_real_run_executes_exactly_the_plan_check_mode_returned(lab, run_modul
         "system_id", "fqdn", "status_message", "power_state", "ip_addresses", "mac_addresses"))
     assert dict((k, done["machine"][k]) for k in predicted) == predicted
     assert set(checked["machine"]["mac_addresses"]) <= set(done["machine"]["mac_addresses"])
+
+
+@pytest.mark.parametrize("options, field, message", [
+    ({"timeout": 0}, "timeout", "timeout: must be a positive number of seconds, got 0."),
+    ({"wait_timeout": -1}, "wait_timeout", "wait_timeout: must be 0 or more seconds, got -1."),
+    ({"poll_interval": 0}, "poll_interval", "poll_interval: must be a positive number of seconds, got 0."),
+    ({"wait_timeout": 5, "poll_interval": 10}, "poll_interval",
+     "poll_interval: must not be longer than wait_timeout (10 > 5 seconds)."),
+])
+def test_connection_and_wait_mistakes_fail_with_the_framework_messages_before_any_request(run_module, options, field,
+                                                                                           message):
+    """The same mistake gives the same message and field as in every module on GoughModule; nothing listens on port
+    9, so a request would fail with another message."""
+    result = run_module(maas_machine, dict(url="http://127.0.0.1:9/MAAS", api_key="consumer:token:secret-value",
+                                           hostname="node-x", **options))
+    assert result["failed"] is True
+    assert (result["msg"], result["field"]) == (message, field)
