@@ -512,8 +512,8 @@ def test_a_real_run_executes_exactly_the_plan_check_mode_returned(lab, run_modul
     ({"wait_timeout": 5, "poll_interval": 10}, "poll_interval",
      "poll_interval: must not be longer than wait_timeout (10 > 5 seconds)."),
 ])
-def test_connection_and_wait_mistakes_fail_with_the_framework_messages_before_any_request(run_module, options, field,
-                                                                                           message):
+def test_connection_and_wait_mistakes_fail_with_the_framework_messages_before_any_request(
+        run_module, options, field, message):
     """The same mistake gives the same message and field as in every module on GoughModule; nothing listens on port
     9, so a request would fail with another message."""
     result = run_module(maas_machine, dict(url="http://127.0.0.1:9/MAAS", api_key="consumer:token:secret-value",
