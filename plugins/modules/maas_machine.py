@@ -228,6 +228,12 @@ EXAMPLES = r"""
       power_id: vm-07
     state: commissioned
 
+- name: Rename a Deployed machine on purpose (without rename_in_use the task fails and writes nothing)
+  gough.gough.maas_machine:
+    system_id: 4y3h7n
+    hostname: web-01-old
+    rename_in_use: true
+
 - name: Mark a machine broken
   gough.gough.maas_machine:
     system_id: 4y3h7n
