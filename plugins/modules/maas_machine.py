@@ -15,7 +15,15 @@ description:
   - Makes sure one MAAS machine exists with the given settings (O(state=present)), is commissioned and Ready
     (O(state=ready)), is marked Broken (O(state=broken)), or does not exist (O(state=absent)).
   - The machine is found by O(system_id), else by O(hostname), else by any of O(mac_addresses), each with one
-    filtered request. When it is found by MAC address and O(hostname) differs, the machine is renamed.
+    filtered request.
+  - When it is found by O(system_id) or MAC address and O(hostname) differs, the machine is renamed, except that a
+    machine in use (V(Allocated), V(Deploying), V(Deployed) or a rescue-mode status) is renamed only with
+    O(rename_in_use=true). Without it the module fails before any write, naming both hostnames and the system ID or
+    MAC addresses, so that a mistyped MAC address cannot rename a production server. With O(state=absent) such a
+    mismatch always fails.
+  - The module first computes a plan, the ordered list of steps (create, update, tag, untag, commission, wait,
+    allocate, mark_broken, delete) that takes the machine from what MAAS has to what the task asks for. Check mode
+    returns it with the predicted machine; a real run executes exactly that plan.
   - Every option is checked before anything is written, including that the named domain, zone, pool and tags exist
     in MAAS. A bad value fails naming the option, and MAAS is left unchanged.
   - State changes are sent so that a retried request never repeats one (the machine is re-read first).
@@ -35,6 +43,8 @@ options:
     description:
       - Short hostname of the machine (one RFC 1123 label, without the domain).
       - Identifies the machine when O(system_id) is not set; otherwise the machine is renamed to it.
+      - A machine found by O(system_id) or O(mac_addresses) under another hostname is renamed to this one; a machine
+        in use only with O(rename_in_use=true). A hostname that another machine already has is an error.
       - When creating without a hostname MAAS picks one.
     type: str
   mac_addresses:
@@ -42,7 +52,7 @@ options:
       - MAC addresses of the machine's network interfaces, in any usual spelling; the first is the boot interface.
       - Identify the machine when neither O(system_id) nor O(hostname) is set, or when the hostname is not found.
       - Required to create a machine unless O(power_type=ipmi). Every address given must belong to the machine
-        found; this module does not add interfaces to existing machines.
+        found (the error names the machine that has them); this module does not add interfaces to existing machines.
     type: list
     elements: str
   architecture:
@@ -121,7 +131,8 @@ options:
         any write, saying what to do, for a machine allocated to another user, a locked one, or one without owner
         in another state (such as V(New), which MAAS cannot allocate).
       - V(absent) deletes the machine. A machine in use (Allocated, Deploying or Deployed) is refused unless
-        O(force=true).
+        O(force=true). A O(hostname) that names another machine than the one found by O(system_id) or
+        O(mac_addresses) is an error, and nothing is deleted.
     type: str
     choices: [present, ready, commissioned, broken, absent]
     default: present
@@ -135,6 +146,16 @@ options:
       - With O(state=absent), delete a machine even when it is Allocated, Deploying or Deployed.
     type: bool
     default: false
+  rename_in_use:
+    description:
+      - Rename a machine in use (V(Allocated), V(Deploying), V(Deployed), V(Rescue mode), V(Entering rescue mode),
+        V(Failed to enter rescue mode), V(Exiting rescue mode) or V(Failed to exit rescue mode)) that was found by
+        O(system_id) or O(mac_addresses) under another hostname than O(hostname).
+      - Renaming changes the machine's DNS name while it serves, so with V(false) the module fails before any write
+        and names both hostnames.
+    type: bool
+    default: false
+    version_added: 0.1.0
   wait:
     description:
       - With O(state=ready), wait for commissioning to end. With V(false) the module returns once commissioning
@@ -149,14 +170,14 @@ options:
   poll_interval:
     description:
       - Seconds between the first polls of the machine while waiting. The interval grows by half each poll up to
-        six times this value.
+        six times this value. Must not be longer than O(wait_timeout) unless that is V(0).
     type: float
     default: 5
 attributes:
   check_mode:
     support: full
-    description: Reads as usual and reports what would change, but sends no request that changes MAAS and does not
-      wait.
+    description: Reads as usual and returns the plan and the machine predicted from it, but sends no request that
+      changes MAAS and does not wait.
   diff_mode:
     support: full
     description: Shows the machine's managed settings and status before and after.
@@ -206,6 +227,12 @@ EXAMPLES = r"""
       power_address: qemu+ssh://ubuntu@kvm-host/system
       power_id: vm-07
     state: commissioned
+
+- name: Rename a Deployed machine on purpose (without rename_in_use the task fails and writes nothing)
+  gough.gough.maas_machine:
+    system_id: 4y3h7n
+    hostname: web-01-old
+    rename_in_use: true
 
 - name: Mark a machine broken
   gough.gough.maas_machine:
@@ -315,11 +342,39 @@ machine:
       elements: str
       sample: []
 actions:
-  description: What the module did (or in check mode would do), in order.
+  description: The changes the module made (or in check mode would make), in order, one per write step of RV(plan).
   returned: success
   type: list
   elements: str
   sample: [create, tag rack-a, commission]
+plan:
+  description:
+    - The ordered steps computed from the machine as read and the options, before any write. A real run executes
+      exactly these steps; check mode only returns them.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {action: update, args: {zone: rack-a}}
+    - {action: tag, args: {name: gpu}}
+    - {action: commission, args: {enable_ssh: false, skip_networking: false, skip_storage: false}}
+    - {action: wait, args: {until: Ready, timeout: 1800}}
+  contains:
+    action:
+      description:
+        - V(create), V(update), V(tag), V(untag), V(commission), V(wait) (for commissioning to end), V(allocate),
+          V(mark_broken) or V(delete).
+      returned: always
+      type: str
+      sample: update
+    args:
+      description:
+        - What the step sends. V(create) and V(update) hold the fields and power parameters to set (secret-looking
+          power parameters masked), V(tag) and V(untag) the tag's V(name), V(commission) the commissioning form,
+          V(wait) the status waited for and the timeout, V(mark_broken) the comment.
+      returned: always
+      type: dict
+      sample: {zone: rack-a}
 events:
   description:
     - The machine's newest events (newest first), returned when commissioning failed.
@@ -349,573 +404,127 @@ events:
       sample: ERROR
 """
 
-import copy
-import re
-
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import (
+    BadInput, GoughModule, check_wait, connection_argument_spec, error_result)
 from ansible_collections.gough.gough.plugins.module_utils.maas import (
-    MAASError,
-    client_from_module,
-    commission_form,
-    commissioning_argument_spec,
-    maas_argument_spec,
-    status_in,
-)
-from ansible_collections.gough.gough.plugins.module_utils.maas_entity import entity_diff
+    MAASError, commission_form, commissioning_argument_spec)
+from ansible_collections.gough.gough.plugins.module_utils.maas_machine_apply import MachineSteps, StepFailed
+from ansible_collections.gough.gough.plugins.module_utils.maas_machine_plan import (
+    WRITES, as_text, broken_mode, label, machine_result, make_plan, outcome, secret_power_values)
 from ansible_collections.gough.gough.plugins.module_utils.maas_validate import (
-    POWER_TYPES,
-    MAASValidationError,
-    check_references,
-    normalize_architecture,
-    normalize_macs,
-    validate_hostname,
-    validate_power_parameters,
+    POWER_TYPES, normalize_architecture, normalize_macs, validate_hostname)
+
+ARGUMENT_SPEC = dict(
+    commissioning_argument_spec(),
+    system_id=dict(type="str"),
+    hostname=dict(type="str"),
+    mac_addresses=dict(type="list", elements="str"),
+    architecture=dict(type="str"),
+    power_type=dict(type="str", choices=sorted(POWER_TYPES)),
+    power_parameters=dict(type="dict"),
+    power_password=dict(type="str", no_log=True),
+    power_password_key=dict(type="str", default="power_pass", no_log=False),
+    domain=dict(type="str"),
+    zone=dict(type="str"),
+    pool=dict(type="str"),
+    tags=dict(type="list", elements="str"),
+    purge_tags=dict(type="bool", default=False),
+    description=dict(type="str"),
+    state=dict(type="str", default="present", choices=["present", "ready", "commissioned", "broken", "absent"]),
+    comment=dict(type="str"),
+    force=dict(type="bool", default=False),
+    rename_in_use=dict(type="bool", default=False),
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=1800),
+    poll_interval=dict(type="float", default=5.0),
 )
-from ansible_collections.gough.gough.plugins.module_utils.maas_wait import (
-    WaitTimeout,
-    describe_events,
-    latest_event_id,
-    latest_events,
-    wait_until,
-)
-
-# Statuses from which commissioning gets a machine to Ready.
-COMMISSIONABLE = ("New", "Failed commissioning", "Failed testing", "Broken")
-# Statuses that mean commissioning is still running.
-COMMISSIONING = ("Commissioning", "Testing")
-COMMISSION_FAILED = ("Failed commissioning", "Failed testing")
-IN_USE = ("Allocated", "Deploying", "Deployed")
-# Fields this module sets with PUT machines/{id}/ (tags go through update_nodes).
-PUT_FIELDS = ("hostname", "architecture", "power_type", "domain", "zone", "pool", "description")
-DIFF_FIELDS = ("hostname", "mac_addresses", "architecture", "power_type", "power_parameters", "domain", "zone", "pool",
-               "tags", "description", "status_name", "error_description")
-SECRET_KEY_RE = re.compile(r"pass|secret|token|key", re.IGNORECASE)
-MASK = "********"
-
-
-def machine_view(machine):
-    """The documented summary of a MAAS machine."""
-    def name_of(value):
-        return (value or {}).get("name", "") if isinstance(value, dict) else (value or "")
-    return {
-        "system_id": machine.get("system_id") or "",
-        "hostname": machine.get("hostname") or "",
-        "fqdn": machine.get("fqdn") or "",
-        "status": machine.get("status"),
-        "status_name": machine.get("status_name") or "",
-        "status_message": machine.get("status_message") or "",
-        "error_description": machine.get("error_description") or "",
-        "architecture": machine.get("architecture") or "",
-        "power_type": machine.get("power_type") or "",
-        "power_state": machine.get("power_state") or "",
-        "domain": name_of(machine.get("domain")),
-        "zone": name_of(machine.get("zone")),
-        "pool": name_of(machine.get("pool")),
-        "tags": sorted(machine.get("tag_names") or []),
-        "description": machine.get("description") or "",
-        "mac_addresses": [nic.get("mac_address", "").lower() for nic in machine.get("interface_set") or []
-                          if nic.get("mac_address")],
-        "ip_addresses": list(machine.get("ip_addresses") or []),
-    }
-
-
-def as_text(value):
-    """A power parameter value as MAAS stores it: text, booleans as true/false."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else str(value)
-
-
-def secret_power_values(parameters):
-    """Values of the power parameters whose names look secret, as text (a numeric password too)."""
-    if not isinstance(parameters, dict):
-        return set()
-    return set(as_text(value) for key, value in parameters.items()
-               if SECRET_KEY_RE.search(str(key)) and value is not None and as_text(value))
 
 
 class MachineAnsibleModule(AnsibleModule):
-    """``AnsibleModule`` that hides secret power parameters from the start.
-
-    AnsibleModule validates its arguments, may fail with every argument in ``invocation`` and logs the invocation
-    before ``main`` sees the parameters; the passwords inside ``power_parameters`` must be registered before that.
-    """
+    """``AnsibleModule`` that hides secret power parameters from the start: it may fail with every argument in
+    ``invocation`` and logs the invocation before ``main`` sees the parameters."""
 
     def _load_params(self):
         super(MachineAnsibleModule, self)._load_params()
         self.no_log_values.update(secret_power_values(self.params.get("power_parameters")))
 
 
-def masked(parameters):
-    """Power parameters with secret-looking values replaced, for the diff."""
-    return dict((key, MASK if SECRET_KEY_RE.search(key) else value) for key, value in parameters.items())
+class MachineGoughModule(GoughModule):
+    """``GoughModule`` for MAAS built on ``MachineAnsibleModule``, so that passwords inside ``power_parameters`` are
+    hidden even when argument validation fails (``GoughModule`` builds a plain ``AnsibleModule``)."""
+
+    def __init__(self, argument_spec, **ansible_module_kwargs):  # pylint: disable=super-init-not-called
+        spec = connection_argument_spec("maas")
+        spec.update(argument_spec)
+        self.api, self.client = "maas", None
+        self.ansible = MachineAnsibleModule(argument_spec=spec, **ansible_module_kwargs)
+        self.params, self.check_mode = self.ansible.params, self.ansible.check_mode
+        self.diff_mode = bool(self.ansible._diff)  # pylint: disable=protected-access
 
 
-class MachineModule(object):
-    """One run of maas_machine: validate, find, then bring the machine to the wanted state."""
-
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.check_mode = module.check_mode
-        self.client = None
-        self.actions = []
-        self.state = "ready" if self.params["state"] == "commissioned" else self.params["state"]
-        self.macs = []
-        self.power_parameters = {}
-        self.username = None
-
-    # -- validation (no writes) -------------------------------------------------------------------------------
-
-    def validate(self):
-        """Normalise and check every option that needs no server; return the desired settings."""
-        params = self.params
-        desired = {}
-        if params["hostname"] is not None:
-            desired["hostname"] = validate_hostname(params["hostname"])
-        self.macs = normalize_macs(params["mac_addresses"]) if params["mac_addresses"] is not None else []
-        if params["architecture"] is not None:
-            desired["architecture"] = normalize_architecture(params["architecture"])
-        for field in ("power_type", "domain", "zone", "pool", "description"):
-            if params[field] is not None:
-                desired[field] = params[field]
-        parameters = params["power_parameters"]
-        if parameters is not None and not isinstance(parameters, dict):
-            raise MAASValidationError("power_parameters", "must be a dictionary.")
-        parameters = dict((k, v) for k, v in (parameters or {}).items() if v is not None)
-        if params["power_password"] is not None:
-            parameters[params["power_password_key"]] = params["power_password"]
-        # Again after type conversion: power_parameters given as a "key=value" string is a dict only now.
-        self.module.no_log_values.update(secret_power_values(parameters))
-        self.power_parameters = dict((k, as_text(v)) for k, v in parameters.items())
-        if params["tags"] is not None:
-            desired["tags"] = sorted(set(params["tags"]))
-        for name in ("wait_timeout",):
-            if params[name] < 0:
-                raise MAASValidationError(name, "must be 0 or more seconds.")
-        if params["poll_interval"] <= 0:
-            raise MAASValidationError("poll_interval", "must be more than 0 seconds.")
-        return desired
-
-    def check_power(self, current, desired):
-        """On create, or when the power type changes, the driver's required parameters must be given."""
-        power_type = desired.get("power_type")
-        if power_type is None:
-            return
-        if current is None or current.get("power_type") != power_type:
-            validate_power_parameters(power_type, self.power_parameters)
-
-    def check_create(self, desired):
-        """What MAAS requires to create a machine, checked before writing (and the identity for the next run)."""
-        if not desired.get("hostname") and not self.macs:
-            raise MAASValidationError("hostname", "a new machine needs hostname or mac_addresses so that later runs "
-                                                  "can find it.")
-        if desired.get("power_type") != "ipmi":
-            if not self.macs:
-                raise MAASValidationError("mac_addresses", "required to create a machine unless power_type is ipmi.")
-            if not desired.get("architecture"):
-                raise MAASValidationError("architecture", "required to create a machine unless power_type is ipmi.")
-
-    # -- reading ----------------------------------------------------------------------------------------------
-
-    def find(self):
-        """The machine named by system_id, hostname or MAC addresses (one filtered GET each), or None."""
-        params = self.params
-        if params["system_id"]:
-            try:
-                return self.client.get_machine(params["system_id"])
-            except MAASError as exc:
-                if exc.status == 404:
-                    return None
-                raise
-        if params["hostname"]:
-            found = self.client.get("machines/", params={"hostname": params["hostname"]})
-            if found:
-                return found[0]
-        if self.macs:
-            found = self.client.get("machines/", params={"mac_address": self.macs})
-            if len(found) > 1:
-                raise MAASValidationError(
-                    "mac_addresses", "the addresses belong to more than one machine (%s)."
-                    % ", ".join("%s (%s)" % (m["hostname"], m["system_id"]) for m in found))
-            if found:
-                return found[0]
-        return None
-
-    def read_power_parameters(self, system_id):
-        return self.client.get("machines/%s/" % system_id, op="power_parameters") or {}
-
-    def machine_with_power(self, machine):
-        """The view of ``machine`` plus the power parameters this run manages (read only when it manages some)."""
-        view = machine_view(machine)
-        if self.power_parameters:
-            current = self.read_power_parameters(machine["system_id"])
-            view["power_parameters"] = dict((k, as_text(current[k]) if current.get(k) is not None else None)
-                                            for k in self.power_parameters)
-        return view
-
-    # -- the lifecycle ----------------------------------------------------------------------------------------
-
-    def changes(self, view, desired):
-        """Fields of ``desired`` that differ from ``view``; power parameters as the changed keys."""
-        changed = {}
-        for field, wanted in desired.items():
-            if field == "tags":
-                have = set(view["tags"])
-                want = set(wanted)
-                if (want - have) or (self.params["purge_tags"] and have - want):
-                    changed["tags"] = sorted(want | (set() if self.params["purge_tags"] else have))
-            elif view.get(field) != wanted:
-                changed[field] = wanted
-        if self.power_parameters:
-            current = view.get("power_parameters") or {}
-            differing = dict((k, v) for k, v in self.power_parameters.items() if current.get(k) != v)
-            if differing:
-                changed["power_parameters"] = differing
-        return changed
-
-    def create(self, desired):
-        data = {
-            "hostname": desired.get("hostname"), "architecture": desired.get("architecture"),
-            "mac_addresses": self.macs or None, "power_type": desired.get("power_type"),
-            "domain": desired.get("domain"), "zone": desired.get("zone"), "pool": desired.get("pool"),
-            "description": desired.get("description"), "commission": False,
-        }
-        for key, value in self.power_parameters.items():
-            data["power_parameters_%s" % key] = value
-
-        def created():
-            return self.find()
-        machine = self.client.post("machines/", data=data, confirm=created)
-        self.actions.append("create")
-        return machine
-
-    def update(self, machine, changed):
-        sid = machine["system_id"]
-        data = dict((field, changed[field]) for field in PUT_FIELDS if field in changed)
-        for key, value in changed.get("power_parameters", {}).items():
-            data["power_parameters_%s" % key] = value
-        if "power_parameters" in changed and "power_type" not in data:
-            # MAAS validates parameters against the power type; send it along unchanged.
-            data["power_type"] = machine.get("power_type") or ""
-        if data:
-            def applied():
-                fresh = self.client.get_machine(sid)
-                view = machine_view(fresh)
-                if any(view.get(f) != changed[f] for f in PUT_FIELDS if f in changed):
-                    return None
-                if "power_parameters" in changed:
-                    current = self.read_power_parameters(sid)
-                    if any(as_text(current.get(k)) != v for k, v in changed["power_parameters"].items()):
-                        return None
-                return fresh
-            self.client.put("machines/%s/" % sid, data=data, confirm=applied)
-            self.actions.append("update " + ", ".join(sorted(f for f in changed if f != "tags")))
-        if "tags" in changed:
-            have = set(machine.get("tag_names") or [])
-            want = set(changed["tags"])
-            for tag in sorted(want - have):
-                self.update_tag(sid, tag, "add")
-            for tag in sorted(have - want):
-                self.update_tag(sid, tag, "remove")
-        return self.client.get_machine(sid)
-
-    def update_tag(self, system_id, tag, how):
-        def done():
-            carries = tag in (self.client.get_machine(system_id).get("tag_names") or [])
-            return {"done": True} if carries == (how == "add") else None
-        self.client.post("tags/%s/" % tag, op="update_nodes", data={how: system_id}, confirm=done)
-        self.actions.append("%s %s" % ("tag" if how == "add" else "untag", tag))
-
-    def commission(self, machine):
-        sid = machine["system_id"]
-        start = machine.get("status_name")
-        data = commission_form(self.params)
-        before = latest_event_id(self.client, sid)
-        started = status_in(*COMMISSIONING)
-
-        def took_effect(fresh):
-            # A fast commission may already have ended in the starting status; a new event shows it ran.
-            if started(fresh) or fresh.get("status_name") != start:
-                return True
-            return latest_event_id(self.client, sid) != before
-        machine = self.client.machine_op(sid, "commission", data=data, took_effect=took_effect)
-        self.actions.append("commission")
-        return machine
-
-    def wait_commissioned(self, machine):
-        sid = machine["system_id"]
-        params = self.params
-        try:
-            machine = wait_until(
-                lambda: self.client.get_machine(sid),
-                lambda m: m.get("status_name") not in COMMISSIONING,
-                timeout=params["wait_timeout"], interval=params["poll_interval"],
-                max_interval=params["poll_interval"] * 6)
-        except WaitTimeout as exc:
-            self.fail("Commissioning of %s (%s) did not finish within %d seconds; it is still %s."
-                      % (machine.get("hostname"), sid, params["wait_timeout"], exc.last.get("status_name")),
-                      machine=exc.last)
-        if machine.get("status_name") != "Ready":
-            events = latest_events(self.client, sid, 5)
-            self.fail("Commissioning of %s (%s) failed: the machine is %s: %s. Latest events: %s"
-                      % (machine.get("hostname"), sid, machine.get("status_name"),
-                         machine.get("status_message") or machine.get("error_description") or "(no message)",
-                         describe_events(events) or "(none)"), machine=machine, events=events)
-        return machine
-
-    def fail(self, msg, machine=None, **extra):
-        raise ModuleFailure(msg, machine=machine_view(machine) if machine else {}, actions=self.actions, **extra)
-
-    def run(self):
-        desired = self.validate()
-        self.client = client_from_module(self.module)
-        current = self.find()
-        if self.params["system_id"] and current is None and self.state != "absent":
-            raise MAASValidationError("system_id", "MAAS has no machine %s." % self.params["system_id"])
-        if self.state == "absent":
-            return self.absent(current)
-        if self.state == "broken" and current is None:
-            raise MAASValidationError("state", "broken needs an existing machine; none matches the given %s."
-                                      % self.identity())
-
-        # Every check that could fail comes before the first write.
-        self.check_power(current, desired)
-        if current is None:
-            self.check_create(desired)
-        check_references(self.client, zone=desired.get("zone"), pool=desired.get("pool"),
-                         domain=desired.get("domain"), tags=desired.get("tags"))
-        if current is not None:
-            for field in ("domain", "pool"):
-                ref = current.get(field)
-                if isinstance(ref, dict) and desired.get(field) == str(ref.get("id")):
-                    # Given by numeric id, which check_references accepts: compare with the name MAAS shows.
-                    desired[field] = ref.get("name")
-        before = self.machine_with_power(current) if current is not None else None
-        if current is not None and self.macs:
-            missing = [mac for mac in self.macs if mac not in before["mac_addresses"]]
-            if missing:
-                raise MAASValidationError(
-                    "mac_addresses", "%s not on machine %s (%s); this module does not add interfaces."
-                    % (", ".join(missing), current["hostname"], current["system_id"]))
-        # Allocated, Deploying and Deployed machines were commissioned and are in use: the state holds, and a
-        # provisioning playbook that enlists, commissions and deploys can be rerun without touching them.
-        if current is not None and self.state == "ready" and before["status_name"] not in (
-                COMMISSIONABLE + COMMISSIONING + IN_USE + ("Ready",)):
-            raise MAASValidationError("state", "machine %s (%s) is %s; it must be released before it can be "
-                                               "commissioned." % (current["hostname"], current["system_id"],
-                                                                  before["status_name"]))
-
-        broken_plan = None
-        if self.state == "broken" and current.get("status_name") != "Broken":
-            broken_plan = self.plan_mark_broken(current)
-        changed = self.changes(before, desired) if before is not None else dict(desired)
-        if self.check_mode:
-            return self.predict(before, desired, changed, broken_plan)
-
-        machine = current
-        if machine is None:
-            machine = self.create(desired)
-            if desired.get("tags"):
-                machine = self.update(machine, {"tags": sorted(set(desired["tags"]) | set(machine.get("tag_names") or []))})
-        elif changed:
-            machine = self.update(machine, changed)
-
-        if self.state == "ready":
-            if machine.get("status_name") in COMMISSIONABLE:
-                machine = self.commission(machine)
-            if self.params["wait"] and machine.get("status_name") in COMMISSIONING + COMMISSION_FAILED:
-                machine = self.wait_commissioned(machine)
-        elif self.state == "broken" and machine.get("status_name") != "Broken":
-            machine = self.mark_broken(machine, broken_plan)
-        after = self.machine_with_power(self.client.get_machine(machine["system_id"]))
-        return self.result(before, after)
-
-    def predict(self, before, desired, changed, broken_plan=None):
-        """The machine as it would be after this run, from what was read, without writing."""
-        if before is None:
-            after = machine_view({})
-            after.update(dict((k, v) for k, v in desired.items()))
-            after["mac_addresses"] = list(self.macs)
-            after["status_name"] = "New"
-            if self.power_parameters:
-                after["power_parameters"] = dict(self.power_parameters)
-            self.actions.append("create")
-            if desired.get("tags"):
-                self.actions.extend("tag %s" % t for t in desired["tags"])
-        else:
-            after = copy.deepcopy(before)
-            for field, value in changed.items():
-                if field == "power_parameters":
-                    after["power_parameters"].update(value)
-                elif field != "tags":
-                    after[field] = value
-            if "tags" in changed:
-                after["tags"] = changed["tags"]
-            put = sorted(f for f in changed if f != "tags")
-            if put:
-                self.actions.append("update " + ", ".join(put))
-            for tag in sorted(set(changed.get("tags", [])) - set(before["tags"])):
-                self.actions.append("tag %s" % tag)
-            for tag in sorted(set(before["tags"]) - set(changed.get("tags", before["tags"]))):
-                self.actions.append("untag %s" % tag)
-        if self.state == "ready" and after["status_name"] in COMMISSIONABLE:
-            self.actions.append("commission")
-            after["status_name"] = "Ready"
-        elif self.state == "ready" and after["status_name"] in COMMISSIONING:
-            after["status_name"] = "Ready"
-        elif self.state == "broken" and after["status_name"] != "Broken":
-            if broken_plan == "allocate":
-                self.actions.append("allocate")
-            self.actions.append("mark_broken")
-            after["status_name"] = "Broken"
-            after["error_description"] = self.params["comment"] or ""
-        return self.result(before, after)
-
-    def plan_mark_broken(self, machine):
-        """How to mark ``machine`` broken under MAAS's rule, checked before any write: ``"mark"`` when the caller owns
-        it, ``"allocate"`` when it is Ready and unowned (allocating it to the caller first is safe: MAAS releases it
-        again as it marks it broken); otherwise a ``MAASValidationError`` saying what to do."""
-        # MAAS 3.5/3.6 let only the owner mark a machine broken, admins included (API and web UI): 403, empty body.
-        self.username = me = (self.client.whoami() or {}).get("username")
-        owner = machine.get("owner")
-        name = "%s (%s)" % (machine.get("hostname"), machine.get("system_id"))
-        status = machine.get("status_name")
-        if machine.get("locked"):
-            raise MAASValidationError("state", "machine %s is locked; MAAS changes nothing on a locked machine. Unlock "
-                                               "it first, then mark it broken." % name)
-        if owner and owner == me:
-            return "mark"
-        rule = "MAAS lets only a machine's owner mark it broken (an admin too gets 403 otherwise)"
-        if owner:
-            raise MAASValidationError(
-                "state", "machine %s is %s and allocated to %s; %s. Have %s mark it broken (this task with their API "
-                         "key), or release it first (gough.gough.maas_deploy state=released) and rerun, which "
-                         "allocates it to you and marks it broken." % (name, status, owner, rule, owner))
-        if status == "Ready":
-            return "allocate"
-        raise MAASValidationError(
-            "state", "machine %s is %s and has no owner; %s, and MAAS allocates only Ready machines, so this task "
-                     "cannot take it first. Commission it to Ready (state=ready) and rerun, or delete it "
-                     "(state=absent)." % (name, status, rule))
-
-    def mark_broken(self, machine, plan):
-        """Allocate ``machine`` to the caller when ``plan`` says so, then mark it broken; a failed mark gives the
-        machine back so that the task leaves nothing allocated."""
-        sid = machine["system_id"]
-        if plan == "allocate":
-            me = self.username
-
-            def allocated():
-                fresh = self.client.get_machine(sid)
-                return fresh if fresh.get("owner") == me and fresh.get("status_name") == "Allocated" else None
-            self.client.post("machines/", op="allocate", data={"system_id": sid, "comment": self.params["comment"]},
-                             confirm=allocated)
-            self.actions.append("allocate")
-        try:
-            machine = self.client.machine_op(sid, "mark_broken", data={"comment": self.params["comment"]},
-                                             took_effect=status_in("Broken"))
-        except MAASError as exc:
-            if plan == "allocate":
-                try:
-                    self.client.machine_op(sid, "release", data={"comment": "mark_broken failed"},
-                                           took_effect=status_in("Ready", "New", "Releasing"))
-                    self.actions.append("release")
-                except MAASError as again:
-                    raise MAASError("%s; releasing the machine this task allocated failed too, so it is left "
-                                    "Allocated to you: %s" % (exc, again), status=exc.status, method=exc.method,
-                                    url=exc.url)
-            raise
-        self.actions.append("mark_broken")
-        return machine
-
-    def absent(self, current):
-        if current is None:
-            return self.result(None, None)
-        view = machine_view(current)
-        if view["status_name"] in IN_USE and not self.params["force"]:
-            raise MAASValidationError("force", "machine %s (%s) is %s; set force=true to delete a machine in use."
-                                      % (view["hostname"], view["system_id"], view["status_name"]))
-        if not self.check_mode:
-            sid = current["system_id"]
-
-            def gone():
-                try:
-                    self.client.get_machine(sid)
-                except MAASError as exc:
-                    if exc.status == 404:
-                        return True
-                    raise
-                return None
-            self.client.delete("machines/%s/" % sid, confirm=gone)
-        self.actions.append("delete")
-        return self.result(view, None)
-
-    def identity(self):
-        for name in ("system_id", "hostname", "mac_addresses"):
-            if self.params[name]:
-                return "%s %s" % (name, self.params[name])
-        return "options"
-
-    def result(self, before, after):
-        diff = entity_diff(before, after, DIFF_FIELDS)
-        for side in ("before", "after"):
-            if "power_parameters" in diff[side]:
-                diff[side]["power_parameters"] = masked(diff[side]["power_parameters"] or {})
-        machine = dict(after) if after else {}
-        machine.pop("power_parameters", None)
-        return {"changed": bool(self.actions), "machine": machine, "actions": list(self.actions), "diff": diff}
+def desired_settings(module):
+    """Normalise and check every option that needs no server: ``(desired fields, MACs, power parameters)``."""
+    params, desired = module.params, {}
+    if params["hostname"] is not None:
+        desired["hostname"] = validate_hostname(params["hostname"])
+    if params["architecture"] is not None:
+        desired["architecture"] = normalize_architecture(params["architecture"])
+    desired.update((f, params[f]) for f in ("power_type", "domain", "zone", "pool", "description")
+                   if params[f] is not None)
+    if params["tags"] is not None:
+        desired["tags"] = sorted(set(params["tags"]))
+    if params["power_parameters"] is not None and not isinstance(params["power_parameters"], dict):
+        raise BadInput("power_parameters", "must be a dictionary.")
+    power = dict((k, v) for k, v in (params["power_parameters"] or {}).items() if v is not None)
+    if params["power_password"] is not None:
+        power[params["power_password_key"]] = params["power_password"]
+    # Again after type conversion: power_parameters given as a "key=value" string is a dict only now.
+    module.ansible.no_log_values.update(secret_power_values(power))
+    check_wait(params, zero_timeout=True)
+    macs = normalize_macs(params["mac_addresses"]) if params["mac_addresses"] is not None else []
+    return desired, macs, dict((k, as_text(v)) for k, v in power.items())
 
 
-class ModuleFailure(Exception):
-    """Ends the run with fail_json(msg, **extra)."""
-
-    def __init__(self, msg, **extra):
-        super(ModuleFailure, self).__init__(msg)
-        self.extra = extra
+def work(module):
+    """Read, plan, then (unless in check mode) execute exactly the plan; every refusal comes before any write."""
+    params = module.params
+    state = "ready" if params["state"] == "commissioned" else params["state"]
+    desired, macs, power = desired_settings(module)
+    io = MachineSteps(module.client, dict(system_id=params["system_id"], hostname=params["hostname"], macs=macs),
+                      power if state != "absent" else {}, params["poll_interval"], params["comment"])
+    current, found_by = io.find()
+    if current is None and found_by == "system_id" and state != "absent":
+        raise BadInput("system_id", "MAAS has no machine %s." % params["system_id"])
+    if current is None and state == "broken":
+        raise BadInput("state", "broken needs an existing machine; none matches the given hostname or mac_addresses.")
+    if state != "absent":
+        io.check_settings(current, desired)
+    before = io.view(current) if current is not None else None
+    if before is not None:
+        io.check_identity(before, desired, found_by, renaming=state != "absent")
+    mark = None
+    if state == "broken" and current.get("status_name") != "Broken":
+        mark = broken_mode(current, (module.client.whoami() or {}).get("username"))
+    steps = make_plan(before, desired, dict(
+        state=state, macs=macs, power_parameters=io.power_parameters, purge_tags=params["purge_tags"], mark=mark,
+        wait=params["wait"], wait_timeout=params["wait_timeout"], commission=commission_form(params),
+        comment=params["comment"], force=params["force"], found_by=found_by, rename_in_use=params["rename_in_use"]))
+    if module.check_mode:
+        return machine_result(before, outcome(before, steps), steps, [label(s) for s in steps if s[0] in WRITES])
+    try:
+        machine = io.apply(current, steps)
+    except (BadInput, MAASError) as exc:
+        module.ansible.fail_json(actions=io.actions, **error_result(exc))
+    except StepFailed as exc:
+        module.ansible.fail_json(msg=str(exc), actions=io.actions, **exc.extra)
+    return machine_result(before, io.view(machine) if machine else None, steps, io.actions)
 
 
 def main():
-    argument_spec = maas_argument_spec()
-    argument_spec.update(commissioning_argument_spec())
-    argument_spec.update(
-        system_id=dict(type="str"),
-        hostname=dict(type="str"),
-        mac_addresses=dict(type="list", elements="str"),
-        architecture=dict(type="str"),
-        power_type=dict(type="str", choices=sorted(POWER_TYPES)),
-        power_parameters=dict(type="dict"),
-        power_password=dict(type="str", no_log=True),
-        power_password_key=dict(type="str", default="power_pass", no_log=False),
-        domain=dict(type="str"),
-        zone=dict(type="str"),
-        pool=dict(type="str"),
-        tags=dict(type="list", elements="str"),
-        purge_tags=dict(type="bool", default=False),
-        description=dict(type="str"),
-        state=dict(type="str", default="present", choices=["present", "ready", "commissioned", "broken", "absent"]),
-        comment=dict(type="str"),
-        force=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=1800),
-        poll_interval=dict(type="float", default=5.0),
-    )
-    module = MachineAnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                                  required_one_of=[("system_id", "hostname", "mac_addresses")])
-    runner = MachineModule(module)
-    try:
-        result = runner.run()
-    except MAASValidationError as exc:
-        module.fail_json(msg=str(exc), actions=runner.actions)
-    except ModuleFailure as exc:
-        module.fail_json(msg=str(exc), **exc.extra)
-    except MAASError as exc:
-        module.fail_json(msg=str(exc), actions=runner.actions, **exc.details())
-    finally:
-        if runner.client is not None:
-            runner.client.close()
-    module.exit_json(**result)
+    MachineGoughModule(ARGUMENT_SPEC, supports_check_mode=True,
+                       required_one_of=[("system_id", "hostname", "mac_addresses")]).run(work)
 
 
 if __name__ == "__main__":

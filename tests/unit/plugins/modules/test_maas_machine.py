@@ -395,3 +395,128 @@ def test_one_create_and_one_commission_per_machine_under_faults(lab, run_module)
     for sid in sids:
         ops = stats["machine_ops"][sid]
         assert ops.get("commission") == 1 and ops.get("create") == 1, (sid, ops)
+
+
+def deployed(lab, index=0):
+    """Deploy the lab's Ready machine ``index``; return its system ID, hostname and boot MAC. Stats are reset."""
+    sid, hostname = lab.ready[index]
+    lab.configure(deploy_seconds=0)
+    lab.client.machine_op(sid, "deploy")
+    assert lab.client.get_machine(sid)["status_name"] == "Deployed"
+    lab.reset_stats()
+    return sid, hostname, lab.client.get_machine(sid)["interface_set"][0]["mac_address"]
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_deployed_machine_found_by_mac_is_not_renamed_and_nothing_is_written(lab, run_module, check_mode):
+    """The issue's reproduction: hostname=ok4 with the MAC of a Deployed machine used to rename it to ok4 (its DNS
+    name) and report success. It now fails before any write, naming both hostnames and the MAC; so does check mode."""
+    sid, hostname, mac = deployed(lab)
+    result = run_module(maas_machine, args(lab, hostname="ok4", mac_addresses=[mac], power_type="manual",
+                                           _ansible_check_mode=check_mode))
+    assert result["failed"] is True and result["msg"].startswith("hostname: "), result
+    for name in (hostname, "ok4", mac, "Deployed", "rename_in_use=true"):
+        assert name in result["msg"]
+    assert lab.stats()["writes"] == 0
+    assert lab.client.get_machine(sid)["hostname"] == hostname
+
+
+def test_a_machine_in_use_is_renamed_when_rename_in_use_is_set(lab, run_module):
+    sid, hostname, mac = deployed(lab)
+    result = run_module(maas_machine, args(lab, hostname="ok4", mac_addresses=[mac], rename_in_use=True))
+    assert result["changed"] is True and result["actions"] == ["update hostname"], result
+    assert result["plan"] == [{"action": "update", "args": {"hostname": "ok4"}}]
+    assert lab.client.get_machine(sid)["hostname"] == "ok4" and by_hostname(lab, hostname) is None
+    assert lab.stats()["writes"] == 1
+
+
+def test_a_ready_machine_found_by_mac_is_renamed_without_the_option(lab, run_module):
+    sid, hostname = lab.ready[0]
+    mac = lab.client.get_machine(sid)["interface_set"][0]["mac_address"]
+    result = run_module(maas_machine, args(lab, hostname="ok4", mac_addresses=[mac]))
+    assert result["changed"] is True and result["machine"]["hostname"] == "ok4", result
+    assert by_hostname(lab, hostname) is None
+
+
+def test_an_allocated_machine_given_by_system_id_is_not_renamed_without_the_option(lab, run_module):
+    sid, hostname = lab.ready[0]
+    lab.client.post("machines/", op="allocate", data={"system_id": sid})
+    lab.reset_stats()
+    refused = run_module(maas_machine, args(lab, system_id=sid, hostname="ok4", description="x"))
+    assert refused["failed"] is True
+    assert refused["msg"].startswith("hostname: system_id %s is machine %s" % (sid, hostname))
+    assert "ok4" in refused["msg"] and "Allocated" in refused["msg"]
+    assert lab.stats()["writes"] == 0
+    renamed = run_module(maas_machine, args(lab, system_id=sid, hostname="ok4", rename_in_use=True))
+    assert renamed["machine"]["hostname"] == "ok4" and renamed["machine"]["status_name"] == "Allocated"
+
+
+def test_renaming_to_the_hostname_of_another_machine_fails_before_any_write(lab, run_module):
+    """MAAS hostnames are unique (MAAS answers 400 "Node with hostname ... already exists."): the module says which
+    machine has the name before it sends anything."""
+    (sid, hostname), (other_sid, other) = lab.ready
+    result = run_module(maas_machine, args(lab, system_id=sid, hostname=other))
+    assert result["failed"] is True and result["msg"].startswith("hostname: %s is machine %s (%s)"
+                                                                 % (other, other, other_sid))
+    assert hostname in result["msg"] and sid in result["msg"]
+    assert lab.stats()["writes"] == 0
+
+
+def test_mac_of_another_machine_is_refused_naming_that_machine(lab, run_module):
+    (sid, hostname), (other_sid, other) = lab.ready
+    mac = lab.client.get_machine(other_sid)["interface_set"][0]["mac_address"]
+    result = run_module(maas_machine, args(lab, hostname=hostname, mac_addresses=[mac], description="x"))
+    assert result["failed"] is True
+    assert result["msg"].startswith("mac_addresses: %s not on machine %s (%s)" % (mac, hostname, sid))
+    assert "belong to machine %s (%s)" % (other, other_sid) in result["msg"]
+    assert lab.stats()["writes"] == 0
+
+
+@pytest.mark.parametrize("found_by", ["mac_addresses", "system_id"])
+def test_absent_deletes_nothing_when_hostname_names_another_machine(lab, run_module, found_by):
+    """Deleting is worse than renaming: a mistyped hostname beside the MAC or system ID of a Ready machine fails."""
+    sid, hostname = lab.ready[0]
+    mac = lab.client.get_machine(sid)["interface_set"][0]["mac_address"]
+    ident = {"mac_addresses": [mac]} if found_by == "mac_addresses" else {"system_id": sid}
+    result = run_module(maas_machine, args(lab, hostname="ok4", state="absent", **ident))
+    assert result["failed"] is True and result["msg"].startswith("hostname: ")
+    assert hostname in result["msg"] and "ok4" in result["msg"] and "nothing is deleted" in result["msg"]
+    assert lab.stats()["writes"] == 0 and lab.client.get_machine(sid)
+
+
+@pytest.mark.parametrize("options", [
+    dict(zone="rack-a", tags=["gpu"], description="moved"),
+    dict(state="ready", hostname="fresh", mac_addresses=["52:54:00:00:10:77"], architecture="amd64",
+         power_type="manual", tags=["rack-a"]),
+    dict(state="broken", comment="fan"),
+])
+def test_a_real_run_executes_exactly_the_plan_check_mode_returned(lab, run_module, options):
+    sid = lab.ready[0][0]
+    if "mac_addresses" not in options:
+        options = dict(options, system_id=sid)
+    checked = run_module(maas_machine, args(lab, _ansible_check_mode=True, **options))
+    assert checked["changed"] is True and lab.stats()["writes"] == 0
+    done = run_module(maas_machine, args(lab, **options))
+    assert done["plan"] == checked["plan"] and done["actions"] == checked["actions"], (checked, done)
+    # What MAAS chooses (IDs, defaults for zone, pool and domain, interfaces commissioning finds) is not predicted.
+    predicted = dict((k, v) for k, v in checked["machine"].items() if v not in ("", None) and k not in (
+        "system_id", "fqdn", "status_message", "power_state", "ip_addresses", "mac_addresses"))
+    assert dict((k, done["machine"][k]) for k in predicted) == predicted
+    assert set(checked["machine"]["mac_addresses"]) <= set(done["machine"]["mac_addresses"])
+
+
+@pytest.mark.parametrize("options, field, message", [
+    ({"timeout": 0}, "timeout", "timeout: must be a positive number of seconds, got 0."),
+    ({"wait_timeout": -1}, "wait_timeout", "wait_timeout: must be 0 or more seconds, got -1."),
+    ({"poll_interval": 0}, "poll_interval", "poll_interval: must be a positive number of seconds, got 0."),
+    ({"wait_timeout": 5, "poll_interval": 10}, "poll_interval",
+     "poll_interval: must not be longer than wait_timeout (10 > 5 seconds)."),
+])
+def test_connection_and_wait_mistakes_fail_with_the_framework_messages_before_any_request(
+        run_module, options, field, message):
+    """The same mistake gives the same message and field as in every module on GoughModule; nothing listens on port
+    9, so a request would fail with another message."""
+    result = run_module(maas_machine, dict(url="http://127.0.0.1:9/MAAS", api_key="consumer:token:secret-value",
+                                           hostname="node-x", **options))
+    assert result["failed"] is True
+    assert (result["msg"], result["field"]) == (message, field)
