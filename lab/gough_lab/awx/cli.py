@@ -1,7 +1,7 @@
 """``gough-lab awx serve --listen HOST:PORT --state DIR``: the AWX API emulator's command line."""
 
 from gough_lab.common.cli import listen_address
-from gough_lab.common.cli import serve_until_signal
+from gough_lab.common.cli import add_state_commands, serve_until_signal
 
 SERVICE = "awx"
 
@@ -23,6 +23,7 @@ def add_parser(subparsers):
                             "(the peer, the default) or a header such as X-Forwarded-For; repeat for several")
     serve.add_argument("--projects-root", metavar="DIR",
                        help="AWX's PROJECTS_ROOT: manual projects' local_path directories (default STATE/projects)")
+    add_state_commands(commands, "AWX")
     return awx
 
 
