@@ -3,8 +3,9 @@
 ``lab/images/node/osqueryd-lab`` is what lab nodes run instead of osqueryd: it enrolls, fetches the config, reads
 and writes distributed queries and sends status logs, and answers queries with osquery's SQL (SQLite) over
 osquery's table columns. ``FakeOsqueryHost`` runs that same agent and query engine in the test process, against a
-``FleetEmulator``, with the node's tables described by attributes (hostname, uuid, serial, OS, address) instead of
-read from a machine, so tests without lab nodes see hosts that speak the protocol exactly as the lab nodes do.
+``FleetEmulator`` (or anything with its ``osquery(endpoint, body)`` and ``enroll_secret``), with the node's tables
+described by attributes (hostname, uuid, serial, OS, address) instead of read from a machine, so tests without lab
+nodes see hosts that speak the protocol exactly as the lab nodes do.
 """
 
 import hashlib
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 from gough_lab.common.testing import LAB_ROOT, EmulatorError
 
 STANDIN = os.path.join(LAB_ROOT, "images", "node", "osqueryd-lab")
+OSQUERY_PREFIX = "/api/osquery/"
 _MODULE = {}
 
 
@@ -77,8 +79,8 @@ def _agent_class():
 
         def __init__(self, host):
             emulator = host.emulator
-            endpoint = "/api/osquery/"
-            flags = {"tls_hostname": urlsplit(emulator.url).netloc,
+            endpoint = OSQUERY_PREFIX
+            flags = {"tls_hostname": urlsplit(getattr(emulator, "url", "")).netloc or "fleet",
                      "tls_server_certs": getattr(emulator, "ca_cert", None), "host_identifier": "specified",
                      "enroll_tls_endpoint": endpoint + "enroll", "config_tls_endpoint": endpoint + "config",
                      "distributed_tls_read_endpoint": endpoint + "distributed/read",
@@ -92,7 +94,7 @@ def _agent_class():
             return self.host.identifier
 
         def post(self, endpoint, body):
-            response = self.host.emulator.request("POST", endpoint, body, token=None)
+            response = self.host.emulator.osquery(endpoint[len(OSQUERY_PREFIX):], body)
             self.last_response = response
             doc = response.json() or {}
             if response.status == 401 and doc.get("node_invalid"):
@@ -197,7 +199,7 @@ class FakeOsqueryHost:  # pylint: disable=too-many-instance-attributes
 
     def read(self):
         """One distributed read with the current node key, nothing else (no re-enrollment); the Response."""
-        return self.emulator.request("POST", "/api/osquery/distributed/read", {"node_key": self.node_key}, token=None)
+        return self.emulator.osquery("distributed/read", {"node_key": self.node_key})
 
     def checkin(self):
         """Config, distributed read, answers written back, one status log; re-enrolls on node_invalid."""
