@@ -17,6 +17,7 @@ import pytest
 from ansible_collections.gough.gough.plugins.module_utils import osquery_schema
 from gough_lab.fleet.osquery_host import STANDIN, load_standin
 
+
 @pytest.fixture(scope="module")
 def standin():
     return load_standin()

@@ -228,7 +228,7 @@ def test_form_errors_are_flattened_with_field_names():
 def test_http_400_carries_status_method_url_and_the_flattened_maas_message(maas_tap):
     client = client_for(maas_tap)
     maas_tap.script(("json", 400, {"distro_series": ["'x' is not a valid distro_series.  It should be one of: "
-                                                      "'jammy'."]}))
+                                                     "'jammy'."]}))
     with pytest.raises(MAASError) as info:
         client.post("machines/abc123/", op="deploy", data={"distro_series": "x"})
     error = info.value
