@@ -7,7 +7,8 @@ import os
 import threading
 from urllib.parse import parse_qs, urlsplit
 
-from gough_lab.common.http import LabHTTPServer, LabRequestHandler, LabStats, bump, make_private_dir, stop_serving, write_file
+from gough_lab.common.http import (LabHTTPServer, LabRequestHandler, LabStats, bump, make_private_dir, stop_serving,
+                                   write_file)
 
 from .api import API, PREFIX, VERSION
 from .store import Store

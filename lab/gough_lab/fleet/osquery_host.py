@@ -48,27 +48,34 @@ def _agent_class():
             self.host = host
 
         def os_version(self, _constraints=None):
+            """The host's os_version row."""
             return self.host.tables()["os_version"]
 
         def system_info(self, _constraints=None):
+            """The host's system_info row."""
             return self.host.tables()["system_info"]
 
         def osquery_info(self, _constraints=None):
+            """The host's osquery_info row (its instance id)."""
             return self.host.tables()["osquery_info"]
 
         def uptime(self, _constraints=None):  # pylint: disable=arguments-differ
+            """The host's uptime row."""
             return self.host.tables()["uptime"]
 
         def interface_addresses(self, _constraints=None):
+            """The host's addresses."""
             return self.host.tables()["interface_addresses"]
 
         def interface_details(self, _constraints=None):
+            """The host's interfaces and their MACs."""
             return self.host.tables()["interface_details"]
 
     class HostEngine(standin.Engine):
         """osqueryd-lab's engine over the fake's tables only (any other table is unknown on a fake host)."""
 
         def rows(self, table, constraints):
+            """The fake's rows of ``table``; TableError ("no such table") for any table it does not have."""
             rows = self.node.host.tables().get(table)
             if rows is None:
                 raise standin.TableError("no such table: %s" % table)
@@ -91,9 +98,11 @@ def _agent_class():
             self.last_response = None
 
         def identifier(self):
+            """The host's identifier (what --host_identifier=specified sends)."""
             return self.host.identifier
 
         def post(self, endpoint, body):
+            """POST through the Fleet helper; the stand-in's Unauthorized/RemoteError on failures."""
             response = self.host.emulator.osquery(endpoint[len(OSQUERY_PREFIX):], body)
             self.last_response = response
             doc = response.json() or {}
@@ -104,11 +113,13 @@ def _agent_class():
             return doc
 
         def enroll(self):
+            """Enroll with the host's current secret and count the enrollment."""
             self.secret = self.host.secret or self.host.emulator.enroll_secret
             super().enroll()
             self.host.enrollments += 1
 
         def answer(self, name, sql):
+            """Note the query name and answer it as the host does."""
             self.host.answered.append(name)
             return self.host.answer(sql)
 
@@ -121,9 +132,10 @@ class FakeOsqueryHost:  # pylint: disable=too-many-instance-attributes
     """An osquery host for tests without lab nodes: osqueryd-lab's agent in this process.
 
     It enrolls, checks in (config, distributed read and write, a status log) and answers queries with osqueryd-lab's
-    engine over its own tables: os_version, system_info, osquery_info, uptime, interface_addresses and interface_details, from its
-    attributes. A query containing a key of ``answers`` gets that key's rows instead (a string value is an error
-    message: the query fails). ``start(interval)`` checks in from a background thread until ``stop()``.
+    engine over its own tables, filled from its attributes: os_version, system_info, osquery_info, uptime,
+    interface_addresses and interface_details. A query containing a key of ``answers`` gets that key's rows instead
+    (a string value is an error message: the query fails). ``start(interval)`` checks in from a background thread
+    until ``stop()``.
     """
 
     def __init__(self, emulator, hostname, *, identifier=None, uuid=None, serial="", secret=None,

@@ -1,4 +1,5 @@
-"""gough-lab maas|fleet|awx dump-state and check-state: the lab's pg_dump and "load into a scratch database" for backups.
+"""gough-lab maas|fleet|awx dump-state and check-state: the lab's pg_dump and "load into a scratch database" for
+backups.
 
 pg_dump and mysqldump --single-transaction take a consistent snapshot while the service keeps writing; the dumps
 here must do the same for the emulators' sqlite state (online backup API), and a restored copy must answer as the
