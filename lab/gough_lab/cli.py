@@ -54,7 +54,7 @@ def build_parser():
     faults.add_argument("--fail-power", type=_rate, default=0.0,
                         help="power actions (deploy, power_on, power_off) that find no rack controller for the BMC: "
                              "503, and a deploy keeps the allocation it made")
-    # Lab nodes (issue 5): deploy into real systemd containers that run cloud-init (gough_lab.maas.docker_backend).
+    # Lab nodes: deploy into real systemd containers that run cloud-init (gough_lab.maas.docker_backend).
     nodes = serve.add_argument_group("lab nodes (--node-backend docker: deployments boot containers that run cloud-init)")
     nodes.add_argument("--node-backend", choices=("simulated", "docker"), default="simulated",
                        help="simulated: timers and --fail-deploy; docker: boot a lab node per deployment")
@@ -67,7 +67,7 @@ def build_parser():
     serve.add_argument("--tls-cert", help="PEM certificate: serve HTTPS")
     serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
     add_state_commands(maas_commands, "MAAS")
-    # cloud-init templates (issue 5): `cloud-init schema` of the node image, a cloudinit_template validator.
+    # cloud-init templates: `cloud-init schema` of the node image checks what cloudinit_template renders.
     cloudinit = services.add_parser("cloudinit", help="cloud-init tools of the lab node image")
     cloudinit_commands = cloudinit.add_subparsers(dest="command", required=True)
     validate = cloudinit_commands.add_parser(
@@ -130,7 +130,7 @@ def serve_maas(args):
         fault_slow=args.fault_slow, slow_seconds=args.slow_seconds, fail_commission=args.fail_commission,
         fail_deploy=args.fail_deploy, fail_power=args.fail_power)
     backend = None
-    if args.node_backend == "docker":  # lab nodes (issue 5)
+    if args.node_backend == "docker":  # deployments boot lab node containers
         backend = _docker_backend(args, config)
         if backend is None:
             return 1
@@ -147,10 +147,10 @@ def main(argv=None):
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.service == "maas" and args.command == "serve":
         return serve_maas(args)
-    if args.command in ("dump-state", "check-state"):  # issue 14: backups of the lab's emulators
+    if args.command in ("dump-state", "check-state"):  # backups of the emulators' state (statefile)
         from gough_lab.common import statefile  # pylint: disable=import-outside-toplevel
         return statefile.run(args.service, args.command, args.state, sys.stdout, sys.stderr)
-    if args.service == "cloudinit" and args.command == "validate":  # issue 5: cloud-init template checks
+    if args.service == "cloudinit" and args.command == "validate":  # cloud-init template checks
         from gough_lab import cloudinit_check  # pylint: disable=import-outside-toplevel
         return cloudinit_check.main(args)
     for module in _service_modules():

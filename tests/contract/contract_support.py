@@ -13,7 +13,7 @@ import time
 NAME_PREFIX = "gough-contract-"
 # Architectures a test may pick when it needs one that MAAS has no images for (a fresh MAAS has none at all).
 OTHER_ARCHITECTURES = ("ppc64el/generic", "s390x/generic", "riscv64/generic", "arm64/generic", "i386/generic")
-# What MAAS says when an architecture has no imported boot resources (maas-real.md, MAAS 3.5.13).
+# What MAAS says when an architecture has no imported boot resources (a real MAAS 3.5.13 region).
 NOT_VALID_ARCHITECTURE = "is not a valid architecture"
 # Statuses MAAS passes through on the way from a release to Ready.
 RELEASING = ("Releasing", "Disk erasing")

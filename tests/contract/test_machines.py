@@ -49,7 +49,7 @@ def test_created_mac_is_the_machines_interface(client, machine):
 
 
 def test_mac_only_machine_shapes_match_real_maas(client, machine):
-    """Real MAAS (maas-real.md): interface ``params`` is ``{}``, ``vlan`` is null, status_message/action are null."""
+    """Real MAAS (3.5.13): interface ``params`` is ``{}``, ``vlan`` is null, status_message/action are null."""
     fresh = client.get_machine(machine["system_id"])
     nic = fresh["interface_set"][0]
     assert nic["params"] == {}

@@ -33,7 +33,7 @@ def test_missing_ca_file_is_refused(tmp_path):
 
 
 def test_fresh_maas_architecture_error_is_recognised():
-    """The 400 a fresh MAAS 3.5 gives (maas-real.md) is read as "no images imported"."""
+    """The 400 a fresh MAAS 3.5.13 region gives is read as "no images imported"."""
     message = "'amd64/generic' is not a valid architecture.  It should be one of: ''."
     exc = MAASError("MAAS returned HTTP 400", status=400, field_errors={"architecture": [message]})
     assert architecture_refused(exc) == message

@@ -1,4 +1,5 @@
-"""Day 2 on the demo's lab (issue 14), on the session's lab of 2 nodes (conftest.py):
+"""Day 2 on the demo's lab (a backup that restores, certificates that renew), on the session's lab of 2 nodes
+(conftest.py):
 
 * a backup that restores: change MAAS and Fleet, back up (with an off-host copy to a lab node over SSH), check the
   backup with restore.yml --check (it writes nothing), destroy the stack and its whole directory, restore, and MAAS
@@ -146,7 +147,7 @@ def test_backup_destroy_restore_and_maas_fleet_and_scrapes_come_back(lab, first_
     fake_host = None
     try:
         # 1. Change the state: a tag on a machine, a new machine, a new Fleet host, a second enroll secret.
-        stack.maas("POST", "tags/", {"name": marker, "comment": "issue 14"})
+        stack.maas("POST", "tags/", {"name": marker, "comment": "day 2 backup marker"})
         stack.maas("POST", "tags/%s/?op=update_nodes" % marker, {"add": [node["SYSTEM_ID"]]})
         machine = stack.maas("POST", "machines/", {"architecture": "amd64/generic", "hostname": marker,
                                                    "mac_addresses": "52:54:00:d2:%s:%s" % (lab["tag"][:2], lab["tag"][2:4]),

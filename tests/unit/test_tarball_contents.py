@@ -1,4 +1,4 @@
-"""What users install: the collection tarball holds the collection and nothing of the repository's tooling (issue 17).
+"""What users install: the collection tarball holds the collection and nothing of the repository's tooling.
 
 ``make install-check`` runs this on the tarball it installs (``GOUGH_TARBALL``); under ``make units`` the test
 builds one from the working tree the way ``make build`` does (tools/lay_tree.py, then ansible-galaxy).

@@ -1,8 +1,8 @@
 """The AWX v2 API the emulator serves: objects, lists and filters, associations, roles, surveys, schedules,
 project updates, launches and callbacks (jobs are recorded, not run).
 
-State is one JSON document in the state directory (``awx.json``, mode 0600), rewritten atomically after every
-change, so a restarted emulator serves the same objects.
+State is one document kept in the state directory's sqlite database (``awx.sqlite3``, mode 0600; see store.py),
+written through after every change, so a restarted emulator serves the same objects.
 """
 
 import hashlib
@@ -10,7 +10,6 @@ import json
 import os
 import re
 import secrets
-import threading
 import uuid
 
 from . import projects, validate
@@ -24,6 +23,23 @@ PREFIX = "/api/v2/"
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
 LOOKUPS = ("icontains", "contains", "iexact", "exact", "in", "isnull", "startswith", "istartswith")
+# The credential types AWX manages that the emulator has from the start: (name, kind, inputs).
+MANAGED_CREDENTIAL_TYPES = (
+    ("Machine", "ssh", {"fields": [{"id": "username", "label": "Username", "type": "string"},
+                                   {"id": "password", "label": "Password", "type": "string", "secret": True},
+                                   {"id": "ssh_key_data", "label": "SSH Private Key", "type": "string",
+                                    "format": "ssh_private_key", "secret": True, "multiline": True}]}),
+    ("Source Control", "scm", {"fields": [{"id": "username", "label": "Username", "type": "string"},
+                                          {"id": "password", "label": "Password", "type": "string", "secret": True},
+                                          {"id": "ssh_key_data", "label": "SCM Private Key", "type": "string",
+                                           "format": "ssh_private_key", "secret": True, "multiline": True}]}),
+    ("Container Registry", "registry", {
+        "fields": [{"id": "host", "label": "Authentication URL", "type": "string"},
+                   {"id": "username", "label": "Username", "type": "string"},
+                   {"id": "password", "label": "Password or Token", "type": "string", "secret": True},
+                   {"id": "verify_ssl", "label": "Verify SSL", "type": "boolean", "default": True}],
+        "required": ["host"]}),
+)
 
 
 def _hash(text):
@@ -44,47 +60,6 @@ def check_password(stored, password):
     if scheme != "sha256":
         return False
     return secrets.compare_digest(_hash(salt + password), digest)
-
-
-class Store:
-    """The emulator's objects, persisted as JSON (0600) in the state directory."""
-
-    def __init__(self, state_dir):
-        self.path = os.path.join(state_dir, "awx.json")
-        self.lock = threading.RLock()
-        if os.path.exists(self.path):
-            with open(self.path, encoding="utf-8") as handle:
-                self.data = json.load(handle)
-        else:
-            self.data = {"seq": 0, "objects": {name: {} for name in KINDS}, "roles": {}, "tokens": {},
-                         "updates": {}, "surveys": {}}
-        for name in KINDS:
-            self.data["objects"].setdefault(name, {})
-        # Launched jobs and provisioning callbacks, for tests to read (also served at /_lab/jobs, /_lab/callbacks)
-        self.data.setdefault("jobs", {})
-        self.data.setdefault("callbacks", [])
-
-    def next_id(self):
-        """A new id (one sequence for every table, so unified job template ids never collide)."""
-        self.data["seq"] += 1
-        return self.data["seq"]
-
-    def save(self):
-        """Write the state atomically with mode 0600."""
-        tmp = self.path + ".tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(self.data, handle, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
-
-    def objects(self, collection):
-        """The dict id -> object of one collection."""
-        return self.data["objects"][collection]
-
-    def get(self, collection, object_id):
-        """One object or None."""
-        return self.data["objects"][collection].get(str(object_id))
 
 
 def _parse_vars(text, field):
@@ -556,6 +531,41 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
             if user["username"] == username and check_password(user.get("password_hash", ""), password):
                 return user
         return None
+
+    # --- first start ----------------------------------------------------------------------------------------
+
+    def seed(self, username):
+        """First start of a state directory: the superuser ``username`` with a password and an API token, the
+        managed credential types and the instance groups a fresh AWX has. Returns (password, token), or None
+        when the state already has users."""
+        store = self.store
+        if store.objects("users"):
+            return None
+        password = secrets.token_urlsafe(18)
+        token = secrets.token_urlsafe(30)
+        user_id = store.next_id()
+        stamp = now()
+        store.objects("users")[str(user_id)] = {
+            "id": user_id, "username": username, "first_name": "", "last_name": "", "email": "",
+            "is_superuser": True, "is_system_auditor": False, "password": "", "created": stamp,
+            "modified": stamp, "password_hash": _hash_password(password), "lists": {}}
+        token_id = store.next_id()
+        store.data["tokens"][str(token_id)] = {"id": token_id, "user": user_id, "hash": _hash(token),
+                                               "scope": "write", "description": "gough-lab admin token",
+                                               "created": stamp}
+        for name, kind, inputs in MANAGED_CREDENTIAL_TYPES:
+            type_id = store.next_id()
+            store.objects("credential_types")[str(type_id)] = {
+                "id": type_id, "name": name, "description": "", "kind": kind, "namespace": name.lower(),
+                "managed": True, "inputs": inputs, "injectors": {}, "created": stamp, "modified": stamp,
+                "lists": {}}
+        for name in ("controlplane", "default"):
+            group = {"id": store.next_id(), "name": name, "is_container_group": False, "max_forks": 0,
+                     "max_concurrent_jobs": 0, "created": stamp, "modified": stamp, "lists": {}}
+            self._new_roles("instance_groups", group)
+            store.objects("instance_groups")[str(group["id"])] = group
+        store.save()
+        return password, token
 
     # --- roles ----------------------------------------------------------------------------------------------
 

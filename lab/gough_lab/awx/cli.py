@@ -1,7 +1,7 @@
 """``gough-lab awx serve --listen HOST:PORT --state DIR``: the AWX API emulator's command line."""
 
-from gough_lab.common.cli import listen_address as _listen
-from gough_lab.common.cli import serve_until_signal
+from gough_lab.common.cli import listen_address
+from gough_lab.common.cli import add_state_commands, serve_until_signal
 
 SERVICE = "awx"
 
@@ -11,10 +11,10 @@ def add_parser(subparsers):
     awx = subparsers.add_parser("awx", help="the AWX v2 REST API emulator (what the awx.awx collection uses)")
     commands = awx.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the AWX API until SIGTERM or Ctrl-C")
-    serve.add_argument("--listen", type=_listen, default=("127.0.0.1", 8052),
+    serve.add_argument("--listen", type=listen_address, default=("127.0.0.1", 8052),
                        help="HOST:PORT to listen on; port 0 picks a free port (default 127.0.0.1:8052)")
     serve.add_argument("--state", required=True,
-                       help="state directory: awx.json, admin.json (admin password), token, url (files 0600)")
+                       help="state directory: awx.sqlite3, admin.json (admin password), token, url (files 0600)")
     serve.add_argument("--project-checkout", metavar="DIR",
                        help="checkout that project updates scan for SCM URLs other than file:// paths (the emulator "
                             "fetches nothing; without it such updates fail, as an update that checked nothing)")
@@ -23,6 +23,7 @@ def add_parser(subparsers):
                             "(the peer, the default) or a header such as X-Forwarded-For; repeat for several")
     serve.add_argument("--projects-root", metavar="DIR",
                        help="AWX's PROJECTS_ROOT: manual projects' local_path directories (default STATE/projects)")
+    add_state_commands(commands, "AWX")
     return awx
 
 

@@ -2,7 +2,7 @@
 assignments (``/role_definitions/``, ``/role_team_assignments/``, ``/role_user_assignments/``), the team-grant
 refusals and ``summary_fields.user_capabilities``.
 
-One source of truth: grants are the ``users``/``teams`` lists of the old-style roles (``awx.json`` ``roles``);
+One source of truth: grants are the ``users``/``teams`` lists of the old-style roles (the store's ``roles`` section);
 assignments of the new API are those grants seen through the managed role definition that names the same role.
 """
 

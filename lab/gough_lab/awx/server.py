@@ -4,18 +4,19 @@ import base64
 import json
 import logging
 import os
-import secrets
 import threading
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from gough_lab.common.http import LabHTTPServer, LabStats, bump, write_file
+from gough_lab.common.http import (LabHTTPServer, LabRequestHandler, LabStats, bump, make_private_dir, stop_serving,
+                                   write_file)
 
-from .api import API, PREFIX, VERSION, Store, _hash, _hash_password
-from .validate import Forbidden, Invalid, MethodNotAllowed, NotFound, now
+from .api import API, PREFIX, VERSION
+from .store import Store
+from .validate import Forbidden, Invalid, MethodNotAllowed, NotFound
 
 LOG = logging.getLogger("gough_lab.awx")
 ADMIN = "admin"
+JSON_TYPE = "application/json"
 
 
 class Stats(LabStats):
@@ -56,70 +57,24 @@ class Emulator:
         peer) or HTTP header names such as X-Forwarded-For (behind a proxy)."""
         self.remote_host_headers = tuple(remote_host_headers)
         self.state_dir = os.path.abspath(state_dir)
-        os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+        # The state holds the admin password and token: keep the directory and the database private.
+        make_private_dir(self.state_dir)
         self.store = Store(self.state_dir)
         self.stats = Stats()
         root = projects_root or os.path.join(self.state_dir, "projects")
         os.makedirs(root, mode=0o700, exist_ok=True)
         self.api = API(self.store, self.stats, project_checkout=project_checkout, projects_root=root)
-        self._seed()
+        with self.store.lock:
+            seeded = self.api.seed(ADMIN)
+        if seeded is not None:
+            password, token = seeded
+            self._write_private("admin.json", json.dumps({"username": ADMIN, "password": password}) + "\n")
+            self._write_private("token", token + "\n")
         self.server = LabHTTPServer(listen, Handler, self)
         self.thread = None
 
     def _write_private(self, name, text):
         write_file(os.path.join(self.state_dir, name), text)
-
-    def _seed(self):
-        """First start: the admin user, its password and token (files 0600), managed types, instance groups."""
-        store = self.store
-        with store.lock:
-            if store.objects("users"):
-                return
-            password = secrets.token_urlsafe(18)
-            token = secrets.token_urlsafe(30)
-            user_id = store.next_id()
-            stamp = now()
-            store.objects("users")[str(user_id)] = {
-                "id": user_id, "username": ADMIN, "first_name": "", "last_name": "", "email": "",
-                "is_superuser": True, "is_system_auditor": False, "password": "", "created": stamp,
-                "modified": stamp, "password_hash": _hash_password(password), "lists": {}}
-            token_id = store.next_id()
-            store.data["tokens"][str(token_id)] = {"id": token_id, "user": user_id, "hash": _hash(token),
-                                                   "scope": "write", "description": "gough-lab admin token",
-                                                   "created": stamp}
-            for name, kind, inputs in (
-                    ("Machine", "ssh", {"fields": [{"id": "username", "label": "Username", "type": "string"},
-                                                   {"id": "password", "label": "Password", "type": "string",
-                                                    "secret": True},
-                                                   {"id": "ssh_key_data", "label": "SSH Private Key",
-                                                    "type": "string", "format": "ssh_private_key", "secret": True,
-                                                    "multiline": True}]}),
-                    ("Source Control", "scm", {"fields": [{"id": "username", "label": "Username", "type": "string"},
-                                                          {"id": "password", "label": "Password", "type": "string",
-                                                           "secret": True},
-                                                          {"id": "ssh_key_data", "label": "SCM Private Key",
-                                                           "type": "string", "format": "ssh_private_key",
-                                                           "secret": True, "multiline": True}]}),
-                    ("Container Registry", "registry", {
-                        "fields": [{"id": "host", "label": "Authentication URL", "type": "string"},
-                                   {"id": "username", "label": "Username", "type": "string"},
-                                   {"id": "password", "label": "Password or Token", "type": "string",
-                                    "secret": True},
-                                   {"id": "verify_ssl", "label": "Verify SSL", "type": "boolean", "default": True}],
-                        "required": ["host"]})):
-                type_id = store.next_id()
-                store.objects("credential_types")[str(type_id)] = {
-                    "id": type_id, "name": name, "description": "", "kind": kind, "namespace": name.lower(),
-                    "managed": True, "inputs": inputs, "injectors": {}, "created": stamp, "modified": stamp,
-                    "lists": {}}
-            for name in ("controlplane", "default"):
-                group = {"id": store.next_id(), "name": name, "is_container_group": False, "max_forks": 0,
-                         "max_concurrent_jobs": 0, "created": stamp, "modified": stamp, "lists": {}}
-                self.api._new_roles("instance_groups", group)  # pylint: disable=protected-access
-                store.objects("instance_groups")[str(group["id"])] = group
-            store.save()
-            self._write_private("admin.json", json.dumps({"username": ADMIN, "password": password}) + "\n")
-            self._write_private("token", token + "\n")
 
     @property
     def url(self):
@@ -131,42 +86,41 @@ class Emulator:
         """Serve in a background thread, then publish the ``url`` file."""
         self.thread = threading.Thread(target=self.server.serve_forever, name="awx-emulator", daemon=True)
         self.thread.start()
-        self._write_private("url", self.url + "\n")
-        os.chmod(os.path.join(self.state_dir, "url"), 0o644)
+        write_file(os.path.join(self.state_dir, "url"), self.url + "\n", 0o644)
         LOG.info("AWX emulator listening on %s (state in %s)", self.url, self.state_dir)
 
     def stop(self):
-        """Stop serving and remove the ``url`` file."""
-        self.server.shutdown()
-        self.server.server_close()
-        try:
-            os.unlink(os.path.join(self.state_dir, "url"))
-        except OSError:
-            pass
+        """Stop serving, remove the ``url`` file and close the database."""
+        stop_serving(self.server, self.state_dir)
+        with self.store.lock:
+            self.store.close()
 
 
-class Handler(BaseHTTPRequestHandler):
-    """One request."""
+class Handler(LabRequestHandler):
+    """One connection; HTTP/1.1 keep-alive with explicit Content-Length on every response."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "gough-lab-awx"
+    logger = LOG
 
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        LOG.debug("%s %s", self.address_string(), format % args)
+    def do_PATCH(self):  # pylint: disable=invalid-name
+        """Handle PATCH."""
+        self._handle()
+
+    def do_HEAD(self):  # pylint: disable=invalid-name
+        """Handle HEAD (a GET without the body)."""
+        self._handle()
 
     def _send(self, status, body, headers=None):
         payload = b"" if body is None else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("X-API-Product-Name", "AWX")
-        self.send_header("X-API-Product-Version", VERSION)
-        self.send_header("Content-Length", str(len(payload)))
-        if payload:
-            self.send_header("Content-Type", "application/json")
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        if payload and self.command != "HEAD":
-            self.wfile.write(payload)
+        self._send_bytes(status, payload, JSON_TYPE if payload else None,
+                         {"X-API-Product-Name": "AWX", "X-API-Product-Version": VERSION, **(headers or {})})
+
+    def _handle(self):
+        try:
+            self._route()
+        except Exception:  # pylint: disable=broad-except
+            LOG.exception("internal error on %s %s", self.command, self.path)
+            self._send(500, {"detail": "internal error in the emulator"})
 
     def _authenticate(self, api):
         """(user or None, token scope)."""
@@ -182,13 +136,12 @@ class Handler(BaseHTTPRequestHandler):
             return api.user_for_password(username, password), "write"
         return None, "write"
 
-    def _handle(self):
+    def _route(self):
         emulator = self.server.emulator
         parts = urlsplit(self.path)
         path = parts.path
         query = parse_qs(parts.query, keep_blank_values=True)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self._read_body()
         if path.startswith("/_lab/"):
             try:
                 lab_body = json.loads(raw) if raw else None
@@ -273,12 +226,3 @@ class Handler(BaseHTTPRequestHandler):
                                                       "successful, failed, error, canceled"})
                 return self._send(200, job)
         return self._send(404, {"detail": "Not found."})
-
-    def _safe(self):
-        try:
-            self._handle()
-        except Exception:  # pylint: disable=broad-except
-            LOG.exception("internal error on %s %s", self.command, self.path)
-            self._send(500, {"detail": "internal error in the emulator"})
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _safe

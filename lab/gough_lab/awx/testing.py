@@ -12,6 +12,8 @@ import urllib.request
 
 from gough_lab.common.testing import LAB_ROOT, EmulatorError, SubprocessEmulator
 
+from .store import read_state
+
 __all__ = ["LAB_ROOT", "EmulatorError", "AWXClient", "AWXEmulator", "start_awx_emulator"]
 
 
@@ -141,8 +143,7 @@ class AWXEmulator(SubprocessEmulator):
         # pylint: disable-next=import-outside-toplevel  # only tests that run jobs need Jinja2
         from jinja2 import StrictUndefined, sandbox
 
-        with open(os.path.join(self.state_dir, "awx.json"), encoding="utf-8") as handle:
-            state = json.load(handle)
+        state = read_state(self.state_dir)
         objects = state["objects"]
         job = state["jobs"][str(job_id)]
         extravars = _as_dict(job["extra_vars"])

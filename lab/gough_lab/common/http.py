@@ -122,16 +122,21 @@ class LabRequestHandler(BaseHTTPRequestHandler):
         self._send(*reply)
 
     def _send_bytes(self, status, body, content_type, headers=None):
-        """Answer with ``body`` and an explicit Content-Length (keep-alive), closing when asked to."""
+        """Answer with ``body`` and an explicit Content-Length (keep-alive), closing when asked to.
+
+        ``content_type`` None sends no Content-Type (an empty answer); a HEAD request gets the headers only.
+        """
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _reset_connection(self):
         """Drop the connection with a TCP RST and no response."""

@@ -1,6 +1,6 @@
 """An emulator's state directory as one tar stream, and the check a restore runs on a scratch copy of it.
 
-``gough-lab maas dump-state`` and ``gough-lab fleet dump-state`` are the lab's ``pg_dump``/``mysqldump``: they run
+``gough-lab maas|fleet|awx dump-state`` are the lab's ``pg_dump``/``mysqldump``: they run
 next to the live emulator (``docker exec``) and write its state directory to stdout as a tar stream, with every
 sqlite database copied through sqlite's online backup API, so the copy is consistent while the emulator writes.
 ``check-state`` is the lab's "load the dump into a scratch database": ``PRAGMA integrity_check`` on each database,
@@ -146,7 +146,27 @@ def check_fleet(state_dir):
         raise StateError("%s: the Fleet emulator cannot open it: %s" % (path, exc)) from exc
 
 
-CHECKS = {"maas": check_maas, "fleet": check_fleet}
+def check_awx(state_dir):
+    """Open an AWX emulator state directory as the emulator does; return counts of what it holds."""
+    # pylint: disable=import-outside-toplevel
+    from gough_lab.awx.store import DATABASE, Store
+
+    path = _database(state_dir, DATABASE)
+    try:
+        store = Store(state_dir)
+        try:
+            objects = store.data["objects"]
+            if not objects["users"]:
+                raise StateError("%s: no users (the admin is made on first start)" % path)
+            return {"database": path, "users": len(objects["users"]), "organizations": len(objects["organizations"]),
+                    "job_templates": len(objects["job_templates"]), "jobs": len(store.data["jobs"])}
+        finally:
+            store.close()
+    except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+        raise StateError("%s: the AWX emulator cannot open it: %s" % (path, exc)) from exc
+
+
+CHECKS = {"maas": check_maas, "fleet": check_fleet, "awx": check_awx}
 
 
 def run(service, command, state_dir, stdout, stderr):

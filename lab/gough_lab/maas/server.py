@@ -85,7 +85,7 @@ class Emulator:  # pylint: disable=too-many-instance-attributes
         self.config = config or LabConfig()
         self.seed = seed
         self.store = Store(os.path.join(state_dir, "maas.sqlite3"))
-        # Lab nodes (issue 5): a caller may pass another NodeBackend, e.g. DockerBackend for --node-backend docker.
+        # Lab nodes: a caller may pass another NodeBackend, e.g. DockerBackend for --node-backend docker.
         self.backend = backend or SimulatedBackend(self.config, seed)
         fresh = self.store.get_meta("initialised") is None
         self.region = Region(self.store, self.config, self.backend, seed=seed, maas_version=maas_version,

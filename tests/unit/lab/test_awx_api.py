@@ -140,7 +140,7 @@ def test_state_files_are_private_and_survive_a_restart(tmp_path):
     try:
         client = Client(awx.url, "Bearer " + awx.token)
         client.create("organizations/", {"name": "Kept"})
-        for name in ("awx.json", "admin.json", "token"):
+        for name in ("awx.sqlite3", "admin.json", "token"):
             assert stat.S_IMODE(os.stat(tmp_path / "state" / name).st_mode) == 0o600, name
         awx.restart()
         client = Client(awx.url, "Bearer " + awx.token)

@@ -213,8 +213,8 @@ def test_capabilities_are_enforced_on_writes(operator, awx):
 
 
 def test_executor_may_add_a_schedule_and_edit_only_its_own(operator, api, awx):
-    """ScheduleAccess: execute on the template lets a user add schedules (what issue 15 saw AWX report as
-    schedule: true) and change the ones they created, not others'."""
+    """ScheduleAccess: execute on the template lets a user add schedules (AWX 24 reports this as
+    ``schedule: true`` in the template's user_capabilities) and change the ones they created, not others'."""
     rule = "DTSTART:20300101T000000Z RRULE:FREQ=DAILY;INTERVAL=1"
     status, mine = operator.post("schedules/", {"name": "mine", "unified_job_template": awx.jt["id"], "rrule": rule})
     assert status == 201 and mine["summary_fields"]["user_capabilities"] == {"edit": True, "delete": True}

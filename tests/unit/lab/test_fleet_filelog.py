@@ -106,12 +106,13 @@ def test_emulator_writes_the_logs_hosts_send_to_the_files_named_on_its_command_l
     try:
         host = FakeOsqueryHost(fleet, "node-logs")
         host.enroll()
-        host.checkin()  # sends one status record
+        host.checkin()  # sends its status records (the enrollment's and the check-in's)
         rows = [{"name": "pack/gough/users", "hostIdentifier": host.identifier, "action": "added",
                  "columns": {"username": "ops"}}]
         assert fleet.osquery("log", {"node_key": host.node_key, "log_type": "result", "data": rows}).status == 200
         assert _lines(str(result)) == rows
-        assert {"severity": "0", "message": "fake check-in"} in _lines(str(status))
+        assert [(line["severity"], line["hostIdentifier"]) for line in _lines(str(status))
+                if line["message"] == "fake check-in"] == [("0", host.identifier)]
         assert fleet.logs()  # the in-memory view is unchanged
     finally:
         fleet.stop()

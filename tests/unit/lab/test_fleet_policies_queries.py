@@ -132,7 +132,7 @@ def test_live_query_gets_answers_from_hosts(fleet):
         assert {by_host[i]["rows"][0]["hostname"] for i in ids} == {"live-0", "live-1"}
         assert all(r["error"] is None for r in doc["results"])
         # Unknown table: an error per host, no rows.
-        bad = fleet.api("POST", "queries", {"name": "bad", "query": "SELECT * FROM nothing"}).json()["query"]
+        bad = fleet.api("POST", "queries", {"name": "bad", "query": "SELECT * FROM missing_table"}).json()["query"]
         doc = fleet.api("POST", "queries/%d/run" % bad["id"], {"host_ids": ids[:1]}).json()
         assert doc["results"][0]["error"].startswith("no such table") and doc["results"][0]["rows"] == []
         # Ad-hoc query on one host.

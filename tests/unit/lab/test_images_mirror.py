@@ -1,4 +1,4 @@
-"""The lab image builder takes its Debian mirror from this machine's apt configuration (issue 17).
+"""The lab image builder takes its Debian mirror from this machine's apt configuration.
 
 debootstrap must fetch from the mirror apt already uses here (a proxy or local mirror, possibly the only one
 reachable), so nothing names a mirror host in code. The rules follow apt's sources.list(5): one-line ``.list``

@@ -7,8 +7,6 @@ constraint and reads only what it names (``%`` one level, trailing ``%%`` recurs
 configuration like augeas' Sshd and AptConf lenses.
 """
 
-import importlib.machinery
-import importlib.util
 import json
 import os
 import subprocess
@@ -17,18 +15,12 @@ import sys
 import pytest
 
 from ansible_collections.gough.gough.plugins.module_utils import osquery_schema
-
-STANDIN = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "lab", "images", "node",
-                                       "osqueryd-lab"))
+from gough_lab.fleet.osquery_host import STANDIN, load_standin
 
 
 @pytest.fixture(scope="module")
 def standin():
-    loader = importlib.machinery.SourceFileLoader("osqueryd_lab_engine", STANDIN)
-    spec = importlib.util.spec_from_loader("osqueryd_lab_engine", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    return load_standin()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""gough-lab maas|fleet dump-state and check-state: the lab's pg_dump and "load into a scratch database" for backups.
+"""gough-lab maas|fleet|awx dump-state and check-state: the lab's pg_dump and "load into a scratch database" for
+backups.
 
 pg_dump and mysqldump --single-transaction take a consistent snapshot while the service keeps writing; the dumps
 here must do the same for the emulators' sqlite state (online backup API), and a restored copy must answer as the
@@ -16,6 +17,7 @@ import threading
 import pytest
 
 from conftest import MAASClient  # pylint: disable=import-error
+from gough_lab.awx.testing import start_awx_emulator
 from gough_lab.common import statefile
 from gough_lab.fleet.testing import FakeOsqueryHost, start_fleet_emulator
 from gough_lab.testing import start_maas_emulator
@@ -98,6 +100,33 @@ def test_fleet_dump_restores_hosts_tokens_and_enroll_secret(tmp_path):
     try:
         assert copy.api("GET", "hosts").json()["hosts"] == before
         assert copy.api("GET", "spec/enroll_secret").json()["spec"]["secrets"] == secrets
+    finally:
+        copy.stop()
+
+
+def test_awx_dump_restores_objects_and_the_admin_token(tmp_path):
+    """Like a backup of AWX's database: the dump of a running emulator restores its objects, and the admin token
+    it issued still authenticates against the restored copy."""
+    awx = start_awx_emulator(tmp_path / "live")
+    try:
+        client = awx.client()
+        client.create("organizations/", {"name": "Backed up"})
+        rc, dump, err = cli("awx", "dump-state", "--state", str(tmp_path / "live"))
+        assert rc == 0, err
+        token = awx.token
+    finally:
+        awx.stop()
+    restored = tmp_path / "restored"
+    extract(dump, restored)
+    assert "awx.sqlite3" in os.listdir(restored)
+    rc, out, err = cli("awx", "check-state", "--state", str(restored))
+    assert rc == 0, err
+    assert b'"organizations": 1' in out and b'"users": 1' in out
+    copy = start_awx_emulator(restored)
+    try:
+        assert copy.token == token
+        status, found = copy.client().get("organizations/?name=Backed%20up")
+        assert status == 200 and found["count"] == 1
     finally:
         copy.stop()
 

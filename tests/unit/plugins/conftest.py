@@ -3,10 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Fixtures for the MAAS client tests: a scriptable fake MAAS on 127.0.0.1, and the lab emulator when present.
+"""Fixtures for the MAAS client and module tests: the lab MAAS emulator (the one MAAS the tests use), and a wire
+tap in front of it.
 
-The fake is deliberately small: it records every request (headers and raw body included) and plays back
-scripted answers or faults, so tests can assert on exactly what went over the wire.
+The tap records every request (headers and raw body included) and forwards it to the emulator, or plays back what
+the test scripted on the wire (resets, closes, a proxy's error page), so tests can assert on exactly what went over
+the wire while MAAS's answers come from the emulator.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +16,7 @@ __metaclass__ = type
 
 import collections
 import datetime
+import http.client
 import ipaddress
 import json
 import os
@@ -27,12 +30,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-CONSUMER, TOKEN, SECRET = "cOnSuMeRkEy1234567", "tOkEnKeY7654321abc", "sEcReTvAlUe0123456789abcdefghijk"
-API_KEY = "%s:%s:%s" % (CONSUMER, TOKEN, SECRET)
+# Response headers that belong to one hop: the tap sets its own.
+HOP_HEADERS = ("connection", "keep-alive", "transfer-encoding", "content-length")
 
 
 class Recorded(object):
-    """One request as the fake server saw it."""
+    """One request as the tap saw it."""
 
     def __init__(self, method, path, query, headers, body):
         self.method = method
@@ -49,24 +52,44 @@ class Recorded(object):
         return "Recorded(%s %s %r)" % (self.method, self.path, self.query)
 
 
-class FakeMAAS(object):
-    """A threaded HTTP/1.1 server that answers like MAAS, with scripted overrides.
+class MAASWireTap(object):
+    """An HTTP hop between the client under test and the lab MAAS emulator: it records every request (headers and
+    raw body included) and forwards it to the emulator, which answers as MAAS does, unless the test scripted
+    what happens on the wire instead.
 
-    ``script(action, ...)`` queues actions consumed one per request, in order; when the queue is empty the
-    default routes answer. Actions: ``("json", status, obj[, headers])``, ``("text", status, text[, headers])``,
-    ``("reset",)`` (read the request, then abort the connection with RST), ``("close",)`` (read it, close
-    without answering), ``("slow", seconds, action)`` (wait, then play ``action``), or a callable
-    ``(handler, recorded) -> action`` for stateful behaviour. A ``"_drop": True`` entry in an action's headers
-    closes the connection after the answer without announcing it (an idle keep-alive timeout, in effect).
-    With ``ssl_context`` the server speaks HTTPS.
+    The tap is not a MAAS: it has no MAAS behaviour of its own. What it scripts is what a network, a proxy or load
+    balancer in front of MAAS, or a MAAS that crashed mid-request can do, and what the emulator's rate-based fault
+    injection cannot put in a fixed order. ``script(action, ...)`` queues actions consumed one per request, in
+    order; when the queue is empty requests are forwarded. Actions: ``("forward",)``; ``("forward_then_reset",)``
+    (MAAS handles the request, then the connection dies before the answer: the effect happened, the client cannot
+    know); ``("reset",)`` (read the request, abort the connection with RST without forwarding it); ``("close",)``
+    (read it, close without answering); ``("json", status, obj[, headers])`` and ``("text", status, text[,
+    headers])`` (answer without forwarding, as a proxy's error page or a misbehaving server would); ``("slow",
+    seconds, action)`` (wait, then play ``action``); or a callable ``(handler, recorded) -> action``. A ``"_drop":
+    True`` entry in an action's headers closes the connection after the answer without announcing it (an idle
+    keep-alive timeout, in effect). With ``ssl_context`` the tap speaks HTTPS to the client.
     """
 
-    def __init__(self, ssl_context=None):
+    def __init__(self, upstream, ssl_context=None):
+        self.upstream = upstream
         self.requests = []
         self.actions = collections.deque()
         self.lock = threading.Lock()
         self.connections = 0
-        fake = self
+        tap = self
+        target = urlsplit(upstream.url)
+
+        def forward(recorded, raw_path):
+            headers = {name: value for name, value in recorded.headers.items()
+                       if name not in ("host", "connection", "keep-alive")}
+            conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+            try:
+                conn.request(recorded.method, raw_path, body=recorded.body, headers=headers)
+                response = conn.getresponse()
+                return (response.status, [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_HEADERS],
+                        response.read())
+            finally:
+                conn.close()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -76,8 +99,24 @@ class FakeMAAS(object):
 
             def setup(self):
                 BaseHTTPRequestHandler.setup(self)
-                with fake.lock:
-                    fake.connections += 1
+                with tap.lock:
+                    tap.connections += 1
+
+            def _reset(self):
+                # SO_LINGER 0 makes close() send RST: the client sees a reset, not a clean EOF.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+
+            def _answer(self, status, headers, payload, drop=False):
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                if drop:
+                    self.wfile.flush()
+                    self.close_connection = True
 
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
@@ -85,26 +124,29 @@ class FakeMAAS(object):
                 parts = urlsplit(self.path)
                 recorded = Recorded(self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True),
                                     dict((k.lower(), v) for k, v in self.headers.items()), body)
-                with fake.lock:
-                    fake.requests.append(recorded)
-                    action = fake.actions.popleft() if fake.actions else None
+                with tap.lock:
+                    tap.requests.append(recorded)
+                    action = tap.actions.popleft() if tap.actions else None
                 if callable(action):
                     action = action(self, recorded)
-                if action is None:
-                    action = fake.default(recorded)
+                action = action or ("forward",)
                 while action[0] == "slow":
                     time.sleep(action[1])
                     action = action[2]
                 kind = action[0]
                 if kind == "reset":
-                    # SO_LINGER 0 makes close() send RST: the client sees a reset, not a clean EOF.
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    self.close_connection = True
+                    self._reset()
                     return
                 if kind == "close":
                     self.close_connection = True
                     return
-                status = action[1]
+                if kind in ("forward", "forward_then_reset"):
+                    status, headers, payload = forward(recorded, self.path)
+                    if kind == "forward_then_reset":
+                        self._reset()
+                        return
+                    self._answer(status, headers, payload)
+                    return
                 headers = dict(action[3]) if len(action) > 3 else {}
                 drop = headers.pop("_drop", False)
                 if kind == "json":
@@ -113,16 +155,8 @@ class FakeMAAS(object):
                 else:
                     payload = (action[2] or "").encode()
                     content_type = "text/plain; charset=utf-8"
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-                if drop:
-                    self.wfile.flush()
-                    self.close_connection = True
+                self._answer(status=action[1], headers=[("Content-Type", content_type)] + list(headers.items()),
+                             payload=payload, drop=drop)
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
@@ -132,22 +166,11 @@ class FakeMAAS(object):
             self.server.socket = ssl_context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.url = "%s://127.0.0.1:%d/MAAS" % ("https" if ssl_context else "http", self.port)
-        self.api_key = API_KEY
-        self.secret_parts = (CONSUMER, TOKEN, SECRET)
+        self.api_key = upstream.api_key
+        self.secret_parts = tuple(upstream.api_key.split(":"))
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)
         self.thread.start()
-
-    def default(self, recorded):
-        """MAAS-like answers for the few endpoints the tests touch; checks the OAuth header first."""
-        if not check_oauth_header(recorded.headers.get("authorization", "")):
-            return ("text", 401, "Authorization Error: Invalid API key.")
-        if recorded.path == "/MAAS/api/2.0/version/":
-            return ("json", 200, {"version": "3.6.1", "subversion": "", "capabilities": ["authenticate-api"]})
-        if recorded.path == "/MAAS/api/2.0/users/" and recorded.op == "whoami":
-            return ("json", 200, {"username": "admin", "email": "admin@example.com", "is_superuser": True,
-                                  "is_local": True})
-        return ("json", 200, {"method": recorded.method, "path": recorded.path})
 
     def script(self, *actions):
         """Queue actions for the next requests (see the class docstring)."""
@@ -159,30 +182,25 @@ class FakeMAAS(object):
         self.server.server_close()
 
 
-def check_oauth_header(value):
-    """True if ``value`` is the exact PLAINTEXT header the client must send for the test key."""
-    if not value.startswith("OAuth "):
-        return False
-    fields = {}
-    for item in value[len("OAuth "):].split(", "):
-        name, quoted = item.split("=", 1) if "=" in item else (item, "")
-        if not (quoted.startswith('"') and quoted.endswith('"')):
-            return False
-        fields[name] = quoted[1:-1]
-    return (fields.get("oauth_version") == "1.0" and fields.get("oauth_signature_method") == "PLAINTEXT"
-            and fields.get("oauth_consumer_key") == CONSUMER and fields.get("oauth_token") == TOKEN
-            and fields.get("oauth_signature") == "&" + SECRET and bool(fields.get("oauth_nonce"))
-            and fields.get("oauth_timestamp", "").isdigit())
+@pytest.fixture(scope="session")
+def tap_upstream(tmp_path_factory):
+    """One lab MAAS emulator (4 Ready machines) behind the taps of a session; tests name what they create."""
+    from gough_lab import testing  # pylint: disable=import-outside-toplevel
+    emulator = testing.start_maas_emulator(str(tmp_path_factory.mktemp("maas-behind-tap")), machines=4)
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
 
 
 @pytest.fixture
-def fake_maas():
-    """A running ``FakeMAAS``; stopped after the test."""
-    server = FakeMAAS()
+def maas_tap(tap_upstream):
+    """A ``MAASWireTap`` in front of the session's MAAS emulator; stopped after the test."""
+    tap = MAASWireTap(tap_upstream)
     try:
-        yield server
+        yield tap
     finally:
-        server.stop()
+        tap.stop()
 
 
 @pytest.fixture
@@ -300,20 +318,20 @@ def tls_files(tmp_path_factory):
 
 
 @pytest.fixture
-def fake_maas_tls(tls_files):
-    """A ``FakeMAAS`` speaking HTTPS with the ``tls_files`` server certificate."""
-    server = FakeMAAS(ssl_context=tls_files.server_context())
+def maas_tap_tls(tap_upstream, tls_files):
+    """A ``MAASWireTap`` speaking HTTPS with the ``tls_files`` server certificate."""
+    tap = MAASWireTap(tap_upstream, ssl_context=tls_files.server_context())
     try:
-        yield server
+        yield tap
     finally:
-        server.stop()
+        tap.stop()
 
 
 @pytest.fixture
-def fake_maas_tls_wrong_name(tls_files):
-    """A ``FakeMAAS`` on HTTPS whose certificate (signed by the test CA) names maas.test, not 127.0.0.1."""
-    server = FakeMAAS(ssl_context=tls_files.server_context(tls_files.wrong_name_cert))
+def maas_tap_tls_wrong_name(tap_upstream, tls_files):
+    """A ``MAASWireTap`` on HTTPS whose certificate (signed by the test CA) names maas.test, not 127.0.0.1."""
+    tap = MAASWireTap(tap_upstream, ssl_context=tls_files.server_context(tls_files.wrong_name_cert))
     try:
-        yield server
+        yield tap
     finally:
-        server.stop()
+        tap.stop()

@@ -6,8 +6,9 @@
 """Fixtures for the Fleet client and module tests: the lab Fleet emulator, and hosts that enroll in it.
 
 Imported by the Fleet test files (``from fleet_lab import ...``; tests/unit/plugins is on sys.path through its
-conftest). ``OsqueryHost`` speaks the osquery TLS API the way osqueryd does (enroll with a secret and host
-details, then distributed reads as check-ins), so the modules see hosts enrolled through the real protocol.
+conftest). ``OsqueryHost`` is the lab's one osquery client (gough_lab.fleet.osquery_host, which runs the node image's
+osqueryd-lab agent): it enrolls with a secret and host details, then checks in with distributed reads, so the
+modules see hosts enrolled through the real protocol.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,11 +19,12 @@ import os
 import ssl
 import threading
 import time
-import urllib.error
 import urllib.request
 import uuid
 
 import pytest
+
+from gough_lab.fleet.osquery_host import FakeOsqueryHost
 
 
 class OsqueryError(Exception):
@@ -34,54 +36,37 @@ class OsqueryError(Exception):
         self.body = body
 
 
-class OsqueryHost(object):
-    """One simulated osqueryd: enrolls with ``secret`` and checks in on demand."""
+class OsqueryHost(FakeOsqueryHost):
+    """A lab osquery host (the node image's osqueryd-lab agent, in this process) identified by its osquery instance
+    id, as osqueryd's ``--host_identifier=instance`` is: a reinstall on the same hardware is a new Fleet host."""
 
     def __init__(self, emulator, hostname, secret=None, host_uuid=None, serial=None):
-        self.emulator = emulator
-        self.hostname = hostname
-        self.secret = secret if secret is not None else emulator.enroll_secret
-        self.uuid = host_uuid or str(uuid.uuid4()).upper()
-        self.serial = serial or "SN-" + uuid.uuid4().hex[:10].upper()
-        self.instance_id = str(uuid.uuid4())
-        self.node_key = None
+        super(OsqueryHost, self).__init__(
+            emulator, hostname, uuid=host_uuid or str(uuid.uuid4()).upper(),
+            serial=serial or "SN-" + uuid.uuid4().hex[:10].upper(), secret=secret, os_name="Ubuntu",
+            os_version="24.04.1 LTS (Noble Numbat)", platform="ubuntu")
+        self.instance_id = self.identifier = str(uuid.uuid4())
         self._stop = None
 
-    def _post(self, endpoint, body):
-        data = json.dumps(body).encode()
-        request = urllib.request.Request(self.emulator.url + "/api/v1/osquery/" + endpoint, data=data, method="POST",
-                                         headers={"Content-Type": "application/json",
-                                                  "User-Agent": "osquery/5.14.1"})
-        context = ssl.create_default_context(cafile=self.emulator.ca_cert)
-        try:
-            with urllib.request.urlopen(request, timeout=30, context=context) as response:
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            raise OsqueryError(exc.code, exc.read().decode("utf-8", "replace"))
-
     def enroll(self):
-        """Enroll (a new instance_id makes it a new Fleet host, as a reinstalled server would be)."""
-        details = {
-            "os_version": {"name": "Ubuntu", "version": "24.04.1 LTS (Noble Numbat)", "major": "24", "minor": "4",
-                           "platform": "ubuntu", "platform_like": "debian", "codename": "noble"},
-            "osquery_info": {"version": "5.14.1", "instance_id": self.instance_id, "uuid": self.uuid},
-            "system_info": {"hostname": self.hostname, "uuid": self.uuid, "hardware_serial": self.serial,
-                            "computer_name": self.hostname, "cpu_brand": "Lab CPU", "physical_memory": "4294967296"},
-            "platform_info": {},
-        }
-        body = self._post("enroll", {"enroll_secret": self.secret, "host_identifier": self.instance_id,
-                                     "platform_type": "9", "host_details": details})
-        self.node_key = body["node_key"]
+        """Enroll (a new instance_id makes it a new Fleet host, as a reinstalled server would be); raises
+        OsqueryError when Fleet refuses."""
+        response = super(OsqueryHost, self).enroll()
+        if response.status != 200:
+            raise OsqueryError(response.status, response.body.decode("utf-8", "replace"))
         return self
 
     def reinstall(self):
         """A fresh install on the same hardware: a new osquery instance ID, then enroll."""
-        self.instance_id = str(uuid.uuid4())
+        self.instance_id = self.identifier = str(uuid.uuid4())
         return self.enroll()
 
     def check_in(self):
-        """One distributed read (what keeps a host online)."""
-        return self._post("distributed/read", {"node_key": self.node_key})
+        """One distributed read (what keeps a host online); raises OsqueryError when Fleet refuses."""
+        response = self.read()
+        if response.status != 200:
+            raise OsqueryError(response.status, response.body.decode("utf-8", "replace"))
+        return response.json()
 
     def keep_online(self, interval=0.5, delay=0.0, reinstall=False):
         """Check in every ``interval`` seconds from a thread until ``stop()``; after ``delay`` seconds, first

@@ -285,12 +285,12 @@ def evil_machine(marker):
     }
 
 
-def test_strings_from_maas_are_never_templated(fake_maas, tmp_path):
+def test_strings_from_maas_are_never_templated(maas_tap, tmp_path):
     marker = str(tmp_path / "templated")
     machine = evil_machine(marker)
     config = write_config(tmp_path, "hostname_source: fqdn\n")
-    fake_maas.script(("json", 200, [machine]))
-    data, _result = inventory_list(config, fake_maas.url, fake_maas.api_key)
+    maas_tap.script(("json", 200, [machine]))
+    data, _result = inventory_list(config, maas_tap.url, maas_tap.api_key)
     hostvars = data["_meta"]["hostvars"][machine["fqdn"]]
     evil = EVIL % marker
     assert hostvars["maas_hostname"] == {"__ansible_unsafe": machine["hostname"]}
@@ -312,11 +312,11 @@ def test_strings_from_maas_are_never_templated(fake_maas, tmp_path):
     - ansible.builtin.debug:
         msg: "{{ copied }} {{ hostvars[inventory_hostname].maas_tags[0] }}"
 """)
-    fake_maas.script(("json", 200, [machine]))
+    maas_tap.script(("json", 200, [machine]))
     # The inventory source reads MAAS_URL/MAAS_API_KEY from the job's environment, as AWX's MAAS credential injects.
     result = playbook_runner.run_playbook(str(playbook), str(tmp_path / "job"), inventory=config,
                                           collections=COLLECTIONS,
-                                          envvars={"MAAS_URL": fake_maas.url, "MAAS_API_KEY": fake_maas.api_key,
+                                          envvars={"MAAS_URL": maas_tap.url, "MAAS_API_KEY": maas_tap.api_key,
                                                    "ANSIBLE_INVENTORY_ENABLED": "gough.gough.maas"})
     assert result.rc == 0, result.output
     assert "lookup('pipe'" in result.stdout
