@@ -248,6 +248,7 @@ import time
 
 from ansible_collections.gough.gough.plugins.module_utils.fleet import host_summary, parse_time
 from ansible_collections.gough.gough.plugins.module_utils.fleet_entity import FleetModule, resolve_team
+from ansible_collections.gough.gough.plugins.module_utils.polling import WaitTimeout, wait_until
 
 IDENTIFIERS = ("hostname", "uuid", "hardware_serial")
 EPOCH = parse_time(0)
@@ -360,18 +361,21 @@ def main():
                 kept = [h for h in kept if enrolled_time(h) >= enrolled_after]
             return newest_first(kept)
 
+        def newest():
+            found = fresh(candidates())
+            return found[0] if found else None
+
         started = time.monotonic()
-        remaining = fresh(current)
-        host = remaining[0] if remaining else None
-        waiting = params["wait"] and not fleet.check_mode
-        while waiting and (host is None or host.get("status") != "online"):
-            elapsed = time.monotonic() - started
-            if elapsed >= params["wait_timeout"]:
-                fleet.fail(timeout_message(described, host, params["wait_timeout"], client.api_url),
-                           host=host_summary(host), deleted_hosts=[deleted_view(h) for h in deleted])
-            time.sleep(min(params["poll_interval"], max(params["wait_timeout"] - elapsed, 0.01)))
-            remaining = fresh(candidates())
-            host = remaining[0] if remaining else None
+        host = (fresh(current) or [None])[0]
+        if params["wait"] and not fleet.check_mode:
+            try:
+                # A fixed interval: enrollment takes seconds, and the wait is bounded by wait_timeout.
+                host = wait_until(newest, lambda h: h is not None and h.get("status") == "online",
+                                  params["wait_timeout"], interval=params["poll_interval"],
+                                  max_interval=params["poll_interval"], backoff=1, initial=host)
+            except WaitTimeout as exc:
+                fleet.fail(timeout_message(described, exc.last, params["wait_timeout"], client.api_url),
+                           host=host_summary(exc.last), deleted_hosts=[deleted_view(h) for h in deleted])
         waited = round(time.monotonic() - started, 1)
 
         if host is None:

@@ -363,6 +363,12 @@ machines:
           returned: success
           type: str
           sample: "Node installation failure - 'curtin' 'install' failed"
+    replaced_by:
+      description: With O(on_failure=replace), the system ID of the machine deployed in place of this failed one;
+        null for every other machine. A replaced machine does not fail the task.
+      returned: success
+      type: str
+      sample: 7xkq2p
 system_ids:
   description: System IDs of the machines the task manages (not counting machines replaced after failing).
   returned: always
@@ -406,11 +412,8 @@ from ansible_collections.gough.gough.plugins.module_utils.maas import (
     client_from_module,
     maas_argument_spec,
 )
-from ansible_collections.gough.gough.plugins.module_utils.maas_batch import (
-    DEFAULT_CONCURRENCY,
-    BatchError,
-    MachineDeployment,
-)
+from ansible_collections.gough.gough.plugins.module_utils.maas_deployment import BatchError, MachineDeployment
+from ansible_collections.gough.gough.plugins.module_utils.maas_fanout import DEFAULT_CONCURRENCY
 from ansible_collections.gough.gough.plugins.module_utils.maas_validate import (
     MAASValidationError,
     check_references,
