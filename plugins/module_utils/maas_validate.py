@@ -5,15 +5,16 @@
 
 """Input checks shared by the MAAS modules, run before the first write.
 
-Every check raises ``MAASValidationError`` (a ``ValueError``) whose message starts with the name of the option it is
-about (``mac_addresses: 'zz' is not a MAC address ...``), so a module can hand ``str(exc)`` to ``fail_json``. The
-pure checks also return the value normalised to the spelling MAAS uses, so modules compare like with like.
+Every check raises ``BadInput`` (a ``ValueError``; ``MAASValidationError`` is the same class) whose message starts
+with the name of the option it is about (``mac_addresses: 'zz' is not a MAC address ...``); ``GoughModule.run``
+hands it to ``fail_json`` with that ``field``. The pure checks also return the value normalised to the spelling MAAS
+uses, so modules compare like with like.
 
 ``check_references`` needs a client: it makes one ``GET`` per kind of object named (zones, pools, domains,
 tags) and lists every unknown name in its message. ``normalize_distro_series`` consults ``GET boot-resources/``
 when given a client, so a series MAAS has not imported fails early too.
 
-Runs inside modules, so it imports only the standard library.
+Runs inside modules, so it imports only the standard library and ``gough_module`` (for ``BadInput``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,14 +22,10 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput
 
-class MAASValidationError(ValueError):
-    """Bad input for the option ``field``; ``str()`` is ``"<field>: <message>"``."""
-
-    def __init__(self, field, message):
-        super(MAASValidationError, self).__init__("%s: %s" % (field, message))
-        self.field = field
-        self.message = message
+#: The one bad-input error of the collection (``gough_module.BadInput``); the old name is kept so imports hold.
+MAASValidationError = BadInput
 
 
 # -- MAC addresses ----------------------------------------------------------------------------------------------
@@ -40,8 +37,8 @@ _MAC_RE = re.compile(r"^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$|^([0-9a-f]{4}\.){2}[0-9
 def normalize_mac(value, field="mac_addresses"):
     """Return ``value`` as a lower-case, colon-separated MAC (``52:54:00:12:34:56``) or raise naming ``field``."""
     if not isinstance(value, str) or not _MAC_RE.match(value.strip().lower()):
-        raise MAASValidationError(field, "%r is not a MAC address; use six hex octets such as 52:54:00:12:34:56."
-                                  % (value,))
+        raise BadInput(field, "%r is not a MAC address; use six hex octets such as 52:54:00:12:34:56."
+                       % (value,))
     digits = re.sub(r"[^0-9a-f]", "", value.strip().lower())
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
@@ -69,16 +66,16 @@ def validate_hostname(value, field="hostname", allow_fqdn=False):
     With ``allow_fqdn`` a dotted name is accepted when every label is valid and the whole is at most 253 characters.
     """
     if not isinstance(value, str) or not value:
-        raise MAASValidationError(field, "must be a non-empty string.")
+        raise BadInput(field, "must be a non-empty string.")
     labels = value.split(".")
     if len(labels) > 1 and not allow_fqdn:
-        raise MAASValidationError(field, "%r must be a short hostname without dots (the domain is a separate "
-                                         "option)." % value)
+        raise BadInput(field, "%r must be a short hostname without dots (the domain is a separate "
+                              "option)." % value)
     if len(value) > 253:
-        raise MAASValidationError(field, "%r is longer than 253 characters." % value)
+        raise BadInput(field, "%r is longer than 253 characters." % value)
     for label in labels:
         if not _LABEL_RE.match(label):
-            raise MAASValidationError(
+            raise BadInput(
                 field, "%r is not a valid hostname: each label must be 1 to 63 letters, digits or hyphens, and "
                        "must not start or end with a hyphen." % value)
     return value
@@ -95,17 +92,17 @@ _SUBARCH_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
 def normalize_architecture(value, field="architecture"):
     """Return ``arch/subarch`` for ``amd64``, ``amd64/generic``, ``arm64/hwe-22.04``, ...; raise on anything else."""
     if not isinstance(value, str) or not value.strip():
-        raise MAASValidationError(field, "must be one of %s, optionally followed by /subarchitecture "
-                                         "(e.g. amd64/generic)." % ", ".join(ARCHITECTURES))
+        raise BadInput(field, "must be one of %s, optionally followed by /subarchitecture "
+                              "(e.g. amd64/generic)." % ", ".join(ARCHITECTURES))
     text = value.strip().lower()
     arch, _sep, subarch = text.partition("/")
     if arch not in ARCHITECTURES:
-        raise MAASValidationError(field, "%r is not a known architecture; expected one of %s, optionally followed "
-                                         "by /subarchitecture (e.g. amd64/generic)."
-                                  % (value, ", ".join(ARCHITECTURES)))
+        raise BadInput(field, "%r is not a known architecture; expected one of %s, optionally followed "
+                              "by /subarchitecture (e.g. amd64/generic)."
+                       % (value, ", ".join(ARCHITECTURES)))
     if _sep and not _SUBARCH_RE.match(subarch):
-        raise MAASValidationError(field, "%r has an invalid subarchitecture %r (expected e.g. generic or hwe-22.04)."
-                                  % (value, subarch))
+        raise BadInput(field, "%r has an invalid subarchitecture %r (expected e.g. generic or hwe-22.04)."
+                       % (value, subarch))
     return "%s/%s" % (arch, subarch or "generic")
 
 
@@ -144,8 +141,8 @@ POWER_TYPES = {
 def validate_power_type(value, field="power_type"):
     """Return ``value`` if it is one of ``POWER_TYPES``, else raise listing them."""
     if value not in POWER_TYPES:
-        raise MAASValidationError(field, "%r is not a MAAS power type; expected one of %s."
-                                  % (value, ", ".join(sorted(POWER_TYPES))))
+        raise BadInput(field, "%r is not a MAAS power type; expected one of %s."
+                       % (value, ", ".join(sorted(POWER_TYPES))))
     return value
 
 
@@ -158,11 +155,11 @@ def validate_power_parameters(power_type, parameters, field="power_parameters", 
     validate_power_type(power_type, type_field)
     parameters = parameters or {}
     if not isinstance(parameters, dict):
-        raise MAASValidationError(field, "must be a dictionary of power parameter names to values.")
+        raise BadInput(field, "must be a dictionary of power parameter names to values.")
     missing = [key for key in POWER_TYPES[power_type]
                if parameters.get(key) is None or str(parameters.get(key)).strip() == ""]
     if missing:
-        raise MAASValidationError(field, "power type %s needs %s." % (power_type, ", ".join(missing)))
+        raise BadInput(field, "power type %s needs %s." % (power_type, ", ".join(missing)))
     return dict((key, value if isinstance(value, str) else str(value).lower() if isinstance(value, bool)
                  else str(value)) for key, value in parameters.items() if value is not None)
 
@@ -203,7 +200,7 @@ def normalize_distro_series(value, client=None, field="distro_series"):
     ``centos/8`` is accepted then, when it is imported. Unknown series fail with the allowed list.
     """
     if not isinstance(value, str) or not value.strip():
-        raise MAASValidationError(field, "must be a release such as jammy, ubuntu/jammy or 22.04.")
+        raise BadInput(field, "must be a release such as jammy, ubuntu/jammy or 22.04.")
     text = value.strip().lower()
     osystem, _sep, series = text.rpartition("/")
     if osystem in ("", "ubuntu"):
@@ -216,12 +213,12 @@ def normalize_distro_series(value, client=None, field="distro_series"):
         candidate = wanted or series
         if candidate in available:
             return candidate
-        raise MAASValidationError(field, "%r is not a series MAAS has boot images for; imported: %s."
-                                  % (value, ", ".join(available) or "none"))
+        raise BadInput(field, "%r is not a series MAAS has boot images for; imported: %s."
+                       % (value, ", ".join(available) or "none"))
     if wanted is None or wanted not in _CODENAMES:
-        raise MAASValidationError(field, "%r is not a known Ubuntu series; expected one of %s (or ubuntu/<codename>, "
-                                         "or the version number)."
-                                  % (value, ", ".join("%s (%s)" % pair for pair in UBUNTU_SERIES)))
+        raise BadInput(field, "%r is not a known Ubuntu series; expected one of %s (or ubuntu/<codename>, "
+                              "or the version number)."
+                       % (value, ", ".join("%s (%s)" % pair for pair in UBUNTU_SERIES)))
     return wanted
 
 
@@ -236,13 +233,13 @@ TAG_NAME_MAX = 256
 
 def validate_tag_name(value, field="name"):
     """Return ``value`` if MAAS would accept it as a tag name (letters, digits, ``-`` and ``_``, at most 256
-    characters); else raise ``MAASValidationError`` quoting the name."""
+    characters); else raise ``BadInput`` quoting the name."""
     if not isinstance(value, str) or not _TAG_NAME_RE.match(value):
-        raise MAASValidationError(field, "%r is not a valid MAAS tag name; use only letters, digits, '-' and '_'."
-                                  % (value,))
+        raise BadInput(field, "%r is not a valid MAAS tag name; use only letters, digits, '-' and '_'."
+                       % (value,))
     if len(value) > TAG_NAME_MAX:
-        raise MAASValidationError(field, "%r is not a valid MAAS tag name; MAAS allows at most %d characters (it has "
-                                         "%d)." % (value, TAG_NAME_MAX, len(value)))
+        raise BadInput(field, "%r is not a valid MAAS tag name; MAAS allows at most %d characters (it has "
+                              "%d)." % (value, TAG_NAME_MAX, len(value)))
     return value
 
 
@@ -270,7 +267,7 @@ def unknown_names(client, kind, names):
 
 
 def check_references(client, zone=None, pool=None, domain=None, tags=None, fields=None):
-    """Raise ``MAASValidationError`` if any named zone, pool, domain or tag does not exist in MAAS.
+    """Raise ``BadInput`` if any named zone, pool, domain or tag does not exist in MAAS.
 
     Each argument is a name or a list of names (pools and domains may also be given by numeric id); kinds that
     are not given cost no request, the others one ``GET`` each. The message names the option (override with
@@ -284,6 +281,6 @@ def check_references(client, zone=None, pool=None, domain=None, tags=None, field
         unknown = unknown_names(client, kind, names)
         if unknown:
             noun = _REFERENCE_KINDS[kind][2]
-            raise MAASValidationError(
+            raise BadInput(
                 fields.get(kind, _REFERENCE_KINDS[kind][1]),
                 "MAAS has no %s named %s." % (noun + ("s" if len(unknown) > 1 else ""), ", ".join(unknown)))
