@@ -23,6 +23,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import connection_argument_spec
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError, client_from_params
 from ansible_collections.gough.gough.plugins.module_utils.maas_deployment import MachineDeployment
 from ansible_collections.gough.gough.plugins.modules.maas_deploy import MODULE_KWARGS, argument_spec
@@ -91,7 +92,9 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        validated = ArgumentSpecValidator(argument_spec(), mutually_exclusive=MODULE_KWARGS["mutually_exclusive"],
+        spec = connection_argument_spec("maas")
+        spec.update(argument_spec())
+        validated = ArgumentSpecValidator(spec, mutually_exclusive=MODULE_KWARGS["mutually_exclusive"],
                                           required_by=MODULE_KWARGS["required_by"]).validate(args)
         params = validated.validated_parameters
         if validated.error_messages or not params.get("wait") or self._task.check_mode:

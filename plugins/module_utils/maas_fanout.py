@@ -17,9 +17,16 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError
 
 DEFAULT_CONCURRENCY = 16
+
+
+def check_concurrency(params, name="concurrency"):
+    """Raise ``BadInput`` unless ``params[name]`` (the most requests in flight) is 1 or more; None passes."""
+    if params.get(name) is not None and params[name] < 1:
+        raise BadInput(name, "must be 1 or more, got %d." % params[name])
 
 
 def map_concurrently(function, items, concurrency=DEFAULT_CONCURRENCY):

@@ -189,54 +189,44 @@ summary:
   sample: "2 New machines commissioned (node-07, node-08), tagged rack-a: 2 Ready, 0 failed"
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.gough.gough.plugins.module_utils.maas import (
-    MAASError,
-    client_from_module,
-    commissioning_argument_spec,
-    maas_argument_spec,
-)
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import GoughModule, check_wait
+from ansible_collections.gough.gough.plugins.module_utils.maas import commissioning_argument_spec
 from ansible_collections.gough.gough.plugins.module_utils.maas_commissioning import Commissioning
-from ansible_collections.gough.gough.plugins.module_utils.maas_validate import MAASValidationError, validate_tag_name
+from ansible_collections.gough.gough.plugins.module_utils.maas_fanout import DEFAULT_CONCURRENCY, check_concurrency
+from ansible_collections.gough.gough.plugins.module_utils.maas_validate import validate_tag_name
 
 
-def main():
-    argument_spec = maas_argument_spec()
-    argument_spec.update(commissioning_argument_spec())
-    argument_spec.update(
+def argument_spec():
+    """The module's own options; GoughModule adds the connection options."""
+    spec = commissioning_argument_spec()
+    spec.update(
         match=dict(type="list", elements="str"),
         tags=dict(type="list", elements="str", default=[]),
         comment=dict(type="str"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1800),
         poll_interval=dict(type="float", default=5),
-        concurrency=dict(type="int", default=16),
+        concurrency=dict(type="int", default=DEFAULT_CONCURRENCY),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    return spec
+
+
+def work(module):
+    """Commission the New machines; a run with failed machines fails the task with every machine's result."""
     params = module.params
     params["match"] = [p for p in params["match"] or [] if p]
     # Every input check comes before the first request.
-    try:
-        params["tags"] = [validate_tag_name(tag, "tags") for tag in dict.fromkeys(params["tags"])]
-        for name in ("wait_timeout", "concurrency"):
-            if params[name] < 1:
-                raise MAASValidationError(name, "must be at least 1, got %d." % params[name])
-        if params["poll_interval"] <= 0:
-            raise MAASValidationError("poll_interval", "must be more than 0, got %s." % params["poll_interval"])
-    except MAASValidationError as exc:
-        module.fail_json(msg=str(exc))
-    client = client_from_module(module)
-    try:
-        run = Commissioning(client, params, module.check_mode).start().wait()
-    except MAASError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
-    finally:
-        client.close()
-    result = run.result()
+    params["tags"] = [validate_tag_name(tag, "tags") for tag in dict.fromkeys(params["tags"])]
+    check_wait(params)
+    check_concurrency(params)
+    result = Commissioning(module.client, params, module.check_mode).start().wait().result()
     if result.get("failed"):
-        module.fail_json(**result)
-    module.exit_json(**result)
+        module.ansible.fail_json(**module.finish(result))
+    return result
+
+
+def main():
+    GoughModule("maas", argument_spec(), supports_check_mode=True).run(work)
 
 
 if __name__ == "__main__":

@@ -248,6 +248,9 @@ def test_on_failure_replace_deploys_another_matching_machine(lab, run_module, fa
     assert statuses[failures[0]]["action"] == "released" and "replaced by" in statuses[failures[0]]["msg"]
     assert all(statuses[sid]["status"] == "Deployed" for sid in result["system_ids"])
     assert [m["action"] for m in result["machines"]].count("replacement") == 1
+    replacement = next(m["system_id"] for m in result["machines"] if m["action"] == "replacement")
+    assert statuses[failures[0]]["replaced_by"] == replacement
+    assert [m["system_id"] for m in result["machines"] if m["replaced_by"]] == [failures[0]]
     assert sorted(m["system_id"] for m in machines_of(lab, agent_name="rep", status="deployed")) == \
         sorted(result["system_ids"])
 
