@@ -133,6 +133,8 @@ class MachineRecord(object):
 class Progress(namedtuple("Progress", "state done moving failed total")):
     """How far a ``state`` (``deployed`` or ``released``) run is: machines done, still moving, failed, in all."""
 
+    __slots__ = ()
+
 
 def progress_counts(machines, state):
     """The ``Progress`` of a ``state`` run over ``machines`` (system_id -> machine)."""
