@@ -34,8 +34,8 @@ def module_args(module, port, **options):
 ])
 @pytest.mark.parametrize("module", [maas_deploy, maas_commission, fleet_enroll],
                          ids=["maas_deploy", "maas_commission", "fleet_enroll"])
-def test_the_same_bad_wait_option_gives_the_same_message_in_every_module(run_module, closed_port, module, options,
-                                                                           field, message):
+def test_the_same_bad_wait_option_gives_the_same_message_in_every_module(
+        run_module, closed_port, module, options, field, message):
     result = run_module(module, module_args(module, closed_port, **options))
     assert result["failed"] is True
     assert result["msg"] == message and result["field"] == field
