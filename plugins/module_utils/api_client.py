@@ -293,12 +293,3 @@ def connection_options(params, secret_option, overrides):
     options[secret_option] = params[secret_option]
     options.update(overrides)
     return options
-
-
-def check_timing_options(module):
-    """Fail the module when ``timeout`` or ``retries`` is out of range."""
-    params = module.params
-    if params.get("timeout") is not None and params["timeout"] <= 0:
-        module.fail_json(msg="timeout: must be a positive number of seconds.")
-    if params.get("retries") is not None and params["retries"] < 0:
-        module.fail_json(msg="retries: must be 0 or more.")

@@ -29,12 +29,12 @@ from ansible_collections.gough.gough.plugins.module_utils.api_client import (
     DEFAULT_TIMEOUT,
     ApiClient,
     ApiError,
-    check_timing_options,
     clip as _clip,
     connection_argument_spec,
     connection_options,
     split_base_url,
 )
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput
 from ansible_collections.gough.gough.plugins.module_utils.http_retry import Confirmed
 
 API_PATH = "/api/v1/fleet/"
@@ -428,15 +428,23 @@ def client_from_params(params, **overrides):
 
 
 def client_from_module(module, **overrides):
-    """Build a ``FleetClient`` from a module's connection options; bad options end in ``fail_json`` naming them."""
-    params = module.params
-    check_timing_options(module)
+    """Build a ``FleetClient`` from an ``AnsibleModule``'s connection options; bad options end in ``fail_json`` naming
+    them. For modules not yet on ``GoughModule`` (which builds its client itself)."""
+    from ansible_collections.gough.gough.plugins.module_utils.gough_module import connect
     try:
-        normalize_base_url(params.get("url"))
-    except FleetError as exc:
-        module.fail_json(msg="url: %s" % exc)
-    try:
-        return client_from_params(params, **overrides)
-    except FleetError as exc:
-        field = "api_token" if "token" in str(exc) else "ca_path" if "ca_path" in str(exc) else "url"
-        module.fail_json(msg="%s: %s" % (field, exc))
+        return connect("fleet", module.params, **overrides)
+    except BadInput as exc:
+        module.fail_json(msg=str(exc), field=exc.field)
+
+
+def resolve_team(client, name):
+    """``(team_id, team_name)`` for team ``name``; ``(None, None)`` for the global scope (``name`` None or empty).
+
+    Raises ``BadInput`` naming the option ``team`` when Fleet has no such team.
+    """
+    if not name:
+        return None, None
+    team = client.find_team(name)
+    if team is None:
+        raise BadInput("team", "Fleet has no team named %r; create it first (gough.gough.fleet_team)." % name)
+    return team["id"], name

@@ -79,6 +79,16 @@ def check_wait(params, timeout="wait_timeout", interval="poll_interval", zero_ti
                        % (timeout, _number(every), _number(wait)))
 
 
+def require_text(params, name):
+    """``params[name]`` without surrounding blanks; raise ``BadInput`` when it is set but blank (None stays None)."""
+    value = params.get(name)
+    if value is None:
+        return None
+    if not value.strip():
+        raise BadInput(name, "must not be empty.")
+    return value.strip()
+
+
 def check_connection(params):
     """Check the connection options every module shares (``timeout``, ``retries``); raise ``BadInput``."""
     check_positive(params, "timeout")
@@ -214,13 +224,16 @@ class GoughModule(object):
         other exceptions are bugs and propagate with their traceback. The client is closed either way. Bad
         connection options fail before ``work`` runs.
         """
+        failure = result = None
         try:
-            try:
-                self.client  # pylint: disable=pointless-statement
-                result = work(self)
-            except (BadInput, ApiError, _wait_timeout()) as exc:
-                self.ansible.fail_json(**error_result(exc))
+            if self._client is None:
+                self._client = connect(self.api, self.params)
+            result = self.finish(work(self))
+        except (BadInput, ApiError, _wait_timeout()) as exc:
+            failure = error_result(exc)
         finally:
             if self._client is not None and hasattr(self._client, "close"):
                 self._client.close()
-        self.ansible.exit_json(**self.finish(result))
+        if failure is not None:
+            self.ansible.fail_json(**failure)
+        self.ansible.exit_json(**result)

@@ -29,7 +29,6 @@ from ansible_collections.gough.gough.plugins.module_utils.api_client import (  #
     MIN_SCRUB_LENGTH,
     ApiClient,
     ApiError,
-    check_timing_options,
     clip as _clip,
     connection_argument_spec,
     connection_options,
@@ -440,24 +439,18 @@ def commission_form(params):
 
 
 def client_from_module(module, **overrides):
-    """Build a ``MAASClient`` from a module's connection options; bad options end in ``fail_json``.
+    """Build a ``MAASClient`` from an ``AnsibleModule``'s connection options; bad options end in ``fail_json``.
 
-    A malformed key fails naming the field ``api_key`` (never showing it); a bad URL names ``url``.
+    For modules not yet on ``GoughModule`` (which builds its client itself). A malformed key fails naming the field
+    ``api_key`` (never showing it); a bad URL names ``url``.
     """
-    params = module.params
-    check_timing_options(module)
+    from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput, connect
     try:
-        parse_api_key(params.get("api_key"))
-    except MAASKeyError as exc:
-        module.fail_json(msg="api_key: %s" % exc)
-    try:
-        normalize_api_url(params.get("url"))
+        return connect("maas", module.params, **overrides)
+    except BadInput as exc:
+        module.fail_json(msg=str(exc), field=exc.field)
     except MAASError as exc:
-        module.fail_json(msg="url: %s" % exc)
-    try:
-        return client_from_params(params, **overrides)
-    except MAASError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), **exc.details())
 
 
 def client_from_params(params, **overrides):

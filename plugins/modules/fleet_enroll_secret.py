@@ -148,7 +148,8 @@ secrets:
 import hashlib
 import secrets as random_secrets
 
-from ansible_collections.gough.gough.plugins.module_utils.fleet_entity import FleetModule, resolve_team
+from ansible_collections.gough.gough.plugins.module_utils.fleet import resolve_team
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput, GoughModule, require_text
 
 
 def fingerprint(secret):
@@ -170,53 +171,51 @@ def plan(current, params, new_secret):
     return current if current else [new_secret]
 
 
+def work(module):
+    """Bring the enroll secrets of the global scope or a team to what the options ask; secrets show as fingerprints."""
+    params, client = module.params, module.client
+    require_text(params, "secret")
+    if params["rotate"] and params["state"] == "absent":
+        raise BadInput("rotate", "cannot be used with state=absent.")
+    team_id, team_name = resolve_team(client, params["team"])
+    records = client.enroll_secrets(team_id)
+    records = sorted(records, key=lambda r: r.get("created_at") or "", reverse=True)
+    created = dict((r["secret"], r.get("created_at")) for r in records)
+    current = [r["secret"] for r in records]
+    # In check mode no secret is generated: the placeholder is never sent and never returned.
+    new_secret = None if module.check_mode else random_secrets.token_urlsafe(32)
+    wanted = plan(current, params, new_secret)
+    changed = wanted != current and set(wanted) != set(current)
+    if changed and not module.check_mode:
+        client.set_enroll_secrets(wanted, team_id)
+        created.update((r["secret"], r.get("created_at")) for r in client.enroll_secrets(team_id))
+
+    def describe(values):
+        items = []
+        for value in values:
+            item = {"fingerprint": fingerprint(value) if value is not None else None,
+                    "created_at": created.get(value) if value is not None else None}
+            if params["return_secrets"]:
+                item["secret"] = value
+            items.append(item)
+        return items
+
+    after = wanted if changed else current
+    diff = {"before": {"secrets": [fingerprint(s) for s in current]},
+            "after": {"secrets": [fingerprint(s) if s is not None else "(new secret)" for s in after]}}
+    return dict(changed=changed, scope=team_name or "global", team_id=team_id, count=len(after),
+                secrets=describe(after), diff=diff)
+
+
 def main():
-    fleet = FleetModule(dict(
+    GoughModule("fleet", dict(
         team=dict(type="str"),
         secret=dict(type="str", no_log=True),
         rotate=dict(type="bool", default=False),
         keep_old=dict(type="bool", default=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         return_secrets=dict(type="bool", default=False),
-    ), mutually_exclusive=[("secret", "rotate")])
-    params = fleet.params
-    if params["secret"] is not None and not params["secret"].strip():
-        fleet.fail("secret: must not be empty.")
-    if params["rotate"] and params["state"] == "absent":
-        fleet.fail("rotate: cannot be used with state=absent.")
-
-    def work(client):
-        team_id, team_name = resolve_team(client, params["team"])
-        records = client.enroll_secrets(team_id)
-        records = sorted(records, key=lambda r: r.get("created_at") or "", reverse=True)
-        created = dict((r["secret"], r.get("created_at")) for r in records)
-        current = [r["secret"] for r in records]
-        # In check mode no secret is generated: the placeholder is never sent and never returned.
-        new_secret = None if fleet.check_mode else random_secrets.token_urlsafe(32)
-        wanted = plan(current, params, new_secret)
-        changed = wanted != current and set(wanted) != set(current)
-        if changed and not fleet.check_mode:
-            client.set_enroll_secrets(wanted, team_id)
-            fresh = dict((r["secret"], r.get("created_at")) for r in client.enroll_secrets(team_id))
-            created.update(fresh)
-
-        def describe(values):
-            items = []
-            for value in values:
-                item = {"fingerprint": fingerprint(value) if value is not None else None,
-                        "created_at": created.get(value) if value is not None else None}
-                if params["return_secrets"]:
-                    item["secret"] = value
-                items.append(item)
-            return items
-
-        after = wanted if changed else current
-        diff = {"before": {"secrets": [fingerprint(s) for s in current]},
-                "after": {"secrets": [fingerprint(s) if s is not None else "(new secret)" for s in after]}}
-        return dict(changed=changed, scope=team_name or "global", team_id=team_id, count=len(after),
-                    secrets=describe(after), diff=diff)
-
-    fleet.run(work)
+    ), supports_check_mode=True, mutually_exclusive=[("secret", "rotate")]).run(work)
 
 
 if __name__ == "__main__":

@@ -241,8 +241,8 @@ hosts:
       sample: false
 """
 
-from ansible_collections.gough.gough.plugins.module_utils.fleet import host_summary, parse_time
-from ansible_collections.gough.gough.plugins.module_utils.fleet_entity import FleetModule, resolve_team
+from ansible_collections.gough.gough.plugins.module_utils.fleet import host_summary, parse_time, resolve_team
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import GoughModule
 
 IDENTIFIERS = ("hostname", "uuid", "hardware_serial")
 # Fleet's "never" for detail, label and policy update times.
@@ -277,8 +277,38 @@ def policy_summary(policies):
                 failing_critical_policies=failing_critical, critical_compliant=compliant)
 
 
+def work(module):
+    """The hosts matching the options, sorted by ID, with their policy results when asked."""
+    params, client = module.params, module.client
+    filters = {"status": params["status"]}
+    if params["team"] is not None:
+        filters["team_id"] = resolve_team(client, params["team"])[0] if params["team"] else 0
+    exact = [(name, params[name]) for name in IDENTIFIERS if params[name] is not None]
+    search = exact[0][1] if exact else params["query"]
+    if search:
+        filters["query"] = search
+    if params["policies"]:
+        filters["populate_policies"] = True
+    hosts = client.list_hosts(**filters)
+    if exact:
+        name, value = exact[0]
+        hosts = [h for h in hosts if h.get(name) == value]
+        if params["query"]:
+            needle = params["query"].lower()
+            hosts = [h for h in hosts if any(needle in str(h.get(k) or "").lower()
+                                             for k in ("hostname", "uuid", "hardware_serial", "primary_ip"))]
+    result = []
+    for host in sorted(hosts, key=lambda h: h["id"]):
+        item = host_summary(host)
+        if params["policies"]:
+            item.update(policy_summary(host.get("policies") or []))
+            item["policies_reported"] = policies_reported(host)
+        result.append(item)
+    return dict(changed=False, count=len(result), hosts=result)
+
+
 def main():
-    fleet = FleetModule(dict(
+    GoughModule("fleet", dict(
         hostname=dict(type="str"),
         uuid=dict(type="str"),
         hardware_serial=dict(type="str"),
@@ -286,37 +316,7 @@ def main():
         team=dict(type="str"),
         status=dict(type="str", choices=["new", "online", "offline", "mia", "missing"]),
         policies=dict(type="bool", default=False),
-    ), mutually_exclusive=[IDENTIFIERS])
-    params = fleet.params
-
-    def work(client):
-        filters = {"status": params["status"]}
-        if params["team"] is not None:
-            filters["team_id"] = resolve_team(client, params["team"])[0] if params["team"] else 0
-        exact = [(name, params[name]) for name in IDENTIFIERS if params[name] is not None]
-        search = exact[0][1] if exact else params["query"]
-        if search:
-            filters["query"] = search
-        if params["policies"]:
-            filters["populate_policies"] = True
-        hosts = client.list_hosts(**filters)
-        if exact:
-            name, value = exact[0]
-            hosts = [h for h in hosts if h.get(name) == value]
-            if params["query"]:
-                needle = params["query"].lower()
-                hosts = [h for h in hosts if any(needle in str(h.get(k) or "").lower()
-                                                 for k in ("hostname", "uuid", "hardware_serial", "primary_ip"))]
-        result = []
-        for host in sorted(hosts, key=lambda h: h["id"]):
-            item = host_summary(host)
-            if params["policies"]:
-                item.update(policy_summary(host.get("policies") or []))
-                item["policies_reported"] = policies_reported(host)
-            result.append(item)
-        return dict(changed=False, count=len(result), hosts=result)
-
-    fleet.run(work)
+    ), supports_check_mode=True, mutually_exclusive=[IDENTIFIERS]).run(work)
 
 
 if __name__ == "__main__":

@@ -165,23 +165,75 @@ policy:
       sample: 2
 """
 
+from ansible_collections.gough.gough.plugins.module_utils.entity import EntitySpec, ensure_entity, find_named, pick
+from ansible_collections.gough.gough.plugins.module_utils.fleet import resolve_team
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput, GoughModule, require_text
 from ansible_collections.gough.gough.plugins.module_utils.osquery_sql import HAS_SQLITE3, query_error
-from ansible_collections.gough.gough.plugins.module_utils.fleet_entity import (
-    EntitySpec,
-    FleetModule,
-    ensure_entity,
-    find_named,
-    pick,
-    resolve_team,
-)
 
 MANAGED = ("name", "query", "description", "resolution", "platform", "critical")
 POLICY_FIELDS = ("id",) + MANAGED + ("team_id", "passing_host_count", "failing_host_count")
 VALID_PLATFORMS = ("linux", "darwin", "windows", "chrome")
 
 
+def check_input(module, name):
+    """Raise ``BadInput`` for a blank or invalid query or an unknown platform, before any request."""
+    params = module.params
+    query = require_text(params, "query")
+    if query is not None:
+        if HAS_SQLITE3:
+            error = query_error(params["query"])
+            if error:
+                raise BadInput("query", "policy %r is not valid osquery SQL: %s" % (name, error))
+        else:
+            module.warn("query of policy %r not checked: this Python has no sqlite3 module" % name)
+    if params["platform"]:
+        unknown = [p for p in params["platform"].split(",") if p.strip() not in VALID_PLATFORMS]
+        if unknown:
+            raise BadInput("platform", "%s not one of %s (comma-separated)."
+                           % (", ".join(repr(p) for p in unknown), ", ".join(VALID_PLATFORMS)))
+
+
+def work(module):
+    """Bring policy ``name`` of the global scope or a team to ``state``; the diff shows the managed fields."""
+    params = module.params
+    name = require_text(params, "name")
+    check_input(module, name)
+    client = module.client
+    team_id = resolve_team(client, params["team"])[0]
+    collection = client.policies_path(team_id)
+
+    def read():
+        policy = find_named(client.list_policies(team_id), name)
+        return pick(policy, POLICY_FIELDS) if policy else None
+
+    def create(payload):
+        body = dict((k, v) for k, v in payload.items() if k in MANAGED)
+        client.post(collection, body=body, confirm=read)
+        return read()
+
+    def update(entity, changes):
+        client.patch("%s/%d" % (collection, entity["id"]), body=changes,
+                     confirm=lambda: all((read() or {}).get(k) == v for k, v in changes.items()))
+        return read()
+
+    def delete(entity):
+        client.post("%s/delete" % collection, body={"ids": [entity["id"]]}, confirm=lambda: read() is None)
+
+    defaults = {"name": name, "query": "", "description": "", "resolution": "", "platform": "",
+                "critical": False, "team_id": team_id, "passing_host_count": 0, "failing_host_count": 0}
+    spec = EntitySpec(defaults, create, update, delete)
+    desired = dict((field, params.get(field)) for field in MANAGED)
+    desired["name"] = name
+    current = read()
+    if current is None and params["state"] == "present" and not params["query"]:
+        raise BadInput("query", "required to create policy %r, which does not exist yet." % name)
+    result = ensure_entity(spec, current, desired, params["state"], module.check_mode)
+    diff = dict((side, pick(value, MANAGED)) for side, value in result["diff"].items())
+    return dict(changed=result["changed"], policy=result["entity"] or {}, diff=diff)
+
+
 def main():
-    fleet = FleetModule(dict(
+    GoughModule("fleet", dict(
         name=dict(type="str", required=True),
         team=dict(type="str"),
         query=dict(type="str"),
@@ -190,60 +242,7 @@ def main():
         platform=dict(type="str"),
         critical=dict(type="bool"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-    ))
-    params = fleet.params
-    name = params["name"].strip()
-    if not name:
-        fleet.fail("name: must not be empty.")
-    if params["query"] is not None and not params["query"].strip():
-        fleet.fail("query: must not be empty.")
-    if params["query"] is not None:
-        if HAS_SQLITE3:
-            error = query_error(params["query"])
-            if error:
-                fleet.fail("query: policy %r is not valid osquery SQL: %s" % (name, error))
-        else:
-            fleet.module.warn("query of policy %r not checked: this Python has no sqlite3 module" % name)
-    if params["platform"]:
-        unknown = [p for p in params["platform"].split(",") if p.strip() not in VALID_PLATFORMS]
-        if unknown:
-            fleet.fail("platform: %s not one of %s (comma-separated)." % (", ".join(repr(p) for p in unknown),
-                                                                          ", ".join(VALID_PLATFORMS)))
-
-    def work(client):
-        team_id = resolve_team(client, params["team"])[0]
-        collection = client.policies_path(team_id)
-
-        def read():
-            policy = find_named(client.list_policies(team_id), name)
-            return pick(policy, POLICY_FIELDS) if policy else None
-
-        def create(payload):
-            body = dict((k, v) for k, v in payload.items() if k in MANAGED)
-            client.post(collection, body=body, confirm=read)
-            return read()
-
-        def update(entity, changes):
-            client.patch("%s/%d" % (collection, entity["id"]), body=changes,
-                         confirm=lambda: all((read() or {}).get(k) == v for k, v in changes.items()))
-            return read()
-
-        def delete(entity):
-            client.post("%s/delete" % collection, body={"ids": [entity["id"]]}, confirm=lambda: read() is None)
-
-        defaults = {"name": name, "query": "", "description": "", "resolution": "", "platform": "",
-                    "critical": False, "team_id": team_id, "passing_host_count": 0, "failing_host_count": 0}
-        spec = EntitySpec(defaults, create, update, delete)
-        desired = dict((field, params.get(field)) for field in MANAGED)
-        desired["name"] = name
-        current = read()
-        if current is None and params["state"] == "present" and not params["query"]:
-            raise ValueError("query: required to create policy %r, which does not exist yet." % name)
-        result = ensure_entity(spec, current, desired, params["state"], fleet.check_mode)
-        diff = dict((side, pick(value, MANAGED) if value else {}) for side, value in result["diff"].items())
-        return dict(changed=result["changed"], policy=result["entity"] or {}, diff=diff)
-
-    fleet.run(work)
+    ), supports_check_mode=True).run(work)
 
 
 if __name__ == "__main__":

@@ -101,56 +101,49 @@ team:
       sample: 0
 """
 
-from ansible_collections.gough.gough.plugins.module_utils.fleet_entity import (
-    EntitySpec,
-    FleetModule,
-    ensure_entity,
-    pick,
-)
+from ansible_collections.gough.gough.plugins.module_utils.entity import EntitySpec, ensure_entity, pick
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import GoughModule, require_text
 
 TEAM_FIELDS = ("id", "name", "description", "host_count", "user_count")
 
 
+def work(module):
+    """Bring team ``name`` to ``state``; the result carries the team and a diff of its name and description."""
+    params, client = module.params, module.client
+    name = require_text(params, "name")
+
+    def read():
+        team = client.find_team(name)
+        return pick(team, TEAM_FIELDS) if team else None
+
+    def create(payload):
+        body = {"name": name}
+        if payload.get("description") is not None:
+            body["description"] = payload["description"]
+        client.post("teams", body=body, confirm=read)
+        return read()
+
+    def update(entity, changes):
+        client.patch("teams/%d" % entity["id"], body=changes,
+                     confirm=lambda: all((read() or {}).get(k) == v for k, v in changes.items()))
+        return read()
+
+    def delete(entity):
+        client.delete("teams/%d" % entity["id"], confirm=lambda: read() is None)
+
+    spec = EntitySpec({"name": name, "description": "", "host_count": 0, "user_count": 0}, create, update, delete)
+    desired = {"name": name, "description": params["description"]}
+    result = ensure_entity(spec, read(), desired, params["state"], module.check_mode)
+    diff = dict((side, pick(value, ("name", "description"))) for side, value in result["diff"].items())
+    return dict(changed=result["changed"], team=result["entity"] or {}, diff=diff)
+
+
 def main():
-    fleet = FleetModule(dict(
+    GoughModule("fleet", dict(
         name=dict(type="str", required=True),
         description=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-    ))
-    params = fleet.params
-    name = params["name"].strip()
-    if not name:
-        fleet.fail("name: must not be empty.")
-
-    def work(client):
-        def read():
-            team = client.find_team(name)
-            return pick(team, TEAM_FIELDS) if team else None
-
-        def create(payload):
-            body = {"name": name}
-            if payload.get("description") is not None:
-                body["description"] = payload["description"]
-            client.post("teams", body=body, confirm=read)
-            return read()
-
-        def update(entity, changes):
-            client.patch("teams/%d" % entity["id"], body=changes,
-                         confirm=lambda: all((read() or {}).get(k) == v for k, v in changes.items()))
-            return read()
-
-        def delete(entity):
-            client.delete("teams/%d" % entity["id"], confirm=lambda: read() is None)
-
-        spec = EntitySpec({"name": name, "description": "", "host_count": 0, "user_count": 0},
-                          create, update, delete)
-        desired = {"name": name, "description": params["description"]}
-        result = ensure_entity(spec, read(), desired, params["state"], fleet.check_mode)
-        diff = dict((side, pick(value, ("name", "description")) if value else {})
-                    for side, value in result["diff"].items())
-        return dict(changed=result["changed"], team=result["entity"] or {}, diff=diff)
-
-    fleet.run(work)
+    ), supports_check_mode=True).run(work)
 
 
 if __name__ == "__main__":

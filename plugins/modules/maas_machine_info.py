@@ -297,13 +297,8 @@ machines:
       sample: PowerEdge R640
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.gough.gough.plugins.module_utils.maas import (
-    MAASError,
-    client_from_module,
-    maas_argument_spec,
-)
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import GoughModule
+from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError
 
 # MAAS status filter names (lower-case NODE_STATUS names), in status-code order.
 STATUS_FILTER_NAMES = [
@@ -388,9 +383,28 @@ def filter_error_message(exc):
     return "MAAS refused the machine filters: %s" % "; ".join(parts)
 
 
+def work(module):
+    """The machines matching every filter given, summarised; an empty match list finds nothing without a request."""
+    params = module.params
+    if any(params[option] == [] for option in MATCH_ANY_OPTIONS):
+        return dict(changed=False, machines=[], count=0)
+    query = dict((maas_name, params[option]) for option, maas_name in FILTERS.items() if params[option])
+    try:
+        machines = module.client.get("machines/", params=query)
+    except MAASError as exc:
+        if exc.status == 400 and isinstance(exc.field_errors, dict):
+            raise MAASError(filter_error_message(exc), status=exc.status, method=exc.method, url=exc.url,
+                            maas_message=exc.maas_message, field_errors=exc.field_errors)
+        raise
+    if not isinstance(machines, list):
+        raise MAASError("MAAS answered GET machines/ with something other than a JSON list; is the URL the MAAS root "
+                        "(e.g. http://maas.example.com:5240/MAAS)?")
+    summaries = [machine_summary(m) for m in machines]
+    return dict(changed=False, machines=summaries, count=len(summaries))
+
+
 def main():
-    argument_spec = maas_argument_spec()
-    argument_spec.update(
+    GoughModule("maas", dict(
         system_ids=dict(type="list", elements="str"),
         hostnames=dict(type="list", elements="str"),
         mac_addresses=dict(type="list", elements="str"),
@@ -399,26 +413,7 @@ def main():
         zone=dict(type="str"),
         pool=dict(type="str"),
         status=dict(type="list", elements="str", choices=STATUS_FILTER_NAMES),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    params = module.params
-    if any(params[option] == [] for option in MATCH_ANY_OPTIONS):
-        module.exit_json(changed=False, machines=[], count=0)
-    query = dict((maas_name, params[option]) for option, maas_name in FILTERS.items() if params[option])
-    client = client_from_module(module)
-    try:
-        machines = client.get("machines/", params=query)
-    except MAASError as exc:
-        if exc.status == 400 and isinstance(exc.field_errors, dict):
-            module.fail_json(msg=filter_error_message(exc), **exc.details())
-        module.fail_json(msg=str(exc), **exc.details())
-    finally:
-        client.close()
-    if not isinstance(machines, list):
-        module.fail_json(msg="MAAS answered GET machines/ with something other than a JSON list; is the URL the "
-                             "MAAS root (e.g. http://maas.example.com:5240/MAAS)?")
-    summaries = [machine_summary(m) for m in machines]
-    module.exit_json(changed=False, machines=summaries, count=len(summaries))
+    ), supports_check_mode=True).run(work)
 
 
 if __name__ == "__main__":

@@ -105,30 +105,20 @@ user:
       sample: true
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.gough.gough.plugins.module_utils.maas import (
-    MAASError,
-    client_from_module,
-    maas_argument_spec,
-)
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import GoughModule
+from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError
 
 
-def main():
-    module = AnsibleModule(argument_spec=maas_argument_spec(), supports_check_mode=True)
-    client = client_from_module(module)
-    try:
-        # whoami first: it needs a valid key (version/ is anonymous), so a bad key fails on the call that says so.
-        user = client.whoami() or {}
-        version = client.version() or {}
-    except MAASError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
-    finally:
-        client.close()
+def work(module):
+    """The MAAS version and the user the API key belongs to."""
+    client = module.client
+    # whoami first: it needs a valid key (version/ is anonymous), so a bad key fails on the call that says so.
+    user = client.whoami() or {}
+    version = client.version() or {}
     if not isinstance(version, dict) or not isinstance(user, dict):
-        module.fail_json(msg="MAAS at %s answered with something other than a JSON object; is the URL the MAAS root "
-                             "(e.g. http://maas.example.com:5240/MAAS)?" % client.api_url)
-    module.exit_json(
+        raise MAASError("MAAS at %s answered with something other than a JSON object; is the URL the MAAS root "
+                        "(e.g. http://maas.example.com:5240/MAAS)?" % client.api_url)
+    return dict(
         changed=False,
         api_url=client.api_url,
         server=dict(
@@ -143,6 +133,10 @@ def main():
             is_local=bool(user.get("is_local", True)),
         ),
     )
+
+
+def main():
+    GoughModule("maas", {}, supports_check_mode=True).run(work)
 
 
 if __name__ == "__main__":

@@ -193,16 +193,11 @@ machines_missing:
   sample: [laptop-17]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.gough.gough.plugins.module_utils.maas import (
-    MAASError,
-    client_from_module,
-    maas_argument_spec,
-)
+from ansible_collections.gough.gough.plugins.module_utils.entity import EntitySpec, ensure_entity
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput, GoughModule
+from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError
 from ansible_collections.gough.gough.plugins.module_utils.maas_batch import find_named_machines
-from ansible_collections.gough.gough.plugins.module_utils.maas_entity import EntitySpec, ensure_entity
-from ansible_collections.gough.gough.plugins.module_utils.maas_validate import MAASValidationError, validate_tag_name
+from ansible_collections.gough.gough.plugins.module_utils.maas_validate import validate_tag_name
 
 TAG_FIELDS = {"name": "", "comment": "", "definition": "", "kernel_opts": ""}
 
@@ -241,9 +236,90 @@ def target_members(current, given, mode):
     return sorted(set(current) | set(given))
 
 
+def entity_matches(tag, fields):
+    """True when ``tag`` exists and already has every value in ``fields`` (a PUT took effect)."""
+    return tag is not None and all(tag.get(k) == v for k, v in fields.items())
+
+
+class Tag(object):
+    """Tag ``name`` as one entity: its fields and, when the task manages them, its machines (system IDs)."""
+
+    def __init__(self, client, name, manage_members):
+        self.client, self.name, self.manage_members = client, name, manage_members
+        self.hostnames = {}
+        fields = dict(TAG_FIELDS, **({"machines": []} if manage_members else {}))
+        self.spec = EntitySpec(fields, self.create, self.update, self.delete)
+
+    def read(self):
+        """The tag as ``ensure_entity`` compares it, or None."""
+        tag = read_tag(self.client, self.name)
+        if tag is not None and self.manage_members:
+            tag["machines"] = read_members(self.client, self.name, self.hostnames)
+        return tag
+
+    def update_nodes(self, before, after):
+        add, remove = sorted(set(after) - set(before)), sorted(set(before) - set(after))
+        if add or remove:
+            self.client.post("tags/%s/" % self.name, op="update_nodes", data={"add": add, "remove": remove},
+                             confirm=lambda: read_members(self.client, self.name) == after)
+
+    def create(self, payload):
+        fields = dict((k, v) for k, v in payload.items() if k in TAG_FIELDS)
+        self.client.post("tags/", data=fields, confirm=lambda: read_tag(self.client, self.name))
+        if self.manage_members:
+            self.update_nodes([], payload.get("machines", []))
+        return self.read()
+
+    def update(self, entity, changes):
+        fields = dict((k, v) for k, v in changes.items() if k in TAG_FIELDS)
+        if fields:
+            self.client.put("tags/%s/" % self.name, data=fields,
+                            confirm=lambda: entity_matches(read_tag(self.client, self.name), fields))
+        if "machines" in changes:
+            self.update_nodes(entity["machines"], changes["machines"])
+        return self.read()
+
+    def delete(self, entity):
+        self.client.delete("tags/%s/" % self.name, confirm=lambda: read_tag(self.client, self.name) is None)
+
+
+def work(module):
+    """Bring the tag to ``state`` with its fields and machines; report the machines added and removed."""
+    params = module.params
+    if params["remove_machines"] and params["machines_mode"] != "add":
+        raise BadInput("remove_machines", "only with machines_mode=add (the other modes say it all).")
+    name = validate_tag_name(params["name"])
+    tag = Tag(module.client, name, params["state"] == "present" and params["machines"] is not None)
+    given, taken_off, missing = [], [], []
+    if tag.manage_members:
+        to_remove = params["remove_machines"] or []
+        # One lookup for both lists; each name is then matched by hostname or system ID.
+        found, missing = find_named_machines(module.client, params["machines"] + to_remove)
+        if missing and params["machines_missing"] == "fail":
+            raise BadInput("machines", "MAAS has no machine with hostname or system ID %s." % ", ".join(sorted(missing)))
+        tag.hostnames.update((m["system_id"], m.get("hostname")) for m in found)
+        given = system_ids_of(found, params["machines"])
+        taken_off = sorted(set(system_ids_of(found, to_remove)) - set(given))
+    current = tag.read()
+    desired = dict((field, params.get(field)) for field in TAG_FIELDS)
+    if tag.manage_members:
+        before = current["machines"] if current else []
+        desired["machines"] = sorted(set(target_members(before, given, params["machines_mode"])) - set(taken_off))
+    result = ensure_entity(tag.spec, current, desired, params["state"], module.check_mode)
+    before_members = result["diff"]["before"].get("machines", [])
+    after_members = result["diff"]["after"].get("machines", [])
+    added = sorted(set(after_members) - set(before_members))
+    removed = sorted(set(before_members) - set(after_members))
+    return dict(
+        changed=result["changed"], tag=result["entity"] or {}, diff=result["diff"],
+        machines_added=added, machines_removed=removed, machines_missing=missing,
+        hostnames_added=[tag.hostnames.get(system_id) for system_id in added],
+        hostnames_removed=[tag.hostnames.get(system_id) for system_id in removed],
+    )
+
+
 def main():
-    argument_spec = maas_argument_spec()
-    argument_spec.update(
+    GoughModule("maas", dict(
         name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         comment=dict(type="str"),
@@ -253,102 +329,7 @@ def main():
         machines_mode=dict(type="str", choices=["add", "remove", "set"], default="add"),
         remove_machines=dict(type="list", elements="str"),
         machines_missing=dict(type="str", choices=["fail", "ignore"], default="fail"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_by={"remove_machines": ("machines",)})
-    params = module.params
-    name = params["name"]
-    if params["remove_machines"] and params["machines_mode"] != "add":
-        module.fail_json(msg="remove_machines: only with machines_mode=add (the other modes say it all).")
-    try:
-        validate_tag_name(name)
-    except MAASValidationError as exc:
-        module.fail_json(msg=str(exc))
-    manage_members = params["state"] == "present" and params["machines"] is not None
-    client = client_from_module(module)
-
-    def update_nodes(before, after):
-        add = sorted(set(after) - set(before))
-        remove = sorted(set(before) - set(after))
-        if add or remove:
-            client.post("tags/%s/" % name, op="update_nodes", data={"add": add, "remove": remove},
-                        confirm=lambda: read_members(client, name) == after)
-
-    def create(payload):
-        fields = dict((k, v) for k, v in payload.items() if k in TAG_FIELDS)
-        client.post("tags/", data=fields, confirm=lambda: read_tag(client, name))
-        if manage_members:
-            update_nodes([], payload.get("machines", []))
-        return read_entity()
-
-    def update(entity, changes):
-        fields = dict((k, v) for k, v in changes.items() if k in TAG_FIELDS)
-        if fields:
-            client.put("tags/%s/" % name, data=fields,
-                       confirm=lambda: entity_matches(read_tag(client, name), fields))
-        if "machines" in changes:
-            update_nodes(entity["machines"], changes["machines"])
-        return read_entity()
-
-    def delete(entity):
-        client.delete("tags/%s/" % name, confirm=lambda: read_tag(client, name) is None)
-
-    hostnames = {}
-
-    def read_entity():
-        tag = read_tag(client, name)
-        if tag is not None and manage_members:
-            tag["machines"] = read_members(client, name, hostnames)
-        return tag
-
-    fields = dict(TAG_FIELDS)
-    if manage_members:
-        fields["machines"] = []
-    spec = EntitySpec(fields, create, update, delete)
-    missing = []
-    try:
-        given = taken_off = []
-        if manage_members:
-            to_remove = params["remove_machines"] or []
-            # One lookup for both lists; each name is then matched by hostname or system ID.
-            found, missing = find_named_machines(client, params["machines"] + to_remove)
-            if missing and params["machines_missing"] == "fail":
-                raise ValueError("machines: MAAS has no machine with hostname or system ID %s."
-                                 % ", ".join(sorted(missing)))
-            hostnames.update((m["system_id"], m.get("hostname")) for m in found)
-            given = system_ids_of(found, params["machines"])
-            taken_off = sorted(set(system_ids_of(found, to_remove)) - set(given))
-        current = read_entity()
-        desired = dict((field, params.get(field)) for field in TAG_FIELDS)
-        if manage_members:
-            before = current["machines"] if current else []
-            desired["machines"] = sorted(set(target_members(before, given, params["machines_mode"])) - set(taken_off))
-        result = ensure_entity(spec, current, desired, params["state"], module.check_mode)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    except MAASError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
-    finally:
-        client.close()
-    before_members = result["diff"]["before"].get("machines", [])
-    after_members = result["diff"]["after"].get("machines", [])
-    added = sorted(set(after_members) - set(before_members))
-    removed = sorted(set(before_members) - set(after_members))
-    module.exit_json(
-        changed=result["changed"],
-        tag=result["entity"] or {},
-        diff=result["diff"],
-        machines_added=added,
-        machines_removed=removed,
-        hostnames_added=[hostnames.get(system_id) for system_id in added],
-        hostnames_removed=[hostnames.get(system_id) for system_id in removed],
-        machines_missing=missing,
-    )
-
-
-def entity_matches(tag, fields):
-    """True when ``tag`` exists and already has every value in ``fields`` (a PUT took effect)."""
-    return tag is not None and all(tag.get(k) == v for k, v in fields.items())
+    ), supports_check_mode=True, required_by={"remove_machines": ("machines",)}).run(work)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,13 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.gough.gough.plugins.module_utils.maas_entity import (
+from ansible_collections.gough.gough.plugins.module_utils.entity import (
     EntitySpec,
     ensure_entity,
     entity_changes,
     entity_diff,
+    find_named,
+    pick,
 )
 
 FIELDS = {"name": "", "comment": "", "members": []}
@@ -43,6 +45,18 @@ class RecordingStore(object):
     def delete(self, entity):
         self.writes.append(("delete", entity["name"]))
         self.entity = None
+
+
+def test_pick_keeps_only_the_named_fields_and_gives_none_for_missing_ones():
+    assert pick({"id": 1, "name": "web", "secret": "x"}, ("id", "name", "description")) == \
+        {"id": 1, "name": "web", "description": None}
+    assert pick(None, ("id",)) == {} and pick({}, ("id",)) == {}
+
+
+def test_find_named_matches_the_exact_name_only():
+    items = [{"name": "web-1"}, {"name": "web"}, {"name": "web"}]
+    assert find_named(items, "web") is items[1]
+    assert find_named(items, "WEB") is None and find_named([], "web") is None
 
 
 def test_changes_ignore_unset_fields_and_list_order():
