@@ -246,9 +246,9 @@ waited:
 
 import time
 
-from ansible_collections.gough.gough.plugins.module_utils.fleet import host_summary, parse_time
-from ansible_collections.gough.gough.plugins.module_utils.fleet_entity import resolve_team
-from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput, GoughModule, check_wait
+from ansible_collections.gough.gough.plugins.module_utils.fleet import host_summary, parse_time, resolve_team
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import (
+    BadInput, GoughModule, check_wait, require_text)
 from ansible_collections.gough.gough.plugins.module_utils.polling import WaitTimeout, wait_until
 
 IDENTIFIERS = ("hostname", "uuid", "hardware_serial")
@@ -307,12 +307,9 @@ def check_input(params):
     """``(field, value, enrolled_after)``: the identifier option given, its value, and ``enrolled_after`` parsed;
     raises ``BadInput`` naming the option, before any request."""
     field = next(name for name in IDENTIFIERS if params[name] is not None)
-    value = params[field].strip()
-    if not value:
-        raise BadInput(field, "must not be empty.")
+    value = require_text(params, field)
     check_wait(params, zero_timeout=True)
-    if params["enroll_secret"] is not None and not params["enroll_secret"].strip():
-        raise BadInput("enroll_secret", "must not be empty.")
+    require_text(params, "enroll_secret")
     enrolled_after = None
     if params["enrolled_after"]:
         try:

@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The modules that wait (maas_deploy, maas_commission, fleet_enroll) reject the same bad wait option with the same
-message, naming the option, before any request (the API URL points at a closed port, so a request would fail
-differently)."""
+"""The modules that wait (maas_deploy, maas_commission, fleet_enroll) reject the same bad wait or connection option
+with the same message, naming the option, before any request (the API URL points at a closed port, so a request
+would fail differently)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -27,6 +27,7 @@ def module_args(module, port, **options):
 
 
 @pytest.mark.parametrize("options, field, message", [
+    ({"timeout": 0}, "timeout", "timeout: must be a positive number of seconds, got 0."),
     ({"poll_interval": 0}, "poll_interval", "poll_interval: must be a positive number of seconds, got 0."),
     ({"poll_interval": -2.5}, "poll_interval", "poll_interval: must be a positive number of seconds, got -2.5."),
     ({"wait_timeout": 10, "poll_interval": 30}, "poll_interval",
