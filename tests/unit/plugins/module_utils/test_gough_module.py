@@ -202,8 +202,8 @@ def test_diff_is_added_from_before_and_after_in_diff_mode_only(run):
 def test_a_diff_the_work_returns_is_kept_in_diff_mode_and_left_out_otherwise(run):
     def work(module):
         return {"changed": True, "diff": {"before": {"x": 1}, "after": {"x": 2}}}
-    assert run("fleet", dict(FLEET_ARGS, _ansible_diff=True), work)[0]["diff"] == {"before": {"x": 1},
-                                                                                  "after": {"x": 2}}
+    with_diff = run("fleet", dict(FLEET_ARGS, _ansible_diff=True), work)[0]
+    assert with_diff["diff"] == {"before": {"x": 1}, "after": {"x": 2}}
     assert "diff" not in run("fleet", FLEET_ARGS, work)[0]
 
 
