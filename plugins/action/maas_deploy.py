@@ -10,6 +10,8 @@ allocates and fires every op, and returns the machines. This plugin then polls M
 same engine (one filtered list call per interval), prints a progress line every ``progress_interval`` seconds
 with ``Display.display`` (which reaches ansible-playbook and AWX job output live), applies ``on_failure`` and
 returns the per-machine results. Check mode and ``wait: false`` are passed straight to the module.
+
+The engine reports progress as counts (``maas_deployment.Progress``); the lines are made here.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,20 +23,39 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import connection_argument_spec
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError, client_from_params
-from ansible_collections.gough.gough.plugins.module_utils.maas_batch import MachineDeployment, progress_line
+from ansible_collections.gough.gough.plugins.module_utils.maas_deployment import MachineDeployment
 from ansible_collections.gough.gough.plugins.modules.maas_deploy import MODULE_KWARGS, argument_spec
 
 display = Display()
 
 MODULE = "gough.gough.maas_deploy"
+# What the machines of a run are doing while they are neither done nor failed, by the run's state.
+MOVING = {"deployed": "deploying", "released": "releasing"}
+
+
+def format_duration(seconds):
+    """``4m12s``, ``1h03m``, ``9s``: short elapsed times for progress lines."""
+    seconds = int(max(0, seconds))
+    if seconds >= 3600:
+        return "%dh%02dm" % (seconds // 3600, (seconds % 3600) // 60)
+    if seconds >= 60:
+        return "%dm%02ds" % (seconds // 60, seconds % 60)
+    return "%ds" % seconds
+
+
+def progress_line(progress, elapsed, label="maas_deploy"):
+    """One line such as ``maas_deploy: 37/100 deployed, 61 deploying, 2 failed, 4m12s`` for a ``Progress``."""
+    return "%s: %d/%d %s, %d %s, %d failed, %s" % (
+        label, progress.done, progress.total, progress.state, progress.moving, MOVING[progress.state],
+        progress.failed, format_duration(elapsed))
 
 
 class ProgressPrinter(object):
     """Prints a progress line at most every ``interval`` seconds, and the last one when asked."""
 
-    def __init__(self, state, interval, host, clock=time.monotonic):
-        self.state = state
+    def __init__(self, interval, host, clock=time.monotonic):
         self.interval = interval
         self.host = host
         self.clock = clock
@@ -42,8 +63,8 @@ class ProgressPrinter(object):
         self.last_line = None
         self.printed_line = None
 
-    def __call__(self, machines, elapsed):
-        self.last_line = progress_line(machines, self.state, elapsed)
+    def __call__(self, progress, elapsed):
+        self.last_line = progress_line(progress, elapsed)
         now = self.clock()
         if self.interval > 0 and (self.last_printed is None or now - self.last_printed >= self.interval):
             self.show()
@@ -71,7 +92,9 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        validated = ArgumentSpecValidator(argument_spec(), mutually_exclusive=MODULE_KWARGS["mutually_exclusive"],
+        spec = connection_argument_spec("maas")
+        spec.update(argument_spec())
+        validated = ArgumentSpecValidator(spec, mutually_exclusive=MODULE_KWARGS["mutually_exclusive"],
                                           required_by=MODULE_KWARGS["required_by"]).validate(args)
         params = validated.validated_parameters
         if validated.error_messages or not params.get("wait") or self._task.check_mode:
@@ -90,7 +113,7 @@ class ActionModule(ActionBase):
         run = MachineDeployment(client, params)
         run.started = started
         run.resume(fired)
-        printer = ProgressPrinter(params["state"], params["progress_interval"] or 0,
+        printer = ProgressPrinter(params["progress_interval"] or 0,
                                   task_vars.get("inventory_hostname", "localhost") if task_vars else "localhost")
         try:
             run.wait(on_progress=printer)

@@ -246,8 +246,10 @@ waited:
 
 import time
 
-from ansible_collections.gough.gough.plugins.module_utils.fleet import host_summary, parse_time
-from ansible_collections.gough.gough.plugins.module_utils.fleet_entity import FleetModule, resolve_team
+from ansible_collections.gough.gough.plugins.module_utils.fleet import host_summary, parse_time, resolve_team
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import (
+    BadInput, GoughModule, check_wait, require_text)
+from ansible_collections.gough.gough.plugins.module_utils.polling import WaitTimeout, wait_until
 
 IDENTIFIERS = ("hostname", "uuid", "hardware_serial")
 EPOCH = parse_time(0)
@@ -286,135 +288,136 @@ def deleted_view(host):
     return dict((k, host.get(k)) for k in ("id", "hostname", "status", "last_enrolled_at"))
 
 
-def main():
-    fleet = FleetModule(dict(
-        hostname=dict(type="str"),
-        uuid=dict(type="str"),
-        hardware_serial=dict(type="str"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        team=dict(type="str"),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=300),
-        poll_interval=dict(type="float", default=5),
-        replace_stale=dict(type="bool", default=False),
-        enrolled_after=dict(type="str"),
-        enroll_secret=dict(type="str", no_log=True),
-    ), required_one_of=[IDENTIFIERS], mutually_exclusive=[IDENTIFIERS])
-    params = fleet.params
+ARGUMENT_SPEC = dict(
+    hostname=dict(type="str"),
+    uuid=dict(type="str"),
+    hardware_serial=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    team=dict(type="str"),
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=300),
+    poll_interval=dict(type="float", default=5),
+    replace_stale=dict(type="bool", default=False),
+    enrolled_after=dict(type="str"),
+    enroll_secret=dict(type="str", no_log=True),
+)
+
+
+def check_input(params):
+    """``(field, value, enrolled_after)``: the identifier option given, its value, and ``enrolled_after`` parsed;
+    raises ``BadInput`` naming the option, before any request."""
     field = next(name for name in IDENTIFIERS if params[name] is not None)
-    value = params[field].strip()
-    if not value:
-        fleet.fail("%s: must not be empty." % field)
-    if params["wait_timeout"] < 0:
-        fleet.fail("wait_timeout: must be 0 or more seconds.")
-    if params["poll_interval"] <= 0:
-        fleet.fail("poll_interval: must be more than 0 seconds.")
-    if params["enroll_secret"] is not None and not params["enroll_secret"].strip():
-        fleet.fail("enroll_secret: must not be empty.")
+    value = require_text(params, field)
+    check_wait(params, zero_timeout=True)
+    require_text(params, "enroll_secret")
     enrolled_after = None
     if params["enrolled_after"]:
         try:
             enrolled_after = parse_time(params["enrolled_after"])
         except ValueError as exc:
-            fleet.fail("enrolled_after: %s." % exc)
+            raise BadInput("enrolled_after", "%s." % exc)
+    return field, value, enrolled_after
+
+
+def work(module):
+    """Find the host Fleet enrolled, delete stale duplicates, wait until it is online, move it to its team."""
+    params, client = module.params, module.client
+    field, value, enrolled_after = check_input(params)
     described = "%s=%s" % (field, value)
 
-    def work(client):
-        def same(host):
-            # UUIDs are case-insensitive (osquery reports them upper case, DMI tools lower case).
-            found = host.get(field) or ""
-            return found.lower() == value.lower() if field == "uuid" else found == value
+    def same(host):
+        # UUIDs are case-insensitive (osquery reports them upper case, DMI tools lower case).
+        found = host.get(field) or ""
+        return found.lower() == value.lower() if field == "uuid" else found == value
 
-        def candidates():
-            # Fleet's search matches parts of hostnames, serials, UUIDs and addresses: keep exact matches only.
-            found = dict((h["id"], h) for h in client.list_hosts(query=value) if same(h))
-            direct = client.get_host_by_identifier(value)
-            if direct and same(direct):
-                found.setdefault(direct["id"], direct)
-            return list(found.values())
+    def candidates():
+        # Fleet's search matches parts of hostnames, serials, UUIDs and addresses: keep exact matches only.
+        found = dict((h["id"], h) for h in client.list_hosts(query=value) if same(h))
+        direct = client.get_host_by_identifier(value)
+        if direct and same(direct):
+            found.setdefault(direct["id"], direct)
+        return list(found.values())
 
-        current = candidates()
-        before_ids = sorted(h["id"] for h in current)
-        if params["state"] == "absent":
-            if not fleet.check_mode:
-                for host in current:
-                    client.delete_host(host["id"])
-            return dict(changed=bool(current), host={}, deleted_hosts=[deleted_view(h) for h in newest_first(current)],
-                        waited=0.0, diff={"before": {"hosts": before_ids}, "after": {"hosts": []}})
+    current = candidates()
+    before_ids = sorted(h["id"] for h in current)
+    if params["state"] == "absent":
+        if not module.check_mode:
+            for host in current:
+                client.delete_host(host["id"])
+        return dict(changed=bool(current), host={}, deleted_hosts=[deleted_view(h) for h in newest_first(current)],
+                    waited=0.0, diff={"before": {"hosts": before_ids}, "after": {"hosts": []}})
 
-        if params["enroll_secret"] is not None:
-            check_secret(client, params["enroll_secret"].strip())
-        team_id = resolve_team(client, params["team"])[0] if params["team"] else None
+    if params["enroll_secret"] is not None:
+        check_secret(client, params["enroll_secret"].strip())
+    team_id = resolve_team(client, params["team"])[0] if params["team"] else None
 
-        deleted = []
-        if params["replace_stale"]:
-            deleted = stale_hosts(current, enrolled_after)
-            if not fleet.check_mode:
-                for host in deleted:
-                    client.delete_host(host["id"])
-        deleted_ids = set(h["id"] for h in deleted)
+    deleted = stale_hosts(current, enrolled_after) if params["replace_stale"] else []
+    if not module.check_mode:
+        for host in deleted:
+            client.delete_host(host["id"])
+    deleted_ids = set(h["id"] for h in deleted)
+    gone = [deleted_view(h) for h in deleted]
 
-        def fresh(hosts):
-            kept = [h for h in hosts if h["id"] not in deleted_ids]
-            if params["replace_stale"] and enrolled_after is not None:
-                kept = [h for h in kept if enrolled_time(h) >= enrolled_after]
-            return newest_first(kept)
+    def newest(hosts):
+        kept = [h for h in hosts if h["id"] not in deleted_ids]
+        if params["replace_stale"] and enrolled_after is not None:
+            kept = [h for h in kept if enrolled_time(h) >= enrolled_after]
+        return (newest_first(kept) or [None])[0]
 
-        started = time.monotonic()
-        remaining = fresh(current)
-        host = remaining[0] if remaining else None
-        waiting = params["wait"] and not fleet.check_mode
-        while waiting and (host is None or host.get("status") != "online"):
-            elapsed = time.monotonic() - started
-            if elapsed >= params["wait_timeout"]:
-                fleet.fail(timeout_message(described, host, params["wait_timeout"], client.api_url),
-                           host=host_summary(host), deleted_hosts=[deleted_view(h) for h in deleted])
-            time.sleep(min(params["poll_interval"], max(params["wait_timeout"] - elapsed, 0.01)))
-            remaining = fresh(candidates())
-            host = remaining[0] if remaining else None
-        waited = round(time.monotonic() - started, 1)
+    started = time.monotonic()
+    host = newest(current)
+    if params["wait"] and not module.check_mode:
+        try:
+            # A fixed interval: enrollment takes seconds, and wait_timeout bounds the wait.
+            host = wait_until(lambda: newest(candidates()), lambda h: h is not None and h.get("status") == "online",
+                              params["wait_timeout"], interval=params["poll_interval"],
+                              max_interval=params["poll_interval"], backoff=1, initial=host)
+        except WaitTimeout as exc:
+            module.ansible.fail_json(msg=timeout_message(described, exc.last, params["wait_timeout"], client.api_url),
+                                     host=host_summary(exc.last), deleted_hosts=gone)
+    waited = round(time.monotonic() - started, 1)
 
-        if host is None:
-            if not fleet.check_mode:
-                fleet.fail("%s is not enrolled in Fleet (%s); enrollment is done by osquery or fleetd on the host "
-                           "(role gough.gough.fleet_enroll), set wait=true to wait for it."
-                           % (described, client.api_url), deleted_hosts=[deleted_view(h) for h in deleted])
-            fleet.module.warn("%s is not enrolled in Fleet yet; check mode does not wait for it." % described)
-            changed = bool(deleted)
-            return dict(changed=changed, host={}, deleted_hosts=[deleted_view(h) for h in deleted], waited=waited,
-                        diff={"before": {"hosts": before_ids},
-                              "after": {"hosts": sorted(set(before_ids) - deleted_ids)}})
+    if host is None:
+        if not module.check_mode:
+            module.ansible.fail_json(
+                msg="%s is not enrolled in Fleet (%s); enrollment is done by osquery or fleetd on the host (role "
+                    "gough.gough.fleet_enroll), set wait=true to wait for it." % (described, client.api_url),
+                deleted_hosts=gone)
+        module.warn("%s is not enrolled in Fleet yet; check mode does not wait for it." % described)
+        return dict(changed=bool(deleted), host={}, deleted_hosts=gone, waited=waited,
+                    diff={"before": {"hosts": before_ids}, "after": {"hosts": sorted(set(before_ids) - deleted_ids)}})
 
-        before_team = host.get("team_id")
-        moved = params["team"] is not None and before_team != team_id
-        if moved:
-            if fleet.check_mode:
-                host = dict(host, team_id=team_id, team_name=params["team"] or None)
-            else:
-                client.transfer_hosts(team_id, [host["id"]])
-                host = client.get_host(host["id"]) or host
-        after_ids = sorted(set(h["id"] for h in candidates()) if not fleet.check_mode
-                           else set(before_ids) - deleted_ids)
-        if fleet.check_mode and host["id"] not in after_ids:
-            after_ids = sorted(after_ids + [host["id"]])
-        diff = {"before": {"hosts": before_ids, "team_id": before_team},
-                "after": {"hosts": after_ids, "team_id": host.get("team_id")}}
-        return dict(changed=bool(deleted) or moved, host=host_summary(host),
-                    deleted_hosts=[deleted_view(h) for h in deleted], waited=waited, diff=diff)
+    before_team = host.get("team_id")
+    moved = params["team"] is not None and before_team != team_id
+    if moved:
+        if module.check_mode:
+            host = dict(host, team_id=team_id, team_name=params["team"] or None)
+        else:
+            client.transfer_hosts(team_id, [host["id"]])
+            host = client.get_host(host["id"]) or host
+    after_ids = sorted(set(h["id"] for h in candidates()) if not module.check_mode else set(before_ids) - deleted_ids)
+    if module.check_mode and host["id"] not in after_ids:
+        after_ids = sorted(after_ids + [host["id"]])
+    diff = {"before": {"hosts": before_ids, "team_id": before_team},
+            "after": {"hosts": after_ids, "team_id": host.get("team_id")}}
+    return dict(changed=bool(deleted) or moved, host=host_summary(host), deleted_hosts=gone, waited=waited, diff=diff)
 
-    fleet.run(work)
+
+def main():
+    GoughModule("fleet", ARGUMENT_SPEC, supports_check_mode=True, required_one_of=[IDENTIFIERS],
+                mutually_exclusive=[IDENTIFIERS]).run(work)
 
 
 def check_secret(client, secret):
-    """Fail (``ValueError`` naming ``enroll_secret``) unless ``secret`` is a global or team enroll secret."""
+    """Raise ``BadInput`` naming ``enroll_secret`` unless ``secret`` is a global or team enroll secret."""
     if any(s.get("secret") == secret for s in client.enroll_secrets()):
         return
     for team in client.list_teams():
         if any(s.get("secret") == secret for s in client.enroll_secrets(team["id"])):
             return
-    raise ValueError("enroll_secret: Fleet does not know this enroll secret (it is neither a global secret nor a "
-                     "team's), so osquery on the host cannot enroll with it; use a current secret "
-                     "(gough.gough.fleet_enroll_secret reads them).")
+    raise BadInput("enroll_secret", "Fleet does not know this enroll secret (it is neither a global secret nor a "
+                                    "team's), so osquery on the host cannot enroll with it; use a current secret "
+                                    "(gough.gough.fleet_enroll_secret reads them).")
 
 
 def timeout_message(described, host, timeout, api_url):

@@ -363,6 +363,12 @@ machines:
           returned: success
           type: str
           sample: "Node installation failure - 'curtin' 'install' failed"
+    replaced_by:
+      description: With O(on_failure=replace), the system ID of the machine deployed in place of this failed one;
+        null for every other machine. A replaced machine does not fail the task.
+      returned: success
+      type: str
+      sample: 7xkq2p
 system_ids:
   description: System IDs of the machines the task manages (not counting machines replaced after failing).
   returned: always
@@ -397,31 +403,27 @@ agent_name:
   sample: ml-train
 """
 
-import time
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.gough.gough.plugins.module_utils.maas import (
-    MAASError,
-    client_from_module,
-    maas_argument_spec,
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import (
+    BadInput,
+    GoughModule,
+    check_positive,
+    check_wait,
+    error_result,
 )
-from ansible_collections.gough.gough.plugins.module_utils.maas_batch import (
-    DEFAULT_CONCURRENCY,
+from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError
+from ansible_collections.gough.gough.plugins.module_utils.maas_deployment import (
+    CONSTRAINTS,
     BatchError,
     MachineDeployment,
 )
-from ansible_collections.gough.gough.plugins.module_utils.maas_validate import (
-    MAASValidationError,
-    check_references,
-    normalize_distro_series,
-)
+from ansible_collections.gough.gough.plugins.module_utils.maas_fanout import DEFAULT_CONCURRENCY, check_concurrency
+from ansible_collections.gough.gough.plugins.module_utils.maas_validate import check_references, normalize_distro_series
 
 
 def argument_spec():
-    """The module's options; the action plugin validates task arguments with the same spec."""
-    spec = maas_argument_spec()
-    spec.update(
+    """The module's own options (GoughModule adds the connection options); the action plugin validates task
+    arguments with the same spec."""
+    return dict(
         state=dict(type="str", choices=["deployed", "released"], default="deployed"),
         machines=dict(type="list", elements="str"),
         count=dict(type="int"),
@@ -452,7 +454,6 @@ def argument_spec():
         progress_interval=dict(type="float", default=30.0),
         concurrency=dict(type="int", default=DEFAULT_CONCURRENCY),
     )
-    return spec
 
 
 MODULE_KWARGS = dict(
@@ -463,34 +464,31 @@ MODULE_KWARGS = dict(
 
 
 def check_params(params):
-    """Problems with option combinations that the argument spec cannot express; an error message or None."""
+    """Raise ``BadInput`` for option values and combinations the argument spec cannot express."""
     if params["state"] == "deployed" and params["machines"] is None and params["count"] is None:
-        return "state=deployed needs machines or count."
+        raise BadInput("machines", "state=deployed needs machines or count.")
     if params["state"] == "released" and params["machines"] is None and not params["agent_name"]:
-        return "state=released needs machines or agent_name."
+        raise BadInput("machines", "state=released needs machines or agent_name.")
     stray = sorted(set(params.get("machine_user_data") or {}) - set(params["machines"] or []))
     if stray:
-        return "machine_user_data: %s not in machines." % ", ".join(stray)
+        raise BadInput("machine_user_data", "%s not in machines." % ", ".join(stray))
     if params["count"] is not None and params["count"] < 0:
-        return "count: must be 0 or more."
+        raise BadInput("count", "must be 0 or more.")
     if params["on_failure"] == "replace" and params["count"] is None:
-        return "on_failure: replace needs count (a named machine has no constraints to pick another by)."
-    for name in ("wait_timeout", "concurrency"):
-        if params[name] is not None and params[name] < 1:
-            return "%s: must be 1 or more." % name
-    for name in ("poll_interval", "poll_interval_max"):
-        if params[name] <= 0:
-            return "%s: must be a positive number of seconds." % name
+        raise BadInput("on_failure", "replace needs count (a named machine has no constraints to pick another by).")
+    check_wait(params)
+    check_positive(params, "poll_interval_max")
+    check_concurrency(params)
     if params["poll_backoff"] < 1:
-        return "poll_backoff: must be 1 or more."
-    constraints = ("tags", "not_tags", "zone", "pool", "arch", "cpu_count", "mem")
-    if params["count"] is None and any(params[c] not in (None, []) for c in constraints):
-        return "tags, not_tags, zone, pool, arch, cpu_count and mem are allocation constraints; they need count."
-    return None
+        raise BadInput("poll_backoff", "must be 1 or more.")
+    given = [c for c in CONSTRAINTS if params[c] not in (None, [])]
+    if params["count"] is None and given:
+        raise BadInput(given[0], "tags, not_tags, zone, pool, arch, cpu_count and mem are allocation constraints; "
+                                 "they need count.")
 
 
 def validate_references(client, params):
-    """Fail early on an unknown series, tag, zone or pool (before any write); returns the normalized series."""
+    """Fail early on an unknown series, tag, zone or pool (before any write); normalizes ``distro_series``."""
     if params["state"] == "deployed" and params["distro_series"]:
         params["distro_series"] = normalize_distro_series(params["distro_series"], client)
     if params["count"] is not None:
@@ -500,33 +498,32 @@ def validate_references(client, params):
                 check_references(client, tags=params[field], fields={"tag": field})
 
 
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(), **MODULE_KWARGS)
+def work(module):
+    """Deploy or release the machines; a run with failed machines fails the task with every machine's result."""
     params = module.params
-    problem = check_params(params)
-    if problem:
-        module.fail_json(msg=problem)
-    client = client_from_module(module)
-    run = MachineDeployment(client, params, check_mode=module.check_mode, clock=time.monotonic)
+    check_params(params)
+    run = MachineDeployment(module.client, params, check_mode=module.check_mode)
     try:
-        validate_references(client, params)
+        validate_references(module.client, params)
         run.start()
         if params["wait"]:
             run.wait()
-    except (BatchError, MAASValidationError) as exc:
-        module.fail_json(msg=str(exc), machines=run.machines(), changed=run.changed)
-    except MAASError as exc:
-        module.fail_json(msg=str(exc), machines=run.machines(), changed=run.changed, **exc.details())
-    finally:
-        client.close()
+    except (BatchError, BadInput, MAASError) as exc:
+        # Unlike GoughModule's own mapping, the failure carries the machines, some of which may have changed.
+        failure = dict(msg=str(exc)) if isinstance(exc, BatchError) else error_result(exc)
+        module.ansible.fail_json(machines=run.machines(), changed=run.changed, **failure)
     result = run.result()
     for warning in result.pop("warnings", []):
         module.warn(warning)
-    if module._diff:  # pylint: disable=protected-access
+    if module.diff_mode:
         result["diff"] = run.diff()
     if result.pop("failed", False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+        module.ansible.fail_json(**result)
+    return result
+
+
+def main():
+    GoughModule("maas", argument_spec(), **MODULE_KWARGS).run(work)
 
 
 if __name__ == "__main__":

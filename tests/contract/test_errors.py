@@ -1,5 +1,5 @@
 """The error answers Gough parses: 404 texts, 409 state conflicts as text, 403 with an empty body, 400 for a wrong
-method and op, and events as ``maas_wait`` reads them."""
+method and op, and events as ``maas_query`` reads them."""
 
 import pytest
 
@@ -67,9 +67,9 @@ def test_mark_broken_of_a_machine_nobody_owns_is_403_empty(client, machine):
     assert status_name(client.get_machine(machine["system_id"])) == "New"
 
 
-def test_events_query_of_a_machine_has_the_fields_maas_wait_reads(client, machine):
+def test_events_query_of_a_machine_has_the_fields_maas_query_reads(client, machine):
     """``GET events/?op=query&id=<sid>&limit=`` answers ``{"count", "events": [{id, level, type, description}]}``,
-    newest first; ``level=DEBUG`` is accepted (maas_wait reads the latest event id that way)."""
+    newest first; ``level=DEBUG`` is accepted (maas_query.latest_event_id reads the latest event id that way)."""
     answer = client.get("events/", op="query", params={"id": machine["system_id"], "limit": 5})
     assert isinstance(answer["count"], int) and isinstance(answer["events"], list)
     ids = [event["id"] for event in answer["events"]]

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient
+from ansible_collections.gough.gough.plugins.module_utils.maas_commissioning import plan_commission
 from ansible_collections.gough.gough.plugins.modules import maas_commission
 
 
@@ -217,7 +218,7 @@ def test_commissioning_options_reach_maas_form(lab, run_module, monkeypatch):
 
 def test_plan_creates_tags_only_for_machines_to_carry_them():
     machines = [{"system_id": "aaaaaa", "tag_names": ["web"]}, {"system_id": "bbbbbb", "tag_names": []}]
-    assert maas_commission.plan_commission([], set(), ["web"]) == []
-    assert maas_commission.plan_commission(machines, {"web"}, ["web", "new"]) == [
+    assert plan_commission([], set(), ["web"]) == []
+    assert plan_commission(machines, {"web"}, ["web", "new"]) == [
         ("create_tag", "new"), ("tag", "web", ["bbbbbb"]), ("tag", "new", ["aaaaaa", "bbbbbb"]),
         ("commission", ["aaaaaa", "bbbbbb"])]

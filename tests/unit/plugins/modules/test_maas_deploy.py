@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from ansible_collections.gough.gough.plugins.module_utils import maas_batch
+from ansible_collections.gough.gough.plugins.module_utils import maas_deployment, maas_query
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient
 from ansible_collections.gough.gough.plugins.modules import maas_deploy
 
@@ -126,7 +126,7 @@ def test_poll_interval_backs_off_to_its_cap(lab):
         def sleep(seconds):
             sleeps.append(seconds)
             now[0] += seconds
-        maas_batch.poll_until_settled(client, lab.sids[:2], lambda m: False, timeout=20, interval=1, backoff=2,
+        maas_query.poll_until_settled(client, lab.sids[:2], lambda m: False, timeout=20, interval=1, backoff=2,
                                       max_interval=5, sleep=sleep, clock=lambda: now[0])
     assert sleeps[:5] == [1, 2, 4, 5, 5]
     assert sum(sleeps) == pytest.approx(20)
@@ -134,9 +134,9 @@ def test_poll_interval_backs_off_to_its_cap(lab):
 
 def test_list_calls_are_chunked_only_when_the_url_would_be_too_long():
     ids = ["%06d" % n for n in range(2000)]
-    chunks = maas_batch.chunk_values("id", ids, max_query_chars=7000)
+    chunks = maas_query.chunk_values("id", ids, max_query_chars=7000)
     assert len(chunks) == 3 and sum(len(c) for c in chunks) == 2000
-    assert maas_batch.chunk_values("id", ids[:100]) == [ids[:100]]
+    assert maas_query.chunk_values("id", ids[:100]) == [ids[:100]]
 
 
 def test_deploy_by_count_allocates_the_set_and_a_rerun_allocates_nothing(lab, run_module):
@@ -248,6 +248,9 @@ def test_on_failure_replace_deploys_another_matching_machine(lab, run_module, fa
     assert statuses[failures[0]]["action"] == "released" and "replaced by" in statuses[failures[0]]["msg"]
     assert all(statuses[sid]["status"] == "Deployed" for sid in result["system_ids"])
     assert [m["action"] for m in result["machines"]].count("replacement") == 1
+    replacement = next(m["system_id"] for m in result["machines"] if m["action"] == "replacement")
+    assert statuses[failures[0]]["replaced_by"] == replacement
+    assert [m["system_id"] for m in result["machines"] if m["replaced_by"]] == [failures[0]]
     assert sorted(m["system_id"] for m in machines_of(lab, agent_name="rep", status="deployed")) == \
         sorted(result["system_ids"])
 
@@ -323,7 +326,7 @@ def test_concurrent_allocations_from_one_pool_never_share_a_machine(lab):
         with MAASClient(lab.url, lab.api_key) as client:
             params = dict(state="deployed", count=4, agent_name=agent_name, concurrency=4, on_failure="leave",
                           wait_timeout=30, **FAST)
-            run = maas_batch.MachineDeployment(client, params).start().wait()
+            run = maas_deployment.MachineDeployment(client, params).start().wait()
             results[agent_name] = run.result()
 
     threads = [threading.Thread(target=deploy, args=(name,)) for name in ("left", "right")]
