@@ -141,7 +141,7 @@ def connect(api, params, **overrides):
 
 def _wait_timeout():
     """The ``WaitTimeout`` class of the polling helper (imported here: the helper may import ``BadInput``)."""
-    from ansible_collections.gough.gough.plugins.module_utils.maas_wait import WaitTimeout
+    from ansible_collections.gough.gough.plugins.module_utils.polling import WaitTimeout
     return WaitTimeout
 
 

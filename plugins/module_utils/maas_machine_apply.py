@@ -20,8 +20,9 @@ from ansible_collections.gough.gough.plugins.module_utils.maas_machine_plan impo
     COMMISSIONING, PUT_FIELDS, WRITES, as_text, describe, label, machine_view)
 from ansible_collections.gough.gough.plugins.module_utils.maas_validate import (
     check_references, validate_power_parameters)
-from ansible_collections.gough.gough.plugins.module_utils.maas_wait import (
-    WaitTimeout, describe_events, latest_event_id, latest_events, wait_until)
+from ansible_collections.gough.gough.plugins.module_utils.maas_query import (
+    describe_events, latest_event_id, latest_events)
+from ansible_collections.gough.gough.plugins.module_utils.polling import WaitTimeout, wait_until
 
 
 class StepFailed(Exception):

@@ -196,7 +196,7 @@ machines_missing:
 from ansible_collections.gough.gough.plugins.module_utils.entity import EntitySpec, ensure_entity
 from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput, GoughModule
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError
-from ansible_collections.gough.gough.plugins.module_utils.maas_batch import find_named_machines
+from ansible_collections.gough.gough.plugins.module_utils.maas_query import find_named_machines
 from ansible_collections.gough.gough.plugins.module_utils.maas_validate import validate_tag_name
 
 TAG_FIELDS = {"name": "", "comment": "", "definition": "", "kernel_opts": ""}

@@ -27,7 +27,7 @@ from ansible_collections.gough.gough.plugins.module_utils.gough_module import (
 )
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient, MAASError
 from ansible_collections.gough.gough.plugins.module_utils.maas_validate import MAASValidationError
-from ansible_collections.gough.gough.plugins.module_utils.maas_wait import WaitTimeout
+from ansible_collections.gough.gough.plugins.module_utils.polling import WaitTimeout
 
 MAAS_KEY = "consumer:tokenkey:tokensecret-xyz"
 MAAS_ARGS = {"url": "http://maas.invalid:5240/MAAS", "api_key": MAAS_KEY}

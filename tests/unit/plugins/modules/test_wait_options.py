@@ -43,6 +43,6 @@ def test_the_same_bad_wait_option_gives_the_same_message_in_every_module(
 
 
 @pytest.mark.parametrize("module", [maas_deploy, maas_commission], ids=["maas_deploy", "maas_commission"])
-def test_concurrency_below_one_gives_the_same_message_in_both_maas_batch_modules(run_module, closed_port, module):
+def test_concurrency_below_one_gives_the_same_message_in_both_batch_modules(run_module, closed_port, module):
     result = run_module(module, module_args(module, closed_port, concurrency=0))
     assert result["msg"] == "concurrency: must be 1 or more, got 0." and result["field"] == "concurrency"
