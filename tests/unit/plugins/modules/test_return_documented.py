@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Every module's result keys match its documented RETURN, in representative runs against the lab emulators.
+
+A key the module returns that RETURN does not document fails, and so does a key RETURN documents as returned
+``always`` or on ``success`` that a successful run leaves out; the check recurses through ``contains`` into dicts
+and lists of dicts, and names the module and the key path. (It lives beside the module tests for their
+``run_module`` fixture and emulator fixtures.)
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import types
+
+import pytest
+import yaml
+
+from fleet_lab import fleet_lab  # noqa: F401 pylint: disable=unused-import
+
+from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient
+from ansible_collections.gough.gough.plugins.modules import (
+    fleet_enroll, fleet_enroll_secret, fleet_host_info, fleet_policy, fleet_team, maas_commission, maas_deploy, maas_machine,
+    maas_machine_info, maas_tag)
+
+# Keys Ansible itself defines for every module result (common return values), which RETURN does not repeat.
+COMMON_KEYS = frozenset(("changed", "failed", "msg", "invocation", "diff", "warnings", "deprecations", "skipped"))
+ALWAYS = ("always", "success")
+
+
+def mismatches(module, result):
+    """Every mismatch between ``result`` and ``module``'s RETURN, as ``"<module>: <path> ..."`` strings."""
+    name = module.__name__.rsplit(".", 1)[-1]
+    documented = yaml.safe_load(module.RETURN) or {}
+    problems = _compare(dict((k, v) for k, v in result.items() if k not in COMMON_KEYS), documented, "result")
+    return ["%s: %s" % (name, problem) for problem in problems]
+
+
+def _compare(value, contains, where):
+    problems = []
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                problems.extend(_compare(item, contains, "%s[%d]" % (where, index)))
+        return problems
+    if not isinstance(value, dict):
+        return ["%s is %r, not a dict as its documented contains says" % (where, value)]
+    for key in sorted(set(value) - set(contains)):
+        problems.append("%s.%s is returned but not documented" % (where, key))
+    for key, spec in sorted(contains.items()):
+        spec = spec or {}
+        if key not in value:
+            if spec.get("returned") in ALWAYS:
+                problems.append("%s.%s is documented as returned %s but missing" % (where, key, spec["returned"]))
+            continue
+        if spec.get("contains") and value[key]:
+            problems.extend(_compare(value[key], spec["contains"], "%s.%s" % (where, key)))
+    return problems
+
+
+def succeeded(result):
+    assert not result.get("failed"), result.get("msg")
+    return result
+
+
+def test_the_checker_names_undocumented_and_missing_keys_with_their_path():
+    module = types.ModuleType("gough.demo")
+    module.RETURN = yaml.safe_dump({"items": {"returned": "success", "type": "list", "elements": "dict", "contains": {
+        "a": {"returned": "always", "type": "str"}, "b": {"returned": "when b", "type": "str"}}},
+        "count": {"returned": "always", "type": "int"}})
+    result = {"changed": False, "items": [{"a": "x"}, {"b": "y", "c": 1}], "extra": 1}
+    assert mismatches(module, result) == [
+        "demo: result.extra is returned but not documented",
+        "demo: result.count is documented as returned always but missing",
+        "demo: result.items[1].c is returned but not documented",
+        "demo: result.items[1].a is documented as returned always but missing",
+    ]
+
+
+@pytest.fixture
+def maas(lab_maas_factory):
+    """Four Ready machines (#0 tagged gpu, #1 allocated), fast commissioning and deployment; a client on it."""
+    emulator = lab_maas_factory(machines=4, extra_args=["--deploy-seconds", "0.3", "--release-seconds", "0.2",
+                                                        "--erase-seconds", "0.2"])
+    client = MAASClient(emulator.url, emulator.api_key)
+    emulator.configure(commission_seconds=0.2)
+    emulator.machines = client.get("machines/")
+    sids = [m["system_id"] for m in emulator.machines]
+    client.post("tags/", data={"name": "gpu"})
+    client.post("tags/gpu/", op="update_nodes", data={"add": sids[:1]})
+    client.post("machines/", op="allocate", data={"system_id": sids[1]})
+    emulator.sids = sids
+    emulator.client = client
+    try:
+        yield emulator
+    finally:
+        client.close()
+
+
+def maas_args(lab, **options):
+    options.update(url=lab.url, api_key=lab.api_key)
+    return options
+
+
+def test_maas_machine_results_match_return(maas, run_module):
+    new = dict(hostname="node-x", mac_addresses=["52:54:00:00:10:01"], architecture="amd64", power_type="manual",
+               tags=["gpu"], poll_interval=0.05)
+    results = [
+        run_module(maas_machine, maas_args(maas, _ansible_check_mode=True, _ansible_diff=True, **new)),
+        run_module(maas_machine, maas_args(maas, **new)),
+        run_module(maas_machine, maas_args(maas, state="ready", **new)),
+        run_module(maas_machine, maas_args(maas, hostname=maas.machines[0]["hostname"], description="db")),
+        run_module(maas_machine, maas_args(maas, hostname="node-x", state="absent")),
+    ]
+    assert [m for result in results for m in mismatches(maas_machine, succeeded(result))] == []
+
+
+def test_maas_machine_info_results_match_return(maas, run_module):
+    results = [run_module(maas_machine_info, maas_args(maas)),
+               run_module(maas_machine_info, maas_args(maas, tags=["gpu"])),
+               run_module(maas_machine_info, maas_args(maas, status=["allocated"]))]
+    assert [len(r["machines"]) for r in results] == [4, 1, 1]
+    assert [m for result in results for m in mismatches(maas_machine_info, succeeded(result))] == []
+
+
+def test_maas_deploy_results_match_return(maas, run_module):
+    target = maas.machines[2]["hostname"]
+    results = [
+        run_module(maas_deploy, maas_args(maas, machines=[target], poll_interval=0.1, _ansible_check_mode=True,
+                                          _ansible_diff=True)),
+        run_module(maas_deploy, maas_args(maas, machines=[target], poll_interval=0.1)),
+        run_module(maas_deploy, maas_args(maas, machines=[target], state="released", poll_interval=0.1)),
+    ]
+    assert [m["status"] for m in results[1]["machines"]] == ["Deployed"]
+    assert [m for result in results for m in mismatches(maas_deploy, succeeded(result))] == []
+
+
+def test_maas_commission_results_match_return(maas, run_module):
+    maas.client.post("machines/", data={"hostname": "new-1", "architecture": "amd64", "commission": False,
+                                        "mac_addresses": "52:54:00:00:11:01", "power_type": "manual"})
+    results = [
+        run_module(maas_commission, maas_args(maas, tags=["gpu"], testing_scripts=[], poll_interval=0.1,
+                                              _ansible_check_mode=True)),
+        run_module(maas_commission, maas_args(maas, tags=["gpu"], testing_scripts=[], poll_interval=0.1)),
+        run_module(maas_commission, maas_args(maas, poll_interval=0.1)),
+    ]
+    assert results[1]["hostnames"] == ["new-1"]
+    assert [m for result in results for m in mismatches(maas_commission, succeeded(result))] == []
+
+
+def test_maas_tag_results_match_return(maas, run_module):
+    host = maas.machines[2]["hostname"]
+    results = [
+        run_module(maas_tag, maas_args(maas, name="rack-a", machines=[host, "laptop-17"], machines_missing="ignore")),
+        run_module(maas_tag, maas_args(maas, name="rack-a", comment="x")),
+        run_module(maas_tag, maas_args(maas, name="rack-a", state="absent")),
+    ]
+    assert [m for result in results for m in mismatches(maas_tag, succeeded(result))] == []
+
+
+def test_fleet_team_policy_and_secret_results_match_return(fleet_lab, run_module):  # noqa: F811
+    results = [
+        (fleet_team, run_module(fleet_team, fleet_lab.args(name="web", description="Web"))),
+        (fleet_policy, run_module(fleet_policy, fleet_lab.args(name="ssh off", query="SELECT 1;"))),
+        (fleet_policy, run_module(fleet_policy, fleet_lab.args(name="ssh off", state="absent"))),
+        (fleet_enroll_secret, run_module(fleet_enroll_secret, fleet_lab.args(secret="vault-secret-0001"))),
+        (fleet_team, run_module(fleet_team, fleet_lab.args(name="web", state="absent"))),
+    ]
+    assert [m for module, result in results for m in mismatches(module, succeeded(result))] == []
+
+
+def test_fleet_host_info_results_match_return(fleet_lab, run_module):  # noqa: F811
+    fleet_lab.online_host("web-1")
+    fleet_lab.host("db-1")
+    results = [run_module(fleet_host_info, fleet_lab.args()),
+               run_module(fleet_host_info, fleet_lab.args(hostname="web-1", policies=True))]
+    assert results[0]["count"] == 2
+    assert [m for result in results for m in mismatches(fleet_host_info, succeeded(result))] == []
+
+
+def test_fleet_enroll_results_match_return(fleet_lab, run_module):  # noqa: F811
+    fleet_lab.online_host("node-1")
+    results = [run_module(fleet_enroll, fleet_lab.args(hostname="node-1")),
+               run_module(fleet_enroll, fleet_lab.args(hostname="node-1", state="absent"))]
+    assert results[0]["host"]["hostname"] == "node-1" and results[1]["changed"] is True
+    assert [m for result in results for m in mismatches(fleet_enroll, succeeded(result))] == []
