@@ -114,12 +114,15 @@ notes:
   - The plugin asks MAAS for the machine list once per run, with every filter in the query string, and caches the
     host variables it extracted (not the raw list), keyed by the URL and the filters.
   - Host variables set by the plugin; missing MAAS fields are left out rather than set to null where noted.
-  - C(maas_system_id), C(maas_hostname), C(maas_fqdn), C(maas_domain), C(maas_status_name), C(maas_zone),
-    C(maas_pool), C(maas_tags) (list), C(maas_owner), C(maas_osystem), C(maas_distro_series),
-    C(maas_architecture), C(maas_power_type), C(maas_cpu_count), C(maas_memory) (MiB), C(maas_storage) (MB),
-    C(maas_ip_addresses) (list), C(maas_interfaces) (list of C(name), C(mac), C(addresses) and C(vlan) (the
-    VID)), C(maas_workload_annotations) (dict), and C(maas_hardware_vendor) and C(maas_hardware_product)
-    when MAAS reports them.
+  - Host variables are the collection's machine fields (the names M(gough.gough.maas_machine_info) returns) with
+    the C(maas_) prefix. C(maas_system_id), C(maas_hostname), C(maas_fqdn), C(maas_domain), C(maas_status) (the
+    label, for example C(Deployed)), C(maas_status_code) (the number), C(maas_status_message),
+    C(maas_error_description), C(maas_zone), C(maas_pool), C(maas_tags) (list), C(maas_description),
+    C(maas_owner), C(maas_osystem), C(maas_distro_series), C(maas_architecture), C(maas_power_type),
+    C(maas_power_state), C(maas_cpu_count), C(maas_memory) (MiB), C(maas_storage) (MB), C(maas_mac_addresses)
+    (list), C(maas_ip_addresses) (list), C(maas_interfaces) (list of C(name), C(mac_address), C(vlan_name),
+    C(vlan_vid) and C(ip_addresses)), C(maas_workload_annotations) (dict), C(maas_locked), and
+    C(maas_hardware_vendor) and C(maas_hardware_product) when MAAS reports them.
 seealso:
   - name: Gough inventory guide
     description: Configuration examples and use as an AWX inventory source.
@@ -177,6 +180,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient, MAASError
+from ansible_collections.gough.gough.plugins.module_utils.maas_machine_view import hostvars as hostvars_of
 
 # ansible-core 2.19+ (data tagging: it has trust_as_template) templates only strings tagged as trusted, and nothing
 # parsed from MAAS's JSON, or reloaded from the cache, which keeps tags, carries that tag. There every such string is
@@ -187,9 +191,7 @@ STRINGS_UNTRUSTED_BY_DEFAULT = hasattr(ansible_template, "trust_as_template")
 QUARANTINE_GROUP = "gough_quarantine"
 # group_by choice: (group kind in the name, host variable holding the value or values).
 GROUP_FIELDS = {"tags": ("tag", "maas_tags"), "zones": ("zone", "maas_zone"), "pools": ("pool", "maas_pool"),
-                "status": ("status", "maas_status_name")}
-# Vendor strings MAAS reports when commissioning found nothing useful.
-UNKNOWN_HARDWARE = frozenset(("", "unknown", "not specified", "to be filled by o.e.m.", "default string"))
+                "status": ("status", "maas_status")}
 
 
 def status_filter_value(name):
@@ -205,54 +207,10 @@ def mark_unsafe(value):
     return wrap_var(value)
 
 
-def _known_hardware(value):
-    return isinstance(value, str) and value.strip().lower() not in UNKNOWN_HARDWARE
-
-
 def machine_hostvars(machine):
-    """The ``maas_`` host variables of one machine from ``GET machines/``, as plain JSON-able data."""
-    interfaces = []
-    for nic in machine.get("interface_set") or ():
-        vlan = nic.get("vlan") or {}
-        interfaces.append({
-            "name": nic.get("name"),
-            "mac": nic.get("mac_address"),
-            "addresses": [link["ip_address"] for link in nic.get("links") or () if link.get("ip_address")],
-            "vlan": vlan.get("vid"),
-        })
-    domain = machine.get("domain") or {}
-    zone = machine.get("zone") or {}
-    pool = machine.get("pool") or {}
-    annotations = machine.get("workload_annotations")
-    if annotations is None:
-        annotations = machine.get("owner_data") or {}
-    hostvars = {
-        "maas_system_id": machine.get("system_id"),
-        "maas_hostname": machine.get("hostname"),
-        "maas_fqdn": machine.get("fqdn"),
-        "maas_domain": domain.get("name"),
-        "maas_status_name": machine.get("status_name"),
-        "maas_zone": zone.get("name"),
-        "maas_pool": pool.get("name"),
-        "maas_tags": list(machine.get("tag_names") or ()),
-        "maas_owner": machine.get("owner"),
-        "maas_osystem": machine.get("osystem"),
-        "maas_distro_series": machine.get("distro_series"),
-        "maas_architecture": machine.get("architecture"),
-        "maas_power_type": machine.get("power_type"),
-        "maas_cpu_count": machine.get("cpu_count"),
-        "maas_memory": machine.get("memory"),
-        "maas_storage": machine.get("storage"),
-        "maas_ip_addresses": list(machine.get("ip_addresses") or ()),
-        "maas_interfaces": interfaces,
-        "maas_workload_annotations": dict(annotations),
-    }
-    hardware = machine.get("hardware_info") or {}
-    if _known_hardware(hardware.get("system_vendor")):
-        hostvars["maas_hardware_vendor"] = hardware["system_vendor"]
-    if _known_hardware(hardware.get("system_product")):
-        hostvars["maas_hardware_product"] = hardware["system_product"]
-    return hostvars
+    """The ``maas_`` host variables of one machine from ``GET machines/``: the collection's machine projection
+    (``maas_machine_view``) with the ``maas_`` prefix, as plain JSON-able data."""
+    return hostvars_of(machine)
 
 
 def pick_ansible_host(hostvars, networks):

@@ -35,18 +35,11 @@ from ansible_collections.gough.gough.plugins.module_utils.api_client import (  #
     split_base_url,
 )
 from ansible_collections.gough.gough.plugins.module_utils.http_retry import Confirmed, Moved
+from ansible_collections.gough.gough.plugins.module_utils.maas_machine_view import NODE_STATUS
 
 API_PATH = "/api/2.0/"
 USER_AGENT = "gough.gough-maas-client"
 
-# MAAS node status codes (maascommon/enums/node.py) and their display labels.
-NODE_STATUS = {
-    0: "New", 1: "Commissioning", 2: "Failed commissioning", 3: "Missing", 4: "Ready", 5: "Reserved",
-    6: "Deployed", 7: "Retired", 8: "Broken", 9: "Deploying", 10: "Allocated", 11: "Failed deployment",
-    12: "Releasing", 13: "Releasing failed", 14: "Disk erasing", 15: "Failed disk erasing", 16: "Rescue mode",
-    17: "Entering rescue mode", 18: "Failed to enter rescue mode", 19: "Exiting rescue mode",
-    20: "Failed to exit rescue mode", 21: "Testing", 22: "Failed testing",
-}
 
 
 class MAASError(ApiError):

@@ -25,6 +25,7 @@ import time
 from collections import namedtuple
 
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError, status_in, status_name
+from ansible_collections.gough.gough.plugins.module_utils.maas_machine_view import project
 from ansible_collections.gough.gough.plugins.module_utils.maas_fanout import (
     DEFAULT_CONCURRENCY,
     fire_machine_op,
@@ -67,6 +68,10 @@ class BatchError(Exception):
     """A failure of the whole batch (bad input, not enough machines); nothing more is attempted."""
 
 
+# The machine projection's fields a deployment record takes from MAAS (its other fields are the run's own).
+PROJECTED = ("hostname", "fqdn", "status", "owner", "ip_addresses", "status_message", "distro_series")
+
+
 class MachineRecord(object):
     """What a deployment run knows about one machine and what it did to it.
 
@@ -99,13 +104,13 @@ class MachineRecord(object):
         """Take in what MAAS now says about the machine (a machine document; anything else is ignored)."""
         if not isinstance(machine, dict):
             return
-        self.owner = machine.get("owner")
-        self.hostname = machine.get("hostname") or self.hostname
-        self.fqdn = machine.get("fqdn") or self.fqdn
-        self.status = status_name(machine) or self.status
-        self.ip_addresses = list(machine.get("ip_addresses") or [])
-        self.status_message = machine.get("status_message") or ""
-        self.distro_series = machine.get("distro_series") or ""
+        view = project(machine, PROJECTED)
+        self.owner, self.ip_addresses = view["owner"], view["ip_addresses"]
+        self.status_message, self.distro_series = view["status_message"], view["distro_series"]
+        # A partial answer keeps what an earlier read said.
+        self.hostname = view["hostname"] or self.hostname
+        self.fqdn = view["fqdn"] or self.fqdn
+        self.status = view["status"] or self.status
 
     def fail(self, message):
         """Mark the machine failed, saying why."""

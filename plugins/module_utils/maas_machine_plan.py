@@ -19,6 +19,7 @@ __metaclass__ = type
 import copy
 import re
 
+from ansible_collections.gough.gough.plugins.module_utils.maas_machine_view import STATUS_CODES, project
 from ansible_collections.gough.gough.plugins.module_utils.maas_validate import MAASValidationError
 
 # Statuses from which commissioning gets a machine to Ready.
@@ -35,39 +36,21 @@ RENAME_GUARDED = IN_USE + RESCUE
 # Fields sent with PUT machines/{id}/ (tags go through each tag's update_nodes).
 PUT_FIELDS = ("hostname", "architecture", "power_type", "domain", "zone", "pool", "description")
 DIFF_FIELDS = ("hostname", "mac_addresses", "architecture", "power_type", "power_parameters", "domain", "zone", "pool",
-               "tags", "description", "status_name", "error_description")
+               "tags", "description", "status", "error_description")
 # Steps that change MAAS; a plan without one reports changed=false.
 WRITES = ("create", "update", "tag", "untag", "commission", "allocate", "mark_broken", "delete")
-# MAAS's numeric codes of the statuses a plan leads to (NODE_STATUS in maascommon/enums/node.py).
-STATUS_CODES = {"New": 0, "Commissioning": 1, "Ready": 4, "Broken": 8, "Allocated": 10}
+# The machine projection's fields maas_machine returns.
+VIEW_FIELDS = ("system_id", "hostname", "fqdn", "status", "status_code", "status_message", "error_description",
+               "architecture", "power_type", "power_state", "domain", "zone", "pool", "tags", "description",
+               "mac_addresses", "ip_addresses")
 SECRET_KEY_RE = re.compile(r"pass|secret|token|key", re.IGNORECASE)
 MASK = "********"
 
 
 def machine_view(machine):
-    """The documented summary of a MAAS machine (the module's ``machine`` return value)."""
-    def name_of(value):
-        return (value or {}).get("name", "") if isinstance(value, dict) else (value or "")
-    return {
-        "system_id": machine.get("system_id") or "",
-        "hostname": machine.get("hostname") or "",
-        "fqdn": machine.get("fqdn") or "",
-        "status": machine.get("status"),
-        "status_name": machine.get("status_name") or "",
-        "status_message": machine.get("status_message") or "",
-        "error_description": machine.get("error_description") or "",
-        "architecture": machine.get("architecture") or "",
-        "power_type": machine.get("power_type") or "",
-        "power_state": machine.get("power_state") or "",
-        "domain": name_of(machine.get("domain")),
-        "zone": name_of(machine.get("zone")),
-        "pool": name_of(machine.get("pool")),
-        "tags": sorted(machine.get("tag_names") or []),
-        "description": machine.get("description") or "",
-        "mac_addresses": [nic.get("mac_address", "").lower() for nic in machine.get("interface_set") or []
-                          if nic.get("mac_address")],
-        "ip_addresses": list(machine.get("ip_addresses") or []),
-    }
+    """The documented summary of a MAAS machine (the module's ``machine`` return value): ``VIEW_FIELDS`` of the
+    collection's machine projection."""
+    return project(machine, VIEW_FIELDS)
 
 
 def as_text(value):
@@ -133,17 +116,17 @@ def check_rename(before, desired, goal):
         raise MAASValidationError("hostname", "%s, not %s; nothing is deleted while hostname and %s name different "
                                               "machines. Check both, or leave hostname out to delete %s."
                                   % (found, wanted, goal["found_by"], before["hostname"]))
-    if before["status_name"] in RENAME_GUARDED and not goal.get("rename_in_use"):
+    if before["status"] in RENAME_GUARDED and not goal.get("rename_in_use"):
         raise MAASValidationError(
             "hostname", "%s, which is %s: renaming a machine in use from %s to %s changes its DNS name, so it needs "
                         "rename_in_use=true. Check the %s, or set rename_in_use=true to rename it."
-                        % (found, before["status_name"], before["hostname"], wanted, goal["found_by"]))
+                        % (found, before["status"], before["hostname"], wanted, goal["found_by"]))
 
 
 def check_state(before, goal):
     """Refusals that depend only on the machine's status: deleting a machine in use without force, commissioning one
     that must be released first."""
-    state, status = goal["state"], before["status_name"]
+    state, status = goal["state"], before["status"]
     if state == "absent" and status in IN_USE and not goal.get("force"):
         raise MAASValidationError("force", "machine %s is %s; set force=true to delete a machine in use."
                                   % (describe(before), status))
@@ -208,7 +191,7 @@ def make_plan(before, desired, goal):
         wanted = set(changed.get("tags", before["tags"]))
         steps.extend(("tag", {"name": tag}) for tag in sorted(wanted - set(before["tags"])))
         steps.extend(("untag", {"name": tag}) for tag in sorted(set(before["tags"]) - wanted))
-        status = before["status_name"]
+        status = before["status"]
     if state == "ready":
         if status in COMMISSIONABLE:
             steps.append(("commission", dict(goal["commission"])))
@@ -228,7 +211,7 @@ def outcome(before, steps):
         if verb == "create":
             after = machine_view({})
             after.update(args)
-            after.update(status_name="New", status=STATUS_CODES["New"])
+            after.update(status="New", status_code=STATUS_CODES["New"])
         elif verb == "update":
             for field, value in args.items():
                 if field == "power_parameters":
@@ -241,9 +224,9 @@ def outcome(before, steps):
         elif verb == "delete":
             after = None
         else:
-            after["status_name"] = {"commission": "Commissioning", "wait": args.get("until"),
+            after["status"] = {"commission": "Commissioning", "wait": args.get("until"),
                                     "allocate": "Allocated", "mark_broken": "Broken"}[verb]
-            after["status"] = STATUS_CODES[after["status_name"]]
+            after["status_code"] = STATUS_CODES[after["status"]]
             if verb == "mark_broken":
                 after["error_description"] = args["comment"] or ""
     return after

@@ -269,15 +269,15 @@ machine:
       type: str
       sample: node-01.maas
     status:
-      description: Numeric MAAS status.
-      returned: when the machine exists
-      type: int
-      sample: 4
-    status_name:
-      description: MAAS status label.
+      description: MAAS status label (MAAS's C(status_name)); the number is RV(machine.status_code).
       returned: when the machine exists
       type: str
       sample: Ready
+    status_code:
+      description: Numeric MAAS status (MAAS's C(status)).
+      returned: when the machine exists
+      type: int
+      sample: 4
     status_message:
       description: Latest status event, possibly empty.
       returned: when the machine exists

@@ -157,15 +157,15 @@ machines:
       type: str
       sample: node-01.maas
     status:
-      description: Numeric MAAS status.
-      returned: success
-      type: int
-      sample: 4
-    status_name:
-      description: MAAS status label.
+      description: MAAS status label (MAAS's C(status_name)); the number is RV(machines[].status_code).
       returned: success
       type: str
       sample: Ready
+    status_code:
+      description: Numeric MAAS status (MAAS's C(status)).
+      returned: success
+      type: int
+      sample: 4
     status_message:
       description: Latest status event, possibly empty.
       returned: success
@@ -226,8 +226,8 @@ machines:
       returned: success
       type: str
       sample: maas
-    tag_names:
-      description: Tags of the machine.
+    tags:
+      description: Tags of the machine, sorted (MAAS's C(tag_names)).
       returned: success
       type: list
       elements: str
@@ -299,6 +299,7 @@ machines:
 
 from ansible_collections.gough.gough.plugins.module_utils.gough_module import GoughModule
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError
+from ansible_collections.gough.gough.plugins.module_utils.maas_machine_view import project
 
 # MAAS status filter names (lower-case NODE_STATUS names), in status-code order.
 STATUS_FILTER_NAMES = [
@@ -314,63 +315,16 @@ FILTERS = {
 }
 # Filters where an empty list must match nothing; sending no value would match everything instead.
 MATCH_ANY_OPTIONS = ("system_ids", "hostnames", "mac_addresses", "status")
-# Values the placeholder used when MAAS sends no hardware detail.
-UNKNOWN_HARDWARE = ("", "Unknown", "Not Specified")
-
-
-def _name_of(value):
-    """The ``name`` of a nested MAAS object (zone, pool, domain), or the value when it is already a name."""
-    if isinstance(value, dict):
-        return value.get("name")
-    return value
-
-
-def _hardware(machine, key):
-    value = (machine.get("hardware_info") or {}).get(key)
-    return None if value in UNKNOWN_HARDWARE else value
-
-
-def interface_summary(interface):
-    """Name, MAC, VLAN name and VID, and linked IP addresses of one ``interface_set`` entry."""
-    vlan = interface.get("vlan") or {}
-    return {
-        "name": interface.get("name"),
-        "mac_address": interface.get("mac_address"),
-        "vlan_name": vlan.get("name"),
-        "vlan_vid": vlan.get("vid"),
-        "ip_addresses": [link["ip_address"] for link in interface.get("links") or [] if link.get("ip_address")],
-    }
+# The machine projection's fields this module returns for each machine.
+SUMMARY_FIELDS = (
+    "system_id", "hostname", "fqdn", "status", "status_code", "status_message", "power_state", "power_type",
+    "architecture", "osystem", "distro_series", "cpu_count", "memory", "storage", "zone", "pool", "domain", "tags",
+    "ip_addresses", "interfaces", "owner", "workload_annotations", "locked", "hardware_vendor", "hardware_product")
 
 
 def machine_summary(machine):
-    """The documented subset of one machine as MAAS represents it."""
-    return {
-        "system_id": machine.get("system_id"),
-        "hostname": machine.get("hostname"),
-        "fqdn": machine.get("fqdn"),
-        "status": machine.get("status"),
-        "status_name": machine.get("status_name"),
-        "status_message": machine.get("status_message") or "",
-        "power_state": machine.get("power_state"),
-        "power_type": machine.get("power_type"),
-        "architecture": machine.get("architecture"),
-        "osystem": machine.get("osystem") or "",
-        "distro_series": machine.get("distro_series") or "",
-        "cpu_count": machine.get("cpu_count"),
-        "memory": machine.get("memory"),
-        "storage": machine.get("storage"),
-        "zone": _name_of(machine.get("zone")),
-        "pool": _name_of(machine.get("pool")),
-        "domain": _name_of(machine.get("domain")),
-        "tag_names": list(machine.get("tag_names") or []),
-        "ip_addresses": list(machine.get("ip_addresses") or []),
-        "interfaces": [interface_summary(i) for i in machine.get("interface_set") or []],
-        "owner": machine.get("owner"),
-        "workload_annotations": dict(machine.get("workload_annotations") or machine.get("owner_data") or {}),
-        "locked": bool(machine.get("locked")),
-        "hardware_vendor": _hardware(machine, "system_vendor"),
-        "hardware_product": _hardware(machine, "system_product"),
-    }
+    """The documented subset of one machine, under the collection's machine projection names."""
+    return project(machine, SUMMARY_FIELDS)
 
 
 def filter_error_message(exc):

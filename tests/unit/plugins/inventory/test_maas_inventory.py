@@ -134,18 +134,20 @@ def test_hostvars_carry_maas_fields_all_marked_unsafe(fleet, tmp_path):
     data, _result = inventory_list(write_config(tmp_path, ""), fleet.url, fleet.api_key)
     hostvars = data["_meta"]["hostvars"]["node-00001"]
     expected_keys = {"ansible_host", "maas_system_id", "maas_hostname", "maas_fqdn", "maas_domain",
-                     "maas_status_name", "maas_zone", "maas_pool", "maas_tags", "maas_owner", "maas_osystem",
-                     "maas_distro_series", "maas_architecture", "maas_power_type", "maas_cpu_count", "maas_memory",
-                     "maas_storage", "maas_ip_addresses", "maas_interfaces", "maas_workload_annotations",
-                     "maas_hardware_vendor", "maas_hardware_product"}
-    assert expected_keys <= set(hostvars)
-    assert hostvars["maas_status_name"] == {"__ansible_unsafe": "Deployed"}
+                     "maas_status", "maas_status_code", "maas_status_message", "maas_error_description",
+                     "maas_zone", "maas_pool", "maas_tags", "maas_description", "maas_owner", "maas_osystem",
+                     "maas_distro_series", "maas_architecture", "maas_power_type", "maas_power_state",
+                     "maas_cpu_count", "maas_memory", "maas_storage", "maas_mac_addresses", "maas_ip_addresses",
+                     "maas_interfaces", "maas_workload_annotations", "maas_locked", "maas_hardware_vendor",
+                     "maas_hardware_product"}
+    assert set(hostvars) == expected_keys
+    assert hostvars["maas_status"] == {"__ansible_unsafe": "Deployed"} and hostvars["maas_status_code"] == 6
     assert hostvars["maas_workload_annotations"] == {"env": {"__ansible_unsafe": "prod"},
                                                      "team": {"__ansible_unsafe": "blue"}}
     assert hostvars["maas_tags"] == [{"__ansible_unsafe": "web"}]
     assert isinstance(hostvars["maas_memory"], int)
     first = hostvars["maas_interfaces"][0]
-    assert set(first) >= {"name", "mac", "addresses", "vlan"}
+    assert set(first) == {"name", "mac_address", "vlan_name", "vlan_vid", "ip_addresses"}
 
 
 def test_filters_are_sent_to_maas_in_one_list_request(fleet, tmp_path):

@@ -84,32 +84,32 @@ def test_only_power_parameters_that_differ_are_updated():
 
 @pytest.mark.parametrize("status", COMMISSIONABLE)
 def test_ready_commissions_from_every_commissionable_status(status):
-    assert [step[0] for step in make_plan(view(status_name=status), {}, goal(state="ready"))] == ["commission", "wait"]
+    assert [step[0] for step in make_plan(view(status=status), {}, goal(state="ready"))] == ["commission", "wait"]
 
 
 def test_ready_only_waits_for_a_machine_already_commissioning_and_not_at_all_without_wait():
-    assert make_plan(view(status_name="Testing"), {}, goal(state="ready")) == [
+    assert make_plan(view(status="Testing"), {}, goal(state="ready")) == [
         ("wait", {"until": "Ready", "timeout": 1800})]
-    assert make_plan(view(status_name="Testing"), {}, goal(state="ready", wait=False)) == []
-    assert make_plan(view(status_name="New"), {}, goal(state="ready", wait=False)) == [("commission", FORM)]
+    assert make_plan(view(status="Testing"), {}, goal(state="ready", wait=False)) == []
+    assert make_plan(view(status="New"), {}, goal(state="ready", wait=False)) == [("commission", FORM)]
 
 
 @pytest.mark.parametrize("status", ["Ready", "Allocated", "Deploying", "Deployed"])
 def test_ready_leaves_ready_and_in_use_machines_alone(status):
-    assert make_plan(view(status_name=status), {}, goal(state="ready")) == []
+    assert make_plan(view(status=status), {}, goal(state="ready")) == []
 
 
 def test_ready_refuses_a_failed_deployment_naming_the_state_option():
     with pytest.raises(MAASValidationError, match=r"^state: machine web-01 \(abc123\) is Failed deployment; it must "
                                                   r"be released"):
-        make_plan(view(status_name="Failed deployment"), {}, goal(state="ready"))
+        make_plan(view(status="Failed deployment"), {}, goal(state="ready"))
 
 
 def test_broken_allocates_first_only_when_broken_mode_says_so():
     assert make_plan(view(), {}, goal(state="broken", mark="allocate", comment="fan")) == [
         ("allocate", {}), ("mark_broken", {"comment": "fan"})]
     assert make_plan(view(), {}, goal(state="broken", mark="mark")) == [("mark_broken", {"comment": None})]
-    assert make_plan(view(status_name="Broken"), {}, goal(state="broken")) == []
+    assert make_plan(view(status="Broken"), {}, goal(state="broken")) == []
 
 
 def test_broken_mode_follows_the_maas_owner_rule():
@@ -129,14 +129,14 @@ def test_absent_deletes_an_existing_machine_and_refuses_one_in_use_without_force
     assert make_plan(None, {}, goal(state="absent")) == []
     assert make_plan(view(), {}, goal(state="absent")) == [("delete", {})]
     with pytest.raises(MAASValidationError, match=r"^force: machine web-01 \(abc123\) is Deployed"):
-        make_plan(view(status_name="Deployed"), {}, goal(state="absent"))
-    assert make_plan(view(status_name="Deployed"), {}, goal(state="absent", force=True)) == [("delete", {})]
+        make_plan(view(status="Deployed"), {}, goal(state="absent"))
+    assert make_plan(view(status="Deployed"), {}, goal(state="absent", force=True)) == [("delete", {})]
 
 
 @pytest.mark.parametrize("status", RENAME_GUARDED)
 def test_a_machine_in_use_found_by_mac_is_not_renamed_and_the_message_names_both_hostnames_and_the_mac(status):
     with pytest.raises(MAASValidationError) as caught:
-        make_plan(view(status_name=status), {"hostname": "ok4"}, goal(found_by="mac_addresses", macs=[MAC]))
+        make_plan(view(status=status), {"hostname": "ok4"}, goal(found_by="mac_addresses", macs=[MAC]))
     message = str(caught.value)
     assert message.startswith("hostname: MAAS has no machine ok4, and mac_addresses %s belong to machine web-01 "
                               "(abc123), which is %s" % (MAC, status))
@@ -150,27 +150,27 @@ def test_the_rescue_mode_statuses_and_allocated_deploying_deployed_are_guarded()
 
 @pytest.mark.parametrize("found_by", ["mac_addresses", "system_id"])
 def test_a_machine_in_use_is_renamed_with_rename_in_use(found_by):
-    steps = make_plan(view(status_name="Deployed"), {"hostname": "ok4"},
+    steps = make_plan(view(status="Deployed"), {"hostname": "ok4"},
                       goal(found_by=found_by, macs=[MAC], rename_in_use=True))
     assert steps == [("update", {"hostname": "ok4"})]
 
 
 @pytest.mark.parametrize("status", ["New", "Ready", "Broken", "Failed commissioning", "Failed deployment"])
 def test_a_machine_not_in_use_is_renamed_without_the_option(status):
-    steps = make_plan(view(status_name=status), {"hostname": "ok4"}, goal(found_by="mac_addresses", macs=[MAC]))
+    steps = make_plan(view(status=status), {"hostname": "ok4"}, goal(found_by="mac_addresses", macs=[MAC]))
     assert steps == [("update", {"hostname": "ok4"})]
 
 
 def test_a_machine_in_use_given_by_system_id_is_not_renamed_either():
     with pytest.raises(MAASValidationError, match=r"^hostname: system_id abc123 is machine web-01, which is "
                                                   r"Allocated: renaming a machine in use from web-01 to ok4"):
-        make_plan(view(status_name="Allocated"), {"hostname": "ok4"}, goal(found_by="system_id"))
+        make_plan(view(status="Allocated"), {"hostname": "ok4"}, goal(found_by="system_id"))
 
 
 @pytest.mark.parametrize("status", ["Ready", "Deployed"])
 def test_absent_refuses_a_hostname_that_names_another_machine_even_with_rename_in_use(status):
     with pytest.raises(MAASValidationError, match="nothing is deleted"):
-        make_plan(view(status_name=status), {"hostname": "ok4"},
+        make_plan(view(status=status), {"hostname": "ok4"},
                   goal(state="absent", found_by="mac_addresses", macs=[MAC], force=True, rename_in_use=True))
 
 
@@ -181,14 +181,14 @@ def test_outcome_predicts_the_machine_from_the_plan_alone():
     after = outcome(before, steps)
     assert (after["zone"], after["tags"], after["power_parameters"]) == ("rack-a", ["rack-a", "ssd"],
                                                                          {"power_pass": "new"})
-    assert (after["status_name"], after["status"]) == ("Ready", 4)
+    assert (after["status"], after["status_code"]) == ("Ready", 4)
     assert before["zone"] == "default" and before["tags"] == ["gpu", "rack-a"]
-    assert outcome(before, [("commission", FORM)])["status_name"] == "Commissioning"
+    assert outcome(before, [("commission", FORM)])["status"] == "Commissioning"
     broken = outcome(before, [("allocate", {}), ("mark_broken", {"comment": "fan"})])
-    assert (broken["status_name"], broken["error_description"]) == ("Broken", "fan")
+    assert (broken["status"], broken["error_description"]) == ("Broken", "fan")
     assert outcome(before, [("delete", {})]) is None
     created = outcome(None, make_plan(None, {"hostname": "n1", "tags": ["gpu"]}, goal(macs=[MAC])))
-    assert (created["hostname"], created["status_name"], created["tags"], created["mac_addresses"]) == (
+    assert (created["hostname"], created["status"], created["tags"], created["mac_addresses"]) == (
         "n1", "New", ["gpu"], [MAC])
 
 
@@ -203,11 +203,11 @@ def test_the_returned_plan_masks_secret_power_parameters():
 
 
 def test_a_plan_that_only_waits_reports_no_change_and_the_result_hides_power_parameters():
-    before = view(status_name="Commissioning", power_parameters={"power_pass": "s3"})
+    before = view(status="Commissioning", power_parameters={"power_pass": "s3"})
     steps = make_plan(before, {}, goal(state="ready", power_parameters={"power_pass": "s3"}))
     result = machine_result(before, outcome(before, steps), steps, [label(s) for s in steps if s[0] in WRITES])
     assert steps == [("wait", {"until": "Ready", "timeout": 1800})]
     assert result["changed"] is False and result["actions"] == []
     assert result["plan"] == [{"action": "wait", "args": {"until": "Ready", "timeout": 1800}}]
-    assert "power_parameters" not in result["machine"] and result["machine"]["status_name"] == "Ready"
+    assert "power_parameters" not in result["machine"] and result["machine"]["status"] == "Ready"
     assert result["diff"]["after"]["power_parameters"] == {"power_pass": "********"}

@@ -62,7 +62,7 @@ def test_present_enlists_a_new_machine_that_stays_new_then_changes_nothing(lab, 
     assert result["changed"] is True, result
     assert result["actions"] == ["create", "tag rack-a"]
     machine = result["machine"]
-    assert machine["status_name"] == "New" and machine["hostname"] == "node-x"
+    assert machine["status"] == "New" and machine["hostname"] == "node-x"
     assert machine["mac_addresses"] == [MAC] and machine["architecture"] == "amd64/generic"
     assert (machine["zone"], machine["pool"], machine["tags"], machine["description"]) == (
         "rack-a", "compute", ["rack-a"], "spare")
@@ -170,7 +170,7 @@ def test_ready_commissions_a_new_machine_and_waits_for_ready(lab, run_module, re
     result = run_module(maas_machine, new_machine(lab, state="commissioned", testing_scripts=[], enable_ssh=True))
     assert result["changed"] is True, result
     assert result["actions"] == ["create", "commission"]
-    assert result["machine"]["status_name"] == "Ready"
+    assert result["machine"]["status"] == "Ready"
     assert return_doc_problems(maas_machine, result) == []
     sid = result["machine"]["system_id"]
     assert lab.stats()["machine_ops"][sid] == {"create": 1, "commission": 1}
@@ -184,7 +184,7 @@ def test_ready_recommissions_a_broken_machine(lab, run_module):
     lab.client.post("machines/", op="allocate", data={"system_id": sid})
     lab.client.machine_op(sid, "mark_broken", data={"comment": "bad disk"})
     result = run_module(maas_machine, args(lab, system_id=sid, state="ready"))
-    assert result["actions"] == ["commission"] and result["machine"]["status_name"] == "Ready"
+    assert result["actions"] == ["commission"] and result["machine"]["status"] == "Ready"
 
 
 def test_ready_leaves_a_deployed_machine_alone_so_provisioning_reruns_are_idempotent(lab, run_module):
@@ -194,7 +194,7 @@ def test_ready_leaves_a_deployed_machine_alone_so_provisioning_reruns_are_idempo
     lab.reset_stats()
     result = run_module(maas_machine, args(lab, system_id=sid, state="ready"))
     assert result["changed"] is False and result["actions"] == [], result
-    assert result["machine"]["status_name"] == "Deployed"
+    assert result["machine"]["status"] == "Deployed"
     assert lab.client.get_machine(sid)["status_name"] == "Deployed"
     assert lab.stats()["writes"] == 0
 
@@ -234,7 +234,7 @@ def test_broken_allocates_a_ready_unowned_machine_first_then_marks_it_and_is_ide
     machine without owner is allocated to the caller first; MAAS leaves the Broken machine without owner."""
     sid = lab.ready[0][0]
     result = run_module(maas_machine, args(lab, system_id=sid, state="broken", comment="PSU failed"))
-    assert result["changed"] is True and result["machine"]["status_name"] == "Broken"
+    assert result["changed"] is True and result["machine"]["status"] == "Broken"
     assert result["actions"] == ["allocate", "mark_broken"]
     machine = lab.client.get_machine(sid)
     assert (machine["error_description"], machine["owner"]) == ("PSU failed", None)
@@ -248,7 +248,7 @@ def test_broken_marks_a_machine_the_caller_owns_directly(lab, run_module):
     lab.client.post("machines/", op="allocate", data={"system_id": sid})
     lab.reset_stats()
     result = run_module(maas_machine, args(lab, system_id=sid, state="broken", comment="fan"))
-    assert result["actions"] == ["mark_broken"] and result["machine"]["status_name"] == "Broken"
+    assert result["actions"] == ["mark_broken"] and result["machine"]["status"] == "Broken"
 
 
 def test_broken_fails_before_any_write_for_a_machine_another_user_owns(lab, run_module):
@@ -323,14 +323,14 @@ def test_check_mode_writes_nothing_and_predicts_the_result(lab, run_module, stat
     assert lab.stats()["writes"] == 0
     if state == "ready":
         assert result["actions"] == ["create", "tag gpu", "commission"]
-        assert result["machine"]["status_name"] == "Ready" and result["diff"]["before"] == {}
+        assert result["machine"]["status"] == "Ready" and result["diff"]["before"] == {}
     elif state == "absent":
         assert result["machine"] == {} and lab.client.get_machine(sid)
     else:
         assert result["diff"]["after"]["description"] == "changed"
         assert lab.client.get_machine(sid)["description"] == ""
     if state == "broken":
-        assert result["machine"]["status_name"] == "Broken"
+        assert result["machine"]["status"] == "Broken"
 
 
 BAD_INPUTS = [
@@ -387,7 +387,7 @@ def test_one_create_and_one_commission_per_machine_under_faults(lab, run_module)
         result = run_module(maas_machine, new_machine(lab, hostname="fault-%d" % index, mac_addresses=[mac],
                                                       state="ready", retries=10))
         assert result.get("failed") is not True, result["msg"]
-        assert result["machine"]["status_name"] == "Ready"
+        assert result["machine"]["status"] == "Ready"
         sids.append(result["machine"]["system_id"])
     stats = lab.stats()
     faults = stats["faults"]
@@ -448,7 +448,7 @@ def test_an_allocated_machine_given_by_system_id_is_not_renamed_without_the_opti
     assert "ok4" in refused["msg"] and "Allocated" in refused["msg"]
     assert lab.stats()["writes"] == 0
     renamed = run_module(maas_machine, args(lab, system_id=sid, hostname="ok4", rename_in_use=True))
-    assert renamed["machine"]["hostname"] == "ok4" and renamed["machine"]["status_name"] == "Allocated"
+    assert renamed["machine"]["hostname"] == "ok4" and renamed["machine"]["status"] == "Allocated"
 
 
 def test_renaming_to_the_hostname_of_another_machine_fails_before_any_write(lab, run_module):

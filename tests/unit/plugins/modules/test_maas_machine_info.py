@@ -87,9 +87,9 @@ def test_machine_summary_carries_the_documented_fields(lab, run_module):
     machine = result["machines"][0]
     raw = MAASClient(lab.url, lab.api_key).get_machine(lab.sids[1])
     assert machine["hostname"] == raw["hostname"] and machine["fqdn"] == raw["fqdn"]
-    assert machine["status_name"] == "Ready" and machine["status"] == 4
+    assert machine["status"] == "Ready" and machine["status_code"] == 4
     assert machine["zone"] == "default" and machine["pool"] == "default" and machine["domain"] == "maas"
-    assert sorted(machine["tag_names"]) == ["ci", "gpu"]
+    assert machine["tags"] == ["ci", "gpu"]
     assert machine["hardware_vendor"] == raw["hardware_info"]["system_vendor"]
     assert machine["hardware_product"] == raw["hardware_info"]["system_product"]
     first = machine["interfaces"][0]
