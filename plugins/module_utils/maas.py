@@ -41,7 +41,6 @@ API_PATH = "/api/2.0/"
 USER_AGENT = "gough.gough-maas-client"
 
 
-
 class MAASError(ApiError):
     """Any failure talking to MAAS.
 

@@ -225,7 +225,7 @@ def outcome(before, steps):
             after = None
         else:
             after["status"] = {"commission": "Commissioning", "wait": args.get("until"),
-                                    "allocate": "Allocated", "mark_broken": "Broken"}[verb]
+                               "allocate": "Allocated", "mark_broken": "Broken"}[verb]
             after["status_code"] = STATUS_CODES[after["status"]]
             if verb == "mark_broken":
                 after["error_description"] = args["comment"] or ""
