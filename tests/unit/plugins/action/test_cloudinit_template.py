@@ -90,13 +90,7 @@ def return_doc_problems(module, result):
                                                   os.path.join(HERE, "..", "modules", "conftest.py"))
     checker = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(checker)
-    documented = yaml.safe_load(module.RETURN)
-    problems = ["result.%s is missing" % key for key, doc in documented.items()
-                if doc.get("returned") == "success" and key not in result]
-    for key, doc in documented.items():
-        if "contains" in doc and result.get(key):
-            problems.extend(checker.undocumented_keys(result[key], doc["contains"], "result.%s" % key))
-    return problems
+    return checker.return_mismatches(module, result)
 
 
 def run_play(tmp_path, options, play_vars=None, extra_args=(), env=None):

@@ -37,37 +37,45 @@ def run_module(capsys, monkeypatch):
     return run
 
 
-def undocumented_keys(value, contains, where="result"):
-    """Paths of keys in ``value`` that the RETURN ``contains`` tree does not document, and documented keys
-    missing from it whose ``returned`` is ``success``; recurses into dicts and lists of dicts."""
+# Keys Ansible itself defines for every module result (common return values), which RETURN does not repeat.
+COMMON_KEYS = frozenset(("changed", "failed", "msg", "invocation", "diff", "warnings", "deprecations", "skipped"))
+ALWAYS = ("always", "success")
+
+
+def return_mismatches(module, result):
+    """Every mismatch between ``result`` and ``module``'s RETURN, as ``"<module>: <path> ..."`` strings: a key
+    returned but not documented, or documented as returned ``always``/``success`` but missing; recurses through
+    ``contains`` into dicts and lists of dicts."""
+    name = module.__name__.rsplit(".", 1)[-1]
+    documented = yaml.safe_load(module.RETURN) or {}
+    problems = _compare(dict((k, v) for k, v in result.items() if k not in COMMON_KEYS), documented, "result")
+    return ["%s: %s" % (name, problem) for problem in problems]
+
+
+def _compare(value, contains, where):
     problems = []
-    items = value if isinstance(value, list) else [value]
-    for index, item in enumerate(items):
-        label = "%s[%d]" % (where, index) if isinstance(value, list) else where
-        for key in sorted(set(item) - set(contains)):
-            problems.append("%s.%s is not documented" % (label, key))
-        for key, spec in contains.items():
-            if key not in item:
-                if spec.get("returned") == "success":
-                    problems.append("%s.%s is documented as always returned but missing" % (label, key))
-                continue
-            if "contains" in spec and item[key]:
-                problems.extend(undocumented_keys(item[key], spec["contains"], "%s.%s" % (label, key)))
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                problems.extend(_compare(item, contains, "%s[%d]" % (where, index)))
+        return problems
+    if not isinstance(value, dict):
+        return ["%s is %r, not a dict as its documented contains says" % (where, value)]
+    for key in sorted(set(value) - set(contains)):
+        problems.append("%s.%s is returned but not documented" % (where, key))
+    for key, spec in sorted(contains.items()):
+        spec = spec or {}
+        if key not in value:
+            if spec.get("returned") in ALWAYS:
+                problems.append("%s.%s is documented as returned %s but missing" % (where, key, spec["returned"]))
+            continue
+        if spec.get("contains") and value[key]:
+            problems.extend(_compare(value[key], spec["contains"], "%s.%s" % (where, key)))
     return problems
 
 
 @pytest.fixture
 def return_doc_problems():
-    """``return_doc_problems(module, result)`` lists mismatches between ``result`` and the module's RETURN."""
-    def check(module, result):
-        documented = yaml.safe_load(module.RETURN)
-        problems = []
-        for key, spec in documented.items():
-            if key not in result:
-                if spec.get("returned") == "success":
-                    problems.append("result.%s is documented as always returned but missing" % key)
-                continue
-            if "contains" in spec and result[key]:
-                problems.extend(undocumented_keys(result[key], spec["contains"], "result.%s" % key))
-        return problems
-    return check
+    """``return_doc_problems(module, result)`` lists mismatches between ``result`` and the module's RETURN
+    (``return_mismatches``)."""
+    return return_mismatches

@@ -14,6 +14,8 @@ and lists of dicts, and names the module and the key path. (It lives beside the 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import importlib.util
+import os
 import types
 
 import pytest
@@ -26,39 +28,16 @@ from ansible_collections.gough.gough.plugins.modules import (
     fleet_enroll, fleet_enroll_secret, fleet_host_info, fleet_policy, fleet_team, maas_commission, maas_deploy, maas_machine,
     maas_machine_info, maas_tag)
 
-# Keys Ansible itself defines for every module result (common return values), which RETURN does not repeat.
-COMMON_KEYS = frozenset(("changed", "failed", "msg", "invocation", "diff", "warnings", "deprecations", "skipped"))
-ALWAYS = ("always", "success")
+def _checker():
+    """The modules' conftest, loaded by path (several conftest.py files share that module name)."""
+    spec = importlib.util.spec_from_file_location("gough_modules_conftest",
+                                                  os.path.join(os.path.dirname(__file__), "conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def mismatches(module, result):
-    """Every mismatch between ``result`` and ``module``'s RETURN, as ``"<module>: <path> ..."`` strings."""
-    name = module.__name__.rsplit(".", 1)[-1]
-    documented = yaml.safe_load(module.RETURN) or {}
-    problems = _compare(dict((k, v) for k, v in result.items() if k not in COMMON_KEYS), documented, "result")
-    return ["%s: %s" % (name, problem) for problem in problems]
-
-
-def _compare(value, contains, where):
-    problems = []
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, dict):
-                problems.extend(_compare(item, contains, "%s[%d]" % (where, index)))
-        return problems
-    if not isinstance(value, dict):
-        return ["%s is %r, not a dict as its documented contains says" % (where, value)]
-    for key in sorted(set(value) - set(contains)):
-        problems.append("%s.%s is returned but not documented" % (where, key))
-    for key, spec in sorted(contains.items()):
-        spec = spec or {}
-        if key not in value:
-            if spec.get("returned") in ALWAYS:
-                problems.append("%s.%s is documented as returned %s but missing" % (where, key, spec["returned"]))
-            continue
-        if spec.get("contains") and value[key]:
-            problems.extend(_compare(value[key], spec["contains"], "%s.%s" % (where, key)))
-    return problems
+mismatches = _checker().return_mismatches
 
 
 def succeeded(result):
