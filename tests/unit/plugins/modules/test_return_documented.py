@@ -25,8 +25,9 @@ from fleet_lab import fleet_lab  # noqa: F401 pylint: disable=unused-import
 
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient
 from ansible_collections.gough.gough.plugins.modules import (
-    fleet_enroll, fleet_enroll_secret, fleet_host_info, fleet_policy, fleet_team, maas_commission, maas_deploy, maas_machine,
-    maas_machine_info, maas_tag)
+    fleet_enroll, fleet_enroll_secret, fleet_host_info, fleet_policy, fleet_team, maas_commission, maas_deploy,
+    maas_machine, maas_machine_info, maas_tag)
+
 
 def _checker():
     """The modules' conftest, loaded by path (several conftest.py files share that module name)."""
