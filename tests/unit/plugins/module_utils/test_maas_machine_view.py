@@ -13,8 +13,8 @@ from ansible_collections.gough.gough.plugins.module_utils.maas_machine_view impo
 MACHINE = {
     "system_id": "abc123", "hostname": "web-01", "fqdn": "web-01.maas", "status": 6, "status_name": "Deployed",
     "zone": {"name": "rack-a"}, "pool": {"name": "default"}, "domain": {"name": "maas"},
-    "tag_names": ["web", "gpu"], "owner": "admin", "hardware_info": {"system_vendor": "Dell Inc.",
-                                                                      "system_product": "Not Specified"},
+    "tag_names": ["web", "gpu"], "owner": "admin",
+    "hardware_info": {"system_vendor": "Dell Inc.", "system_product": "Not Specified"},
     "interface_set": [{"name": "eno1", "mac_address": "52:54:00:AA:00:01", "vlan": {"name": "untagged", "vid": 0},
                        "links": [{"ip_address": "10.0.0.5"}, {}]}],
 }
