@@ -322,6 +322,15 @@ class MAASClient(ApiClient):
         """GET ``path`` (relative to the API base); always retried on transient failures."""
         return self.request("GET", path, op=op, params=params)
 
+    def get_or_none(self, path, op=None, params=None):
+        """GET ``path``; None when MAAS answers 404 (the object does not exist)."""
+        try:
+            return self.get(path, op=op, params=params)
+        except MAASError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def post(self, path, op=None, data=None, confirm=None):
         """POST a form to ``path``; see ``request`` for how ``confirm`` makes a retry safe."""
         return self.request("POST", path, op=op, data=data, confirm=confirm)

@@ -104,12 +104,7 @@ class Commissioning(object):
                          confirm=lambda: self._tag_exists(name))
 
     def _tag_exists(self, name):
-        try:
-            return self.client.get("tags/%s/" % name)
-        except MAASError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self.client.get_or_none("tags/%s/" % name)
 
     def _tag(self, name, system_ids):
         def carried():

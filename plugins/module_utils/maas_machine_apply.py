@@ -221,11 +221,5 @@ class MachineSteps(object):
         sid = machine["system_id"]
 
         def gone():
-            try:
-                self.client.get_machine(sid)
-            except MAASError as exc:
-                if exc.status == 404:
-                    return True
-                raise
-            return None
+            return True if self.client.get_or_none("machines/%s/" % sid) is None else None
         self.client.delete("machines/%s/" % sid, confirm=gone)

@@ -195,7 +195,6 @@ machines_missing:
 
 from ansible_collections.gough.gough.plugins.module_utils.entity import EntitySpec, ensure_entity
 from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput, GoughModule
-from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError
 from ansible_collections.gough.gough.plugins.module_utils.maas_query import find_named_machines
 from ansible_collections.gough.gough.plugins.module_utils.maas_validate import validate_tag_name
 
@@ -204,12 +203,9 @@ TAG_FIELDS = {"name": "", "comment": "", "definition": "", "kernel_opts": ""}
 
 def read_tag(client, name):
     """The tag ``name`` with only the fields this module manages, or None when it does not exist."""
-    try:
-        tag = client.get("tags/%s/" % name)
-    except MAASError as exc:
-        if exc.status == 404:
-            return None
-        raise
+    tag = client.get_or_none("tags/%s/" % name)
+    if tag is None:
+        return None
     return dict((field, tag.get(field) or "") for field in TAG_FIELDS)
 
 
