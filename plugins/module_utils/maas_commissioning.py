@@ -21,6 +21,7 @@ import time
 
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError, commission_form, status_name
 from ansible_collections.gough.gough.plugins.module_utils.maas_fanout import fire_machine_op, map_concurrently
+from ansible_collections.gough.gough.plugins.module_utils.maas_machine_view import project
 from ansible_collections.gough.gough.plugins.module_utils.maas_query import (
     describe_events,
     latest_events,
@@ -31,6 +32,8 @@ from ansible_collections.gough.gough.plugins.module_utils.maas_query import (
 NEW = "New"
 READY = "Ready"
 COMMISSIONING = ("Commissioning", "Testing")
+# The machine's own fields in a per-machine record, under maas_machine_view's names.
+RECORD_FIELDS = ("system_id", "hostname", "status", "status_message")
 
 
 def matches(machine, patterns):
@@ -86,10 +89,10 @@ class Commissioning(object):
         for machine in machines:
             sid = machine["system_id"]
             self.order.append(sid)
-            self.records[sid] = {
-                "system_id": sid, "hostname": machine.get("hostname") or "", "status_before": NEW,
-                "status": NEW, "tags_added": [t for t in tags if t not in (machine.get("tag_names") or [])],
-                "seconds": 0.0, "failed": False, "msg": "", "events": [], "status_message": ""}
+            record = project(machine, RECORD_FIELDS)
+            record.update(status_before=record["status"], seconds=0.0, failed=False, msg="", events=[],
+                          tags_added=[t for t in tags if t not in project(machine, ("tags",))["tags"]])
+            self.records[sid] = record
         if self.check_mode:
             for record in self.records.values():
                 record["status"] = READY if self.params["wait"] else COMMISSIONING[0]
@@ -152,8 +155,8 @@ class Commissioning(object):
             if machine is None:
                 self._fail(record, "the machine disappeared from MAAS while commissioning")
                 continue
-            record["status"] = status_name(machine)
-            record["status_message"] = machine.get("status_message") or machine.get("error_description") or ""
+            view = project(machine, ("status", "status_message", "error_description"))
+            record.update(status=view["status"], status_message=view["status_message"] or view["error_description"])
             if sid in polled.settled_after:
                 record["seconds"] = round(finished_before_wait + polled.settled_after[sid], 1)
             if sid in polled.unsettled:
