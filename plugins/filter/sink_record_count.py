@@ -14,10 +14,10 @@ author: Gough developers
 description:
   - Takes the text of the lab webhook sink's file and returns the number of whole records in it (lines that end
     with a newline); a last line still being written is not counted.
-  - Give the result to P(gough.gough.sink_alerts#filter) as O(gough.gough.sink_alerts#filter:skip) to look only at
-    the notifications received after that point.
-  - Counts in Python, not with a Jinja C(split): a record's JSON text holds escaped newlines (C(\\n) in chat
-    messages and mail), which a template's string splitting can take for line ends.
+  - Give the result to P(gough.gough.sink_alerts#filter) as its C(skip) argument to look only at the notifications
+    received after that point.
+  - Counts in Python, not with a template's C(split); the records' JSON holds escaped newlines (chat messages and
+    mail have multi-line text), which a template's string splitting can take for line ends.
 options:
   _input:
     description: The file's text.
