@@ -71,6 +71,11 @@ def lab(tmp_path_factory):
                               capture_output=True, text=True, check=False).stdout.split()
     if leftover:
         subprocess.run(["docker", "rm", "-f", "-v"] + leftover, capture_output=True, check=False)
+    # lab_state=absent keeps the stack's volumes (the stack role never drops data); the test's lab is done with them.
+    volumes = subprocess.run(["docker", "volume", "ls", "-q", "--filter", "label=gough.stack=gough-e2e-%s" % tag],
+                             capture_output=True, text=True, check=False).stdout.split()
+    if volumes:
+        subprocess.run(["docker", "volume", "rm"] + volumes, capture_output=True, check=False)
 
 
 @pytest.fixture(scope="session")
