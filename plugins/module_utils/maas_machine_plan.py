@@ -10,7 +10,7 @@ and what the task asks for into an ordered list of steps, plain ``(verb, args)``
 ``("update", {"zone": "rack-a"})``, ``("tag", {"name": "gpu"})`` or ``("commission", {...})``. Check mode returns
 that plan and ``outcome(before, plan)``; a real run executes the same steps in order. Every refusal that needs no
 further request (a machine in use that would be renamed or deleted, a state that cannot be commissioned) is raised
-here as ``MAASValidationError`` before any write.
+here as ``BadInput`` before any write.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,8 +19,8 @@ __metaclass__ = type
 import copy
 import re
 
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput
 from ansible_collections.gough.gough.plugins.module_utils.maas_machine_view import STATUS_CODES, project
-from ansible_collections.gough.gough.plugins.module_utils.maas_validate import MAASValidationError
 
 # Statuses from which commissioning gets a machine to Ready.
 COMMISSIONABLE = ("New", "Failed commissioning", "Failed testing", "Broken")
@@ -113,11 +113,11 @@ def check_rename(before, desired, goal):
     else:
         found = "system_id %s is machine %s" % (before["system_id"], before["hostname"])
     if goal["state"] == "absent":
-        raise MAASValidationError("hostname", "%s, not %s; nothing is deleted while hostname and %s name different "
+        raise BadInput("hostname", "%s, not %s; nothing is deleted while hostname and %s name different "
                                               "machines. Check both, or leave hostname out to delete %s."
                                   % (found, wanted, goal["found_by"], before["hostname"]))
     if before["status"] in RENAME_GUARDED and not goal.get("rename_in_use"):
-        raise MAASValidationError(
+        raise BadInput(
             "hostname", "%s, which is %s: renaming a machine in use from %s to %s changes its DNS name, so it needs "
                         "rename_in_use=true. Check the %s, or set rename_in_use=true to rename it."
                         % (found, before["status"], before["hostname"], wanted, goal["found_by"]))
@@ -128,36 +128,36 @@ def check_state(before, goal):
     that must be released first."""
     state, status = goal["state"], before["status"]
     if state == "absent" and status in IN_USE and not goal.get("force"):
-        raise MAASValidationError("force", "machine %s is %s; set force=true to delete a machine in use."
+        raise BadInput("force", "machine %s is %s; set force=true to delete a machine in use."
                                   % (describe(before), status))
     # Allocated, Deploying and Deployed machines were commissioned and are in use: the state holds, and a
     # provisioning playbook that enlists, commissions and deploys can be rerun without touching them.
     if state == "ready" and status not in COMMISSIONABLE + COMMISSIONING + IN_USE + ("Ready",):
-        raise MAASValidationError("state", "machine %s is %s; it must be released before it can be commissioned."
+        raise BadInput("state", "machine %s is %s; it must be released before it can be commissioned."
                                   % (describe(before), status))
 
 
 def broken_mode(machine, me):
     """How to mark ``machine`` (as MAAS returns it) broken for user ``me``: ``"mark"`` when ``me`` owns it,
     ``"allocate"`` when it is Ready without owner (allocating it first is safe: MAAS releases it again as it marks it
-    broken); otherwise a ``MAASValidationError`` saying what to do."""
+    broken); otherwise a ``BadInput`` saying what to do."""
     # MAAS 3.5/3.6 let only the owner mark a machine broken, admins included (API and web UI): 403, empty body.
     owner, status = machine.get("owner"), machine.get("status_name")
     name = "%s (%s)" % (machine.get("hostname"), machine.get("system_id"))
     if machine.get("locked"):
-        raise MAASValidationError("state", "machine %s is locked; MAAS changes nothing on a locked machine. Unlock "
+        raise BadInput("state", "machine %s is locked; MAAS changes nothing on a locked machine. Unlock "
                                            "it first, then mark it broken." % name)
     if owner and owner == me:
         return "mark"
     rule = "MAAS lets only a machine's owner mark it broken (an admin too gets 403 otherwise)"
     if owner:
-        raise MAASValidationError(
+        raise BadInput(
             "state", "machine %s is %s and allocated to %s; %s. Have %s mark it broken (this task with their API "
                      "key), or release it first (gough.gough.maas_deploy state=released) and rerun, which "
                      "allocates it to you and marks it broken." % (name, status, owner, rule, owner))
     if status == "Ready":
         return "allocate"
-    raise MAASValidationError(
+    raise BadInput(
         "state", "machine %s is %s and has no owner; %s, and MAAS allocates only Ready machines, so this task "
                  "cannot take it first. Commission it to Ready (state=ready) and rerun, or delete it "
                  "(state=absent)." % (name, status, rule))
@@ -167,7 +167,7 @@ def make_plan(before, desired, goal):
     """The ordered steps that take the machine from ``before`` (a view with the managed power parameters, or None)
     to ``desired`` (the managed fields) and ``goal`` (``state``, ``macs``, ``power_parameters``, ``purge_tags``,
     ``wait``, ``wait_timeout``, ``commission`` form, ``comment``, ``mark`` from ``broken_mode``, ``force``,
-    ``found_by``, ``rename_in_use``). Raises ``MAASValidationError`` for what must be refused before any write."""
+    ``found_by``, ``rename_in_use``). Raises ``BadInput`` for what must be refused before any write."""
     state = goal["state"]
     if before is not None:
         check_rename(before, desired, goal)

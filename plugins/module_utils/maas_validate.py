@@ -5,7 +5,7 @@
 
 """Input checks shared by the MAAS modules, run before the first write.
 
-Every check raises ``BadInput`` (a ``ValueError``; ``MAASValidationError`` is the same class) whose message starts
+Every check raises ``BadInput`` (a ``ValueError``) whose message starts
 with the name of the option it is about (``mac_addresses: 'zz' is not a MAC address ...``); ``GoughModule.run``
 hands it to ``fail_json`` with that ``field``. The pure checks also return the value normalised to the spelling MAAS
 uses, so modules compare like with like.
@@ -23,9 +23,6 @@ __metaclass__ = type
 import re
 
 from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput
-
-#: The one bad-input error of the collection (``gough_module.BadInput``); the old name is kept so imports hold.
-MAASValidationError = BadInput
 
 
 # -- MAC addresses ----------------------------------------------------------------------------------------------

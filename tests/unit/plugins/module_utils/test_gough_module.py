@@ -26,7 +26,6 @@ from ansible_collections.gough.gough.plugins.module_utils.gough_module import (
     check_wait,
 )
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient, MAASError
-from ansible_collections.gough.gough.plugins.module_utils.maas_validate import MAASValidationError
 from ansible_collections.gough.gough.plugins.module_utils.polling import WaitTimeout
 
 MAAS_KEY = "consumer:tokenkey:tokensecret-xyz"
@@ -63,10 +62,6 @@ def test_bad_input_message_starts_with_the_field_and_keeps_it():
     assert str(exc) == "wait_timeout: must be a positive number of seconds, got -1."
     assert exc.field == "wait_timeout" and exc.message == "must be a positive number of seconds, got -1."
     assert isinstance(exc, ValueError)
-
-
-def test_maas_validation_error_is_the_same_class_as_bad_input():
-    assert MAASValidationError is BadInput
 
 
 @pytest.mark.parametrize("params, message", [

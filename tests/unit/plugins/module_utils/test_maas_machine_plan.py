@@ -14,7 +14,7 @@ import pytest
 from ansible_collections.gough.gough.plugins.module_utils.maas_machine_plan import (
     COMMISSIONABLE,
     RENAME_GUARDED,
-    MAASValidationError,
+    BadInput,
     broken_mode,
     WRITES,
     label,
@@ -100,7 +100,7 @@ def test_ready_leaves_ready_and_in_use_machines_alone(status):
 
 
 def test_ready_refuses_a_failed_deployment_naming_the_state_option():
-    with pytest.raises(MAASValidationError, match=r"^state: machine web-01 \(abc123\) is Failed deployment; it must "
+    with pytest.raises(BadInput, match=r"^state: machine web-01 \(abc123\) is Failed deployment; it must "
                                                   r"be released"):
         make_plan(view(status="Failed deployment"), {}, goal(state="ready"))
 
@@ -117,25 +117,25 @@ def test_broken_mode_follows_the_maas_owner_rule():
     machine = {"system_id": "abc123", "hostname": "web-01", "status_name": "Ready", "owner": None}
     assert broken_mode(machine, "admin") == "allocate"
     assert broken_mode(dict(machine, owner="admin", status_name="Deployed"), "admin") == "mark"
-    with pytest.raises(MAASValidationError, match="allocated to bob"):
+    with pytest.raises(BadInput, match="allocated to bob"):
         broken_mode(dict(machine, owner="bob", status_name="Deployed"), "admin")
-    with pytest.raises(MAASValidationError, match="is New and has no owner"):
+    with pytest.raises(BadInput, match="is New and has no owner"):
         broken_mode(dict(machine, status_name="New"), "admin")
-    with pytest.raises(MAASValidationError, match="is locked"):
+    with pytest.raises(BadInput, match="is locked"):
         broken_mode(dict(machine, owner="admin", locked=True), "admin")
 
 
 def test_absent_deletes_an_existing_machine_and_refuses_one_in_use_without_force():
     assert make_plan(None, {}, goal(state="absent")) == []
     assert make_plan(view(), {}, goal(state="absent")) == [("delete", {})]
-    with pytest.raises(MAASValidationError, match=r"^force: machine web-01 \(abc123\) is Deployed"):
+    with pytest.raises(BadInput, match=r"^force: machine web-01 \(abc123\) is Deployed"):
         make_plan(view(status="Deployed"), {}, goal(state="absent"))
     assert make_plan(view(status="Deployed"), {}, goal(state="absent", force=True)) == [("delete", {})]
 
 
 @pytest.mark.parametrize("status", RENAME_GUARDED)
 def test_a_machine_in_use_found_by_mac_is_not_renamed_and_the_message_names_both_hostnames_and_the_mac(status):
-    with pytest.raises(MAASValidationError) as caught:
+    with pytest.raises(BadInput) as caught:
         make_plan(view(status=status), {"hostname": "ok4"}, goal(found_by="mac_addresses", macs=[MAC]))
     message = str(caught.value)
     assert message.startswith("hostname: MAAS has no machine ok4, and mac_addresses %s belong to machine web-01 "
@@ -162,14 +162,14 @@ def test_a_machine_not_in_use_is_renamed_without_the_option(status):
 
 
 def test_a_machine_in_use_given_by_system_id_is_not_renamed_either():
-    with pytest.raises(MAASValidationError, match=r"^hostname: system_id abc123 is machine web-01, which is "
+    with pytest.raises(BadInput, match=r"^hostname: system_id abc123 is machine web-01, which is "
                                                   r"Allocated: renaming a machine in use from web-01 to ok4"):
         make_plan(view(status="Allocated"), {"hostname": "ok4"}, goal(found_by="system_id"))
 
 
 @pytest.mark.parametrize("status", ["Ready", "Deployed"])
 def test_absent_refuses_a_hostname_that_names_another_machine_even_with_rename_in_use(status):
-    with pytest.raises(MAASValidationError, match="nothing is deleted"):
+    with pytest.raises(BadInput, match="nothing is deleted"):
         make_plan(view(status=status), {"hostname": "ok4"},
                   goal(state="absent", found_by="mac_addresses", macs=[MAC], force=True, rename_in_use=True))
 
