@@ -114,8 +114,8 @@ def check_rename(before, desired, goal):
         found = "system_id %s is machine %s" % (before["system_id"], before["hostname"])
     if goal["state"] == "absent":
         raise BadInput("hostname", "%s, not %s; nothing is deleted while hostname and %s name different "
-                                              "machines. Check both, or leave hostname out to delete %s."
-                                  % (found, wanted, goal["found_by"], before["hostname"]))
+                                   "machines. Check both, or leave hostname out to delete %s."
+                       % (found, wanted, goal["found_by"], before["hostname"]))
     if before["status"] in RENAME_GUARDED and not goal.get("rename_in_use"):
         raise BadInput(
             "hostname", "%s, which is %s: renaming a machine in use from %s to %s changes its DNS name, so it needs "
@@ -129,12 +129,12 @@ def check_state(before, goal):
     state, status = goal["state"], before["status"]
     if state == "absent" and status in IN_USE and not goal.get("force"):
         raise BadInput("force", "machine %s is %s; set force=true to delete a machine in use."
-                                  % (describe(before), status))
+                       % (describe(before), status))
     # Allocated, Deploying and Deployed machines were commissioned and are in use: the state holds, and a
     # provisioning playbook that enlists, commissions and deploys can be rerun without touching them.
     if state == "ready" and status not in COMMISSIONABLE + COMMISSIONING + IN_USE + ("Ready",):
         raise BadInput("state", "machine %s is %s; it must be released before it can be commissioned."
-                                  % (describe(before), status))
+                       % (describe(before), status))
 
 
 def broken_mode(machine, me):
@@ -146,7 +146,7 @@ def broken_mode(machine, me):
     name = "%s (%s)" % (machine.get("hostname"), machine.get("system_id"))
     if machine.get("locked"):
         raise BadInput("state", "machine %s is locked; MAAS changes nothing on a locked machine. Unlock "
-                                           "it first, then mark it broken." % name)
+                                "it first, then mark it broken." % name)
     if owner and owner == me:
         return "mark"
     rule = "MAAS lets only a machine's owner mark it broken (an admin too gets 403 otherwise)"

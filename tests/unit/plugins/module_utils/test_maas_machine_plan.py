@@ -101,7 +101,7 @@ def test_ready_leaves_ready_and_in_use_machines_alone(status):
 
 def test_ready_refuses_a_failed_deployment_naming_the_state_option():
     with pytest.raises(BadInput, match=r"^state: machine web-01 \(abc123\) is Failed deployment; it must "
-                                                  r"be released"):
+                                       r"be released"):
         make_plan(view(status="Failed deployment"), {}, goal(state="ready"))
 
 
@@ -163,7 +163,7 @@ def test_a_machine_not_in_use_is_renamed_without_the_option(status):
 
 def test_a_machine_in_use_given_by_system_id_is_not_renamed_either():
     with pytest.raises(BadInput, match=r"^hostname: system_id abc123 is machine web-01, which is "
-                                                  r"Allocated: renaming a machine in use from web-01 to ok4"):
+                                       r"Allocated: renaming a machine in use from web-01 to ok4"):
         make_plan(view(status="Allocated"), {"hostname": "ok4"}, goal(found_by="system_id"))
 
 

@@ -170,7 +170,7 @@ def test_series_check_with_a_client_consults_boot_resources(lab):
     assert imported_series(lab.client) == ["focal", "jammy", "noble"]
     assert normalize_distro_series("24.04", client=lab.client) == "noble"
     with pytest.raises(BadInput, match="^distro_series: 'bionic' is not a series MAAS has boot images "
-                                                  "for; imported: focal, jammy, noble"):
+                                       "for; imported: focal, jammy, noble"):
         normalize_distro_series("bionic", client=lab.client)
     assert lab.stats()["by_op"] == {"GET boot-resources/ read": 3}
 
