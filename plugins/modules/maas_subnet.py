@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: maas_subnet
 short_description: Create, update and delete MAAS subnets with their reserved and dynamic IP ranges
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes sure a MAAS subnet with the given CIDR exists with the given name, VLAN, gateway, DNS servers and
     C(managed) flag, or does not exist.

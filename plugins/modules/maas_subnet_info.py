@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: maas_subnet_info
 short_description: Read MAAS subnets with their IP ranges and their VLAN's DHCP settings
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Lists MAAS subnets, optionally only the one with a given CIDR or those on a given fabric or VLAN, each with its
     reserved and dynamic IP ranges and whether its VLAN serves DHCP and from which rack controllers.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: maas_vlan
 short_description: Create, update and delete MAAS VLANs, and turn MAAS-managed DHCP on or off
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes sure the VLAN with VID O(vid) exists on O(fabric) with the given name, MTU, DHCP setting, rack
     controllers and DHCP relay, or does not exist.
