@@ -74,12 +74,19 @@ def _ip_int(text):
     return int(ipaddress.ip_address(text))
 
 
-def check_ranges(ranges, network, gateway, dns_servers):
+def range_order(view):
+    """Ranges are listed by start address, a reserved range before a dynamic one that starts with it."""
+    return (_ip_int(view["start_ip"]), view["type"] != "reserved")
+
+
+def check_ranges(ranges, network, gateway, dns_servers, managed=True):
     """Check ``ip_ranges`` as MAAS would and return them normalised and sorted by start address.
 
     Each range must lie in ``network`` with its start not after its end, leave out the network (and IPv4 broadcast)
     address, not overlap another range, and, when dynamic, not include the gateway or a DNS server in the subnet,
     be at least 256 addresses on IPv6 and stay clear of ``::1`` to ``::ffff:ffff``, which MAAS keeps on a /64.
+    On an unmanaged subnet (``managed`` False) MAAS only uses addresses inside reserved ranges, so there a dynamic
+    range must lie inside a reserved one instead of beside it.
     """
     result = []
     for index, item in enumerate(ranges):
@@ -106,13 +113,36 @@ def check_ranges(ranges, network, gateway, dns_servers):
                                    % (start, end, name, point))
         result.append({"type": item["type"], "start_ip": str(start), "end_ip": str(end),
                        "comment": item.get("comment") or "", "index": index})
-    result.sort(key=lambda r: _ip_int(r["start_ip"]))
-    for previous, following in zip(result, result[1:]):
-        if _ip_int(following["start_ip"]) <= _ip_int(previous["end_ip"]):
-            raise BadInput("ip_ranges[%d]" % following["index"], "%s-%s overlaps ip_ranges[%d] (%s-%s)."
-                           % (following["start_ip"], following["end_ip"], previous["index"], previous["start_ip"],
-                              previous["end_ip"]))
+    result.sort(key=range_order)
+    groups = [result] if managed else [[r for r in result if r["type"] == kind] for kind in ("reserved", "dynamic")]
+    for group in groups:
+        for previous, following in zip(group, group[1:]):
+            if _ip_int(following["start_ip"]) <= _ip_int(previous["end_ip"]):
+                raise BadInput("ip_ranges[%d]" % following["index"], "%s-%s overlaps ip_ranges[%d] (%s-%s)."
+                               % (following["start_ip"], following["end_ip"], previous["index"],
+                                  previous["start_ip"], previous["end_ip"]))
+    if not managed:
+        _check_inside_reserved(result)
     return [dict((k, r[k]) for k in RANGE_FIELDS) for r in result]
+
+
+def _check_inside_reserved(ranges):
+    """On an unmanaged subnet each dynamic range must lie inside the reserved ranges (adjacent ones join up)."""
+    blocks = []
+    for item in ranges:
+        if item["type"] != "reserved":
+            continue
+        first, last = _ip_int(item["start_ip"]), _ip_int(item["end_ip"])
+        if blocks and first == blocks[-1][1] + 1:
+            blocks[-1] = (blocks[-1][0], last)
+        else:
+            blocks.append((first, last))
+    for item in ranges:
+        if item["type"] == "dynamic" and not any(a <= _ip_int(item["start_ip"]) and _ip_int(item["end_ip"]) <= b
+                                                 for a, b in blocks):
+            raise BadInput("ip_ranges[%d]" % item["index"], "the subnet is unmanaged, so MAAS uses only addresses "
+                           "inside its reserved ranges; put the dynamic range %s-%s inside a reserved one."
+                           % (item["start_ip"], item["end_ip"]))
 
 
 # -- reads ------------------------------------------------------------------------------------------------------
@@ -181,7 +211,7 @@ def ranges_by_subnet(client):
         subnet_id = subnet.get("id") if isinstance(subnet, dict) else subnet
         grouped.setdefault(subnet_id, []).append((iprange["id"], range_view(iprange)))
     for items in grouped.values():
-        items.sort(key=lambda pair: _ip_int(pair[1]["start_ip"]))
+        items.sort(key=lambda pair: range_order(pair[1]))
     return grouped
 
 
@@ -257,6 +287,7 @@ def apply_ranges(client, subnet_id, current, desired):
         client.delete("ipranges/%d/" % range_id)
     for range_id, fields in update:
         client.put("ipranges/%d/" % range_id, data=fields)
-    for view in create:
+    # Reserved ranges first: on an unmanaged subnet a dynamic range needs its reserved range to exist.
+    for view in sorted(create, key=lambda v: v["type"] != "reserved"):
         client.post("ipranges/", data=dict(view, subnet=subnet_id))
     return bool(delete or update or create)

@@ -321,7 +321,8 @@ def work(module):
     if params["ip_ranges"] is not None:
         effective_gateway = gateway if gateway is not None else (current or {}).get("gateway_ip", "")
         effective_dns = dns if dns is not None else (current or {}).get("dns_servers", [])
-        desired_ranges = net.check_ranges(params["ip_ranges"], network, effective_gateway, effective_dns)
+        managed = params["managed"] if params["managed"] is not None else (current or {}).get("managed", True)
+        desired_ranges = net.check_ranges(params["ip_ranges"], network, effective_gateway, effective_dns, managed)
     vlan = target_vlan(client, params, current)
     subnet = Subnet(client, network, vlan)
     desired = dict(name=params["name"], description=params["description"], gateway_ip=gateway, dns_servers=dns,

@@ -509,7 +509,7 @@ def create_subnet(call):
             errors["cidr"] = cidr_errors
         else:
             cidr = str(_network(cidr))
-            if region.subnet_by_key(cidr) and region.subnet_by_key(cidr)["cidr"] == cidr:
+            if any(other["cidr"] == cidr for other in region.subnets.values()):
                 errors["cidr"] = ["Subnet with this Cidr already exists."]
         vlan = _create_vlan_for(region, params, errors)
         dns = _dns_servers(params, errors)

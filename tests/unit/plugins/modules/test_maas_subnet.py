@@ -112,6 +112,22 @@ def test_absent_refuses_a_subnet_serving_dhcp_before_writing(lab, run_module):
     assert lab.stats()["writes"] == 0
 
 
+def test_unmanaged_subnet_takes_a_dynamic_range_inside_a_reserved_one(lab, run_module):
+    """MAAS uses only reserved addresses of an unmanaged subnet: the dynamic range goes inside a reserved one."""
+    ranges = [{"type": "dynamic", "start_ip": "10.30.0.120", "end_ip": "10.30.0.150"},
+              {"type": "reserved", "start_ip": "10.30.0.100", "end_ip": "10.30.0.200"}]
+    result = run_module(maas_subnet, args(lab, managed=False, ip_ranges=ranges))
+    assert result["changed"] is True, result
+    assert maas_ranges(lab) == [("dynamic", "10.30.0.120", "10.30.0.150", ""), ("reserved", "10.30.0.100",
+                                                                                  "10.30.0.200", "")]
+    assert run_module(maas_subnet, args(lab, managed=False, ip_ranges=ranges))["changed"] is False
+    lab.reset_stats()
+    outside = [{"type": "dynamic", "start_ip": "10.30.0.10", "end_ip": "10.30.0.20"}]
+    failed = run_module(maas_subnet, args(lab, ip_ranges=outside))
+    assert failed["failed"] is True and failed["field"] == "ip_ranges[0]" and "unmanaged" in failed["msg"]
+    assert lab.stats()["writes"] == 0
+
+
 @pytest.mark.parametrize("ranges, field, words", [
     ([{"type": "dynamic", "start_ip": "10.30.0.100", "end_ip": "10.30.0.150"},
       {"type": "reserved", "start_ip": "10.30.0.140", "end_ip": "10.30.0.160"}], "ip_ranges[1]", "overlaps"),
