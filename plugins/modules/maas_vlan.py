@@ -14,6 +14,8 @@ version_added: 0.1.0
 description:
   - Makes sure the VLAN with VID O(vid) exists on O(fabric) with the given name, MTU, DHCP setting, rack
     controllers and DHCP relay, or does not exist.
+  - A VLAN's description is left alone: MAAS's API does not show it, so a module could not tell whether it is
+    already right.
   - DHCP is what lets machines PXE-boot from MAAS. MAAS turns it on only when a subnet of the VLAN has a dynamic IP
     range (see M(gough.gough.maas_subnet)) and a primary rack controller is set; the module checks both, and that
     the rack controllers are connected to the VLAN, before it writes anything.
@@ -43,10 +45,6 @@ options:
   name:
     description:
       - Name of the VLAN. Left as it is when not set. MAAS always calls the untagged VLAN C(untagged).
-    type: str
-  description:
-    description:
-      - Free-text description. Left as it is when not set.
     type: str
   mtu:
     description:
@@ -145,11 +143,6 @@ vlan:
       returned: when the VLAN exists
       type: str
       sample: storage
-    description:
-      description: Description of the VLAN.
-      returned: when the VLAN exists
-      type: str
-      sample: ""
     mtu:
       description: MTU.
       returned: when the VLAN exists
@@ -181,7 +174,7 @@ from ansible_collections.gough.gough.plugins.module_utils.entity import EntitySp
 from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput, GoughModule
 from ansible_collections.gough.gough.plugins.module_utils import maas_network as net
 
-DEFAULTS = {"fabric": "", "vid": 0, "name": "", "description": "", "mtu": 1500, "dhcp_on": False,
+DEFAULTS = {"fabric": "", "vid": 0, "name": "", "mtu": 1500, "dhcp_on": False,
             "primary_rack": "", "secondary_rack": "", "relay_vlan": ""}
 
 
@@ -190,7 +183,7 @@ def vlan_view(vlan, vlan_names):
     relay = vlan.get("relay_vlan")
     relay_id = relay.get("id") if isinstance(relay, dict) else relay
     return {"id": vlan["id"], "fabric": vlan["fabric"], "vid": vlan["vid"], "name": vlan.get("name") or "",
-            "description": vlan.get("description") or "", "mtu": vlan["mtu"], "dhcp_on": bool(vlan["dhcp_on"]),
+            "mtu": vlan["mtu"], "dhcp_on": bool(vlan["dhcp_on"]),
             "primary_rack": vlan.get("primary_rack") or "", "secondary_rack": vlan.get("secondary_rack") or "",
             "relay_vlan": vlan_names.get(relay_id, "") if relay_id is not None else ""}
 
@@ -236,7 +229,7 @@ class Vlans(object):
         return form
 
     def create(self, payload):
-        base = dict((k, v) for k, v in self.form(payload).items() if k in ("name", "description", "mtu"))
+        base = dict((k, v) for k, v in self.form(payload).items() if k in ("name", "mtu"))
         self.client.post("fabrics/%d/vlans/" % self.fabric["id"], data=dict(base, vid=self.vid), confirm=self.read)
         rest = dict((k, v) for k, v in self.form(payload).items() if k not in base)
         if rest:
@@ -260,7 +253,7 @@ def desired_state(module, vlans, current):
         raise BadInput("relay_vlan", "not with dhcp_on=true: a VLAN either serves DHCP or relays it.")
     if vlans.vid == 0 and params["name"] not in (None, "untagged"):
         raise BadInput("name", "MAAS always names the untagged VLAN (VID 0) untagged.")
-    desired = dict((k, params[k]) for k in ("name", "description", "mtu", "dhcp_on"))
+    desired = dict((k, params[k]) for k in ("name", "mtu", "dhcp_on"))
     racks = None
     for field in ("primary_rack", "secondary_rack"):
         if params[field] is not None:
@@ -312,7 +305,6 @@ def main():
         vid=dict(type="int", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         name=dict(type="str"),
-        description=dict(type="str"),
         mtu=dict(type="int"),
         dhcp_on=dict(type="bool"),
         primary_rack=dict(type="str"),

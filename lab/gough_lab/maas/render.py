@@ -31,11 +31,12 @@ def domain_json(domain, resource_record_count=0):
 
 def vlan_json(vlan, fabric, relay=None):
     """A VLAN, with its fabric's name; ``relay`` is the relay VLAN's JSON (MAAS nests the object). The fabric's
-    untagged VLAN is always named ``untagged`` (VLAN.get_name)."""
+    untagged VLAN is always named ``untagged`` (VLAN.get_name). MAAS shows no ``description`` (it is not among
+    DISPLAYED_VLAN_FIELDS), though its form accepts one."""
     return {"vid": vlan["vid"], "mtu": vlan["mtu"], "dhcp_on": vlan["dhcp_on"], "external_dhcp": None,
             "relay_vlan": relay, "fabric": fabric["name"], "space": vlan.get("space") or "undefined",
             "primary_rack": vlan.get("primary_rack"), "secondary_rack": vlan.get("secondary_rack"),
-            "name": "untagged" if vlan["vid"] == 0 else vlan.get("name"), "description": vlan.get("description", ""),
+            "name": "untagged" if vlan["vid"] == 0 else vlan.get("name"),
             "fabric_id": vlan["fabric_id"], "id": vlan["id"], "resource_uri": API + "vlans/%d/" % vlan["id"]}
 
 

@@ -355,3 +355,5 @@ def test_fresh_lab_vlan_has_dhcp_off_like_a_fresh_maas(admin):
     """A fresh MAAS serves no DHCP until a dynamic range and a rack controller are set."""
     vlan = admin.get("vlans/5001/").json()
     assert vlan["dhcp_on"] is False and vlan["primary_rack"] is None and vlan["name"] == "untagged"
+    # DISPLAYED_VLAN_FIELDS has no description, though VLANForm accepts one.
+    assert "description" not in vlan
