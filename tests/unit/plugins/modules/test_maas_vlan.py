@@ -116,3 +116,21 @@ def test_dhcp_without_a_rack_fails_before_writing(lab, run_module):
     result = run_module(maas_vlan, args(lab, dhcp_on=True))
     assert result["failed"] is True and result["field"] == "primary_rack"
     assert lab.stats()["writes"] == 0
+
+
+def test_a_vlan_that_relays_cannot_be_a_relay_target(lab, run_module):
+    """MAAS offers as relay VLANs only those that do not relay themselves."""
+    run_module(maas_vlan, args(lab, vid=100, relay_vlan="0"))
+    run_module(maas_vlan, args(lab, vid=200))
+    lab.reset_stats()
+    result = run_module(maas_vlan, args(lab, vid=200, relay_vlan="100"))
+    assert result["failed"] is True and result["field"] == "relay_vlan" and "relays DHCP itself" in result["msg"]
+    assert lab.stats()["writes"] == 0
+
+
+def test_renames_a_tagged_vlan_and_shows_the_diff(lab, run_module):
+    run_module(maas_vlan, args(lab, vid=100, name="storage"))
+    result = run_module(maas_vlan, args(lab, vid=100, name="backup", mtu=9000, _ansible_diff=True))
+    assert result["changed"] is True
+    assert result["diff"]["before"]["name"] == "storage" and result["diff"]["after"]["name"] == "backup"
+    assert lab.client.get("fabrics/0/vlans/100/")["name"] == "backup"
