@@ -603,7 +603,8 @@ def subnet_statistics(call):
                            "total_addresses": total, "usage": used / total if total else 0,
                            "usage_string": "%.0f%%" % (100.0 * used / total if total else 0),
                            "available_string": "%.0f%%" % (100.0 - 100.0 * used / total if total else 0),
-                           "first_address": None, "last_address": None, "ip_version": 6 if ":" in subnet["cidr"] else 4})
+                           "first_address": None, "last_address": None,
+                           "ip_version": 6 if ":" in subnet["cidr"] else 4})
 
 
 def allocated_ips(region, subnet):

@@ -181,7 +181,8 @@ def test_only_admins_create_dynamic_ranges_and_owners_change_theirs(admin, user,
     """api/ipranges.py: dynamic ranges need a superuser; a range is changed only by its owner or an admin."""
     subnet, _vlan = net
     denied = rng(user, subnet, "dynamic", "10.30.0.100", "10.30.0.199")
-    assert denied.status == 403 and denied.text == "Unable to create dynamic IP range. You don't have sufficient privileges."
+    assert denied.status == 403
+    assert denied.text == "Unable to create dynamic IP range. You don't have sufficient privileges."
     mine = rng(user, subnet, "reserved", "10.30.0.10", "10.30.0.20").json()
     assert mine["user"]["username"] != "admin"
     theirs = rng(admin, subnet, "reserved", "10.30.0.30", "10.30.0.40").json()
@@ -271,7 +272,8 @@ def test_vlan_vid_rules(admin):
 def test_default_vlan_cannot_be_deleted(admin):
     """VLAN.delete: 'This VLAN is the default VLAN in the fabric, it cannot be deleted.'"""
     response = admin.delete("vlans/5001/")
-    assert response.status == 400 and response.text == "This VLAN is the default VLAN in the fabric, it cannot be deleted."
+    assert response.status == 400
+    assert response.text == "This VLAN is the default VLAN in the fabric, it cannot be deleted."
 
 
 def test_deleting_a_vlan_moves_its_subnets_to_the_default_vlan(admin, net):
@@ -319,9 +321,11 @@ def test_subnet_vlan_from_fabric_and_vid(admin, net):
 
 def test_subnet_cidr_rules(admin):
     """SubnetForm.clean_cidr and the unique cidr."""
-    assert admin.post("subnets/", {"cidr": "not-a-cidr"}).json() == {"cidr": ["Required format: <network>/<prefixlen>."]}
-    assert admin.post("subnets/", {"cidr": "0.0.0.0/0"}).json() == {"cidr": ["Prefix length must be greater than 0."]}
-    assert admin.post("subnets/", {"cidr": "10.20.0.0/16"}).json() == {"cidr": ["Subnet with this Cidr already exists."]}
+    def cidr_errors(cidr):
+        return admin.post("subnets/", {"cidr": cidr}).json()["cidr"]
+    assert cidr_errors("not-a-cidr") == ["Required format: <network>/<prefixlen>."]
+    assert cidr_errors("0.0.0.0/0") == ["Prefix length must be greater than 0."]
+    assert cidr_errors("10.20.0.0/16") == ["Subnet with this Cidr already exists."]
 
 
 def test_subnet_serving_dhcp_cannot_be_deleted(admin):

@@ -66,7 +66,8 @@ def test_check_mode_reports_dhcp_on_and_writes_nothing(lab, run_module):
 def test_creates_a_tagged_vlan_with_mtu_and_relay_then_deletes_it(lab, run_module):
     result = run_module(maas_vlan, args(lab, vid=100, name="storage", mtu=9000, relay_vlan="0"))
     assert result["changed"] is True, result
-    assert result["vlan"]["vid"] == 100 and result["vlan"]["mtu"] == 9000 and result["vlan"]["relay_vlan"] == "fabric-0.0"
+    vlan = result["vlan"]
+    assert vlan["vid"] == 100 and vlan["mtu"] == 9000 and vlan["relay_vlan"] == "fabric-0.0"
     made = lab.client.get("fabrics/0/vlans/100/")
     assert made["name"] == "storage" and made["relay_vlan"]["id"] == 5001
     again = run_module(maas_vlan, args(lab, vid=100, name="storage", mtu=9000, relay_vlan="fabric-0.0"))
