@@ -778,7 +778,9 @@ def _range_fields(region, params, current, errors):
             ips[field] = _ip(value)
     subnet = region.subnets.get(current.get("subnet_id"))
     if params.get("subnet"):
-        subnet = region.subnet_by_key(params.get("subnet"))
+        # A ModelChoiceField: the subnet's id only (not its name or CIDR).
+        key = params.get("subnet")
+        subnet = region.subnets.get(int(key)) if key.isdigit() else None
         if subnet is None:
             errors["subnet"] = [INVALID_MODEL_CHOICE]
     elif subnet is None and "start_ip" in ips:

@@ -40,10 +40,14 @@ def test_iprange_create_renders_subnet_and_user_like_displayed_iprange_fields(ad
 
 
 def test_iprange_subnet_defaults_to_best_subnet_for_start_ip(admin, net):
-    """IPRangeForm: without ``subnet``, MAAS picks Subnet.objects.get_best_subnet_for_ip(start_ip)."""
+    """IPRangeForm: without ``subnet``, MAAS picks Subnet.objects.get_best_subnet_for_ip(start_ip); ``subnet`` is a
+    ModelChoiceField, so only the id names one."""
     subnet, _vlan = net
     created = admin.post("ipranges/", {"type": "reserved", "start_ip": "10.30.0.10", "end_ip": "10.30.0.20"})
     assert created.json()["subnet"]["id"] == subnet["id"]
+    by_cidr = admin.post("ipranges/", {"type": "reserved", "start_ip": "10.30.0.30", "end_ip": "10.30.0.40",
+                                       "subnet": "10.30.0.0/24"})
+    assert by_cidr.json() == {"subnet": ["Select a valid choice. That choice is not one of the available choices."]}
     orphan = admin.post("ipranges/", {"type": "reserved", "start_ip": "192.0.2.10", "end_ip": "192.0.2.20"})
     assert orphan.status == 400 and orphan.json() == {"subnet": ["This field is required."]}
 
