@@ -106,6 +106,7 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         self.fabrics = store.load_objects("fabric")
         self.vlans = store.load_objects("vlan")
         self.subnets = store.load_objects("subnet")
+        self.ipranges = store.load_objects("iprange")
         self.tags = {t["name"]: t for t in store.load_objects("tag").values()}
         self.sshkeys = store.load_objects("sshkey")
         self.boot_resources = store.load_objects("bootresource")
@@ -130,11 +131,13 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         self._save_obj("domain", self.domains, {"id": 0, "name": "maas", "ttl": None, "authoritative": True,
                                                 "is_default": True})
         self._save_obj("fabric", self.fabrics, {"id": 0, "name": "fabric-0", "class_type": None})
+        # As on a fresh MAAS, DHCP is off and no rack serves the VLAN until a dynamic range and a rack are set.
         self._save_obj("vlan", self.vlans, {"id": 5001, "vid": 0, "name": "untagged", "fabric_id": 0, "mtu": 1500,
-                                            "dhcp_on": True, "relay_vlan": None, "space": None,
-                                            "primary_rack": "r4ckid"})
+                                            "dhcp_on": False, "relay_vlan": None, "space": None,
+                                            "primary_rack": None, "secondary_rack": None, "description": ""})
         self._save_obj("subnet", self.subnets, {"id": 1, "name": "10.20.0.0/16", "cidr": "10.20.0.0/16", "vlan_id": 5001,
-                                                "gateway_ip": "10.20.0.1", "dns_servers": [], "description": ""})
+                                                "gateway_ip": "10.20.0.1", "dns_servers": [], "description": "",
+                                                "managed": True})
         self._import_images(self.boot_images)
         self.store.set_meta("settings", self.settings)
 

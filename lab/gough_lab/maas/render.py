@@ -29,11 +29,14 @@ def domain_json(domain, resource_record_count=0):
             "resource_uri": API + "domains/%d/" % domain["id"]}
 
 
-def vlan_json(vlan, fabric):
-    """A VLAN, with its fabric's name."""
+def vlan_json(vlan, fabric, relay=None):
+    """A VLAN, with its fabric's name; ``relay`` is the relay VLAN's JSON (MAAS nests the object). The fabric's
+    untagged VLAN is always named ``untagged`` (VLAN.get_name). MAAS shows no ``description`` (it is not among
+    DISPLAYED_VLAN_FIELDS), though its form accepts one."""
     return {"vid": vlan["vid"], "mtu": vlan["mtu"], "dhcp_on": vlan["dhcp_on"], "external_dhcp": None,
-            "relay_vlan": vlan.get("relay_vlan"), "fabric": fabric["name"], "space": vlan.get("space") or "undefined",
-            "primary_rack": vlan.get("primary_rack"), "secondary_rack": None, "name": vlan["name"],
+            "relay_vlan": relay, "fabric": fabric["name"], "space": vlan.get("space") or "undefined",
+            "primary_rack": vlan.get("primary_rack"), "secondary_rack": vlan.get("secondary_rack"),
+            "name": "untagged" if vlan["vid"] == 0 else vlan.get("name"),
             "fabric_id": vlan["fabric_id"], "id": vlan["id"], "resource_uri": API + "vlans/%d/" % vlan["id"]}
 
 
@@ -48,7 +51,7 @@ def subnet_json(subnet, vlan):
     return {"name": subnet["name"], "description": subnet.get("description", ""), "vlan": vlan,
             "cidr": subnet["cidr"], "rdns_mode": 2, "gateway_ip": subnet.get("gateway_ip"),
             "dns_servers": subnet.get("dns_servers", []), "allow_dns": True, "allow_proxy": True,
-            "active_discovery": False, "managed": True, "disabled_boot_architectures": [],
+            "active_discovery": False, "managed": subnet.get("managed", True), "disabled_boot_architectures": [],
             "id": subnet["id"], "space": "undefined", "resource_uri": API + "subnets/%d/" % subnet["id"]}
 
 
@@ -83,7 +86,9 @@ class MachineRenderer:
 
     def _vlan(self, vlan_id):
         vlan = self.region.vlans[vlan_id]
-        return vlan_json(vlan, self.region.fabrics[vlan["fabric_id"]])
+        relay = self.region.vlans.get(vlan.get("relay_vlan")) if vlan.get("relay_vlan") is not None else None
+        relay_json = vlan_json(relay, self.region.fabrics[relay["fabric_id"]]) if relay else None
+        return vlan_json(vlan, self.region.fabrics[vlan["fabric_id"]], relay_json)
 
     def _subnet(self, subnet_id):
         subnet = self.region.subnets[subnet_id]

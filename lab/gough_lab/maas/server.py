@@ -16,6 +16,7 @@ from .backend import SimulatedBackend
 from .config import ConfigError, LabConfig
 from .errors import APIError
 from .machines import machine_handlers
+from .network import network_handlers
 from .resources import resource_handlers
 from .params import parse_body, parse_query
 from .region import DEFAULT_BOOT_IMAGES, DEFAULT_MAAS_VERSION, Region
@@ -31,6 +32,9 @@ def build_api():
     machines, anon_machines, machine = machine_handlers()
     resources = [Resource(auth=machines, anon=anon_machines), Resource(auth=machine)]
     for auth, anon in resource_handlers():
+        resources.append(Resource(auth=auth, anon=anon))
+    # Fabrics, VLANs, subnets, IP ranges and rack controllers (network.py).
+    for auth, anon in network_handlers():
         resources.append(Resource(auth=auth, anon=anon))
     return API(resources)
 

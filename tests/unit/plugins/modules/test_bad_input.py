@@ -20,6 +20,7 @@ from ansible_collections.gough.gough.plugins.modules import (
     maas_server_info,
     maas_tag,
 )
+from ansible_collections.gough.gough.plugins.modules import maas_subnet, maas_subnet_info, maas_vlan
 
 # A syntactically good key; nothing listens on port 9 of 127.0.0.1, so a request would fail with "Cannot connect".
 MAAS = {"url": "http://127.0.0.1:9/MAAS", "api_key": "consumer:token:secret-value"}
@@ -32,6 +33,12 @@ MODULES = [
     (fleet_enroll_secret, FLEET, {}),
     (fleet_policy, FLEET, {"name": "sshd", "query": "SELECT 1;"}),
     (fleet_host_info, FLEET, {}),
+]
+# The network modules (issue 19).
+MODULES += [
+    (maas_subnet, MAAS, {"cidr": "10.30.0.0/24"}),
+    (maas_vlan, MAAS, {"fabric": "fabric-0", "vid": 0}),
+    (maas_subnet_info, MAAS, {}),
 ]
 MISTAKES = [
     ({"timeout": 0}, "timeout", "timeout: must be a positive number of seconds, got 0."),

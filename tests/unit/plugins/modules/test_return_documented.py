@@ -27,6 +27,7 @@ from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient
 from ansible_collections.gough.gough.plugins.modules import (
     fleet_enroll, fleet_enroll_secret, fleet_host_info, fleet_policy, fleet_team, maas_commission, maas_deploy,
     maas_machine, maas_machine_info, maas_tag)
+from ansible_collections.gough.gough.plugins.modules import maas_subnet, maas_subnet_info, maas_vlan
 
 
 def _checker():
@@ -167,3 +168,21 @@ def test_fleet_enroll_results_match_return(fleet_lab, run_module):  # noqa: F811
                run_module(fleet_enroll, fleet_lab.args(hostname="node-1", state="absent"))]
     assert results[0]["host"]["hostname"] == "node-1" and results[1]["changed"] is True
     assert [m for result in results for m in mismatches(fleet_enroll, succeeded(result))] == []
+
+
+def test_maas_network_results_match_return(maas, run_module):
+    ranges = [{"type": "dynamic", "start_ip": "10.30.0.100", "end_ip": "10.30.0.199", "comment": "PXE"}]
+    results = [
+        (maas_subnet, run_module(maas_subnet, maas_args(maas, cidr="10.30.0.0/24", ip_ranges=ranges,
+                                                        _ansible_check_mode=True, _ansible_diff=True))),
+        (maas_subnet, run_module(maas_subnet, maas_args(maas, cidr="10.30.0.0/24", ip_ranges=ranges))),
+        (maas_vlan, run_module(maas_vlan, maas_args(maas, fabric="fabric-0", vid=0, dhcp_on=True,
+                                                    primary_rack="r4ckid", _ansible_diff=True))),
+        (maas_vlan, run_module(maas_vlan, maas_args(maas, fabric="fabric-0", vid=100, mtu=9000,
+                                                    _ansible_check_mode=True))),
+        (maas_subnet_info, run_module(maas_subnet_info, maas_args(maas))),
+        (maas_vlan, run_module(maas_vlan, maas_args(maas, fabric="fabric-0", vid=0, dhcp_on=False))),
+        (maas_subnet, run_module(maas_subnet, maas_args(maas, cidr="10.30.0.0/24", state="absent"))),
+    ]
+    assert results[4][1]["subnets"][1]["ip_ranges"] == ranges
+    assert [m for module, result in results for m in mismatches(module, succeeded(result))] == []
