@@ -20,10 +20,12 @@ __metaclass__ = type
 
 import ipaddress
 import re
+import time
 
 from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError
 from ansible_collections.gough.gough.plugins.module_utils.maas_validate import UBUNTU_SERIES
+from ansible_collections.gough.gough.plugins.module_utils.polling import wait_until
 
 DNSSEC_CHOICES = ("auto", "yes", "no")
 # Architectures MAAS has images for (simplestreams); a selection of anything else can never import.
@@ -84,8 +86,10 @@ def check_upstream_dns(values):
 
 # -- selections --------------------------------------------------------------------------------------------------
 def _names(values, field, default):
-    if not values:
+    if values is None:
         return list(default)
+    if not values:
+        raise BadInput(field, "must not be empty; '*' selects every one.")
     out = sorted(set(str(v).strip() for v in values))
     if "" in out:
         raise BadInput(field, "must not contain an empty name.")
@@ -198,3 +202,20 @@ def missing_images(selections, resources):
 def is_importing(client):
     """Whether MAAS is importing images now (``GET boot-resources/?op=is_importing``)."""
     return client.get("boot-resources/", op="is_importing") is True
+
+
+def image_state(client, wanted):
+    """``{"importing": bool, "missing": [os/release/arch]}`` for the ``wanted`` selections, read now."""
+    return {"importing": is_importing(client), "missing": missing_images(wanted, read_resources(client))}
+
+
+def wait_for_images(client, wanted, timeout, interval, on_poll=None, clock=time.monotonic):
+    """Poll until MAAS is not importing and has every image ``wanted`` asks for; return (state, seconds waited).
+
+    One poll is two reads (``is_importing`` and the resources); the interval grows up to 60 seconds. ``on_poll(state,
+    elapsed)`` sees every state that has not settled. Raises ``WaitTimeout`` with the last state after ``timeout``.
+    """
+    start = clock()
+    state = wait_until(lambda: image_state(client, wanted), lambda s: not s["importing"] and not s["missing"],
+                       timeout, interval=interval, max_interval=max(60.0, interval), on_poll=on_poll, clock=clock)
+    return state, clock() - start

@@ -19,6 +19,9 @@ description:
     selections changed or an image they ask for is missing, and waits until MAAS is no longer importing and has an
     image for every release and architecture selected, polling every O(poll_interval) seconds for at most
     O(wait_timeout) seconds.
+  - "While it waits, a progress line is printed every O(progress_interval) seconds in C(ansible-playbook) and AWX job
+    output. The module's action plugin does the waiting on the controller, which must therefore reach the MAAS API
+    as well."
   - Every option is checked before anything is written. An unknown Ubuntu release or architecture, two selections
     of one release, or leaving out the release MAAS commissions with (MAAS refuses to delete its selection) fail
     naming the option and change nothing.
@@ -88,6 +91,12 @@ options:
       - Seconds between the first polls of C(boot-resources/?op=is_importing); the interval grows up to 60 seconds.
     type: float
     default: 10.0
+  progress_interval:
+    description:
+      - Seconds between progress lines printed while waiting, such as C(maas_boot_source: importing, 1/3 images,
+        2m10s). V(0) prints none.
+    type: float
+    default: 30.0
 attributes:
   check_mode:
     support: full
@@ -209,15 +218,14 @@ waited:
   sample: 42.5
 """
 
-import time
-
-from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput, GoughModule, check_wait
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import (
+    BadInput, GoughModule, check_positive, check_wait,
+)
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError
 from ansible_collections.gough.gough.plugins.module_utils.maas_boot import (
-    check_selections, find_source, get_config, is_importing, key_of, missing_images, plan_selections, public,
-    read_resources, read_selections, write_error,
+    check_selections, find_source, get_config, image_state, key_of, plan_selections, public, read_selections,
+    wait_for_images, write_error,
 )
-from ansible_collections.gough.gough.plugins.module_utils.polling import wait_until
 
 
 def apply(client, path, create, update, delete):
@@ -236,22 +244,11 @@ def apply(client, path, create, update, delete):
         client.delete("%s%d/" % (path, current["id"]))
 
 
-def wait_for_images(module, wanted):
-    """Poll until MAAS is not importing and has every selected image; return the last state and seconds waited."""
-    client, params = module.client, module.params
-    start = time.monotonic()
-
-    def read():
-        return {"importing": is_importing(client), "missing": missing_images(wanted, read_resources(client))}
-    state = wait_until(read, lambda s: not s["importing"] and not s["missing"], params["wait_timeout"],
-                       interval=params["poll_interval"], max_interval=max(60.0, params["poll_interval"]))
-    return state, time.monotonic() - start
-
-
 def work(module):
     """Make the source's selections the wanted ones, then import and wait as asked."""
     params, client = module.params, module.client
     check_wait(params)
+    check_positive(params, "progress_interval", zero=True)
     wanted = sorted(check_selections(params["selections"]), key=key_of)
     source = find_source(client, params["source_url"])
     path = "boot-sources/%d/selections/" % source["id"]
@@ -262,8 +259,8 @@ def work(module):
     if commissioning in [key_of(s) for s in delete]:
         raise BadInput("selections", "must keep %s: MAAS commissions and deploys its ephemeral environment with it "
                                      "(commissioning_distro_series) and refuses to delete its selection." % commissioning)
-    importing = is_importing(client)
-    missing = missing_images(wanted, read_resources(client))
+    state = image_state(client, wanted)
+    importing, missing = state["importing"], state["missing"]
     selections_changed = bool(create or update or delete)
     start_import = params["import_images"] and (selections_changed or bool(missing and not importing))
     waited = 0.0
@@ -272,8 +269,10 @@ def work(module):
         if start_import:
             client.post("boot-resources/", op="import")
         if params["wait"] and params["import_images"] and (start_import or importing):
-            state, waited = wait_for_images(module, wanted)
-            importing, missing = state["importing"], state["missing"]
+            state, waited = wait_for_images(client, wanted, params["wait_timeout"], params["poll_interval"])
+        else:
+            state = image_state(client, wanted)
+        importing, missing = state["importing"], state["missing"]
     # Unchanged selections are the wanted ones already; after writes, MAAS's own view is the result.
     after = wanted if module.check_mode or not selections_changed \
         else [public(s) for s in sorted(read_selections(client, source["id"]), key=key_of)]
@@ -287,7 +286,8 @@ def work(module):
     )
 
 
-def main():
+def argument_spec():
+    """The module's own options (the action plugin validates the task's arguments with them too)."""
     selection = dict(
         os=dict(type="str", default="ubuntu"),
         release=dict(type="str", required=True),
@@ -295,14 +295,19 @@ def main():
         subarches=dict(type="list", elements="str", default=["*"]),
         labels=dict(type="list", elements="str", default=["*"]),
     )
-    GoughModule("maas", dict(
+    return dict(
         selections=dict(type="list", elements="dict", required=True, options=selection),
         source_url=dict(type="str"),
         import_images=dict(type="bool", default=True, aliases=["import"]),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
         poll_interval=dict(type="float", default=10.0),
-    ), supports_check_mode=True).run(work)
+        progress_interval=dict(type="float", default=30.0),
+    )
+
+
+def main():
+    GoughModule("maas", argument_spec(), supports_check_mode=True).run(work)
 
 
 if __name__ == "__main__":
