@@ -93,8 +93,8 @@ options:
     default: 10.0
   progress_interval:
     description:
-      - Seconds between progress lines printed while waiting, such as C(maas_boot_source: importing, 1/3 images,
-        2m10s). V(0) prints none.
+      - "Seconds between progress lines printed while waiting, such as C(maas_boot_source: importing, 1/3 images,
+        2m10s). V(0) prints none."
     type: float
     default: 30.0
 attributes:
