@@ -253,3 +253,12 @@ def test_boot_sources_and_selections_survive_a_restart(tmp_path):
         assert MAASClient(emulator, emulator.api_key).get(SELECTIONS).json() == before
     finally:
         emulator.stop()
+
+
+def test_allocate_takes_no_distro_series_the_series_is_checked_at_deploy(admin):
+    """MAAS 3.5's AcquireNodeForm has no distro_series field (only the machine list's FreeTextFilterNodeForm has), so
+    ``op=allocate`` with one is refused as an unknown constraint whether or not the series is imported:
+    ``{"distro_series": ["No such constraint."]}``; the imported-series check happens at deploy."""
+    response = admin.op("machines/", "allocate", {"distro_series": "noble"})
+    assert response.status == 400 and response.json() == {"distro_series": ["No such constraint."]}
+    assert admin.get("machines/").json()[0]["status_name"] == "Ready"
