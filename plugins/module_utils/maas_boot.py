@@ -47,9 +47,20 @@ def set_config(client, name, value):
                 confirm=lambda: get_config(client, name) == value)
 
 
+def _canonical(address):
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return address
+
+
 def split_addresses(text):
-    """MAAS's stored ``upstream_dns`` (space-separated, or None) as a list."""
-    return [part for part in re.split(r"[,\s]+", text or "") if part]
+    """MAAS's stored ``upstream_dns`` (space-separated, or None) as a list of canonical addresses.
+
+    MAAS stores the addresses as they were sent (``2001:DB8::35``); comparing canonical forms keeps reruns
+    idempotent.
+    """
+    return [_canonical(part) for part in re.split(r"[,\s]+", text or "") if part]
 
 
 def read_dns(client):

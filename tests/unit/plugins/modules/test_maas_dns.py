@@ -92,3 +92,12 @@ def test_a_bad_dnssec_value_fails_naming_it_and_writes_nothing(lab, run_module):
     assert result["failed"] is True and result["field"] == "dnssec_validation"
     assert result["msg"] == "dnssec_validation: must be one of auto, yes, no, got 'maybe'."
     assert lab.stats()["writes"] == 0
+
+
+def test_addresses_compare_in_canonical_form(lab, run_module):
+    """MAAS stores ``upstream_dns`` as sent; an address written differently by hand is the same address."""
+    lab.client.post("maas/", op="set_config", data={"name": "upstream_dns", "value": "2001:DB8:0::53"})
+    lab.reset_stats()
+    result = run_module(maas_dns, args(lab, upstream_dns=["2001:db8::53"]))
+    assert result["changed"] is False and result["dns"]["upstream_dns"] == ["2001:db8::53"]
+    assert lab.stats()["writes"] == 0
