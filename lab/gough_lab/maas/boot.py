@@ -4,7 +4,7 @@ As in MAAS 3.5: a boot source is a simplestreams URL with a keyring; its selecti
 subarches, labels) say which images ``POST boot-resources/?op=import`` brings in. An import takes the region's
 ``import_seconds`` (a /_lab/config setting); when it ends the Synced boot resources are exactly what the selections
 ask for, and only imported series are deployable. The emulated image server offers the Ubuntu releases in
-``region.DISTROS`` for ``STREAM_ARCHES``; a selection of anything else is refused with MAAS's form errors.
+``region.DISTROS`` (handed to ``load``) for ``STREAM_ARCHES``; a selection of anything else is refused with MAAS's form errors.
 
 The DNS settings ``upstream_dns`` and ``dnssec_validation`` go through ``maas/?op=set_config`` with MAAS's
 validation (``clean_setting``).
@@ -33,12 +33,12 @@ SELECTION_FIELDS = ("os", "release", "arches", "subarches", "labels")
 TEXT = "text/plain; charset=utf-8"
 
 
-def stream_entries():
-    """``{(os, release): {"arches", "subarches", "labels", "version", "title"}}`` the image server offers."""
-    from .region import DISTROS  # pylint: disable=import-outside-toplevel
+def stream_entries(distros):
+    """``{(os, release): {"arches", "subarches", "labels", "version", "title"}}`` the image server offers for
+    ``distros`` (``(series, version, title)`` of Ubuntu releases)."""
     return {("ubuntu", series): {"arches": STREAM_ARCHES, "labels": STREAM_LABELS, "version": version, "title": title,
                                  "subarches": ("generic", "ga-%s" % version, "hwe-%s" % version)}
-            for series, version, title in DISTROS}
+            for series, version, title in distros}
 
 
 def _stamp(when):
@@ -47,12 +47,14 @@ def _stamp(when):
 
 # ---------------------------------------------------------------------------------------------------------------
 # loading and the import
-def load(region, default_series):
+def load(region, distros):
     """Load boot sources and selections into ``region``; give a state directory without any MAAS's default source.
 
-    The default source selects ``default_series`` for amd64 (any subarchitecture and label), as the import of a
-    fresh MAAS did before sources existed here; the DNS settings get MAAS's defaults when missing.
+    ``distros`` are the Ubuntu releases the image server offers (``(series, version, title)``); the default source
+    selects each for amd64 (any subarchitecture and label), as the import of a fresh MAAS did before sources existed
+    here. The DNS settings get MAAS's defaults when missing.
     """
+    region.image_stream = stream_entries(distros)
     region.boot_sources = region.store.load_objects("bootsource")
     region.boot_selections = region.store.load_objects("bootsourceselection")
     for name, value in SETTING_DEFAULTS.items():
@@ -62,7 +64,7 @@ def load(region, default_series):
         _save(region, "bootsource", region.boot_sources, {
             "id": 1, "url": DEFAULT_SOURCE_URL, "keyring_filename": DEFAULT_KEYRING, "keyring_data": "",
             "created": now, "updated": now})
-        for series in default_series:
+        for series, _version, _title in distros:
             _save(region, "bootsourceselection", region.boot_selections, {
                 "id": _next_id(region.boot_selections), "boot_source_id": 1, "os": "ubuntu", "release": series,
                 "arches": ["amd64"], "subarches": ["*"], "labels": ["*"]})
@@ -80,7 +82,7 @@ def _next_id(table):
 
 def wanted_resources(region):
     """``{(name, arch): subarches}`` that the selections of every boot source ask for."""
-    stream = stream_entries()
+    stream = region.image_stream
     wanted = {}
     for sel in region.boot_selections.values():
         entry = stream.get((sel["os"] or "ubuntu", sel["release"]))
@@ -96,7 +98,7 @@ def wanted_resources(region):
 
 def sync_resources(region):
     """End an import: add the images the selections ask for, delete Synced ones they no longer ask for."""
-    stream = stream_entries()
+    stream = region.image_stream
     wanted = wanted_resources(region)
     have = {}
     for res in list(region.boot_resources.values()):
@@ -267,8 +269,7 @@ def _clean_selection(region, source, params, current):
     for name in ("os", "release"):
         if len(sel[name]) > 20:
             raise form_errors({name: ["Ensure this value has at most 20 characters (it has %d)." % len(sel[name])]})
-    stream = stream_entries()
-    entries = [e for (os_name, release), e in stream.items()
+    entries = [e for (os_name, release), e in region.image_stream.items()
                if release == sel["release"] and (not sel["os"] or os_name == sel["os"])]
     if not entries:
         raise form_errors({"os": ["OS %s with release %s has no available images for download"

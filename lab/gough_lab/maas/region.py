@@ -118,7 +118,7 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         if not self.zones:
             self._bootstrap()
         # Boot sources and selections (boot.py); a state directory from before they existed gets the default one.
-        boot.load(self, DEFAULT_BOOT_IMAGES)
+        boot.load(self, DISTROS)
         self.default_zone_id = min(z["id"] for z in self.zones.values() if z["name"] == "default")
         for m in self.machines.values():
             if m.get("pending") and m["pending"].get("deadline") is not None:
