@@ -48,6 +48,8 @@ def build_parser():
     timing.add_argument("--deploy-seconds", type=_seconds, default=10.0)
     timing.add_argument("--release-seconds", type=_seconds, default=3.0)
     timing.add_argument("--erase-seconds", type=_seconds, default=8.0)
+    timing.add_argument("--import-seconds", type=_seconds, default=3.0,
+                        help="how long POST boot-resources/?op=import runs")
     faults = add_fault_arguments(serve, "fault injection (rates between 0 and 1, per API request)")
     faults.add_argument("--fail-commission", type=_rate, default=0.0, help="commissionings that end Failed commissioning")
     faults.add_argument("--fail-deploy", type=_rate, default=0.0, help="deployments that end Failed deployment")
@@ -125,7 +127,7 @@ def serve_maas(args):
         return 2
     config = LabConfig(
         commission_seconds=args.commission_seconds, deploy_seconds=args.deploy_seconds,
-        release_seconds=args.release_seconds, erase_seconds=args.erase_seconds,
+        release_seconds=args.release_seconds, erase_seconds=args.erase_seconds, import_seconds=args.import_seconds,
         fault_503=args.fault_503, fault_502=args.fault_502, fault_429=args.fault_429, fault_reset=args.fault_reset,
         fault_slow=args.fault_slow, slow_seconds=args.slow_seconds, fail_commission=args.fail_commission,
         fail_deploy=args.fail_deploy, fail_power=args.fail_power)

@@ -9,6 +9,7 @@ DEFAULTS = {
     "deploy_seconds": 10.0,
     "release_seconds": 3.0,
     "erase_seconds": 8.0,
+    "import_seconds": 3.0,
     **FAULT_DEFAULTS,
     "fail_commission": 0.0,
     "fail_deploy": 0.0,

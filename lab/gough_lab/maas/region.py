@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 
-from . import enums, hardware
+from . import boot, enums, hardware
 from .errors import conflict, forbidden, form_errors, not_found
 from .render import MachineRenderer, by_key, domain_json, pool_json, tag_json, zone_json
 
@@ -35,7 +35,6 @@ DEFAULT_SERIES = "jammy"
 # What seeding imports on the first start of a state directory unless told otherwise (`--boot-images`), and what
 # `POST boot-resources/?op=import` imports: the series above for amd64, as MAAS's default selection does.
 DEFAULT_BOOT_IMAGES = tuple(series for series, _version, _title in DISTROS)
-IMPORT_SECONDS = 3.0
 # MAAS versions the emulator can answer as (`--maas-version`), by the minor version, with the full version string
 # it reports; the default is the newest one Gough supports.
 MAAS_VERSIONS = {"3.5": "3.5.13", "3.6": "3.6.1"}
@@ -119,6 +118,8 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
             self._index(m)
         if not self.zones:
             self._bootstrap()
+        # Boot sources and selections (boot.py); a state directory from before they existed gets the default one.
+        boot.load(self, DISTROS)
         self.default_zone_id = min(z["id"] for z in self.zones.values() if z["name"] == "default")
         for m in self.machines.values():
             if m.get("pending") and m["pending"].get("deadline") is not None:
@@ -159,8 +160,10 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
                     "architecture": "amd64/ga-%s" % version, "subarches": "generic,ga-%s" % version, "title": title})
 
     def start_import(self):
-        """Begin an image import (``POST boot-resources/?op=import``): the default images appear when it ends."""
-        self.store.set_meta("import_until", self.now() + IMPORT_SECONDS)
+        """Begin an image import (``POST boot-resources/?op=import``) that takes ``import_seconds``; when it ends
+        the boot resources follow the boot source selections. An import already running keeps its end."""
+        if not self.is_importing():
+            self.store.set_meta("import_until", self.now() + self.config.get("import_seconds"))
 
     def stop_import(self):
         """Stop a running import before it adds anything."""
@@ -170,7 +173,7 @@ class Region:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         """Whether an import is running; one that has run its time adds its images first."""
         until = self.store.get_meta("import_until", 0)
         if until and self.now() >= until:
-            self._import_images(DEFAULT_BOOT_IMAGES)
+            boot.sync_resources(self)
             self.store.set_meta("import_until", 0)
         return bool(until) and self.now() < until
 

@@ -6,7 +6,7 @@ import re
 import time
 from urllib.parse import urlencode
 
-from . import enums
+from . import boot, enums
 from .api import Handler, Reply, json_reply
 from .errors import admin_only, bad_request, conflict, form_errors, not_found
 from .render import by_key, domain_json, pool_json, sshkey_json, tag_json, user_json, zone_json
@@ -672,6 +672,7 @@ def set_config(call):
             raise form_errors({"name": ["%s is not a valid config name." % name]})
         if name == "default_distro_series" and value not in [s for s, _v, _t in region.deployable_series()]:
             raise form_errors({"value": ["'%s' is not a valid distro_series." % value]})
+        value = boot.clean_setting(name, value)
         region.settings[name] = value
         region.store.set_meta("settings", region.settings)
         return Reply(200, "OK", "text/plain; charset=utf-8")

@@ -17,6 +17,7 @@ from .config import ConfigError, LabConfig
 from .errors import APIError
 from .machines import machine_handlers
 from .network import network_handlers
+from .boot import boot_handlers
 from .resources import resource_handlers
 from .params import parse_body, parse_query
 from .region import DEFAULT_BOOT_IMAGES, DEFAULT_MAAS_VERSION, Region
@@ -31,7 +32,7 @@ def build_api():
     """The emulator's routing table, in MAAS's handler names."""
     machines, anon_machines, machine = machine_handlers()
     resources = [Resource(auth=machines, anon=anon_machines), Resource(auth=machine)]
-    for auth, anon in resource_handlers():
+    for auth, anon in resource_handlers() + boot_handlers():
         resources.append(Resource(auth=auth, anon=anon))
     # Fabrics, VLANs, subnets, IP ranges and rack controllers (network.py).
     for auth, anon in network_handlers():

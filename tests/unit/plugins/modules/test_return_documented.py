@@ -25,8 +25,8 @@ from fleet_lab import fleet_lab  # noqa: F401 pylint: disable=unused-import
 
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient
 from ansible_collections.gough.gough.plugins.modules import (
-    fleet_enroll, fleet_enroll_secret, fleet_host_info, fleet_policy, fleet_team, maas_commission, maas_deploy,
-    maas_machine, maas_machine_info, maas_tag)
+    fleet_enroll, fleet_enroll_secret, fleet_host_info, fleet_policy, fleet_team, maas_boot_resources_info,
+    maas_boot_source, maas_commission, maas_deploy, maas_dns, maas_machine, maas_machine_info, maas_tag)
 from ansible_collections.gough.gough.plugins.modules import maas_subnet, maas_subnet_info, maas_vlan
 
 
@@ -140,6 +140,22 @@ def test_maas_tag_results_match_return(maas, run_module):
         run_module(maas_tag, maas_args(maas, name="rack-a", state="absent")),
     ]
     assert [m for result in results for m in mismatches(maas_tag, succeeded(result))] == []
+
+
+def test_maas_dns_and_boot_results_match_return(lab_maas_factory, run_module):
+    lab = lab_maas_factory(extra_args=["--import-seconds", "0.2"])
+    wanted = [{"release": "jammy"}, {"release": "noble", "arches": ["amd64", "arm64"]}]
+    checks = [
+        (maas_dns, run_module(maas_dns, maas_args(lab, upstream_dns=["192.0.2.53"], _ansible_diff=True))),
+        (maas_dns, run_module(maas_dns, maas_args(lab, dnssec_validation="no", _ansible_check_mode=True))),
+        (maas_boot_source, run_module(maas_boot_source, maas_args(lab, selections=wanted, poll_interval=0.1,
+                                                                  _ansible_check_mode=True, _ansible_diff=True))),
+        (maas_boot_source, run_module(maas_boot_source, maas_args(lab, selections=wanted, poll_interval=0.1))),
+        (maas_boot_source, run_module(maas_boot_source, maas_args(lab, selections=wanted, import_images=False))),
+        (maas_boot_resources_info, run_module(maas_boot_resources_info, maas_args(lab))),
+        (maas_boot_resources_info, run_module(maas_boot_resources_info, maas_args(lab, os="ubuntu"))),
+    ]
+    assert [m for module, result in checks for m in mismatches(module, succeeded(result))] == []
 
 
 def test_fleet_team_policy_and_secret_results_match_return(fleet_lab, run_module):  # noqa: F811

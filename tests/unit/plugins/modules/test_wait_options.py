@@ -12,7 +12,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.gough.gough.plugins.modules import fleet_enroll, maas_commission, maas_deploy
+from ansible_collections.gough.gough.plugins.modules import fleet_enroll, maas_boot_source, maas_commission, maas_deploy
 
 
 def module_args(module, port, **options):
@@ -23,6 +23,8 @@ def module_args(module, port, **options):
         options.update(url="http://127.0.0.1:%d/MAAS" % port, api_key="consumer:token:secret")
     if module is maas_deploy:
         options.update(machines=["node-1"])
+    if module is maas_boot_source:
+        options.update(selections=[{"release": "noble"}])
     return options
 
 
@@ -33,8 +35,8 @@ def module_args(module, port, **options):
     ({"wait_timeout": 10, "poll_interval": 30}, "poll_interval",
      "poll_interval: must not be longer than wait_timeout (30 > 10 seconds)."),
 ])
-@pytest.mark.parametrize("module", [maas_deploy, maas_commission, fleet_enroll],
-                         ids=["maas_deploy", "maas_commission", "fleet_enroll"])
+@pytest.mark.parametrize("module", [maas_deploy, maas_commission, fleet_enroll, maas_boot_source],
+                         ids=["maas_deploy", "maas_commission", "fleet_enroll", "maas_boot_source"])
 def test_the_same_bad_wait_option_gives_the_same_message_in_every_module(
         run_module, closed_port, module, options, field, message):
     result = run_module(module, module_args(module, closed_port, **options))
