@@ -41,17 +41,25 @@ def _get(url, stack, headers=None):
         return exc.code, exc.read()
 
 
-def test_maas_api_key_works_through_nginx(lab_stack):
-    """The API key in controller.yml authenticates against the MAAS emulator behind nginx (OAuth PLAINTEXT)."""
-    controller = _controller(lab_stack)
+def _maas_get(stack, path):
+    """GET <gough_maas_url>/api/2.0/<path> with controller.yml's API key (OAuth PLAINTEXT): (status, body)."""
+    controller = _controller(stack)
     consumer, token, secret = controller["gough_maas_api_key"].split(":")
     header = ('OAuth oauth_version="1.0", oauth_signature_method="PLAINTEXT", oauth_consumer_key="%s", '
               'oauth_token="%s", oauth_signature="&%s", oauth_nonce="%s", oauth_timestamp="%d"'
               % (consumer, token, secret, uuid.uuid4().hex, time.time()))
-    status, body = _get(controller["gough_maas_url"] + "/api/2.0/users/?op=whoami", lab_stack,
-                        {"Authorization": header})
+    return _get(controller["gough_maas_url"] + "/api/2.0/" + path, stack, {"Authorization": header})
+
+
+def _maas_json(stack, path):
+    status, body = _maas_get(stack, path)
     assert status == 200, body
-    assert json.loads(body)["is_superuser"] is True
+    return json.loads(body)
+
+
+def test_maas_api_key_works_through_nginx(lab_stack):
+    """The API key in controller.yml authenticates against the MAAS emulator behind nginx (OAuth PLAINTEXT)."""
+    assert _maas_json(lab_stack, "users/?op=whoami")["is_superuser"] is True
 
 
 def test_lab_nodes_reach_fleet_by_its_node_url(lab_stack):
@@ -221,4 +229,34 @@ def test_bad_input_malformed_receiver_fails_before_anything_starts(engine, run_i
             in run.output), run.output[-4000:]
     assert 'stack_alert_email_to[0]: "ops@" is not an email address' in run.output
     assert "secret-key" not in run.output
+    assert not docker("ps", "-aq", "--filter", "label=com.docker.compose.project=gough-stkbad-%s" % run_id).strip()
+
+
+def test_maas_is_ready_to_provision_networks_dns_and_boot_images(lab_stack):
+    """The stack role configures MAAS through the collection's modules (tasks/maas_config.yml, the lab's defaults):
+    the lab subnet has its gateway, the reserved and the dynamic range; DHCP is on for its VLAN from the lab's rack;
+    the boot-source selections are the releases of stack_maas_boot_images, and they are what MAAS has imported."""
+    subnet = next(s for s in _maas_json(lab_stack, "subnets/") if s["cidr"] == "10.20.0.0/16")
+    assert subnet["gateway_ip"] == "10.20.0.1" and subnet["name"] == "lab"
+    ranges = sorted((r["type"], r["start_ip"], r["end_ip"]) for r in _maas_json(lab_stack, "ipranges/")
+                    if r["subnet"]["id"] == subnet["id"])
+    assert ranges == [("dynamic", "10.20.255.1", "10.20.255.254"), ("reserved", "10.20.254.1", "10.20.254.254")]
+    vlan = _maas_json(lab_stack, "vlans/%d/" % subnet["vlan"]["id"])
+    assert vlan["dhcp_on"] is True and vlan["primary_rack"]
+    racks = {rack["system_id"]: rack["hostname"] for rack in _maas_json(lab_stack, "rackcontrollers/")}
+    assert racks[vlan["primary_rack"]] == "gough-lab-maas"
+    source = _maas_json(lab_stack, "boot-sources/")[0]
+    selections = _maas_json(lab_stack, "boot-sources/%d/selections/" % source["id"])
+    assert sorted(s["release"] for s in selections) == ["jammy", "noble"]
+    imported = {r["name"] for r in _maas_json(lab_stack, "boot-resources/") if r["name"].startswith("ubuntu/")}
+    assert imported == {"ubuntu/jammy", "ubuntu/noble"}
+    assert _maas_json(lab_stack, "boot-resources/?op=is_importing") is False
+
+
+def test_bad_input_dhcp_without_a_dynamic_range_fails_before_anything_starts(engine, run_id, tmp_path):  # pylint: disable=unused-argument
+    """A network with dhcp: true but no dynamic range: the run fails naming stack_maas_networks[0] before any file or
+    container is made (MAAS would refuse DHCP on a VLAN without one)."""
+    run = _bad_run(tmp_path, run_id, stack_maas_networks=[{"cidr": "10.30.0.0/24", "dhcp": True, "ip_ranges": [
+        {"type": "reserved", "start_ip": "10.30.0.10", "end_ip": "10.30.0.20"}]}])
+    assert "stack_maas_networks[0]: each network needs a cidr; DHCP" in run.output, run.output[-4000:]
     assert not docker("ps", "-aq", "--filter", "label=com.docker.compose.project=gough-stkbad-%s" % run_id).strip()
