@@ -152,7 +152,9 @@ def test_surveys_ask_what_provisioning_needs(api, first_run):
     assert set(questions) == {"provision_count", "provision_agent_name", "provision_tags", "provision_zone",
                               "provision_pool", "provision_distro_series", "provision_cloudinit_template"}
     assert questions["provision_count"]["type"] == "integer" and questions["provision_count"]["min"] == 1
-    assert "noble" in questions["provision_distro_series"]["choices"]
+    # The releases the stack role makes MAAS import (gough_maas_boot_images, here its default): nothing else.
+    assert questions["provision_distro_series"]["choices"] == ["noble", "jammy"]
+    assert questions["provision_distro_series"]["default"] == "noble"
     assert "base" in questions["provision_cloudinit_template"]["choices"]
     assert questions["provision_zone"]["required"] is False and questions["provision_zone"]["default"] == ""
     # AWX requires every required question at launch, defaults or not: only the count has no default that fits.
