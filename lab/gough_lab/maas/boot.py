@@ -363,4 +363,3 @@ def boot_handlers():
               ["boot_source_id", "id"], "Manage a boot source selection.",
               [("GET", read_selection), ("PUT", update_selection), ("DELETE", delete_selection)]), None),
     ]
-

@@ -49,8 +49,8 @@ def test_matches_the_selections_imports_and_waits_then_a_rerun_changes_nothing(l
     assert result["selections_added"] == [] and result["selections_updated"] == ["ubuntu/noble"]
     assert result["selections_removed"] == ["ubuntu/focal"]
     assert result["import_started"] is True and result["importing"] is False and result["missing_images"] == []
-    assert [(s["release"], s["arches"]) for s in result["selections"]] == [("jammy", ["amd64"]),
-                                                                            ("noble", ["amd64", "arm64"])]
+    expected = [("jammy", ["amd64"]), ("noble", ["amd64", "arm64"])]
+    assert [(s["release"], s["arches"]) for s in result["selections"]] == expected
     assert selections(lab) == [("jammy", ["amd64"]), ("noble", ["amd64", "arm64"])]
     assert images(lab) == [("ubuntu/jammy", "amd64"), ("ubuntu/noble", "amd64"), ("ubuntu/noble", "arm64")]
     assert lab.stats()["by_op"]["POST boot-resources/ import"] == 1
