@@ -14,8 +14,8 @@ version_added: 0.1.0
 description:
   - Makes sure the VLAN with VID O(vid) exists on O(fabric) with the given name, MTU, DHCP setting, rack
     controllers and DHCP relay, or does not exist.
-  - A VLAN's description is left alone: MAAS's API does not show it, so a module could not tell whether it is
-    already right.
+  - A VLAN's description is left alone, because MAAS's API does not show it and so a module could not tell whether
+    it is already right.
   - DHCP is what lets machines PXE-boot from MAAS. MAAS turns it on only when a subnet of the VLAN has a dynamic IP
     range (see M(gough.gough.maas_subnet)) and a primary rack controller is set; the module checks both, and that
     the rack controllers are connected to the VLAN, before it writes anything.
@@ -71,8 +71,8 @@ options:
     description:
       - VLAN whose DHCP serves this VLAN through a DHCP relay (which you run; MAAS does not), as the VID of a VLAN
         on O(fabric) or as C(<fabric>.<vid>) for one on another fabric. V("") removes the relay.
-      - Not together with O(dhcp_on=true): a VLAN either serves DHCP or relays it. The relay VLAN must not relay
-        itself.
+      - Not together with O(dhcp_on=true), since a VLAN either serves DHCP or relays it. The relay VLAN must not
+        relay itself.
     type: str
 attributes:
   check_mode:

@@ -118,8 +118,8 @@ def test_unmanaged_subnet_takes_a_dynamic_range_inside_a_reserved_one(lab, run_m
               {"type": "reserved", "start_ip": "10.30.0.100", "end_ip": "10.30.0.200"}]
     result = run_module(maas_subnet, args(lab, managed=False, ip_ranges=ranges))
     assert result["changed"] is True, result
-    assert maas_ranges(lab) == [("dynamic", "10.30.0.120", "10.30.0.150", ""), ("reserved", "10.30.0.100",
-                                                                                  "10.30.0.200", "")]
+    assert maas_ranges(lab) == [("dynamic", "10.30.0.120", "10.30.0.150", ""),
+                                ("reserved", "10.30.0.100", "10.30.0.200", "")]
     assert run_module(maas_subnet, args(lab, managed=False, ip_ranges=ranges))["changed"] is False
     lab.reset_stats()
     outside = [{"type": "dynamic", "start_ip": "10.30.0.10", "end_ip": "10.30.0.20"}]
