@@ -240,8 +240,16 @@ class NodeDriver:
         with open(os.path.join(directory, "meta-data"), "w", encoding="utf-8") as handle:
             handle.write("instance-id: %s\nlocal-hostname: %s\n" % (system_id, hostname))
 
-    def boot(self, system_id, hostname, user_data=None):
-        """(Re)create the node of ``system_id`` with a fresh NoCloud seed and start it; return the container id."""
+    def used_addresses(self):
+        """The IPv4 addresses of every container on the lab network (this lab's and any other's)."""
+        out = docker("network", "inspect", "--format", "{{range .Containers}}{{.IPv4Address}} {{end}}", self.network,
+                     check=False, timeout=30)
+        return {item.split("/")[0] for item in out.split() if item}
+
+    def boot(self, system_id, hostname, user_data=None, address=None):
+        """(Re)create the node of ``system_id`` with a fresh NoCloud seed and start it; return the container id.
+
+        ``address``: the node's IPv4 address on the lab network (Docker picks one when None)."""
         name = self.name(system_id)
         self.remove(system_id)
         node_dir = self.node_dir(system_id)
@@ -258,6 +266,8 @@ class NodeDriver:
                        # (the base template's firewall), as on a server. Never CAP_SYS_TIME: chrony runs with -x.
                        "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--security-opt", "seccomp=unconfined",
                        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--stop-timeout", "10"]
+            if address:
+                command += ["--ip", address]
             command += _cgroup_args()
             command += self._label_args({"gough-lab.system-id": system_id, "gough-lab.hostname": hostname})
             container_id = docker(*(command + [self.image]), timeout=120).strip()

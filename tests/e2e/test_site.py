@@ -16,7 +16,9 @@ def test_site_deploys_every_node_and_prints_the_table(lab, first_run):  # pylint
     assert [row["HOSTNAME"] for row in rows] == ["e2e-%s-%02d" % (lab["tag"], n) for n in range(1, NODES + 1)]
     for row in rows:
         assert row["STATUS"] == "Deployed"
+        # The lab MAAS's dynamic range on the node network (stack_maas_networks_lab): its upper half.
         assert ipaddress.ip_address(row["IP"]) in LAB_SUBNET
+        assert ipaddress.ip_address(row["IP"]) >= LAB_SUBNET[LAB_SUBNET.num_addresses // 2], row
         assert row["CLOUD-INIT"] == "done"
         assert len(row["SYSTEM_ID"]) == 6
         assert row["AGENT"] == "healthy"

@@ -129,3 +129,21 @@ def maas_docker(lab_net, tmp_path):  # pylint: disable=redefined-outer-name
         emulator.stop()
         for name in lab_net.list_nodes():
             nodes.docker("rm", "-f", "-v", name, check=False)
+
+
+@pytest.fixture
+def maas_docker_subnet(lab_net, tmp_path):  # pylint: disable=redefined-outer-name
+    """As maas_docker, and the emulator knows the network's subnet (``--node-subnet``), as the stack's lab MAAS
+    does."""
+    emulator = start_maas_emulator(
+        tmp_path / "maas", machines=2,
+        extra_args=["--node-backend", "docker", "--node-image", lab_net.image, "--node-network", lab_net.network,
+                    "--node-subnet", lab_net.subnet, "--node-prefix", lab_net.prefix, "--node-timeout", "120",
+                    "--release-seconds", "0.2"])
+    try:
+        yield MAAS(emulator)
+    finally:
+        emulator.stop()
+        for name in lab_net.list_nodes():
+            nodes.docker("rm", "-f", "-v", name, check=False)
+

@@ -7,6 +7,7 @@ molecule/stack_lab's; here: the MAAS key, lab nodes booted by the containerised 
 bad input that must fail before anything starts.
 """
 
+import ipaddress
 import json
 import os
 import socket
@@ -131,6 +132,9 @@ def test_maas_emulator_boots_lab_nodes_from_its_container(lab_stack, tmp_path):
     networks = docker("inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}}{{end}}",
                       name).split()
     assert networks[0] == lab_stack["network"] and networks[1] in machine["ip_addresses"]
+    # The node's address is a lease from the dynamic range the stack gave MAAS on this network (its upper half).
+    subnet = ipaddress.ip_network(lab_stack["vars"]["stack_network_subnet"])
+    assert subnet[128] <= ipaddress.ip_address(networks[1]) <= subnet[254], networks
     assert docker("exec", name, "cat", "/root/stack-test").strip() == "deployed-through-the-stack"
 
 
@@ -236,6 +240,11 @@ def test_maas_is_ready_to_provision_networks_dns_and_boot_images(lab_stack):
     """The stack role configures MAAS through the collection's modules (tasks/maas_config.yml, the lab's defaults):
     the lab subnet has its gateway, the reserved and the dynamic range; DHCP is on for its VLAN from the lab's rack;
     the boot-source selections are the releases of stack_maas_boot_images, and they are what MAAS has imported."""
+    nodes = next(s for s in _maas_json(lab_stack, "subnets/") if s["cidr"] == lab_stack["vars"]["stack_network_subnet"])
+    node_ranges = [(r["type"], r["start_ip"], r["end_ip"]) for r in _maas_json(lab_stack, "ipranges/")
+                   if r["subnet"]["id"] == nodes["id"]]
+    prefix = lab_stack["vars"]["stack_network_subnet"].rsplit(".", 1)[0]
+    assert node_ranges == [("dynamic", prefix + ".128", prefix + ".254")]
     subnet = next(s for s in _maas_json(lab_stack, "subnets/") if s["cidr"] == "10.20.0.0/16")
     assert subnet["gateway_ip"] == "10.20.0.1" and subnet["name"] == "lab"
     ranges = sorted((r["type"], r["start_ip"], r["end_ip"]) for r in _maas_json(lab_stack, "ipranges/")

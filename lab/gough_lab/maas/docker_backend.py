@@ -2,8 +2,9 @@
 
 Deploy boots a systemd container (gough_lab.nodes) seeded with the machine's user_data; the machine turns
 Deployed when cloud-init finishes and Failed deployment (with the failing module in the message) when it fails,
-stops or times out. The container's address replaces the simulated one in ``ip_addresses`` and the interface
-links as soon as it is known. Release removes the container (erase also its per-node directory); power on and off
+stops or times out. A node takes the next free address of the dynamic range MAAS has on the node network's subnet,
+as a PXE-booting machine gets one from MAAS's DHCP (Docker picks one when MAAS has no such range); that address
+replaces the simulated one in ``ip_addresses`` and the interface links as soon as it is known. Release removes the container (erase also its per-node directory); power on and off
 start and stop it. Commissioning and testing stay simulated (timers), as in SimulatedBackend.
 
 Backend methods run with the Region lock held, so every docker call happens on a per-node worker thread that
@@ -16,9 +17,12 @@ import queue
 import threading
 
 from gough_lab import nodes
+from . import network
 from .backend import Plan, SimulatedBackend
 
 LOG = logging.getLogger("gough_lab.maas.nodes")
+# Boot attempts when the leased address is taken meanwhile by a container of another lab on the shared network.
+LEASE_ATTEMPTS = 5
 
 
 class _NodeWorker:
@@ -53,6 +57,7 @@ class DockerBackend(SimulatedBackend):
         self.poll_interval = poll_interval
         self._workers = {}
         self._generation = {}
+        self._leases = {}  # system_id -> the address its node was booted on (or is booting on)
         self._guard = threading.Lock()
 
     def check(self):
@@ -117,7 +122,7 @@ class DockerBackend(SimulatedBackend):
             return
         try:
             if not (resume and self.driver.is_running(system_id)):
-                self.driver.boot(system_id, hostname, user_data)
+                self._boot(system_id, hostname, user_data)
             address = self.driver.address(system_id)
         except nodes.DockerError as exc:
             self._complete(system_id, "deploy", generation, False,
@@ -127,6 +132,38 @@ class DockerBackend(SimulatedBackend):
         # Watch cloud-init on a thread of its own so that power and release requests are not queued behind it.
         threading.Thread(target=self._watch, args=(system_id, generation), name="watch-%s" % system_id,
                          daemon=True).start()
+
+    def _lease(self, system_id, taken=()):
+        """The next free address of the dynamic range MAAS has on the node network's subnet (what the node would get
+        from MAAS's DHCP as it PXE-boots), or None when MAAS has none there (Docker then picks). Free: held by no
+        other machine of this region and by no container on the network (other labs share it), nor in ``taken``."""
+        with self.region.lock:
+            held = {link.get("ip") for m in self.region.by_system_id.values() if m["system_id"] != system_id
+                    for nic in m["interfaces"] for link in nic["links"]}
+            candidates = network.dynamic_addresses(self.region, self.driver.subnet) if self.driver.subnet else ()
+            candidates = list(candidates)
+        with self._guard:
+            # Nodes of this region booting at the same moment are not on the network yet.
+            booting = {a for sid, a in self._leases.items() if sid != system_id}
+            used = held | booting | self.driver.used_addresses() | set(taken)
+            address = next((address for address in candidates if address not in used), None)
+            self._leases[system_id] = address
+        return address
+
+    def _boot(self, system_id, hostname, user_data):
+        """Boot the node on a leased address; another lab on the network may take the same one at the same moment,
+        so a clash is retried with the next free address (a few times)."""
+        taken = []
+        for _attempt in range(LEASE_ATTEMPTS):
+            address = self._lease(system_id, taken)
+            try:
+                return self.driver.boot(system_id, hostname, user_data, address=address)
+            except nodes.DockerError as exc:
+                if address is None or "already in use" not in str(exc).lower():
+                    raise
+                taken.append(address)
+        raise nodes.DockerError("no free address in the dynamic range after %d attempts: %s"
+                                % (LEASE_ATTEMPTS, ", ".join(taken)))
 
     def _set_address(self, system_id, generation, address):
         """Report the container's address where MAAS shows it: the machine's auto-assigned links."""
@@ -156,6 +193,8 @@ class DockerBackend(SimulatedBackend):
 
     def _release(self, system_id, erase, generation):
         self.driver.remove(system_id, erase=erase)
+        with self._guard:
+            self._leases.pop(system_id, None)
         self._complete(system_id, "erase" if erase else "release", generation, True)
 
     def cancel(self, machine, action):

@@ -272,6 +272,24 @@ def read_vlan(call):
         return json_reply(_vlan_out(region, _vlan(call)))
 
 
+def dynamic_addresses(region, cidr):
+    """The addresses of the dynamic ranges of the subnet ``cidr`` (an IPv4 network; none when MAAS has no such
+    subnet), in order: where a machine booting on that network gets its address from MAAS's DHCP."""
+    try:
+        wanted = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return
+    for subnet in sorted(region.subnets.values(), key=lambda s: s["id"]):
+        if ipaddress.ip_network(subnet["cidr"], strict=False) != wanted:
+            continue
+        for iprange in sorted((r for r in region.ipranges.values()
+                               if r["subnet_id"] == subnet["id"] and r["type"] == "dynamic"),
+                              key=lambda r: ipaddress.ip_address(r["start_ip"])):
+            start, end = int(ipaddress.ip_address(iprange["start_ip"])), int(ipaddress.ip_address(iprange["end_ip"]))
+            for value in range(start, end + 1):
+                yield str(ipaddress.ip_address(value))
+
+
 def has_dynamic_range(region, vlan):
     """Whether a subnet of ``vlan`` has a dynamic IP range (VLANForm.clean_dhcp_on's condition)."""
     subnet_ids = {s["id"] for s in region.subnets.values() if s["vlan_id"] == vlan["id"]}
