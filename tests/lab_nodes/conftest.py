@@ -146,4 +146,3 @@ def maas_docker_subnet(lab_net, tmp_path):  # pylint: disable=redefined-outer-na
         emulator.stop()
         for name in lab_net.list_nodes():
             nodes.docker("rm", "-f", "-v", name, check=False)
-

@@ -4,8 +4,8 @@ Deploy boots a systemd container (gough_lab.nodes) seeded with the machine's use
 Deployed when cloud-init finishes and Failed deployment (with the failing module in the message) when it fails,
 stops or times out. A node takes the next free address of the dynamic range MAAS has on the node network's subnet,
 as a PXE-booting machine gets one from MAAS's DHCP (Docker picks one when MAAS has no such range); that address
-replaces the simulated one in ``ip_addresses`` and the interface links as soon as it is known. Release removes the container (erase also its per-node directory); power on and off
-start and stop it. Commissioning and testing stay simulated (timers), as in SimulatedBackend.
+replaces the simulated one in ``ip_addresses`` and the interface links as soon as it is known. Release removes the
+container (erase also its per-node directory); power on and off start and stop it. Commissioning and testing stay simulated (timers), as in SimulatedBackend.
 
 Backend methods run with the Region lock held, so every docker call happens on a per-node worker thread that
 runs that node's operations in order; results come back through ``region.complete_action``.
