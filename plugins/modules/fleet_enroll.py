@@ -21,7 +21,12 @@ description:
     enrolled before O(enrolled_after), are deleted first, so Fleet keeps one identity per server.
   - With O(enroll_secret), the module first checks that Fleet knows that secret (globally or for a team), so a
     wrong secret fails at once, with a message saying so, instead of at the end of a long wait.
-  - Every wait is bounded by O(wait_timeout) and polls once per O(poll_interval) with one list request.
+  - Every wait is bounded by O(wait_timeout) and looks at Fleet once per O(poll_interval).
+  - With O(hosts), one task enrolls (or removes) many hosts at once, the way the M(gough.gough.fleet_enroll) role
+    does for every host of a play from one C(run_once) task. Each look at Fleet is then one list of every Fleet host
+    (pages of 500), however many hosts wait, instead of a search and a lookup per host; enroll secrets and teams
+    are checked once each, and hosts moving to the same team move in one request. Each host gets its own result
+    and its own error in RV(host_results).
 author:
   - Gough developers (@gough)
 extends_documentation_fragment:
@@ -30,7 +35,7 @@ options:
   hostname:
     description:
       - Hostname the host reports to Fleet (osquery's C(system_info.hostname)).
-      - Exactly one of O(hostname), O(uuid) and O(hardware_serial) is required.
+      - Exactly one of O(hostname), O(uuid), O(hardware_serial) and O(hosts) is required.
     type: str
   uuid:
     description:
@@ -40,6 +45,45 @@ options:
     description:
       - Hardware serial number the host reports.
     type: str
+  hosts:
+    description:
+      - Many hosts in one task, each with its own identifier, instead of one O(hostname), O(uuid) or
+        O(hardware_serial). O(team), O(enrolled_after) and O(enroll_secret) apply to every item that does not set
+        its own; the other options apply to all.
+      - The task fails when any host fails, and RV(host_results) says which and why.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - Key of the host's entry in RV(host_results) and RV(failed_hosts), such as its inventory name. Unique.
+          - Defaults to the identifier's value.
+        type: str
+      hostname:
+        description:
+          - Hostname the host reports. Exactly one of O(hosts[].hostname), O(hosts[].uuid) and
+            O(hosts[].hardware_serial) per item.
+        type: str
+      uuid:
+        description:
+          - Hardware UUID the host reports, in either case.
+        type: str
+      hardware_serial:
+        description:
+          - Hardware serial number the host reports.
+        type: str
+      team:
+        description:
+          - This host's team; see O(team).
+        type: str
+      enrolled_after:
+        description:
+          - This host's cut-off for stale enrollments; see O(enrolled_after).
+        type: str
+      enroll_secret:
+        description:
+          - The enroll secret this host was given; see O(enroll_secret). Each distinct secret is checked once.
+        type: str
   state:
     description:
       - V(present) finds the host, waits until it is online (with O(wait)) and moves it into O(team).
@@ -93,7 +137,8 @@ attributes:
       and does not wait for a host that is not there yet.
   diff_mode:
     support: full
-    description: Shows the Fleet host IDs with this identifier and the team before and after.
+    description: Shows the Fleet host IDs with this identifier and the team before and after; with O(hosts), per
+      host name.
 notes:
   - Idempotent. Once the host is enrolled, online and in its team, a second run reports no change.
   - Deleting hosts and moving them between teams needs a global admin or maintainer token.
@@ -121,6 +166,15 @@ EXAMPLES = r"""
     enrolled_after: "{{ deployed_at }}"
   delegate_to: localhost
 
+- name: Wait for every host of the play with one Fleet list request per poll
+  gough.gough.fleet_enroll:
+    hosts: "{{ ansible_play_batch | map('extract', hostvars) | map(attribute='fleet_identity') }}"
+    team: web
+    wait_timeout: 600
+  run_once: true
+  delegate_to: localhost
+  register: fleet_hosts
+
 - name: Remove a decommissioned server from Fleet
   gough.gough.fleet_enroll:
     hostname: node-07
@@ -133,7 +187,7 @@ host:
   description:
     - The Fleet host after the module ran (as predicted in check mode). Empty when O(state=absent), or in check mode
       when the host has not enrolled yet.
-  returned: success
+  returned: success, when O(hosts) is not set
   type: dict
   contains:
     id:
@@ -213,7 +267,7 @@ host:
       sample: 10.0.0.7
 deleted_hosts:
   description: The Fleet hosts deleted (or in check mode that would be) as stale duplicates or for O(state=absent).
-  returned: success
+  returned: success, when O(hosts) is not set
   type: list
   elements: dict
   contains:
@@ -239,59 +293,77 @@ deleted_hosts:
       sample: "2026-02-01T09:00:00Z"
 waited:
   description: Seconds spent waiting for the host to enroll or come online.
-  returned: success
+  returned: success, when O(hosts) is not set
   type: float
   sample: 12.5
+host_results:
+  description:
+    - With O(hosts), each host's outcome, in the order of O(hosts); also when the task failed.
+  returned: when O(hosts) is set
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The host's O(hosts[].name).
+      returned: always
+      type: str
+      sample: web-01
+    host:
+      description: The Fleet host, as RV(host) for one host; empty when the host failed before it was found.
+      returned: always
+      type: dict
+      sample: {id: 42, hostname: web-01, status: online, team_id: 3, team_name: web}
+    deleted_hosts:
+      description: The host's deleted Fleet hosts, as RV(deleted_hosts).
+      returned: always
+      type: list
+      elements: dict
+    waited:
+      description: Seconds this host waited for the host to enroll or come online.
+      returned: always
+      type: float
+      sample: 12.5
+    changed:
+      description: Whether anything was (or in check mode would be) deleted or moved for this host.
+      returned: always
+      type: bool
+    failed:
+      description: Whether this host failed.
+      returned: always
+      type: bool
+    msg:
+      description: Why this host failed; empty when it did not.
+      returned: always
+      type: str
+failed_hosts:
+  description: With O(hosts), the names of the hosts that failed.
+  returned: when O(hosts) is set
+  type: list
+  elements: str
+  sample: [web-07]
 """
 
-import time
-
-from ansible_collections.gough.gough.plugins.module_utils.fleet import host_summary, parse_time, resolve_team
+from ansible_collections.gough.gough.plugins.module_utils.fleet import host_summary
+from ansible_collections.gough.gough.plugins.module_utils.fleet_enrollment import (
+    IDENTIFIERS, Enrollment, Target, batch_lister, parse_enrolled_after, single_lister)
 from ansible_collections.gough.gough.plugins.module_utils.gough_module import (
     BadInput, GoughModule, check_wait, require_text)
-from ansible_collections.gough.gough.plugins.module_utils.polling import WaitTimeout, wait_until
 
-IDENTIFIERS = ("hostname", "uuid", "hardware_serial")
-EPOCH = parse_time(0)
-
-
-def enrolled_time(host):
-    """When ``host`` last enrolled (its creation time when Fleet has no enrollment time), or the epoch."""
-    for field in ("last_enrolled_at", "created_at"):
-        try:
-            value = parse_time(host.get(field))
-        except ValueError:
-            value = None
-        if value is not None:
-            return value
-    return EPOCH
-
-
-def newest_first(hosts):
-    """``hosts`` ordered by enrollment time, the most recent first (ties: higher ID first)."""
-    return sorted(hosts, key=lambda h: (enrolled_time(h), h.get("id") or 0), reverse=True)
-
-
-def stale_hosts(candidates, enrolled_after):
-    """The candidates that are stale duplicates (see the ``replace_stale`` option)."""
-    ordered = newest_first(candidates)
-    stale = []
-    for index, host in enumerate(ordered):
-        if enrolled_after is not None and enrolled_time(host) < enrolled_after:
-            stale.append(host)
-        elif index > 0 and host.get("status") != "online":
-            stale.append(host)
-    return stale
-
-
-def deleted_view(host):
-    return dict((k, host.get(k)) for k in ("id", "hostname", "status", "last_enrolled_at"))
-
+HOST_ITEM = dict(
+    name=dict(type="str"),
+    hostname=dict(type="str"),
+    uuid=dict(type="str"),
+    hardware_serial=dict(type="str"),
+    team=dict(type="str"),
+    enrolled_after=dict(type="str"),
+    enroll_secret=dict(type="str", no_log=True),
+)
 
 ARGUMENT_SPEC = dict(
     hostname=dict(type="str"),
     uuid=dict(type="str"),
     hardware_serial=dict(type="str"),
+    hosts=dict(type="list", elements="dict", options=HOST_ITEM),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     team=dict(type="str"),
     wait=dict(type="bool", default=True),
@@ -303,132 +375,75 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def item_target(params, item, index):
+    """The ``Target`` of ``hosts[index]``; its team, enrolled_after and secret default to the module's."""
+    label = "hosts[%d]" % index
+    given = [name for name in IDENTIFIERS if item.get(name) is not None]
+    if len(given) != 1:
+        raise BadInput(label, "needs exactly one of %s, got %s." % (", ".join(IDENTIFIERS), ", ".join(given) or "none"))
+    value = require_text(item, given[0])
+    team = item["team"] if item.get("team") is not None else params["team"]
+    after = parse_enrolled_after(item.get("enrolled_after") or params["enrolled_after"], label + ".enrolled_after")
+    secret = item["enroll_secret"] if item.get("enroll_secret") is not None else params["enroll_secret"]
+    if secret is not None and not secret.strip():
+        raise BadInput(label + ".enroll_secret", "must not be empty.")
+    name = require_text(item, "name") or value
+    return Target(name, given[0], value, team, after, secret.strip() if secret else None)
+
+
 def check_input(params):
-    """``(field, value, enrolled_after)``: the identifier option given, its value, and ``enrolled_after`` parsed;
-    raises ``BadInput`` naming the option, before any request."""
-    field = next(name for name in IDENTIFIERS if params[name] is not None)
-    value = require_text(params, field)
+    """The targets, checked before any request; raises ``BadInput`` naming the option."""
     check_wait(params, zero_timeout=True)
     require_text(params, "enroll_secret")
-    enrolled_after = None
-    if params["enrolled_after"]:
-        try:
-            enrolled_after = parse_time(params["enrolled_after"])
-        except ValueError as exc:
-            raise BadInput("enrolled_after", "%s." % exc)
-    return field, value, enrolled_after
+    if params["hosts"] is None:
+        field = next(name for name in IDENTIFIERS if params[name] is not None)
+        secret = params["enroll_secret"].strip() if params["enroll_secret"] else None
+        return [Target(field, field, require_text(params, field), params["team"],
+                       parse_enrolled_after(params["enrolled_after"]), secret)]
+    if not params["hosts"]:
+        raise BadInput("hosts", "must list at least one host.")
+    targets = [item_target(params, item, index) for index, item in enumerate(params["hosts"])]
+    names = [t.name for t in targets]
+    twice = sorted(set(n for n in names if names.count(n) > 1))
+    if twice:
+        raise BadInput("hosts", "names must be unique; given more than once: %s." % ", ".join(twice))
+    return targets
 
 
 def work(module):
-    """Find the host Fleet enrolled, delete stale duplicates, wait until it is online, move it to its team."""
+    """Enroll or remove one host (hostname, uuid or hardware_serial) or every host of ``hosts`` at once."""
     params, client = module.params, module.client
-    field, value, enrolled_after = check_input(params)
-    described = "%s=%s" % (field, value)
-
-    def same(host):
-        # UUIDs are case-insensitive (osquery reports them upper case, DMI tools lower case).
-        found = host.get(field) or ""
-        return found.lower() == value.lower() if field == "uuid" else found == value
-
-    def candidates():
-        # Fleet's search matches parts of hostnames, serials, UUIDs and addresses: keep exact matches only.
-        found = dict((h["id"], h) for h in client.list_hosts(query=value) if same(h))
-        direct = client.get_host_by_identifier(value)
-        if direct and same(direct):
-            found.setdefault(direct["id"], direct)
-        return list(found.values())
-
-    current = candidates()
-    before_ids = sorted(h["id"] for h in current)
-    if params["state"] == "absent":
-        if not module.check_mode:
-            for host in current:
-                client.delete_host(host["id"])
-        return dict(changed=bool(current), host={}, deleted_hosts=[deleted_view(h) for h in newest_first(current)],
-                    waited=0.0, diff={"before": {"hosts": before_ids}, "after": {"hosts": []}})
-
-    if params["enroll_secret"] is not None:
-        check_secret(client, params["enroll_secret"].strip())
-    team_id = resolve_team(client, params["team"])[0] if params["team"] else None
-
-    deleted = stale_hosts(current, enrolled_after) if params["replace_stale"] else []
-    if not module.check_mode:
-        for host in deleted:
-            client.delete_host(host["id"])
-    deleted_ids = set(h["id"] for h in deleted)
-    gone = [deleted_view(h) for h in deleted]
-
-    def newest(hosts):
-        kept = [h for h in hosts if h["id"] not in deleted_ids]
-        if params["replace_stale"] and enrolled_after is not None:
-            kept = [h for h in kept if enrolled_time(h) >= enrolled_after]
-        return (newest_first(kept) or [None])[0]
-
-    started = time.monotonic()
-    host = newest(current)
-    if params["wait"] and not module.check_mode:
-        try:
-            # A fixed interval: enrollment takes seconds, and wait_timeout bounds the wait.
-            host = wait_until(lambda: newest(candidates()), lambda h: h is not None and h.get("status") == "online",
-                              params["wait_timeout"], interval=params["poll_interval"],
-                              max_interval=params["poll_interval"], backoff=1, initial=host)
-        except WaitTimeout as exc:
-            module.ansible.fail_json(msg=timeout_message(described, exc.last, params["wait_timeout"], client.api_url),
-                                     host=host_summary(exc.last), deleted_hosts=gone)
-    waited = round(time.monotonic() - started, 1)
-
-    if host is None:
-        if not module.check_mode:
-            module.ansible.fail_json(
-                msg="%s is not enrolled in Fleet (%s); enrollment is done by osquery or fleetd on the host (role "
-                    "gough.gough.fleet_enroll), set wait=true to wait for it." % (described, client.api_url),
-                deleted_hosts=gone)
-        module.warn("%s is not enrolled in Fleet yet; check mode does not wait for it." % described)
-        return dict(changed=bool(deleted), host={}, deleted_hosts=gone, waited=waited,
-                    diff={"before": {"hosts": before_ids}, "after": {"hosts": sorted(set(before_ids) - deleted_ids)}})
-
-    before_team = host.get("team_id")
-    moved = params["team"] is not None and before_team != team_id
-    if moved:
-        if module.check_mode:
-            host = dict(host, team_id=team_id, team_name=params["team"] or None)
-        else:
-            client.transfer_hosts(team_id, [host["id"]])
-            host = client.get_host(host["id"]) or host
-    after_ids = sorted(set(h["id"] for h in candidates()) if not module.check_mode else set(before_ids) - deleted_ids)
-    if module.check_mode and host["id"] not in after_ids:
-        after_ids = sorted(after_ids + [host["id"]])
-    diff = {"before": {"hosts": before_ids, "team_id": before_team},
-            "after": {"hosts": after_ids, "team_id": host.get("team_id")}}
-    return dict(changed=bool(deleted) or moved, host=host_summary(host), deleted_hosts=gone, waited=waited, diff=diff)
+    targets = check_input(params)
+    batch = params["hosts"] is not None
+    lister = batch_lister(client) if batch else single_lister(client, targets[0])
+    Enrollment(client, params, targets, lister, check_mode=module.check_mode).run()
+    missing = [t.described for t in targets if t.msg is None and t.host is None and params["state"] == "present"]
+    if missing:
+        module.warn("%s %s not enrolled in Fleet yet; check mode does not wait for %s." % (
+            ", ".join(missing), "is" if len(missing) == 1 else "are", "it" if len(missing) == 1 else "them"))
+    if not batch:
+        target = targets[0]
+        if target.msg is not None:
+            module.ansible.fail_json(msg=target.msg, host=host_summary(target.host),
+                                     deleted_hosts=target.result()["deleted_hosts"])
+        result = target.result()
+        return dict(changed=target.changed, host=result["host"], deleted_hosts=result["deleted_hosts"],
+                    waited=result["waited"], diff={"before": target.diff[0], "after": target.diff[1]})
+    failed = [t for t in targets if t.msg is not None]
+    result = dict(changed=any(t.changed for t in targets), host_results=[dict(t.result(), name=t.name) for t in targets],
+                  failed_hosts=[t.name for t in failed],
+                  diff={"before": dict((t.name, t.diff[0]) for t in targets if t.diff),
+                        "after": dict((t.name, t.diff[1]) for t in targets if t.diff)})
+    if failed:
+        result.update(failed=True, msg="%d of %d hosts failed: %s" % (
+            len(failed), len(targets), "; ".join("%s (%s)" % (t.name, t.msg) for t in failed[:20])
+            + (" and %d more" % (len(failed) - 20) if len(failed) > 20 else "")))
+    return result
 
 
 def main():
-    GoughModule("fleet", ARGUMENT_SPEC, supports_check_mode=True, required_one_of=[IDENTIFIERS],
-                mutually_exclusive=[IDENTIFIERS]).run(work)
-
-
-def check_secret(client, secret):
-    """Raise ``BadInput`` naming ``enroll_secret`` unless ``secret`` is a global or team enroll secret."""
-    if any(s.get("secret") == secret for s in client.enroll_secrets()):
-        return
-    for team in client.list_teams():
-        if any(s.get("secret") == secret for s in client.enroll_secrets(team["id"])):
-            return
-    raise BadInput("enroll_secret", "Fleet does not know this enroll secret (it is neither a global secret nor a "
-                                    "team's), so osquery on the host cannot enroll with it; use a current secret "
-                                    "(gough.gough.fleet_enroll_secret reads them).")
-
-
-def timeout_message(described, host, timeout, api_url):
-    """Why the wait ended: never enrolled, or enrolled but not online."""
-    if host is None:
-        return ("%s did not enroll in Fleet (%s) within %d seconds. Check on the host that osquery runs and can "
-                "reach Fleet: the flagfile (tls_hostname, tls_server_certs, the endpoints), the CA certificate and "
-                "the enroll secret; its log says why enrollment fails." % (described, api_url, timeout))
-    return ("%s is enrolled in Fleet as host %s but not online within %d seconds (status %s, last seen %s). Check "
-            "that osquery runs on the host and reaches Fleet." % (described, host.get("id"), timeout,
-                                                                  host.get("status"), host.get("seen_time")))
+    GoughModule("fleet", ARGUMENT_SPEC, supports_check_mode=True, required_one_of=[IDENTIFIERS + ("hosts",)],
+                mutually_exclusive=[IDENTIFIERS + ("hosts",)]).run(work)
 
 
 if __name__ == "__main__":
