@@ -126,10 +126,13 @@ class Enrollment(object):
     """Enroll (``state=present``) or remove (``absent``) ``targets`` in Fleet; see the module for the options.
 
     ``run()`` fills each target's outcome; a target whose ``msg`` is set failed. ``BadInput`` and ``FleetError``
-    that concern every target (a bad token, an unreachable Fleet) propagate."""
+    that concern every target (a bad token, an unreachable Fleet) propagate, and so does a bad team or secret when
+    not ``batch`` (one host given on its own)."""
 
-    def __init__(self, client, params, targets, lister, check_mode=False, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, client, params, targets, lister, check_mode=False, batch=False, clock=time.monotonic,
+                 sleep=time.sleep):
         self.client, self.params, self.targets, self.look = client, params, targets, lister
+        self.batch = batch
         self.check_mode, self.clock, self.sleep = check_mode, clock, sleep
         self.polls = 0
         self.last = []
@@ -191,7 +194,7 @@ class Enrollment(object):
                                        % target.team)
                     target.team_id = teams[target.team]["id"]
             except BadInput as exc:
-                if len(self.targets) == 1:
+                if not self.batch:
                     raise
                 target.msg = str(exc)
 

@@ -416,7 +416,7 @@ def work(module):
     targets = check_input(params)
     batch = params["hosts"] is not None
     lister = batch_lister(client) if batch else single_lister(client, targets[0])
-    Enrollment(client, params, targets, lister, check_mode=module.check_mode).run()
+    Enrollment(client, params, targets, lister, check_mode=module.check_mode, batch=batch).run()
     missing = [t.described for t in targets if t.msg is None and t.host is None and params["state"] == "present"]
     if missing:
         module.warn("%s %s not enrolled in Fleet yet; check mode does not wait for %s." % (
