@@ -85,7 +85,10 @@ bench-compliance: setup  ## The compliance gate on 1,000 Fleet hosts and MAAS ma
 	$(BIN)/python bench/compliance/run.py $(BENCH_ARGS)
 
 bench-deploy: setup  ## maas_deploy on 1,000 emulated machines vs one blocking deploy per machine (bench/deploy_batch/run.py)
-	$(BIN)/python bench/deploy_batch/run.py
+	$(BIN)/python bench/deploy_batch/run.py $(BENCH_ARGS)
+
+bench-fleet: setup  ## Waiting for 500 hosts to enroll in Fleet: one run_once wait vs one wait per host (bench/fleet_enroll/run.py)
+	$(BIN)/python bench/fleet_enroll/run.py $(BENCH_ARGS)
 
 # --- Lab nodes (issue 5): the Docker engine, node images, node tests, teardown ---------------------------------
 .PHONY: lab-engine
@@ -140,6 +143,7 @@ bench-agent: lab-images  ## gough-agent vs prometheus-node-exporter on one lab n
 	$(BIN)/python bench/agent/run.py
 
 bench: bench-inventory bench-deploy bench-agent bench-compliance  ## Every benchmark; each prints its ratios
+bench: bench-fleet  # (an added prerequisite of bench)
 
 # The lab's files (stack state, CA, secrets, SSH key, inventory); GOUGH_LAB_DIR moves them.
 LAB_DIR ?= $(or $(GOUGH_LAB_DIR),$(HOME)/.local/share/gough-lab)

@@ -27,7 +27,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
 LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
 BIN = os.path.dirname(sys.executable)
-TARGET = 1.3
+TARGET = 1.15
 
 BATCH_PLAY = """
 - hosts: localhost
@@ -116,11 +116,12 @@ def run_playbook(directory, play, inventory, forks):
     return wall, process.stdout
 
 
-def measure(args, kind, work):
+def measure(args, kind, work, machines=None):
     """Start a fresh emulator, run one side, and return (deploy task wall seconds, stats, stdout)."""
     from gough_lab.testing import start_maas_emulator  # pylint: disable=import-outside-toplevel
     state = os.path.join(work, kind)
-    emulator = start_maas_emulator(state, machines=args.machines, seed=args.seed,
+    machines = machines or args.machines
+    emulator = start_maas_emulator(state, machines=machines, seed=args.seed,
                                    extra_args=("--deploy-seconds", str(args.deploy_seconds)))
     try:
         names = machine_names(emulator)
@@ -147,8 +148,8 @@ def measure(args, kind, work):
             stats["task_wall"] = float(handle.read())
         stats["playbook_wall"] = wall
         deployed = [m for m in machine_names_by_status(emulator) if m == "Deployed"]
-        if len(deployed) != args.machines:
-            raise SystemExit("%s: only %d of %d machines Deployed" % (kind, len(deployed), args.machines))
+        if len(deployed) != machines:
+            raise SystemExit("%s: only %d of %d machines Deployed" % (kind, len(deployed), machines))
         return stats["task_wall"], stats, stdout
     finally:
         emulator.stop()
@@ -171,6 +172,9 @@ def main():
     parser.add_argument("--progress", type=float, default=2.0, help="progress_interval of the batch side")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-baseline", action="store_true", help="measure the batch side only")
+    parser.add_argument("--baseline-machines", type=int, default=None,
+                        help="run the baseline on N machines only (default: --machines); for a quick CI run")
+    parser.add_argument("--no-gate", action="store_true", help="print the verdict but exit 0 (CI)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     ensure_collection_link()
@@ -191,19 +195,22 @@ def main():
     print("  maas_deploy, one task:      wall %7.1fs = %5.2f x T   %5.2f requests/machine   (%d list calls)"
           % (batch_wall, batch_wall / t, figures["batch_requests_per_machine"], figures["batch_list_calls"]))
     status = 0
-    if not args.skip_baseline:
-        base_wall, base_stats, _out = measure(args, "baseline", work)
-        figures.update(baseline_wall=round(base_wall, 2), baseline_wall_over_t=round(base_wall / t, 2),
-                       baseline_requests_per_machine=round(base_stats["requests_total"] / float(n), 2),
+    base_n = min(args.baseline_machines or n, n)
+    if not args.skip_baseline and base_n > 0:
+        base_wall, base_stats, _out = measure(args, "baseline", work, base_n)
+        figures.update(baseline_machines=base_n, baseline_wall=round(base_wall, 2),
+                       baseline_wall_over_t=round(base_wall / t, 2),
+                       baseline_requests_per_machine=round(base_stats["requests_total"] / float(base_n), 2),
                        baseline_over_batch=round(base_wall / batch_wall, 1))
-        print("  baseline, a host per machine: wall %7.1fs = %5.2f x T   %5.2f requests/machine   (forks %d)"
-              % (base_wall, base_wall / t, figures["baseline_requests_per_machine"], args.forks))
+        print("  baseline, a host per machine: wall %7.1fs = %5.2f x T   %5.2f requests/machine   (forks %d%s)"
+              % (base_wall, base_wall / t, figures["baseline_requests_per_machine"], args.forks,
+                 "" if base_n == n else ", %d machines only" % base_n))
         print("  baseline / maas_deploy: %.1fx wall time, %.2fx requests"
               % (base_wall / batch_wall, figures["baseline_requests_per_machine"]
                  / figures["batch_requests_per_machine"]))
     verdict = "met" if figures["batch_wall_over_t"] <= TARGET else "MISSED"
-    print("  target maas_deploy wall / T <= %.1f: %s (%.2f)" % (TARGET, verdict, figures["batch_wall_over_t"]))
-    if verdict != "met":
+    print("  target maas_deploy wall / T <= %.2f: %s (%.2f)" % (TARGET, verdict, figures["batch_wall_over_t"]))
+    if verdict != "met" and not args.no_gate:
         status = 1
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:

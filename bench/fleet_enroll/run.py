@@ -199,7 +199,7 @@ def main():
     parser.add_argument("--hosts", type=int, default=500)
     parser.add_argument("--min-delay", type=float, default=2.0, help="earliest enrollment, seconds after the start")
     parser.add_argument("--max-delay", type=float, default=10.0, help="latest enrollment, seconds after the start")
-    parser.add_argument("--poll", type=float, default=1.0, help="poll_interval for both sides")
+    parser.add_argument("--poll", type=float, default=0.5, help="poll_interval for both sides")
     parser.add_argument("--forks", type=int, default=50, help="Ansible forks for the baseline")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline-hosts", type=int, default=None,
