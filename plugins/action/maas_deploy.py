@@ -5,11 +5,13 @@
 
 """Controller half of gough.gough.maas_deploy: run the module to send the ops, then wait here, printing progress.
 
-A module cannot print while it runs, so the module is called with ``wait: false``: it validates, resolves,
-allocates and fires every op, and returns the machines. This plugin then polls MAAS from the controller with the
-same engine (one filtered list call per interval), prints a progress line every ``progress_interval`` seconds
-with ``Display.display`` (which reaches ansible-playbook and AWX job output live), applies ``on_failure`` and
-returns the per-machine results. Check mode and ``wait: false`` are passed straight to the module.
+A module cannot print while it runs, so when the task waits this plugin runs the whole batch on the controller,
+with the module's own code (``maas_deploy.fire``: validate, resolve, allocate and fire every op) and the same
+engine: it then polls MAAS (one filtered list call per interval), prints a progress line every
+``progress_interval`` seconds with ``Display.display`` (which reaches ansible-playbook and AWX job output live),
+applies ``on_failure`` and returns the per-machine results. Running the first half here too, instead of in a module
+process, saves starting that process and sending 1,000 machine records back through it, and machines start
+deploying that much earlier. Check mode, ``wait: false`` and arguments the spec rejects go straight to the module.
 
 The engine reports progress as counts (``maas_deployment.Progress``); the lines are made here.
 """
@@ -20,13 +22,14 @@ __metaclass__ = type
 import time
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.gough.gough.plugins.module_utils.gough_module import connection_argument_spec
-from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError, client_from_params
-from ansible_collections.gough.gough.plugins.module_utils.maas_deployment import MachineDeployment
-from ansible_collections.gough.gough.plugins.modules.maas_deploy import MODULE_KWARGS, argument_spec
+from ansible_collections.gough.gough.plugins.module_utils.gough_module import (
+    BadInput, connect, connection_argument_spec, error_result)
+from ansible_collections.gough.gough.plugins.module_utils.maas import MAASError
+from ansible_collections.gough.gough.plugins.modules.maas_deploy import MODULE_KWARGS, argument_spec, fire
 
 display = Display()
 
@@ -102,39 +105,37 @@ class ActionModule(ActionBase):
             result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
             return result
 
-        module_args = dict(args, wait=False)
-        fired = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
-        if fired.get("failed_machines") is None or "machines" not in fired:
-            # Failed before any machine op (bad input, too few machines, MAAS unreachable): nothing to wait for.
-            result.update(fired)
-            return result
-
-        client = client_from_params(params)
-        run = MachineDeployment(client, params)
-        run.started = started
-        run.resume(fired)
-        printer = ProgressPrinter(params["progress_interval"] or 0,
-                                  task_vars.get("inventory_hostname", "localhost") if task_vars else "localhost")
+        # What the module would report as its invocation: the options, secrets masked.
+        invocation = {"module_args": remove_values(params, validated._no_log_values)}
         try:
-            run.wait(on_progress=printer)
-        except MAASError as exc:
-            result.update(fired)
-            result.update(failed=True, msg="Waiting for the machines failed: %s" % exc, machines=run.machines())
+            client = connect("maas", params)
+        except BadInput as exc:
+            result.update(failed=True, invocation=invocation, **error_result(exc))
             return result
+        try:
+            run, failure = fire(client, params)
+            if failure is not None:
+                # Failed before or while firing (bad input, too few machines, MAAS unreachable): the module's answer.
+                result.update(failure, invocation=invocation)
+                return result
+            run.started = started
+            diff = run.diff() if self._task.diff else None
+            printer = ProgressPrinter(params["progress_interval"] or 0,
+                                      task_vars.get("inventory_hostname", "localhost") if task_vars else "localhost")
+            try:
+                run.wait(on_progress=printer)
+            except MAASError as exc:
+                result.update(failed=True, msg="Waiting for the machines failed: %s" % exc, machines=run.machines(),
+                              changed=run.changed, invocation=invocation)
+                return result
         finally:
             client.close()
         printer.finish()
 
         final = run.result()
-        final["changed"] = bool(fired.get("changed")) or run.changed
-        for key in ("invocation", "deprecations", "diff"):
-            if key in fired:
-                final[key] = fired[key]
-        # The module's warnings, then those known only after waiting (a release that ended in New).
-        earlier = list(fired.get("warnings") or [])
-        warnings = earlier + [w for w in final.get("warnings") or [] if w not in earlier]
-        if warnings:
-            final["warnings"] = warnings
+        final["invocation"] = invocation
+        if diff is not None:
+            final["diff"] = diff
         result.update(final)
         if not final.get("failed"):
             result.pop("failed", None)

@@ -498,20 +498,35 @@ def validate_references(client, params):
                 check_references(client, tags=params[field], fields={"tag": field})
 
 
-def work(module):
-    """Deploy or release the machines; a run with failed machines fails the task with every machine's result."""
-    params = module.params
-    check_params(params)
-    run = MachineDeployment(module.client, params, check_mode=module.check_mode)
+def fire(client, params, check_mode=False, wait=False):
+    """Check ``params``, resolve or allocate the machines and fire every op (and wait, with ``wait``).
+
+    Returns ``(run, failure)``: the ``MachineDeployment``, and None or the failed result (``msg``, ``machines``,
+    ``changed``...). The module runs this; so does its action plugin on the controller when the task waits."""
     try:
-        validate_references(module.client, params)
+        check_params(params)
+    except BadInput as exc:
+        return None, dict(failed=True, **error_result(exc))
+    run = MachineDeployment(client, params, check_mode=check_mode)
+    try:
+        validate_references(client, params)
         run.start()
-        if params["wait"]:
+        if wait:
             run.wait()
     except (BatchError, BadInput, MAASError) as exc:
         # Unlike GoughModule's own mapping, the failure carries the machines, some of which may have changed.
         failure = dict(msg=str(exc)) if isinstance(exc, BatchError) else error_result(exc)
-        module.ansible.fail_json(machines=run.machines(), changed=run.changed, **failure)
+        return run, dict(failed=True, machines=run.machines(), changed=run.changed, **failure)
+    return run, None
+
+
+def work(module):
+    """Deploy or release the machines; a run with failed machines fails the task with every machine's result."""
+    params = module.params
+    run, failure = fire(module.client, params, check_mode=module.check_mode, wait=params["wait"])
+    if failure is not None:
+        failure.pop("failed")
+        module.ansible.fail_json(**failure)
     result = run.result()
     for warning in result.pop("warnings", []):
         module.warn(warning)

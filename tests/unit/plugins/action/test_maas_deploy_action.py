@@ -104,3 +104,16 @@ def test_check_mode_through_the_action_plugin_writes_nothing(tmp_path, lab):
     _process, result = run_playbook(tmp_path, lab, {"count": 3, "agent_name": "cm"}, extra_args=["--check"])
     assert result["changed"] is True and result["would_allocate"] == 3
     assert lab.stats()["writes"] == 0
+
+
+def test_unknown_names_and_bad_options_fail_before_any_write_with_the_modules_answer(tmp_path, lab):
+    """The action plugin fires on the controller with the module's code: same failures, nothing written, and no
+    user_data in the result or the verbose output."""
+    process, unknown = run_playbook(tmp_path, lab, {"machines": ["no-such-node"], "user_data": "marker-9q"},
+                                    extra_args=["-vvv"])
+    assert unknown["failed"] is True
+    assert unknown["msg"] == "machines: MAAS has no machine with hostname or system ID no-such-node."
+    assert "marker-9q" not in json.dumps(unknown) and "marker-9q" not in process.stdout
+    _process, bad = run_playbook(tmp_path, lab, {"machines": ["x"], "poll_backoff": 0.5})
+    assert bad["failed"] is True and bad["field"] == "poll_backoff" and bad["msg"].startswith("poll_backoff:")
+    assert lab.stats()["writes"] == 0
