@@ -19,8 +19,9 @@ description:
     filtered C(GET machines/?id=...) request per poll interval watches all of them, so 500 machines cost about the
     time of one.
   - "While it waits, a progress line such as C(maas_deploy: 37/100 deployed, 61 deploying, 2 failed, 4m12s) is
-    printed every O(progress_interval) seconds in C(ansible-playbook) and AWX job output. The module's action
-    plugin does the waiting on the controller, which must therefore reach the MAAS API as well."
+    printed every O(progress_interval) seconds in C(ansible-playbook) and AWX job output. When the task waits, the
+    module's action plugin runs the batch on the controller (the module's own code, then the waiting), which must
+    therefore reach the MAAS API."
   - One machine failing does not stop the others. Each machine's result carries its status, addresses and the
     seconds it took; a failed one also carries MAAS's status message and its latest events. The task fails at the
     end, naming the failed machines. O(on_failure) chooses what happens to a failed machine.
