@@ -188,10 +188,10 @@ def measure(args, kind, hosts, work):
 
 
 def show(label, figures):
+    values = (label, figures["hosts"], figures["wall"], figures["slowest"], figures["wall_over_slowest"],
+              figures["requests_per_host"], figures["requests"], figures["list_calls"])
     print("  %-34s %4d hosts  wall %6.1fs  slowest enrollment %5.1fs  wall/slowest %5.2f  requests/host %6.2f  "
-          "(%d requests, %d host lists)" % (label, figures["hosts"], figures["wall"], figures["slowest"],
-                                             figures["wall_over_slowest"], figures["requests_per_host"],
-                                             figures["requests"], figures["list_calls"]))
+          "(%d requests, %d host lists)" % values)
 
 
 def main():

@@ -291,4 +291,3 @@ def timeout_message(described, host, timeout, api_url):
     return ("%s is enrolled in Fleet as host %s but not online within %d seconds (status %s, last seen %s). Check "
             "that osquery runs on the host and reaches Fleet." % (described, host.get("id"), timeout,
                                                                   host.get("status"), host.get("seen_time")))
-
