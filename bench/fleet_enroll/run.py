@@ -95,7 +95,7 @@ def ensure_collection_link():
 def delays(args):
     """Seeded enrollment delay of each host, in seconds after the start stamp."""
     rng = random.Random(args.seed)
-    return [round(rng.uniform(args.min_delay, args.max_delay), 3) for _ in range(args.hosts)]
+    return [round(rng.uniform(args.min_delay, args.max_delay), 3) for _index in range(args.hosts)]
 
 
 class Enroller(threading.Thread):
