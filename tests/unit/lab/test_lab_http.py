@@ -28,7 +28,7 @@ def test_connections_have_nagle_off_and_kept_alive_requests_are_not_held_for_a_d
     try:
         conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
         answers, started = [], time.monotonic()
-        for _ in range(20):
+        for _request in range(20):
             conn.request("GET", "/")
             answers.append(conn.getresponse().read())
         elapsed = time.monotonic() - started
