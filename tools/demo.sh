@@ -12,7 +12,8 @@ fi
 playbook() { "$bin/ansible-playbook" "$@"; }
 
 started=$SECONDS
-playbook lab/playbooks/lab.yml -e lab_dir="$lab_dir"
+# make demo built or confirmed the images just before (its lab-images prerequisite), so lab.yml does not again.
+playbook lab/playbooks/lab.yml -e lab_dir="$lab_dir" -e lab_build_images=false
 playbook -i "$lab_dir/inventory" playbooks/site.yml
 provisioning=$((SECONDS - started))
 
