@@ -147,13 +147,5 @@ bench: bench-fleet  # (an added prerequisite of bench)
 
 # The lab's files (stack state, CA, secrets, SSH key, inventory); GOUGH_LAB_DIR moves them.
 LAB_DIR ?= $(or $(GOUGH_LAB_DIR),$(HOME)/.local/share/gough-lab)
-demo: lab-images tree  ## Gough's main job on the lab: stack up, 3 nodes deployed and checked, an alert drill, a backup; prints a table, the alert, the last backup and the earliest certificate expiry
-	$(BIN)/ansible-playbook lab/playbooks/lab.yml -e lab_dir=$(LAB_DIR)
-	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/site.yml
-	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/alert_drill.yml -e alert_drill_sink_file=$(LAB_DIR)/stack/sink/notifications.jsonl
-	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/backup.yml -e stack_profile=lab -e stack_base_dir=$(LAB_DIR)/stack
-	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/status.yml -e stack_profile=lab -e stack_base_dir=$(LAB_DIR)/stack
-	@echo
-	@echo "The lab stays up (files in $(LAB_DIR)). Run 'make demo' again: site.yml changes nothing (each run adds a backup)."
-	@echo "Log in to a node: ssh -i $(LAB_DIR)/ssh/id_ed25519 ops@<IP from the table>"
-	@echo "Tear it down:     make lab-down"
+demo: lab-images tree  ## Gough's main job on the lab: stack up, 3 nodes deployed and checked, an alert drill, a backup; prints a table, the alert, the last backup, the earliest certificate expiry and both parts' times (GOUGH_DEMO_PROFILE=1: every task's time)
+	bash tools/demo.sh $(BIN) $(LAB_DIR)
