@@ -132,18 +132,15 @@ options:
     type: bool
     default: false
 notes:
-  - The plugin asks MAAS for the machine list once per run, with every filter in the query string, and caches the
-    host variables it extracted (not the raw list), keyed by the URL and the filters.
-  - Host variables set by the plugin; missing MAAS fields are left out rather than set to null where noted.
+  - The plugin asks MAAS for the machine list once per run, with every filter in the query string, and caches each
+    host's finished variables (not the raw list), keyed by the URL, the filters, the variables chosen and
+    O(preferred_cidrs).
   - Host variables are the collection's machine fields (the names M(gough.gough.maas_machine_info) returns) with
-    the C(maas_) prefix. C(maas_system_id), C(maas_hostname), C(maas_fqdn), C(maas_domain), C(maas_status) (the
-    label, for example C(Deployed)), C(maas_status_code) (the number), C(maas_status_message),
-    C(maas_error_description), C(maas_zone), C(maas_pool), C(maas_tags) (list), C(maas_description),
-    C(maas_owner), C(maas_osystem), C(maas_distro_series), C(maas_architecture), C(maas_power_type),
-    C(maas_power_state), C(maas_cpu_count), C(maas_memory) (MiB), C(maas_storage) (MB), C(maas_mac_addresses)
-    (list), C(maas_ip_addresses) (list), C(maas_interfaces) (list of C(name), C(mac_address), C(vlan_name),
-    C(vlan_vid) and C(ip_addresses)), C(maas_workload_annotations) (dict), C(maas_locked), and
-    C(maas_hardware_vendor) and C(maas_hardware_product) when MAAS reports them.
+    the C(maas_) prefix; O(hostvars_detail) lists them. By default C(maas_system_id), C(maas_hostname),
+    C(maas_fqdn), C(maas_domain), C(maas_status) (the label, for example C(Deployed)), C(maas_zone), C(maas_pool),
+    C(maas_tags) (list), C(maas_osystem), C(maas_distro_series), C(maas_ip_addresses) (list) and C(ansible_host).
+  - C(maas_interfaces) is a list of C(name), C(mac_address), C(vlan_name), C(vlan_vid) and C(ip_addresses);
+    C(maas_memory) is in MiB and C(maas_storage) in MB; C(maas_workload_annotations) is a dict.
 seealso:
   - name: Gough inventory guide
     description: Configuration examples and use as an AWX inventory source.
@@ -167,6 +164,7 @@ not_tags: [maintenance]
 zones: [dc1-a, dc1-b]
 hostname_source: fqdn
 preferred_cidrs: [10.10.0.0/16]
+hostvars_detail: [hardware, annotations]
 group_by: [tags, zones]
 cache: true
 cache_plugin: ansible.builtin.jsonfile
