@@ -179,8 +179,8 @@ def main():
         print("seeded and deployed %d machines in %.1f s" % (len(hostnames), time.perf_counter() - started))
         noop = write(os.path.join(work, "noop.yml"), NOOP_PLAY % hostnames[0])
 
-        commands = {"floor": ([sys.executable, "-c", FLOOR_SCRIPT], dict(os.environ, MAAS_URL=emulator.url,
-                                                                          MAAS_API_KEY=emulator.api_key))}
+        floor_env = dict(os.environ, MAAS_URL=emulator.url, MAAS_API_KEY=emulator.api_key)
+        commands = {"floor": ([sys.executable, "-c", FLOOR_SCRIPT], floor_env)}
         commands.update(gough_commands("gough", work, COLLECTIONS, emulator, noop))
         if args.before:
             before = collections_dir(work, "before-collections", "gough", "gough", args.before)
