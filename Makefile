@@ -79,7 +79,7 @@ clean:  ## Remove build output (keeps .venv)
 	rm -rf $(BUILD) docs/build tests/output
 
 bench-inventory: setup  ## Inventory plugin speed on 10,000 emulated machines (bench/inventory/run.py)
-	$(BIN)/python bench/inventory/run.py
+	$(BIN)/python bench/inventory/run.py $(BENCH_ARGS)
 
 bench-compliance: setup  ## The compliance gate on 1,000 Fleet hosts and MAAS machines: time, Fleet requests, tag writes (bench/compliance/run.py)
 	$(BIN)/python bench/compliance/run.py $(BENCH_ARGS)

@@ -67,6 +67,7 @@ echo "make test: the lanes took $((SECONDS - started)) s (nodes exit $nodes_rc, 
 [ "$nodes_rc" -eq 0 ] && [ "$checks_rc" -eq 0 ] || exit 1
 step benches bench-agent sub bench-agent || exit 1
 step benches bench-compliance sub bench-compliance BENCH_ARGS=--no-gate || exit 1
+step benches bench-inventory sub bench-inventory BENCH_ARGS="--no-gate --machines 2000 --rounds 1" || exit 1
 step benches bench-fleet sub bench-fleet "BENCH_ARGS=--no-gate --baseline-hosts 50" || exit 1
 step benches bench-deploy sub bench-deploy "BENCH_ARGS=--no-gate --baseline-machines 50" || exit 1
 echo "make test: everything passed in $((SECONDS - started)) s"

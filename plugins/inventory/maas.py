@@ -99,6 +99,27 @@ options:
       - V("") creates no such group.
     type: str
     default: gough-quarantine
+  hostvars_detail:
+    description:
+      - Detail groups of host variables to set on every host besides the default ones, C(maas_system_id),
+        C(maas_hostname), C(maas_fqdn), C(maas_domain), C(maas_status), C(maas_zone), C(maas_pool), C(maas_tags),
+        C(maas_osystem), C(maas_distro_series), C(maas_ip_addresses) and C(ansible_host).
+      - V(status) adds C(maas_status_code), C(maas_status_message), C(maas_error_description) and C(maas_locked).
+      - V(ownership) adds C(maas_owner) and C(maas_description).
+      - V(annotations) adds C(maas_workload_annotations).
+      - V(hardware) adds C(maas_architecture), C(maas_cpu_count), C(maas_memory), C(maas_storage),
+        C(maas_power_type), C(maas_power_state), and C(maas_hardware_vendor) and C(maas_hardware_product) when
+        MAAS reports them.
+      - V(interfaces) adds C(maas_mac_addresses) and C(maas_interfaces).
+      - V(all) adds every group.
+      - Whatever this selects, O(compose), O(groups) and O(keyed_groups) see every C(maas_) variable, so an
+        expression such as C(maas_memory >= 262144) works without V(hardware); only the hosts leave the rest out.
+      - Every variable costs time in each C(ansible-inventory --list) and AWX sync of a large region, which is why
+        the default keeps what playbooks need to pick and reach machines.
+    type: list
+    elements: str
+    choices: [status, ownership, annotations, hardware, interfaces, all]
+    default: []
   cache_fallback:
     description:
       - When MAAS cannot be reached (no connection, timeout, or HTTP 5xx), serve the inventory last stored in the
@@ -111,18 +132,15 @@ options:
     type: bool
     default: false
 notes:
-  - The plugin asks MAAS for the machine list once per run, with every filter in the query string, and caches the
-    host variables it extracted (not the raw list), keyed by the URL and the filters.
-  - Host variables set by the plugin; missing MAAS fields are left out rather than set to null where noted.
+  - The plugin asks MAAS for the machine list once per run, with every filter in the query string, and caches each
+    host's finished variables (not the raw list), keyed by the URL, the filters, the variables chosen and
+    O(preferred_cidrs).
   - Host variables are the collection's machine fields (the names M(gough.gough.maas_machine_info) returns) with
-    the C(maas_) prefix. C(maas_system_id), C(maas_hostname), C(maas_fqdn), C(maas_domain), C(maas_status) (the
-    label, for example C(Deployed)), C(maas_status_code) (the number), C(maas_status_message),
-    C(maas_error_description), C(maas_zone), C(maas_pool), C(maas_tags) (list), C(maas_description),
-    C(maas_owner), C(maas_osystem), C(maas_distro_series), C(maas_architecture), C(maas_power_type),
-    C(maas_power_state), C(maas_cpu_count), C(maas_memory) (MiB), C(maas_storage) (MB), C(maas_mac_addresses)
-    (list), C(maas_ip_addresses) (list), C(maas_interfaces) (list of C(name), C(mac_address), C(vlan_name),
-    C(vlan_vid) and C(ip_addresses)), C(maas_workload_annotations) (dict), C(maas_locked), and
-    C(maas_hardware_vendor) and C(maas_hardware_product) when MAAS reports them.
+    the C(maas_) prefix; O(hostvars_detail) lists them. By default C(maas_system_id), C(maas_hostname),
+    C(maas_fqdn), C(maas_domain), C(maas_status) (the label, for example C(Deployed)), C(maas_zone), C(maas_pool),
+    C(maas_tags) (list), C(maas_osystem), C(maas_distro_series), C(maas_ip_addresses) (list) and C(ansible_host).
+  - C(maas_interfaces) is a list of C(name), C(mac_address), C(vlan_name), C(vlan_vid) and C(ip_addresses);
+    C(maas_memory) is in MiB and C(maas_storage) in MB; C(maas_workload_annotations) is a dict.
 seealso:
   - name: Gough inventory guide
     description: Configuration examples and use as an AWX inventory source.
@@ -146,6 +164,7 @@ not_tags: [maintenance]
 zones: [dc1-a, dc1-b]
 hostname_source: fqdn
 preferred_cidrs: [10.10.0.0/16]
+hostvars_detail: [hardware, annotations]
 group_by: [tags, zones]
 cache: true
 cache_plugin: ansible.builtin.jsonfile
@@ -180,6 +199,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient, MAASError
+from ansible_collections.gough.gough.plugins.module_utils.maas_machine_view import FIELDS, hostvar_fields
 from ansible_collections.gough.gough.plugins.module_utils.maas_machine_view import hostvars as hostvars_of
 
 # ansible-core 2.19+ (data tagging: it has trust_as_template) templates only strings tagged as trusted, and nothing
@@ -202,15 +222,14 @@ def status_filter_value(name):
 def mark_unsafe(value):
     """``value`` with every string marked unsafe, so templating never evaluates it (see STRINGS_UNTRUSTED_BY_DEFAULT)."""
     if STRINGS_UNTRUSTED_BY_DEFAULT:
-        # A shallow copy still, so callers may add keys without touching cached records.
-        return dict(value) if isinstance(value, dict) else value
+        return value
     return wrap_var(value)
 
 
-def machine_hostvars(machine):
+def machine_hostvars(machine, fields=None):
     """The ``maas_`` host variables of one machine from ``GET machines/``: the collection's machine projection
-    (``maas_machine_view``) with the ``maas_`` prefix, as plain JSON-able data."""
-    return hostvars_of(machine)
+    (``maas_machine_view``) with the ``maas_`` prefix, every field or those in ``fields``, as plain JSON-able data."""
+    return hostvars_of(machine, fields)
 
 
 def pick_ansible_host(hostvars, networks):
@@ -245,6 +264,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._read_config_data(path)
         self.load_cache_plugin()
         params = self._list_params()
+        try:
+            self._hostvar_fields = hostvar_fields(self.get_option("hostvars_detail"))
+            self._networks = [ipaddress.ip_network(text, strict=False)
+                              for text in self.get_option("preferred_cidrs") or ()]
+        except ValueError as exc:
+            raise AnsibleParserError("gough.gough.maas: %s" % exc)
+        # compose, groups and keyed_groups see every field, whatever hostvars_detail sets on the hosts, so their
+        # expressions keep working when a detail group is left out; without them only the set fields are read.
+        constructing = bool(self.get_option("compose") or self.get_option("groups") or self.get_option("keyed_groups"))
+        self._record_fields = tuple(FIELDS) if constructing else self._hostvar_fields
         cache_key = self._machine_cache_key(path, params)
         use_cache = bool(cache and self.get_option("cache"))
         records = None
@@ -286,8 +315,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return dict((name, values) for name, values in params.items() if values)
 
     def _machine_cache_key(self, path, params):
-        # Another URL or other filters select other machines, so they must not share an entry.
-        selection = json.dumps([self.get_option("url"), sorted(params.items())], sort_keys=True)
+        # Another URL or other filters select other machines, and other fields or preferred_cidrs make other
+        # records, so they must not share an entry.
+        selection = json.dumps([self.get_option("url"), sorted(params.items()), self._record_fields,
+                                [str(network) for network in self._networks]], sort_keys=True)
         return "%s_%s" % (self.get_cache_key(path), hashlib.sha256(selection.encode("utf-8")).hexdigest()[:16])
 
     def _fetch_records(self, params, cache_key):
@@ -315,22 +346,28 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not isinstance(machines, list):
             raise AnsibleParserError("gough.gough.maas: MAAS answered GET machines/ with something other than a "
                                      "list of machines.")
-        return [machine_hostvars(machine) for machine in machines], True
+        return [self._record(machine) for machine in machines], True
+
+    def _record(self, machine):
+        """One host's finished variables as the cache stores them: the ``maas_`` fields and ``ansible_host``."""
+        record = machine_hostvars(machine, self._record_fields)
+        record["ansible_host"] = pick_ansible_host(record, self._networks)
+        return record
 
     # -- building the inventory -----------------------------------------------------------------------------
 
     def _populate(self, records):
         name_field = "maas_" + self.get_option("hostname_source")
-        try:
-            networks = [ipaddress.ip_network(text, strict=False) for text in self.get_option("preferred_cidrs") or ()]
-        except ValueError as exc:
-            raise AnsibleParserError("gough.gough.maas: preferred_cidrs: %s" % exc)
         group_fields = [GROUP_FIELDS[key] for key in self.get_option("group_by") or ()]
         prefix = self.get_option("group_prefix") or ""
         compose = self.get_option("compose")
         groups = self.get_option("groups")
         keyed_groups = self.get_option("keyed_groups")
         strict = self.get_option("strict")
+        # The host variables: the set fields and ansible_host. None when the records hold exactly those.
+        keep = None
+        if self._record_fields != self._hostvar_fields:
+            keep = ["maas_" + field for field in self._hostvar_fields] + ["ansible_host"]
         inventory = self.inventory
         group_names = {}
         quarantine_tag = self.get_option("quarantine_tag")
@@ -349,17 +386,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return name
 
         for record in records:
-            # Cached records were stored as plain data; marking here covers fresh and cached ones alike.
-            hostvars = mark_unsafe(record)
-            name = hostvars.get(name_field)
+            name = record.get(name_field)
             if not name:
                 continue
-            hostvars["ansible_host"] = mark_unsafe(pick_ansible_host(hostvars, networks))
+            # Cached records were stored as plain data; marking here covers fresh and cached ones alike.
+            hostvars = mark_unsafe(record)
             inventory.add_host(name)
             # One dict update instead of a set_variable call per name: the names are this plugin's own valid
             # identifiers, none is a dict merged into an existing one, and at 10,000 hosts the per-call checks
             # of set_variable cost more than everything else the plugin does with the list.
-            inventory.get_host(name).vars.update(hostvars)
+            if keep is None:
+                inventory.get_host(name).vars.update(hostvars)
+            else:
+                inventory.get_host(name).vars.update((key, hostvars[key]) for key in keep if key in hostvars)
             for kind, field in group_fields:
                 values = hostvars.get(field)
                 if isinstance(values, list):

@@ -8,8 +8,9 @@
 Fields keep the names MAAS's API gives them, with two exceptions that keep one meaning per name across the
 collection: ``status`` is the label (``Deployed``; MAAS's ``status_name``) and ``status_code`` the number (MAAS's
 ``status``), and ``tags`` are the tag names (MAAS's ``tag_names``). Zone, pool and domain are their names. A module
-returns a subset of ``FIELDS`` under these names (``project(machine, fields)``); the inventory sets every field as a
-host variable with the ``maas_`` prefix (``hostvars(machine)``).
+returns a subset of ``FIELDS`` under these names (``project(machine, fields)``); the inventory sets fields as host
+variables with the ``maas_`` prefix (``hostvars(machine, fields)``): by default ``HOSTVARS_DEFAULT``, and the detail
+groups of ``HOSTVARS_DETAIL`` a configuration opts into (``hostvar_fields(detail)``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -106,15 +107,44 @@ FIELDS = {
 }
 
 
+# The inventory's default host variables: what playbooks and Gough's roles use to pick and reach machines. Every other
+# field is in one opt-in detail group (the inventory's hostvars_detail option): each string costs ansible-core an
+# unsafe wrapper in every ansible-inventory --list, so 10,000 hosts should not carry what few playbooks read.
+HOSTVARS_DEFAULT = ("system_id", "hostname", "fqdn", "domain", "status", "zone", "pool", "tags", "osystem",
+                    "distro_series", "ip_addresses")
+HOSTVARS_DETAIL = {
+    "status": ("status_code", "status_message", "error_description", "locked"),
+    "ownership": ("owner", "description"),
+    "annotations": ("workload_annotations",),
+    "hardware": ("architecture", "cpu_count", "memory", "storage", "power_type", "power_state", "hardware_vendor",
+                 "hardware_product"),
+    "interfaces": ("mac_addresses", "interfaces"),
+}
+
+
+def hostvar_fields(detail=()):
+    """The field names the inventory sets: ``HOSTVARS_DEFAULT`` and the ``HOSTVARS_DETAIL`` groups named in
+    ``detail`` (``all`` for every group), in ``FIELDS`` order. Raises ``ValueError`` naming an unknown group."""
+    detail = set(detail or ())
+    unknown = sorted(detail - set(HOSTVARS_DETAIL) - {"all"})
+    if unknown:
+        raise ValueError("unknown host variable detail %s; choose from %s or all"
+                         % (", ".join(unknown), ", ".join(sorted(HOSTVARS_DETAIL))))
+    if "all" in detail:
+        detail = set(HOSTVARS_DETAIL)
+    chosen = set(HOSTVARS_DEFAULT).union(*(HOSTVARS_DETAIL[group] for group in detail))
+    return tuple(name for name in FIELDS if name in chosen)
+
+
 def project(machine, fields=None):
     """``machine`` (as MAAS's API returns it) under the canonical names: every field, or those in ``fields``."""
     machine = machine or {}
     return dict((name, FIELDS[name](machine)) for name in (fields or FIELDS))
 
 
-def hostvars(machine):
-    """The inventory's host variables of ``machine``: every field, prefixed ``maas_``; the hardware fields only when
-    MAAS reports a real value."""
-    view = project(machine)
+def hostvars(machine, fields=None):
+    """The inventory's host variables of ``machine``: every field, or those in ``fields``, prefixed ``maas_``; the
+    hardware fields only when MAAS reports a real value."""
+    view = project(machine, fields)
     return dict(("maas_" + name, value) for name, value in view.items()
                 if not (name in OPTIONAL_HOSTVARS and value is None))

@@ -130,17 +130,37 @@ def test_default_config_lists_deployed_machines_with_default_groups(fleet, tmp_p
     assert "maas_tag_gpu" not in data  # node-00005 is Ready, so filtered out by the default status
 
 
-def test_hostvars_carry_maas_fields_all_marked_unsafe(fleet, tmp_path):
+DEFAULT_HOSTVARS = {"ansible_host", "maas_system_id", "maas_hostname", "maas_fqdn", "maas_domain", "maas_status",
+                    "maas_zone", "maas_pool", "maas_tags", "maas_osystem", "maas_distro_series", "maas_ip_addresses"}
+DETAIL_HOSTVARS = {
+    "status": {"maas_status_code", "maas_status_message", "maas_error_description", "maas_locked"},
+    "ownership": {"maas_owner", "maas_description"},
+    "annotations": {"maas_workload_annotations"},
+    "hardware": {"maas_architecture", "maas_cpu_count", "maas_memory", "maas_storage", "maas_power_type",
+                 "maas_power_state", "maas_hardware_vendor", "maas_hardware_product"},
+    "interfaces": {"maas_mac_addresses", "maas_interfaces"},
+}
+
+
+def test_hosts_carry_the_default_hostvars_unless_a_detail_group_is_chosen(fleet, tmp_path):
     data, _result = inventory_list(write_config(tmp_path, ""), fleet.url, fleet.api_key)
+    assert set(data["_meta"]["hostvars"]["node-00001"]) == DEFAULT_HOSTVARS
+    chosen, _result = inventory_list(write_config(tmp_path, "hostvars_detail: [hardware, annotations]\n", "hw.maas.yml"),
+                                     fleet.url, fleet.api_key)
+    hostvars = chosen["_meta"]["hostvars"]["node-00001"]
+    assert set(hostvars) == DEFAULT_HOSTVARS | DETAIL_HOSTVARS["hardware"] | DETAIL_HOSTVARS["annotations"]
+    assert isinstance(hostvars["maas_memory"], int)
+    # The detail changes the variables only, never the hosts or the groups.
+    assert sorted(chosen["_meta"]["hostvars"]) == sorted(data["_meta"]["hostvars"])
+    assert dict((k, v) for k, v in chosen.items() if k != "_meta") == dict((k, v) for k, v in data.items()
+                                                                           if k != "_meta")
+
+
+def test_hostvars_detail_all_carries_every_maas_field_all_marked_unsafe(fleet, tmp_path):
+    data, _result = inventory_list(write_config(tmp_path, "hostvars_detail: [all]\n"), fleet.url, fleet.api_key)
+    assert_golden("detail_all", data)
     hostvars = data["_meta"]["hostvars"]["node-00001"]
-    expected_keys = {"ansible_host", "maas_system_id", "maas_hostname", "maas_fqdn", "maas_domain",
-                     "maas_status", "maas_status_code", "maas_status_message", "maas_error_description",
-                     "maas_zone", "maas_pool", "maas_tags", "maas_description", "maas_owner", "maas_osystem",
-                     "maas_distro_series", "maas_architecture", "maas_power_type", "maas_power_state",
-                     "maas_cpu_count", "maas_memory", "maas_storage", "maas_mac_addresses", "maas_ip_addresses",
-                     "maas_interfaces", "maas_workload_annotations", "maas_locked", "maas_hardware_vendor",
-                     "maas_hardware_product"}
-    assert set(hostvars) == expected_keys
+    assert set(hostvars) == DEFAULT_HOSTVARS.union(*DETAIL_HOSTVARS.values())
     assert hostvars["maas_status"] == {"__ansible_unsafe": "Deployed"} and hostvars["maas_status_code"] == 6
     assert hostvars["maas_workload_annotations"] == {"env": {"__ansible_unsafe": "prod"},
                                                      "team": {"__ansible_unsafe": "blue"}}
@@ -148,6 +168,36 @@ def test_hostvars_carry_maas_fields_all_marked_unsafe(fleet, tmp_path):
     assert isinstance(hostvars["maas_memory"], int)
     first = hostvars["maas_interfaces"][0]
     assert set(first) == {"name", "mac_address", "vlan_name", "vlan_vid", "ip_addresses"}
+
+
+def test_compose_and_groups_see_every_field_whatever_hostvars_detail_leaves_out(fleet, tmp_path):
+    """Expressions written against the full vocabulary keep working with the default detail; the hosts still carry
+    only the default variables and what compose sets."""
+    config = write_config(tmp_path, """compose:
+  team: maas_workload_annotations.team | default('none')
+  cores: maas_cpu_count
+groups:
+  big_memory: maas_memory >= 0
+keyed_groups:
+  - key: maas_power_type
+    prefix: power
+strict: true
+""")
+    data, _result = inventory_list(config, fleet.url, fleet.api_key)
+    hostvars = data["_meta"]["hostvars"]
+    assert hostvars["node-00001"]["team"] == {"__ansible_unsafe": "blue"}
+    assert hostvars["node-00002"]["team"] == {"__ansible_unsafe": "none"}
+    assert all(isinstance(variables["cores"], int) for variables in hostvars.values())
+    assert set(hostvars["node-00001"]) == DEFAULT_HOSTVARS | {"team", "cores"}
+    assert sorted(data["big_memory"]["hosts"]) == sorted(hostvars)
+    assert any(name.startswith("power_") for name in data)
+
+
+def test_an_unknown_hostvars_detail_group_fails_naming_it(fleet, tmp_path):
+    _data, result = inventory_list(write_config(tmp_path, "hostvars_detail: [hardware, disks]\n"), fleet.url,
+                                   fleet.api_key, check=False)
+    assert result.returncode != 0 or "disks" in result.stderr
+    assert "disks" in result.stderr and "hostvars_detail" in result.stderr
 
 
 def test_filters_are_sent_to_maas_in_one_list_request(fleet, tmp_path):
@@ -252,6 +302,30 @@ def test_cache_hit_sends_no_request(fleet, tmp_path):
     assert list_requests(fleet.emulator) == 3
 
 
+def test_cache_holds_finished_hostvars_per_detail_and_preferred_cidrs(fleet, tmp_path):
+    """The cache stores each host's finished variables (ansible_host included): a run with other detail groups or
+    other preferred networks makes other variables, so it asks MAAS again instead of serving the wrong ones."""
+    cache = "cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: %s\n" % (tmp_path / "cache")
+    config = write_config(tmp_path, cache)
+    fleet.emulator.reset_stats()
+    default, _result = inventory_list(config, fleet.url, fleet.api_key)
+    detailed_config = write_config(tmp_path, cache + "hostvars_detail: [hardware]\n", "detail.maas.yml")
+    os.replace(detailed_config, config)
+    detailed, _result = inventory_list(config, fleet.url, fleet.api_key)
+    assert list_requests(fleet.emulator) == 2
+    assert "maas_memory" in detailed["_meta"]["hostvars"]["node-00001"]
+    assert "maas_memory" not in default["_meta"]["hostvars"]["node-00001"]
+    cached, _result = inventory_list(config, fleet.url, fleet.api_key)
+    assert list_requests(fleet.emulator) == 2 and cached == detailed
+    cidrs_config = write_config(tmp_path, cache + "hostvars_detail: [hardware]\npreferred_cidrs: [10.20.0.4/32]\n",
+                                "cidrs.maas.yml")
+    os.replace(cidrs_config, config)
+    by_cidr, _result = inventory_list(config, fleet.url, fleet.api_key)
+    assert list_requests(fleet.emulator) == 3
+    # Each machine has one address here, so the preference picks the same ones.
+    assert by_cidr == detailed
+
+
 def test_cache_fallback_serves_cached_inventory_with_warning_when_maas_is_down(lab_maas_factory, tmp_path):
     emulator = lab_maas_factory(machines=6, seed=7)
     build_fleet(emulator)
@@ -290,7 +364,7 @@ def evil_machine(marker):
 def test_strings_from_maas_are_never_templated(maas_tap, tmp_path):
     marker = str(tmp_path / "templated")
     machine = evil_machine(marker)
-    config = write_config(tmp_path, "hostname_source: fqdn\n")
+    config = write_config(tmp_path, "hostname_source: fqdn\nhostvars_detail: [all]\n")
     maas_tap.script(("json", 200, [machine]))
     data, _result = inventory_list(config, maas_tap.url, maas_tap.api_key)
     hostvars = data["_meta"]["hostvars"][machine["fqdn"]]

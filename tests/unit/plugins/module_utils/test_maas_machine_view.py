@@ -8,7 +8,10 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.gough.gough.plugins.module_utils.maas_machine_view import FIELDS, hostvars, project
+import pytest
+
+from ansible_collections.gough.gough.plugins.module_utils.maas_machine_view import (
+    FIELDS, HOSTVARS_DEFAULT, HOSTVARS_DETAIL, hostvar_fields, hostvars, project)
 
 MACHINE = {
     "system_id": "abc123", "hostname": "web-01", "fqdn": "web-01.maas", "status": 6, "status_name": "Deployed",
@@ -47,3 +50,27 @@ def test_hostvars_are_the_fields_with_the_maas_prefix_and_unknown_hardware_left_
     assert set(variables) == set("maas_" + name for name in FIELDS) - {"maas_hardware_product"}
     assert (variables["maas_status"], variables["maas_status_code"], variables["maas_tags"]) == (
         "Deployed", 6, ["gpu", "web"])
+
+
+def test_every_field_is_a_default_hostvar_or_in_exactly_one_detail_group():
+    placed = list(HOSTVARS_DEFAULT) + [name for group in HOSTVARS_DETAIL.values() for name in group]
+    assert sorted(placed) == sorted(FIELDS)
+
+
+def test_hostvar_fields_are_the_default_plus_the_chosen_groups_in_field_order():
+    assert set(hostvar_fields()) == set(HOSTVARS_DEFAULT)
+    chosen = hostvar_fields(["interfaces", "hardware"])
+    assert set(chosen) == set(HOSTVARS_DEFAULT) | set(HOSTVARS_DETAIL["interfaces"]) | set(HOSTVARS_DETAIL["hardware"])
+    assert list(chosen) == [name for name in FIELDS if name in chosen]
+    assert hostvar_fields(["all"]) == tuple(FIELDS)
+
+
+def test_an_unknown_detail_group_is_named_in_the_error():
+    with pytest.raises(ValueError, match="disks"):
+        hostvar_fields(["hardware", "disks"])
+
+
+def test_hostvars_of_chosen_fields_leave_the_others_out():
+    variables = hostvars(MACHINE, hostvar_fields())
+    assert set(variables) == set("maas_" + name for name in HOSTVARS_DEFAULT)
+    assert variables["maas_tags"] == ["gpu", "web"] and variables["maas_ip_addresses"] == []
