@@ -67,6 +67,10 @@ def make_pki(directory, address):
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
           .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
     save("ca", ca, None)
     for name, usage in (("agent", ExtendedKeyUsageOID.SERVER_AUTH), ("client", ExtendedKeyUsageOID.CLIENT_AUTH)):
@@ -74,7 +78,10 @@ def make_pki(directory, address):
         builder = (x509.CertificateBuilder().subject_name(subject(name)).issuer_name(ca.subject)
                    .public_key(key.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
-                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+                   # Python 3.13's default context checks X.509 strictly: the issuer's key identifier is required.
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                                  critical=False))
         if name == "agent":
             builder = builder.add_extension(x509.SubjectAlternativeName(
                 [x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
@@ -124,6 +131,27 @@ class Node:
                 "rss_kb": int(lines[2].split()[1]), "pss_kb": int(lines[3].split()[1])}
 
 
+def install_agent(node, pki, config, scratch):
+    """Install and start gough-agent on ``node`` as the role does: its user, the program, ``config`` (agent.json),
+    the certificates from ``pki`` (make_pki) and the role's hardened unit. ``scratch`` is a local directory."""
+    with open(os.path.join(scratch, "agent.json"), "w", encoding="utf-8") as handle:
+        json.dump(config, handle)
+    with open(os.path.join(scratch, "gough-agent.service"), "w", encoding="utf-8") as handle:
+        handle.write(render_unit())
+    node.sh("useradd --system --user-group --no-create-home --home-dir /var/lib/gough-agent "
+            "--shell /usr/sbin/nologin gough-agent; install -d -m 0755 /usr/local/lib/gough-agent; "
+            "install -d -m 0750 -g gough-agent /etc/gough-agent /etc/gough-agent/tls")
+    node.copy(os.path.join(ROLE, "files", "gough_agent.py"), "/usr/local/lib/gough-agent/gough_agent.py")
+    for source, dest in ((pki["agent.crt"], "tls/agent.crt"), (pki["agent.key"], "tls/agent.key"),
+                         (pki["ca.crt"], "tls/ca.crt"), (os.path.join(scratch, "agent.json"), "agent.json")):
+        node.copy(source, "/etc/gough-agent/" + dest)
+    node.copy(os.path.join(scratch, "gough-agent.service"), "/etc/systemd/system/gough-agent.service")
+    node.sh("chown -R root:gough-agent /etc/gough-agent; chmod 0640 /etc/gough-agent/agent.json; "
+            "chown gough-agent /etc/gough-agent/tls/agent.key; chmod 0600 /etc/gough-agent/tls/agent.key; "
+            "chmod 0644 /usr/local/lib/gough-agent/gough_agent.py; systemctl daemon-reload; "
+            "systemctl start gough-agent.service")
+
+
 def scrape(connection, path="/metrics"):
     """One GET on a kept-alive connection; return the body size."""
     connection.request("GET", path)
@@ -165,22 +193,8 @@ def main():
             config = {"listen_address": "0.0.0.0", "port": 9555, "tls_cert": "/etc/gough-agent/tls/agent.crt",
                       "tls_key": "/etc/gough-agent/tls/agent.key", "tls_client_ca": "/etc/gough-agent/tls/ca.crt",
                       "maas_system_id": system_id, "template": "base"}
-            with open(os.path.join(scratch, "agent.json"), "w", encoding="utf-8") as handle:
-                json.dump(config, handle)
-            with open(os.path.join(scratch, "gough-agent.service"), "w", encoding="utf-8") as handle:
-                handle.write(render_unit())
-            node.sh("useradd --system --user-group --no-create-home --home-dir /var/lib/gough-agent "
-                    "--shell /usr/sbin/nologin gough-agent; install -d -m 0755 /usr/local/lib/gough-agent; "
-                    "install -d -m 0750 -g gough-agent /etc/gough-agent /etc/gough-agent/tls")
-            node.copy(os.path.join(ROLE, "files", "gough_agent.py"), "/usr/local/lib/gough-agent/gough_agent.py")
-            for source, dest in ((pki["agent.crt"], "tls/agent.crt"), (pki["agent.key"], "tls/agent.key"),
-                                 (pki["ca.crt"], "tls/ca.crt"), (os.path.join(scratch, "agent.json"), "agent.json")):
-                node.copy(source, "/etc/gough-agent/" + dest)
-            node.copy(os.path.join(scratch, "gough-agent.service"), "/etc/systemd/system/gough-agent.service")
-            node.sh("chown -R root:gough-agent /etc/gough-agent; chmod 0640 /etc/gough-agent/agent.json; "
-                    "chown gough-agent /etc/gough-agent/tls/agent.key; chmod 0600 /etc/gough-agent/tls/agent.key; "
-                    "chmod 0644 /usr/local/lib/gough-agent/gough_agent.py; systemctl daemon-reload; "
-                    "systemctl start gough-agent.service prometheus-node-exporter.service")
+            install_agent(node, pki, config, scratch)
+            node.sh("systemctl start prometheus-node-exporter.service")
             context = ssl.create_default_context(cafile=pki["ca.crt"])
             context.load_cert_chain(pki["client.crt"], pki["client.key"])
             targets = {
