@@ -186,6 +186,29 @@ def test_check_mode_after_install_changes_nothing(lab):
     assert recap["changed"] == 0, changed_tasks(output)
 
 
+def test_firewall_table_lets_the_controller_in_is_restored_when_gone_and_turns_off(lab):
+    """The role's nftables table (inet gough_agent) allows the controller's address (the health check passed
+    through it) and drops the rest of port 9555; a table someone deleted is loaded again; agent_firewall=false
+    removes it."""
+    code, listed = lab.node("nft", "list", "table", "inet", "gough_agent")
+    assert code == 0 and "tcp dport 9555" in listed and "drop" in listed, listed
+    assert lab.node("systemctl", "is-enabled", "gough-agent-firewall.service")[1].strip() == "enabled"
+    assert lab.node("nft", "delete", "table", "inet", "gough_agent")[0] == 0
+    recap, health, output = lab.run(name="firewall-restored")
+    assert recap["changed"] > 0 and health["ok"] is True, changed_tasks(output)
+    assert lab.node("nft", "list", "table", "inet", "gough_agent")[0] == 0
+    others = [line for line in lab.node("nft", "list", "tables")[1].splitlines() if "gough_agent" not in line]
+    recap, health, _output = lab.run("-e", "agent_firewall=false", name="firewall-off")
+    assert recap["changed"] > 0 and health["ok"] is True
+    assert lab.node("nft", "list", "table", "inet", "gough_agent")[0] != 0
+    assert lab.node("test", "-e", "/etc/systemd/system/gough-agent-firewall.service")[0] != 0
+    # Every other table (the base template's inet gough, Docker's, ...) is left as it was.
+    assert lab.node("nft", "list", "tables")[1].splitlines() == others
+    recap, health, _output = lab.run(name="firewall-on-again")
+    assert recap["changed"] > 0 and health["ok"] is True
+    assert lab.node("nft", "list", "table", "inet", "gough_agent")[0] == 0
+
+
 def test_bad_configuration_stops_the_agent_with_the_field_in_the_journal(lab):
     code, _out = lab.node("sh", "-c", "cp /etc/gough-agent/agent.json /root/agent.json.good && "
                                       "sed -i 's/\"port\": 9555/\"port\": \"many\"/' /etc/gough-agent/agent.json && "
@@ -214,6 +237,8 @@ def test_absent_removes_everything_and_reruns_clean(lab):
         assert lab.node("test", "-e", path)[0] != 0, path
     assert lab.node("getent", "passwd", "gough-agent")[0] != 0
     assert lab.node("getent", "group", "gough-agent")[0] != 0
+    assert lab.node("nft", "list", "table", "inet", "gough_agent")[0] != 0
+    assert lab.node("test", "-e", "/etc/systemd/system/gough-agent-firewall.service")[0] != 0
     assert os.listdir(lab.file_sd) == []
     with pytest.raises((urllib.error.URLError, ConnectionError, ssl.SSLError)):
         lab.https("/healthz")

@@ -56,7 +56,7 @@ SKIP_MOUNT_PREFIXES = ("/dev/", "/proc/", "/sys/", "/run/credentials/", "/var/li
                        "/var/lib/kubelet/", "/snap/", "/run/user/", "/run/docker/", "/run/containerd/")
 # Reasons and phases of the connection metrics (every one is exported, 0 until it happens).
 REFUSE_REASONS = ("per_source_limit", "connection_limit")
-EVICT_REASONS = ("connection_limit",)
+EVICT_REASONS = ("connection_limit", "handshake_limit")
 TIMEOUT_PHASES = ("handshake", "request", "idle", "write")
 HANDSHAKE_FAILURES = ("no_certificate", "bad_certificate", "protocol", "timeout", "closed")
 CPU_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
@@ -79,6 +79,7 @@ CONFIG_FIELDS = {
     "command_timeout": ((int, float), 5),
     "max_connections": (int, 4096),
     "max_connections_per_source": (int, 32),
+    "max_handshakes": (int, 256),
     "scrapers": (list, []),
     "handshake_timeout": ((int, float), 5),
     "request_timeout": ((int, float), 5),
@@ -156,7 +157,7 @@ def load_config(path):
     if config["command_timeout"] == 0 or config["callback_timeout"] == 0:
         raise ConfigError("field '%s': must be positive" % ("command_timeout" if config["command_timeout"] == 0
                                                             else "callback_timeout"))
-    for field in ("max_connections", "max_connections_per_source"):
+    for field in ("max_connections", "max_connections_per_source", "max_handshakes"):
         if config[field] < 1:
             raise ConfigError("field '%s': must be at least 1" % field)
     for field in ("handshake_timeout", "request_timeout", "idle_timeout"):
@@ -842,7 +843,8 @@ class Collector:
         for reason in REFUSE_REASONS:
             refused.add(self.connections_refused[reason], {"reason": reason})
         evicted = Family("gough_agent_connections_evicted_total", "counter",
-                         "Idle connections closed to make room for a new one, by reason.")
+                         "Connections closed to make room for a new one, by reason (connection_limit: the oldest idle "
+                         "one; handshake_limit: the oldest unfinished TLS handshake).")
         for reason in EVICT_REASONS:
             evicted.add(self.connections_evicted[reason], {"reason": reason})
         timeouts = Family("gough_agent_connection_timeouts_total", "counter",
@@ -1136,6 +1138,7 @@ class Server:  # pylint: disable=too-many-instance-attributes
         self.wake_w.setblocking(False)
         self.selector = selectors.DefaultSelector()
         self.conns = {}  # fd -> Connection, in the order they were accepted (the oldest first)
+        self.handshaking = {}  # fd -> Connection in HANDSHAKE, the oldest first
         self.per_source = collections.Counter()
         self.scraper_conns = 0
         self.accepted = 0
@@ -1224,6 +1227,7 @@ class Server:  # pylint: disable=too-many-instance-attributes
             return
         self._watch(conn, 0)
         del self.conns[conn.fd]
+        self.handshaking.pop(conn.fd, None)
         self.per_source[conn.source] -= 1
         if not self.per_source[conn.source]:
             del self.per_source[conn.source]
@@ -1327,6 +1331,13 @@ class Server:  # pylint: disable=too-many-instance-attributes
         """The ClientHello is arriving: wrap the socket (only now, so a silent connection costs no TLS state)."""
         self._watch(conn, 0)
         context, conn.context = conn.context, None
+        if not conn.scraper and len(self.handshaking) >= self.config["max_handshakes"]:
+            # A handshake in progress holds about 40 KiB of TLS state: their number is bounded, the oldest
+            # stranger's gives way (a real client finishes in milliseconds, a slow one is the attack).
+            oldest = next((other for other in self.handshaking.values() if not other.scraper), None)
+            if oldest is not None:
+                self.collector.count_connection("evicted", "handshake_limit")
+                self._close(oldest)
         try:
             conn.sock = context.wrap_socket(conn.sock, server_side=True, do_handshake_on_connect=False)
         except (ssl.SSLError, OSError) as exc:
@@ -1334,6 +1345,7 @@ class Server:  # pylint: disable=too-many-instance-attributes
             self._close(conn)
             return
         conn.state = HANDSHAKE
+        self.handshaking[conn.fd] = conn
         self._handshake(conn)
 
     def _handshake(self, conn):
@@ -1349,6 +1361,7 @@ class Server:  # pylint: disable=too-many-instance-attributes
             self.collector.count_handshake_failure(handshake_failure_reason(exc))
             self._close(conn)
             return
+        del self.handshaking[conn.fd]
         conn.state = WAIT
         conn.deadline = time.monotonic() + self.config["request_timeout"]
         self._watch(conn, selectors.EVENT_READ)

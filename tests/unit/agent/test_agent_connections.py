@@ -51,13 +51,17 @@ def open_idle(agent, count, source):
 
 def closed_by_peer(sock, timeout=5):
     """True when the agent closed (or reset) the connection within ``timeout`` seconds."""
-    sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
     try:
-        return sock.recv(1) == b""
+        while time.monotonic() < deadline:  # whatever the server sent first (its TLS flight) is read past
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            if sock.recv(65536) == b"":
+                return True
     except (ConnectionResetError, BrokenPipeError):
         return True
     except socket.timeout:
-        return False
+        pass
+    return False
 
 
 def wait_metric(agent, pki, name, minimum, timeout=10, **labels):
@@ -196,3 +200,29 @@ def test_pipelined_requests_on_one_connection_are_answered_in_order(agent_factor
     statuses = re.findall(rb"^HTTP/1.1 (\d+) ", answer, re.M)
     assert statuses == [b"200", b"404", b"200"]
     assert b"gough_agent_build_info" in answer
+
+
+def test_unfinished_handshakes_are_bounded_and_the_oldest_stranger_gives_way(agent_factory, pki):
+    # A handshake in progress holds about 40 KiB of TLS state; max_handshakes bounds them (memory under MemoryMax).
+    agent = agent_factory(scrapers=[SCRAPER], max_handshakes=4, max_connections_per_source=100)
+    context = pki.client_context()
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    try:
+        context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1").do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = outgoing.read()
+    held = []
+    try:
+        for _n in range(10):  # each sends its ClientHello and never answers the server's flight
+            sock = socket.create_connection(("127.0.0.1", agent.port), timeout=5, source_address=("127.0.0.3", 0))
+            sock.sendall(hello)
+            held.append(sock)
+            time.sleep(0.05)
+        assert closed_by_peer(held[0]) and not closed_by_peer(held[-1], timeout=0.5)
+        status, body, _seconds = scrape(agent, pki)
+        assert status == 200
+        assert metric(body, "gough_agent_connections_evicted_total", reason="handshake_limit") == 6
+    finally:
+        for sock in held:
+            sock.close()
