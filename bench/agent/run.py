@@ -33,6 +33,8 @@ sys.path.insert(0, os.path.join(ROOT, "lab"))
 
 from gough_lab import nodes  # noqa: E402  pylint: disable=wrong-import-position
 
+LOAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "load.py")
+
 ROLE = os.path.join(ROOT, "roles", "agent")
 MEMORY_TARGET = 1.5
 CPU_TARGET = 2.0
@@ -152,6 +154,31 @@ def install_agent(node, pki, config, scratch):
             "systemctl start gough-agent.service")
 
 
+def latency_under_load(stranger, address, port, connect, plain, scrapes=20):
+    """Seconds of ``scrapes`` scrapes (a new connection each; ``connect()`` makes one) while the ``stranger``
+    container runs load.py's attack on address:port (1,000 idle, 100 slowloris, 1,000 malformed)."""
+    attack = subprocess.Popen(["docker", "exec", stranger, "python3", "/load.py", "attack", address, str(port),
+                               "--seconds", "12"] + (["--plain"] if plain else []),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seconds = []
+    try:
+        time.sleep(2)
+        for _n in range(scrapes):
+            connection = connect()
+            tick = time.perf_counter()
+            try:
+                scrape(connection)
+                seconds.append(time.perf_counter() - tick)
+            except (OSError, http.client.HTTPException, RuntimeError):
+                seconds.append(float("inf"))  # a failed scrape: Prometheus would mark the target down
+            finally:
+                connection.close()
+            time.sleep(0.4)
+    finally:
+        attack.communicate(timeout=120)
+    return seconds
+
+
 def scrape(connection, path="/metrics"):
     """One GET on a kept-alive connection; return the body size."""
     connection.request("GET", path)
@@ -229,6 +256,21 @@ def main():
             after = {name: node.process(unit) for name, (_c, unit) in targets.items()}
             for connection, _unit in targets.values():
                 connection.close()
+            # Scrape latency while another container on the network misbehaves (the load of issue 21), each
+            # scrape on a new connection (the agent's includes its TLS handshake).
+            stranger = driver.prefix + "stranger"
+            nodes.docker("run", "-d", "--name", stranger, "--label", "gough-lab=1", "--network", driver.network,
+                         "--entrypoint", "sleep", driver.image, "600", timeout=120)
+            try:
+                nodes.docker("cp", LOAD, "%s:/load.py" % stranger)
+                loaded = {
+                    "gough-agent": latency_under_load(stranger, address, 9555, lambda: http.client.HTTPSConnection(
+                        address, 9555, timeout=5, context=context), plain=False),
+                    "node_exporter": latency_under_load(stranger, address, 9100, lambda: http.client.HTTPConnection(
+                        address, 9100, timeout=5), plain=True),
+                }
+            finally:
+                nodes.docker("rm", "-f", "-v", stranger, check=False)
             hz = float(node.sh("getconf CLK_TCK").strip())
             # Worst case: cache_ttl 0, so every scrape also runs systemctl and scans /proc for osquery (their CPU is
             # the agent's children's, counted here too). The default (30 s) refreshes once per 2 scrapes at a 15 s
@@ -282,6 +324,14 @@ def main():
               "%.2f ms/scrape, %.2fx node_exporter" % (worst_ms, worst_ms / baseline["cpu_ms"]))
         memory_ok = memory_ratio <= MEMORY_TARGET
         cpu_ok = cpu_ratio <= CPU_TARGET
+        means = {name: sum(values) / len(values) for name, values in loaded.items()}
+        print("scrape latency under load (1,000 idle + 100 slowloris + 1,000 malformed from another container, "
+              "20 scrapes on new connections): agent mean %.1f ms max %.1f ms, node_exporter mean %.1f ms max %.1f "
+              "ms, agent / node_exporter %.2fx; failed scrapes: agent %d, node_exporter %d" % (
+                  means["gough-agent"] * 1000, max(loaded["gough-agent"]) * 1000, means["node_exporter"] * 1000,
+                  max(loaded["node_exporter"]) * 1000, means["gough-agent"] / means["node_exporter"],
+                  sum(1 for value in loaded["gough-agent"] if value == float("inf")),
+                  sum(1 for value in loaded["node_exporter"] if value == float("inf"))))
         print("%s memory <= %.1fx node_exporter (%.2fx)" % ("PASS" if memory_ok else "MISS", MEMORY_TARGET,
                                                             memory_ratio))
         print("%s scrape CPU time <= %.1fx node_exporter (%.2fx)" % ("PASS" if cpu_ok else "MISS", CPU_TARGET, cpu_ratio))
