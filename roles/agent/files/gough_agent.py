@@ -1310,10 +1310,10 @@ class Server:  # pylint: disable=too-many-instance-attributes
                 counts = (sum(self.collector.connections_refused.values()),
                           sum(self.collector.connections_evicted.values()))
             if counts != self.reported:
+                figures = (counts[0] - self.reported[0], counts[1] - self.reported[1], len(self.conns),
+                           self.max_connections)
                 log(4, "connections refused %d and evicted %d in the last minute (open %d of %d; "
-                       "gough_agent_connections_* metrics)" % (counts[0] - self.reported[0],
-                                                              counts[1] - self.reported[1],
-                                                              len(self.conns), self.max_connections))
+                       "gough_agent_connections_* metrics)" % figures)
                 self.reported = counts
 
     # --- one connection ------------------------------------------------------------------------------------

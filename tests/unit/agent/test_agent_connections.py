@@ -87,8 +87,8 @@ def test_two_hundred_idle_connections_from_one_host_do_not_stop_the_scraper(agen
                            reason="per_source_limit") == 168
         assert metric(body, "gough_agent_connections_open") >= 32
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]  # the agent inherits it: 4096, or less to fit it
-        assert metric(body, "gough_agent_connections_max") == (4096 if soft == resource.RLIM_INFINITY
-                                                                else min(4096, soft - 64))
+        expected = 4096 if soft == resource.RLIM_INFINITY else min(4096, soft - 64)
+        assert metric(body, "gough_agent_connections_max") == expected
     finally:
         for sock in held:
             sock.close()
