@@ -1144,6 +1144,7 @@ class Server:  # pylint: disable=too-many-instance-attributes
         self.accepted = 0
         self.jobs = queue.Queue()
         self.done = collections.deque()
+        self.pipelined = []  # connections with a further request already buffered, answered on the next turn
         self.next_sweep = 0.0
         self.next_report = time.monotonic() + 60
         self.reported = (0, 0)
@@ -1161,7 +1162,11 @@ class Server:  # pylint: disable=too-many-instance-attributes
         self._publish()
         try:
             while not self.stopping.is_set():
-                for key, _mask in self.selector.select(0.25):
+                pipelined, self.pipelined = self.pipelined, []
+                for conn in pipelined:  # one request each per turn: a client that pipelines many waits its turn
+                    if conn.sock is not None and conn.state == WAIT:
+                        self._advance(conn)
+                for key, _mask in self.selector.select(0 if self.pipelined else 0.25):
                     if key.data is self.sock:
                         self._accept()
                     elif key.data is self.wake_r:
@@ -1509,7 +1514,7 @@ class Server:  # pylint: disable=too-many-instance-attributes
         conn.deadline = time.monotonic() + self.config["idle_timeout"]
         self._watch(conn, selectors.EVENT_READ)
         if conn.inbuf:
-            self._advance(conn)
+            self.pipelined.append(conn)
 
     # --- the workers ---------------------------------------------------------------------------------------
     def _work(self):

@@ -226,3 +226,21 @@ def test_unfinished_handshakes_are_bounded_and_the_oldest_stranger_gives_way(age
     finally:
         for sock in held:
             sock.close()
+
+
+def test_thousands_of_pipelined_requests_are_answered_without_stopping_the_others(agent_factory):
+    # Answered one per turn of the event loop (not by recursion): 5,000 in one send neither crash the agent nor
+    # hold up another client.
+    agent = agent_factory(tls=False)
+    sock = socket.create_connection(("127.0.0.1", agent.port), timeout=10)
+    try:
+        sock.sendall(b"GET /nope HTTP/1.1\r\n\r\n" * 5000)
+        assert agent.request("/healthz")[0] == 200
+        answer = b""
+        while answer.count(b"HTTP/1.1 404 ") < 5000:
+            chunk = sock.recv(65536)
+            assert chunk, answer.count(b"HTTP/1.1 404 ")
+            answer += chunk
+    finally:
+        sock.close()
+    assert agent.request("/metrics")[0] == 200
