@@ -186,26 +186,31 @@ def test_check_mode_after_install_changes_nothing(lab):
     assert recap["changed"] == 0, changed_tasks(output)
 
 
-def test_firewall_table_lets_the_controller_in_is_restored_when_gone_and_turns_off(lab):
+def test_firewall_table_lets_the_controller_in_turns_off_and_is_loaded_again_when_gone(lab):
     """The role's nftables table (inet gough_agent) allows the controller's address (the health check passed
-    through it) and drops the rest of port 9555; a table someone deleted is loaded again; agent_firewall=false
-    removes it."""
+    through it) and drops the rest of port 9555; agent_firewall=false removes it and leaves every other table; a
+    table gone from the kernel while its file and unit are in place is loaded again, and only that changes."""
     code, listed = lab.node("nft", "list", "table", "inet", "gough_agent")
     assert code == 0 and "tcp dport 9555" in listed and "drop" in listed, listed
     assert lab.node("systemctl", "is-enabled", "gough-agent-firewall.service")[1].strip() == "enabled"
-    assert lab.node("nft", "delete", "table", "inet", "gough_agent")[0] == 0
-    recap, health, output = lab.run(name="firewall-restored")
-    assert recap["changed"] > 0 and health["ok"] is True, changed_tasks(output)
-    assert lab.node("nft", "list", "table", "inet", "gough_agent")[0] == 0
     others = [line for line in lab.node("nft", "list", "tables")[1].splitlines() if "gough_agent" not in line]
+    saved = {"/etc/gough-agent/firewall.nft": "/root/firewall.nft",
+             "/etc/systemd/system/gough-agent-firewall.service": "/root/gough-agent-firewall.service"}
+    for path, copy in saved.items():
+        assert lab.node("cp", "-p", path, copy)[0] == 0
     recap, health, _output = lab.run("-e", "agent_firewall=false", name="firewall-off")
     assert recap["changed"] > 0 and health["ok"] is True
     assert lab.node("nft", "list", "table", "inet", "gough_agent")[0] != 0
     assert lab.node("test", "-e", "/etc/systemd/system/gough-agent-firewall.service")[0] != 0
-    # Every other table (the base template's inet gough, Docker's, ...) is left as it was.
     assert lab.node("nft", "list", "tables")[1].splitlines() == others
-    recap, health, _output = lab.run(name="firewall-on-again")
-    assert recap["changed"] > 0 and health["ok"] is True
+    # Put the file and the enabled unit back as they were, without loading the table: the kernel lost it.
+    for path, copy in saved.items():
+        assert lab.node("cp", "-p", copy, path)[0] == 0
+    assert lab.node("sh", "-c", "systemctl daemon-reload && systemctl enable gough-agent-firewall.service")[0] == 0
+    recap, health, output = lab.run(name="firewall-gone")
+    assert health["ok"] is True
+    assert [task.split(" : ", 1)[1].split("]")[0] for task in changed_tasks(output)] == [
+        "Load the table (again only when it changed or is gone)"], changed_tasks(output)
     assert lab.node("nft", "list", "table", "inet", "gough_agent")[0] == 0
 
 
