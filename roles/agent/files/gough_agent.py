@@ -8,6 +8,10 @@ Standard library only (Python 3.10+). It serves two read-only endpoints over HTT
   and Gough's own (cloud-init, osquery/fleetd, reboot required, failed systemd units, time sync, provisioning facts);
 * ``/healthz``: JSON of named checks; HTTP 503 when a required check fails.
 
+One event loop serves every connection (no thread per connection), with a deadline in every state and limits per
+client address and in all that keep room for the configured scrapers: idle, slow or malformed clients cannot
+starve the scrapes (docs/agent.md, "What the agent withstands").
+
 No endpoint runs commands or changes anything. Optionally it calls an AWX provisioning callback once after first
 boot (retries with capped backoff) and records that it did in its state directory.
 
