@@ -33,6 +33,8 @@ sys.path.insert(0, os.path.join(ROOT, "lab"))
 
 from gough_lab import nodes  # noqa: E402  pylint: disable=wrong-import-position
 
+LOAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "load.py")
+
 ROLE = os.path.join(ROOT, "roles", "agent")
 MEMORY_TARGET = 1.5
 CPU_TARGET = 2.0
@@ -67,6 +69,10 @@ def make_pki(directory, address):
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
           .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
     save("ca", ca, None)
     for name, usage in (("agent", ExtendedKeyUsageOID.SERVER_AUTH), ("client", ExtendedKeyUsageOID.CLIENT_AUTH)):
@@ -74,7 +80,10 @@ def make_pki(directory, address):
         builder = (x509.CertificateBuilder().subject_name(subject(name)).issuer_name(ca.subject)
                    .public_key(key.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
-                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+                   # Python 3.13's default context checks X.509 strictly: the issuer's key identifier is required.
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                                  critical=False))
         if name == "agent":
             builder = builder.add_extension(x509.SubjectAlternativeName(
                 [x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
@@ -124,6 +133,52 @@ class Node:
                 "rss_kb": int(lines[2].split()[1]), "pss_kb": int(lines[3].split()[1])}
 
 
+def install_agent(node, pki, config, scratch):
+    """Install and start gough-agent on ``node`` as the role does: its user, the program, ``config`` (agent.json),
+    the certificates from ``pki`` (make_pki) and the role's hardened unit. ``scratch`` is a local directory."""
+    with open(os.path.join(scratch, "agent.json"), "w", encoding="utf-8") as handle:
+        json.dump(config, handle)
+    with open(os.path.join(scratch, "gough-agent.service"), "w", encoding="utf-8") as handle:
+        handle.write(render_unit())
+    node.sh("useradd --system --user-group --no-create-home --home-dir /var/lib/gough-agent "
+            "--shell /usr/sbin/nologin gough-agent; install -d -m 0755 /usr/local/lib/gough-agent; "
+            "install -d -m 0750 -g gough-agent /etc/gough-agent /etc/gough-agent/tls")
+    node.copy(os.path.join(ROLE, "files", "gough_agent.py"), "/usr/local/lib/gough-agent/gough_agent.py")
+    for source, dest in ((pki["agent.crt"], "tls/agent.crt"), (pki["agent.key"], "tls/agent.key"),
+                         (pki["ca.crt"], "tls/ca.crt"), (os.path.join(scratch, "agent.json"), "agent.json")):
+        node.copy(source, "/etc/gough-agent/" + dest)
+    node.copy(os.path.join(scratch, "gough-agent.service"), "/etc/systemd/system/gough-agent.service")
+    node.sh("chown -R root:gough-agent /etc/gough-agent; chmod 0640 /etc/gough-agent/agent.json; "
+            "chown gough-agent /etc/gough-agent/tls/agent.key; chmod 0600 /etc/gough-agent/tls/agent.key; "
+            "chmod 0644 /usr/local/lib/gough-agent/gough_agent.py; systemctl daemon-reload; "
+            "systemctl start gough-agent.service")
+
+
+def latency_under_load(stranger, address, port, connect, plain, scrapes=20):
+    """Seconds of ``scrapes`` scrapes (a new connection each; ``connect()`` makes one) while the ``stranger``
+    container runs load.py's attack on address:port (1,000 idle, 100 slowloris, 1,000 malformed)."""
+    attack = subprocess.Popen(["docker", "exec", stranger, "python3", "/load.py", "attack", address, str(port),
+                               "--seconds", "12"] + (["--plain"] if plain else []),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seconds = []
+    try:
+        time.sleep(2)
+        for _n in range(scrapes):
+            connection = connect()
+            tick = time.perf_counter()
+            try:
+                scrape(connection)
+                seconds.append(time.perf_counter() - tick)
+            except (OSError, http.client.HTTPException, RuntimeError):
+                seconds.append(float("inf"))  # a failed scrape: Prometheus would mark the target down
+            finally:
+                connection.close()
+            time.sleep(0.4)
+    finally:
+        attack.communicate(timeout=120)
+    return seconds
+
+
 def scrape(connection, path="/metrics"):
     """One GET on a kept-alive connection; return the body size."""
     connection.request("GET", path)
@@ -165,22 +220,8 @@ def main():
             config = {"listen_address": "0.0.0.0", "port": 9555, "tls_cert": "/etc/gough-agent/tls/agent.crt",
                       "tls_key": "/etc/gough-agent/tls/agent.key", "tls_client_ca": "/etc/gough-agent/tls/ca.crt",
                       "maas_system_id": system_id, "template": "base"}
-            with open(os.path.join(scratch, "agent.json"), "w", encoding="utf-8") as handle:
-                json.dump(config, handle)
-            with open(os.path.join(scratch, "gough-agent.service"), "w", encoding="utf-8") as handle:
-                handle.write(render_unit())
-            node.sh("useradd --system --user-group --no-create-home --home-dir /var/lib/gough-agent "
-                    "--shell /usr/sbin/nologin gough-agent; install -d -m 0755 /usr/local/lib/gough-agent; "
-                    "install -d -m 0750 -g gough-agent /etc/gough-agent /etc/gough-agent/tls")
-            node.copy(os.path.join(ROLE, "files", "gough_agent.py"), "/usr/local/lib/gough-agent/gough_agent.py")
-            for source, dest in ((pki["agent.crt"], "tls/agent.crt"), (pki["agent.key"], "tls/agent.key"),
-                                 (pki["ca.crt"], "tls/ca.crt"), (os.path.join(scratch, "agent.json"), "agent.json")):
-                node.copy(source, "/etc/gough-agent/" + dest)
-            node.copy(os.path.join(scratch, "gough-agent.service"), "/etc/systemd/system/gough-agent.service")
-            node.sh("chown -R root:gough-agent /etc/gough-agent; chmod 0640 /etc/gough-agent/agent.json; "
-                    "chown gough-agent /etc/gough-agent/tls/agent.key; chmod 0600 /etc/gough-agent/tls/agent.key; "
-                    "chmod 0644 /usr/local/lib/gough-agent/gough_agent.py; systemctl daemon-reload; "
-                    "systemctl start gough-agent.service prometheus-node-exporter.service")
+            install_agent(node, pki, config, scratch)
+            node.sh("systemctl start prometheus-node-exporter.service")
             context = ssl.create_default_context(cafile=pki["ca.crt"])
             context.load_cert_chain(pki["client.crt"], pki["client.key"])
             targets = {
@@ -215,6 +256,21 @@ def main():
             after = {name: node.process(unit) for name, (_c, unit) in targets.items()}
             for connection, _unit in targets.values():
                 connection.close()
+            # Scrape latency while another container on the network misbehaves (the load of issue 21), each
+            # scrape on a new connection (the agent's includes its TLS handshake).
+            stranger = driver.prefix + "stranger"
+            nodes.docker("run", "-d", "--name", stranger, "--label", "gough-lab=1", "--network", driver.network,
+                         "--entrypoint", "sleep", driver.image, "600", timeout=120)
+            try:
+                nodes.docker("cp", LOAD, "%s:/load.py" % stranger)
+                loaded = {
+                    "gough-agent": latency_under_load(stranger, address, 9555, lambda: http.client.HTTPSConnection(
+                        address, 9555, timeout=5, context=context), plain=False),
+                    "node_exporter": latency_under_load(stranger, address, 9100, lambda: http.client.HTTPConnection(
+                        address, 9100, timeout=5), plain=True),
+                }
+            finally:
+                nodes.docker("rm", "-f", "-v", stranger, check=False)
             hz = float(node.sh("getconf CLK_TCK").strip())
             # Worst case: cache_ttl 0, so every scrape also runs systemctl and scans /proc for osquery (their CPU is
             # the agent's children's, counted here too). The default (30 s) refreshes once per 2 scrapes at a 15 s
@@ -268,6 +324,14 @@ def main():
               "%.2f ms/scrape, %.2fx node_exporter" % (worst_ms, worst_ms / baseline["cpu_ms"]))
         memory_ok = memory_ratio <= MEMORY_TARGET
         cpu_ok = cpu_ratio <= CPU_TARGET
+        means = {name: sum(values) / len(values) for name, values in loaded.items()}
+        print("scrape latency under load (1,000 idle + 100 slowloris + 1,000 malformed from another container, "
+              "20 scrapes on new connections): agent mean %.1f ms max %.1f ms, node_exporter mean %.1f ms max %.1f "
+              "ms, agent / node_exporter %.2fx; failed scrapes: agent %d, node_exporter %d" % (
+                  means["gough-agent"] * 1000, max(loaded["gough-agent"]) * 1000, means["node_exporter"] * 1000,
+                  max(loaded["node_exporter"]) * 1000, means["gough-agent"] / means["node_exporter"],
+                  sum(1 for value in loaded["gough-agent"] if value == float("inf")),
+                  sum(1 for value in loaded["node_exporter"] if value == float("inf"))))
         print("%s memory <= %.1fx node_exporter (%.2fx)" % ("PASS" if memory_ok else "MISS", MEMORY_TARGET,
                                                             memory_ratio))
         print("%s scrape CPU time <= %.1fx node_exporter (%.2fx)" % ("PASS" if cpu_ok else "MISS", CPU_TARGET, cpu_ratio))

@@ -186,6 +186,34 @@ def test_check_mode_after_install_changes_nothing(lab):
     assert recap["changed"] == 0, changed_tasks(output)
 
 
+def test_firewall_table_lets_the_controller_in_turns_off_and_is_loaded_again_when_gone(lab):
+    """The role's nftables table (inet gough_agent) allows the controller's address (the health check passed
+    through it) and drops the rest of port 9555; agent_firewall=false removes it and leaves every other table; a
+    table gone from the kernel while its file and unit are in place is loaded again, and only that changes."""
+    code, listed = lab.node("nft", "list", "table", "inet", "gough_agent")
+    assert code == 0 and "tcp dport 9555" in listed and "drop" in listed, listed
+    assert lab.node("systemctl", "is-enabled", "gough-agent-firewall.service")[1].strip() == "enabled"
+    others = [line for line in lab.node("nft", "list", "tables")[1].splitlines() if "gough_agent" not in line]
+    saved = {"/etc/gough-agent/firewall.nft": "/root/firewall.nft",
+             "/etc/systemd/system/gough-agent-firewall.service": "/root/gough-agent-firewall.service"}
+    for path, copy in saved.items():
+        assert lab.node("cp", "-p", path, copy)[0] == 0
+    recap, health, _output = lab.run("-e", "agent_firewall=false", name="firewall-off")
+    assert recap["changed"] > 0 and health["ok"] is True
+    assert lab.node("nft", "list", "table", "inet", "gough_agent")[0] != 0
+    assert lab.node("test", "-e", "/etc/systemd/system/gough-agent-firewall.service")[0] != 0
+    assert lab.node("nft", "list", "tables")[1].splitlines() == others
+    # Put the file and the enabled unit back as they were, without loading the table: the kernel lost it.
+    for path, copy in saved.items():
+        assert lab.node("cp", "-p", copy, path)[0] == 0
+    assert lab.node("sh", "-c", "systemctl daemon-reload && systemctl enable gough-agent-firewall.service")[0] == 0
+    recap, health, output = lab.run(name="firewall-gone")
+    assert health["ok"] is True
+    assert [task.split(" : ", 1)[1].split("]")[0] for task in changed_tasks(output)] == [
+        "Load the table (again only when it changed or is gone)"], changed_tasks(output)
+    assert lab.node("nft", "list", "table", "inet", "gough_agent")[0] == 0
+
+
 def test_bad_configuration_stops_the_agent_with_the_field_in_the_journal(lab):
     code, _out = lab.node("sh", "-c", "cp /etc/gough-agent/agent.json /root/agent.json.good && "
                                       "sed -i 's/\"port\": 9555/\"port\": \"many\"/' /etc/gough-agent/agent.json && "
@@ -214,6 +242,8 @@ def test_absent_removes_everything_and_reruns_clean(lab):
         assert lab.node("test", "-e", path)[0] != 0, path
     assert lab.node("getent", "passwd", "gough-agent")[0] != 0
     assert lab.node("getent", "group", "gough-agent")[0] != 0
+    assert lab.node("nft", "list", "table", "inet", "gough_agent")[0] != 0
+    assert lab.node("test", "-e", "/etc/systemd/system/gough-agent-firewall.service")[0] != 0
     assert os.listdir(lab.file_sd) == []
     with pytest.raises((urllib.error.URLError, ConnectionError, ssl.SSLError)):
         lab.https("/healthz")

@@ -20,6 +20,7 @@ from gough_lab.sink.testing import read_notifications
 from stack_helpers import docker
 
 RULES = {"GoughNodeDown", "GoughAgentDown", "GoughAgentCollectorFailing", "GoughAgentTLSHandshakeFailures",
+         "GoughAgentRefusingConnections",
          "GoughAgentSlowScrape", "GoughCloudInitFailed", "GoughOsqueryNotRunning", "GoughTimeNotSynchronized",
          "GoughRebootRequired", "GoughFilesystemAlmostFull", "GoughCertificateExpiring", "GoughStackServiceDown",
          "GoughMonitoringDown", "GoughAlertNotificationsFailing", "GoughFleetUnreachable", "GoughFleetHostOffline",
@@ -75,7 +76,7 @@ def test_prometheus_sends_alerts_to_the_stacks_alertmanager(lab_stack):
 
 
 def test_every_rule_is_loaded_with_severity_summary_and_the_labs_durations(lab_stack):
-    """The 18 rules load; each has a severity and summary, description and runbook annotations; the lab's `for:`
+    """The 19 rules load; each has a severity and summary, description and runbook annotations; the lab's `for:`
     durations are the short ones (GoughAgentDown 30 s, production 2 m)."""
     groups = _json(_controller(lab_stack)["gough_prometheus_url"] + "/api/v1/rules", lab_stack)["data"]["groups"]
     rules = [rule for group in groups for rule in group["rules"]]

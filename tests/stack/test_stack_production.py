@@ -274,7 +274,7 @@ def test_alert_rules_and_alertmanager_pass_promtool_and_amtool(rendered, engine)
             capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
         outputs.append(result.stdout + result.stderr)
-    assert "SUCCESS: 18 rules found" in outputs[0]
+    assert "SUCCESS: 19 rules found" in outputs[0]
     assert "4 receivers" in outputs[1] and "4 inhibit rules" in outputs[1] and "1 templates" in outputs[1]
 
 

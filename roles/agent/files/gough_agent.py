@@ -8,6 +8,10 @@ Standard library only (Python 3.10+). It serves two read-only endpoints over HTT
   and Gough's own (cloud-init, osquery/fleetd, reboot required, failed systemd units, time sync, provisioning facts);
 * ``/healthz``: JSON of named checks; HTTP 503 when a required check fails.
 
+One event loop serves every connection (no thread per connection), with a deadline in every state and limits per
+client address and in all that keep room for the configured scrapers: idle, slow or malformed clients cannot
+starve the scrapes (docs/agent.md, "What the agent withstands").
+
 No endpoint runs commands or changes anything. Optionally it calls an AWX provisioning callback once after first
 boot (retries with capped backoff) and records that it did in its state directory.
 
@@ -21,10 +25,15 @@ A bad configuration exits with status 78 and a message naming the field.
 
 import base64
 import calendar
+import collections
+import ipaddress
 import json
 import math
 import os
+import queue
 import random
+import resource
+import selectors
 import signal
 import socket
 import ssl
@@ -49,6 +58,11 @@ PSEUDO_FS = frozenset((
 NETWORK_FS = frozenset(("nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs", "fuse.sshfs", "9p", "lustre"))
 SKIP_MOUNT_PREFIXES = ("/dev/", "/proc/", "/sys/", "/run/credentials/", "/var/lib/docker/", "/var/lib/containers/",
                        "/var/lib/kubelet/", "/snap/", "/run/user/", "/run/docker/", "/run/containerd/")
+# Reasons and phases of the connection metrics (every one is exported, 0 until it happens).
+REFUSE_REASONS = ("per_source_limit", "connection_limit")
+EVICT_REASONS = ("connection_limit", "handshake_limit")
+TIMEOUT_PHASES = ("handshake", "request", "idle", "write")
+HANDSHAKE_FAILURES = ("no_certificate", "bad_certificate", "protocol", "timeout", "closed")
 CPU_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 NETDEV_FIELDS = ("receive_bytes", "receive_packets", "receive_errs", "receive_drop", "receive_fifo", "receive_frame",
                  "receive_compressed", "receive_multicast", "transmit_bytes", "transmit_packets", "transmit_errs",
@@ -67,7 +81,13 @@ CONFIG_FIELDS = {
     "template": (str, ""),
     "cache_ttl": ((int, float), 30),
     "command_timeout": ((int, float), 5),
-    "max_connections": (int, 16),
+    "max_connections": (int, 4096),
+    "max_connections_per_source": (int, 32),
+    "max_handshakes": (int, 256),
+    "scrapers": (list, []),
+    "handshake_timeout": ((int, float), 5),
+    "request_timeout": ((int, float), 5),
+    "idle_timeout": ((int, float), 60),
     "healthz_checks": (list, ["cloud_init", "failed_units", "filesystems", "time_sync", "collectors"]),
     "filesystem_max_used_percent": ((int, float), 95),
     "osquery_processes": (list, ["osqueryd", "orbit", "osqueryd-lab"]),
@@ -141,8 +161,21 @@ def load_config(path):
     if config["command_timeout"] == 0 or config["callback_timeout"] == 0:
         raise ConfigError("field '%s': must be positive" % ("command_timeout" if config["command_timeout"] == 0
                                                             else "callback_timeout"))
-    if config["max_connections"] < 1:
-        raise ConfigError("field 'max_connections': must be at least 1")
+    for field in ("max_connections", "max_connections_per_source", "max_handshakes"):
+        if config[field] < 1:
+            raise ConfigError("field '%s': must be at least 1" % field)
+    for field in ("handshake_timeout", "request_timeout", "idle_timeout"):
+        if not 0 < config[field] <= 3600:
+            raise ConfigError("field '%s': must be above 0 and at most 3600 seconds" % field)
+    networks = []
+    for index, item in enumerate(config["scrapers"]):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False) if isinstance(item, str) else None)
+        except ValueError:
+            networks.append(None)
+        if networks[-1] is None:
+            raise ConfigError("field 'scrapers': item %d (%s) is not an IP address or network such as 192.0.2.10 or "
+                              "2001:db8::/64" % (index, json.dumps(item)[:80]))
     if not 0 < config["filesystem_max_used_percent"] <= 100:
         raise ConfigError("field 'filesystem_max_used_percent': must be above 0 and at most 100")
     if config["callback_max_attempts"] < 1:
@@ -411,7 +444,14 @@ class Collector:
         self.last_errors = {}
         self.stats_lock = threading.Lock()
         self.requests = {}
-        self.handshake_failures = 0
+        # Connection counters, written by the server's event loop and read by scrapes (under stats_lock).
+        self.connections_open = 0
+        self.connections_max = 0
+        self.connections_accepted = 0
+        self.connections_refused = dict.fromkeys(REFUSE_REASONS, 0)
+        self.connections_evicted = dict.fromkeys(EVICT_REASONS, 0)
+        self.connection_timeouts = dict.fromkeys(TIMEOUT_PHASES, 0)
+        self.handshake_failures = dict.fromkeys(HANDSHAKE_FAILURES, 0)
 
     # --- host metrics under node_exporter's names ------------------------------------------------------------
     def cpu(self):
@@ -766,9 +806,7 @@ class Collector:
             for code in sorted(self.requests):
                 requests.add(self.requests[code], {"code": str(code)})
             families.append(requests)
-            families.append(Family("gough_agent_tls_handshake_failures_total", "counter",
-                                   "TLS handshakes that failed (no, untrusted or expired client certificate, ...).")
-                            .add(self.handshake_failures))
+            families.extend(self._connection_families())
         families.append(Family("gough_agent_scrape_duration_seconds", "gauge",
                                "Seconds this scrape spent collecting.").add(time.monotonic() - started))
         return families
@@ -778,10 +816,51 @@ class Collector:
         with self.stats_lock:
             self.requests[code] = self.requests.get(code, 0) + 1
 
-    def count_handshake_failure(self):
-        """Count a failed TLS handshake."""
+    def count_handshake_failure(self, reason):
+        """Count a failed TLS handshake by reason (one of HANDSHAKE_FAILURES)."""
         with self.stats_lock:
-            self.handshake_failures += 1
+            self.handshake_failures[reason] += 1
+
+    def count_connection(self, kind, reason):
+        """Count a connection event: kind refused, evicted or timeout (with its reason or phase)."""
+        with self.stats_lock:
+            table = {"refused": self.connections_refused, "evicted": self.connections_evicted,
+                     "timeout": self.connection_timeouts}[kind]
+            table[reason] += 1
+
+    def set_connections(self, open_count, accepted, maximum):
+        """Record the open connections, accepted ones so far and the limit (the server's event loop calls it)."""
+        with self.stats_lock:
+            self.connections_open, self.connections_accepted, self.connections_max = open_count, accepted, maximum
+
+    def _connection_families(self):
+        """The agent's own connection metrics (called with stats_lock held)."""
+        families = [
+            Family("gough_agent_connections_open", "gauge", "Client connections open now.")
+            .add(self.connections_open),
+            Family("gough_agent_connections_max", "gauge", "Most client connections open at once (max_connections).")
+            .add(self.connections_max),
+            Family("gough_agent_connections_accepted_total", "counter", "Client connections accepted.")
+            .add(self.connections_accepted)]
+        refused = Family("gough_agent_connections_refused_total", "counter",
+                         "Connections closed at once on accept, by reason (per_source_limit, connection_limit).")
+        for reason in REFUSE_REASONS:
+            refused.add(self.connections_refused[reason], {"reason": reason})
+        evicted = Family("gough_agent_connections_evicted_total", "counter",
+                         "Connections closed to make room for a new one, by reason (connection_limit: the oldest idle "
+                         "one; handshake_limit: the oldest unfinished TLS handshake).")
+        for reason in EVICT_REASONS:
+            evicted.add(self.connections_evicted[reason], {"reason": reason})
+        timeouts = Family("gough_agent_connection_timeouts_total", "counter",
+                          "Connections closed for silence, by phase (handshake, request, idle, write).")
+        for phase in TIMEOUT_PHASES:
+            timeouts.add(self.connection_timeouts[phase], {"phase": phase})
+        failures = Family("gough_agent_tls_handshake_failures_total", "counter",
+                          "TLS handshakes that failed, by reason (no_certificate, bad_certificate, protocol, timeout, "
+                          "closed).")
+        for reason in HANDSHAKE_FAILURES:
+            failures.add(self.handshake_failures[reason], {"reason": reason})
+        return families + [refused, evicted, timeouts, failures]
 
     # --- health --------------------------------------------------------------------------------------------
     def health(self):
@@ -966,44 +1045,156 @@ REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not All
            503: "Service Unavailable"}
 MAX_LINE = 8192
 MAX_HEADERS = 64
-IDLE_TIMEOUT = 60
+MAX_BODY_DRAINED = 65536
+# Bytes of request head read before the parser must have answered (a request line and every header at their limit).
+MAX_HEAD = MAX_LINE * (MAX_HEADERS + 2)
+WORKERS = 2
+MAX_QUEUED = 32
+# Open files kept for everything but client connections (listener, wake-up pair, commands' pipes, /proc reads).
+SPARE_FILES = 64
+# Connection states: NEW (TCP only, waiting for the ClientHello), HANDSHAKE (TLS), WAIT (for a request's first byte),
+# HEAD (reading the request head), BODY (dropping a small declared body), BUSY (a worker renders the answer),
+# WRITE (sending the answer).
+NEW, HANDSHAKE, WAIT, HEAD, BODY, BUSY, WRITE = range(7)
+# A connection in one of these states has no request being answered: it may be evicted when the agent is full.
+EVICTABLE = (NEW, HANDSHAKE, WAIT, HEAD, BODY)
 
 
-class Server:
-    """A minimal HTTP/1.1 server: GET and HEAD of /metrics and /healthz, keep-alive, one thread per connection."""
+def source_address(host):
+    """The client's address as an ip_address; an IPv4 client of a dual-stack socket (::ffff:a.b.c.d) as IPv4."""
+    address = ipaddress.ip_address(host.split("%", 1)[0])
+    if address.version == 6 and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def handshake_failure_reason(exc):
+    """The reason label of gough_agent_tls_handshake_failures_total for an exception from do_handshake()."""
+    if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) or not isinstance(exc, ssl.SSLError):
+        return "closed"  # the client went away (a port scan, a TCP health check, a reset)
+    reason = (getattr(exc, "reason", None) or "").upper()
+    if "NO_CERTIFICATE" in reason or "DID_NOT_RETURN_A_CERTIFICATE" in reason:
+        return "no_certificate"
+    if isinstance(exc, ssl.SSLCertVerificationError) or "CERTIFICATE" in reason or "UNKNOWN_CA" in reason:
+        return "bad_certificate"
+    return "protocol"
+
+
+def effective_max_connections(wanted):
+    """max_connections, lowered when the open-files limit (RLIMIT_NOFILE) could not hold that many sockets."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft - SPARE_FILES))
+
+
+class Connection:  # pylint: disable=too-few-public-methods
+    """One client connection of the event loop: its socket, its place in the request cycle and its deadline."""
+
+    __slots__ = ("sock", "fd", "source", "scraper", "context", "state", "deadline", "inbuf", "outbuf", "close_after",
+                 "served", "drain", "events")
+
+    def __init__(self, sock, source, scraper, context, deadline):
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.source = source
+        self.scraper = scraper
+        self.context = context  # the TLS context current when it was accepted, whatever a reload does meanwhile
+        self.state = NEW if context is not None else WAIT
+        self.deadline = deadline
+        self.inbuf = bytearray()
+        self.outbuf = bytearray()
+        self.close_after = False
+        self.served = 0
+        self.drain = 0
+        self.events = 0
+
+
+class Server:  # pylint: disable=too-many-instance-attributes
+    """A minimal HTTP/1.1 server: GET and HEAD of /metrics and /healthz, keep-alive.
+
+    One event loop (``selectors``, in the thread that calls serve_forever) owns every connection through the TLS
+    handshake, reading the request head and writing the answer; WORKERS threads render /metrics and /healthz. An
+    idle or slow connection costs a socket and a few hundred bytes, no thread, and has a deadline in every state.
+    Connections are bounded in all (max_connections, lowered to fit RLIMIT_NOFILE) and per client address
+    (max_connections_per_source); the scrapers' addresses are not limited per address and have capacity kept for
+    them, and a new connection that finds the agent full evicts the oldest connection that is not a scraper's and
+    has no request being answered.
+    """
 
     def __init__(self, config, collector, context):
         """``context`` is the server TLS context, or None for plain HTTP."""
         self.config = config
         self.collector = collector
         self.context = context
-        self.slots = threading.BoundedSemaphore(config["max_connections"])
+        self.max_connections = effective_max_connections(config["max_connections"])
+        self.scrapers = [ipaddress.ip_network(item, strict=False) for item in config["scrapers"]]
+        # Kept for the scrapers: other clients may hold at most max_connections - reserved connections.
+        self.reserved = min(64, max(1, self.max_connections // 8)) if self.scrapers and self.max_connections > 1 else 0
         self.stopping = threading.Event()
         address = config["listen_address"]
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        self.sock = socket.create_server((address, config["port"]), family=family, backlog=64,
+        self.sock = socket.create_server((address, config["port"]), family=family, backlog=1024,
                                          dualstack_ipv6=(address == "::"))
+        self.sock.setblocking(False)
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.wake_r.setblocking(False)
+        self.wake_w.setblocking(False)
+        self.selector = selectors.DefaultSelector()
+        self.conns = {}  # fd -> Connection, in the order they were accepted (the oldest first)
+        self.handshaking = {}  # fd -> Connection in HANDSHAKE, the oldest first
+        self.per_source = collections.Counter()
+        self.scraper_conns = 0
+        self.accepted = 0
+        self.jobs = queue.Queue()
+        self.done = collections.deque()
+        self.pipelined = []  # connections with a further request already buffered, answered on the next turn
+        self.next_sweep = 0.0
+        self.next_report = time.monotonic() + 60
+        self.reported = (0, 0)
+        if self.max_connections < config["max_connections"]:
+            log(4, "max_connections lowered to %d to fit the open-files limit (LimitNOFILE)" % self.max_connections)
 
+    # --- the loop ------------------------------------------------------------------------------------------
     def serve_forever(self):
-        """Accept connections until stop()."""
-        while not self.stopping.is_set():
-            try:
-                conn, _addr = self.sock.accept()
-            except OSError:
-                if self.stopping.is_set():
-                    break
-                time.sleep(0.05)
-                continue
-            if not self.slots.acquire(blocking=False):
-                conn.close()  # too many open connections: refuse rather than queue without bound
-                continue
-            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+        """Serve until stop()."""
+        workers = [threading.Thread(target=self._work, daemon=True) for _n in range(WORKERS)]
+        for worker in workers:
+            worker.start()
+        self.selector.register(self.sock, selectors.EVENT_READ, self.sock)
+        self.selector.register(self.wake_r, selectors.EVENT_READ, self.wake_r)
+        self._publish()
+        try:
+            while not self.stopping.is_set():
+                pipelined, self.pipelined = self.pipelined, []
+                for conn in pipelined:  # one request each per turn: a client that pipelines many waits its turn
+                    if conn.sock is not None and conn.state == WAIT:
+                        self._advance(conn)
+                for key, _mask in self.selector.select(0 if self.pipelined else 0.25):
+                    if key.data is self.sock:
+                        self._accept()
+                    elif key.data is self.wake_r:
+                        self._wake()
+                    elif key.data.sock is not None:
+                        self._ready(key.data)
+                now = time.monotonic()
+                if now >= self.next_sweep:
+                    self.next_sweep = now + 0.25
+                    self._sweep(now)
+        finally:
+            for conn in list(self.conns.values()):
+                self._close(conn)
+            for _worker in workers:
+                self.jobs.put(None)
+            self.selector.close()
+            for sock in (self.sock, self.wake_r, self.wake_w):
+                sock.close()
 
     def reload_tls(self):
         """Load the certificate, key and client CA again (SIGHUP); True when the new ones are in use.
 
-        Each connection wraps its socket with the context current when it was accepted, so swapping the attribute
-        changes only the connections accepted afterwards.
+        Each connection keeps the context current when it was accepted, so swapping the attribute changes only the
+        connections accepted afterwards.
         """
         if self.context is None:
             return False
@@ -1018,106 +1209,352 @@ class Server:
         return True
 
     def stop(self):
-        """Stop accepting; open connections end with their thread."""
+        """Stop serving (safe in a signal handler): the loop closes every connection and returns."""
         self.stopping.set()
         try:
-            self.sock.shutdown(socket.SHUT_RDWR)
+            self.wake_w.send(b"\0")
         except OSError:
             pass
-        self.sock.close()
 
-    def _connection(self, conn):
-        context = self.context  # the context of this connection, whatever a reload does meanwhile
+    def _publish(self):
+        self.collector.set_connections(len(self.conns), self.accepted, self.max_connections)
+
+    def _watch(self, conn, events):
+        """Make the selector watch ``conn`` for ``events`` (0: not at all)."""
+        if events == conn.events:
+            return
+        if not conn.events:
+            self.selector.register(conn.sock, events, conn)
+        elif not events:
+            self.selector.unregister(conn.sock)
+        else:
+            self.selector.modify(conn.sock, events, conn)
+        conn.events = events
+
+    def _close(self, conn):
+        if conn.sock is None:
+            return
+        self._watch(conn, 0)
+        del self.conns[conn.fd]
+        self.handshaking.pop(conn.fd, None)
+        self.per_source[conn.source] -= 1
+        if not self.per_source[conn.source]:
+            del self.per_source[conn.source]
+        self.scraper_conns -= conn.scraper
         try:
-            conn.settimeout(10)
-            if context is not None:
-                try:
-                    conn = context.wrap_socket(conn, server_side=True)
-                except (ssl.SSLError, OSError):
-                    self.collector.count_handshake_failure()
-                    return
-            conn.settimeout(IDLE_TIMEOUT)
-            reader = conn.makefile("rb")
-            try:
-                while self._one_request(conn, reader):
-                    pass
-            finally:
-                reader.close()
-        except (OSError, ssl.SSLError):
+            conn.sock.close()
+        except OSError:
             pass
-        finally:
+        conn.sock = None
+        conn.inbuf = conn.outbuf = None
+
+    # --- accepting -----------------------------------------------------------------------------------------
+    def _accept(self):
+        for _n in range(256):  # then back to the other connections' events
             try:
-                conn.close()
-            except OSError:
-                pass
-            self.slots.release()
+                sock, addr = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:  # EMFILE and the like: the next loop tries again
+                log(4, "accept failed: %s" % (exc.strerror or exc))
+                break
+            self.accepted += 1
+            source = source_address(addr[0])
+            scraper = any(source in network for network in self.scrapers)
+            if not self._admit(source, scraper):
+                sock.close()
+                continue
+            sock.setblocking(False)
+            now = time.monotonic()
+            context = self.context
+            timeout = self.config["handshake_timeout"] if context is not None else self.config["request_timeout"]
+            conn = Connection(sock, source, scraper, context, now + timeout)
+            self.conns[conn.fd] = conn
+            self.per_source[source] += 1
+            self.scraper_conns += scraper
+            self._watch(conn, selectors.EVENT_READ)
+        self._publish()
 
-    def _send(self, conn, code, body, content_type, head=False, keep_alive=False, extra=()):
-        self.collector.count_request(code)
-        headers = ["HTTP/1.1 %d %s" % (code, REASONS.get(code, "")), "Content-Type: " + content_type,
-                   "Content-Length: %d" % len(body), "Cache-Control: no-store", "X-Content-Type-Options: nosniff",
-                   "Connection: " + ("keep-alive" if keep_alive else "close")]
-        headers.extend(extra)
-        data = ("\r\n".join(headers) + "\r\n\r\n").encode("ascii")
-        conn.sendall(data if head else data + body)
+    def _admit(self, source, scraper):
+        """True when a new connection from ``source`` may stay (evicting an idle one if need be)."""
+        if not scraper:
+            if self.per_source[source] >= self.config["max_connections_per_source"]:
+                self.collector.count_connection("refused", "per_source_limit")
+                return False
+            others = len(self.conns) - self.scraper_conns
+            if others < self.max_connections - self.reserved and len(self.conns) < self.max_connections:
+                return True
+        elif len(self.conns) < self.max_connections:
+            return True
+        if self._evict():
+            return True
+        self.collector.count_connection("refused", "connection_limit")
+        return False
 
-    def _one_request(self, conn, reader):
-        """Serve one request; return True to keep the connection open."""
-        line = reader.readline(MAX_LINE + 1)
-        if not line:
-            return False
-        if len(line) > MAX_LINE:
-            self._send(conn, 414, b"request line too long\n", "text/plain; charset=utf-8")
-            return False
+    def _evict(self):
+        """Close the oldest connection that is not a scraper's and has no request being answered; True if one was."""
+        for conn in self.conns.values():
+            if not conn.scraper and conn.state in EVICTABLE:
+                self.collector.count_connection("evicted", "connection_limit")
+                self._close(conn)
+                return True
+        return False
+
+    def _sweep(self, now):
+        """Close the connections whose deadline passed; log refusals and evictions at most once a minute."""
+        for conn in [conn for conn in self.conns.values() if conn.deadline <= now and conn.state != BUSY]:
+            if conn.state in (NEW, HANDSHAKE):
+                self.collector.count_handshake_failure("timeout")
+                phase = "handshake"
+            elif conn.state == WRITE:
+                phase = "write"
+            else:
+                phase = "idle" if conn.state == WAIT and conn.served else "request"
+            self.collector.count_connection("timeout", phase)
+            self._close(conn)
+        self._publish()
+        if now >= self.next_report:
+            self.next_report = now + 60
+            with self.collector.stats_lock:
+                counts = (sum(self.collector.connections_refused.values()),
+                          sum(self.collector.connections_evicted.values()))
+            if counts != self.reported:
+                figures = (counts[0] - self.reported[0], counts[1] - self.reported[1], len(self.conns),
+                           self.max_connections)
+                log(4, "connections refused %d and evicted %d in the last minute (open %d of %d; "
+                       "gough_agent_connections_* metrics)" % figures)
+                self.reported = counts
+
+    # --- one connection ------------------------------------------------------------------------------------
+    def _ready(self, conn):
+        if conn.state == NEW:
+            self._start_tls(conn)
+        elif conn.state == HANDSHAKE:
+            self._handshake(conn)
+        elif conn.state == WRITE:
+            self._write(conn)
+        elif conn.state != BUSY:
+            self._read(conn)
+
+    def _start_tls(self, conn):
+        """The ClientHello is arriving: wrap the socket (only now, so a silent connection costs no TLS state)."""
+        self._watch(conn, 0)
+        context, conn.context = conn.context, None
+        if not conn.scraper and len(self.handshaking) >= self.config["max_handshakes"]:
+            # A handshake in progress holds about 40 KiB of TLS state: their number is bounded, the oldest
+            # stranger's gives way (a real client finishes in milliseconds, a slow one is the attack).
+            oldest = next((other for other in self.handshaking.values() if not other.scraper), None)
+            if oldest is not None:
+                self.collector.count_connection("evicted", "handshake_limit")
+                self._close(oldest)
+        try:
+            conn.sock = context.wrap_socket(conn.sock, server_side=True, do_handshake_on_connect=False)
+        except (ssl.SSLError, OSError) as exc:
+            self.collector.count_handshake_failure(handshake_failure_reason(exc))
+            self._close(conn)
+            return
+        conn.state = HANDSHAKE
+        self.handshaking[conn.fd] = conn
+        self._handshake(conn)
+
+    def _handshake(self, conn):
+        try:
+            conn.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self._watch(conn, selectors.EVENT_READ)
+            return
+        except ssl.SSLWantWriteError:
+            self._watch(conn, selectors.EVENT_WRITE)
+            return
+        except (ssl.SSLError, OSError) as exc:
+            self.collector.count_handshake_failure(handshake_failure_reason(exc))
+            self._close(conn)
+            return
+        del self.handshaking[conn.fd]
+        conn.state = WAIT
+        conn.deadline = time.monotonic() + self.config["request_timeout"]
+        self._watch(conn, selectors.EVENT_READ)
+        self._read(conn)  # the request may have come with the handshake's last flight
+
+    def _read(self, conn):
+        received = eof = False
+        while len(conn.inbuf) <= MAX_HEAD:
+            try:
+                data = conn.sock.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
+                break
+            except OSError:  # ssl.SSLError included: a broken connection has nothing left to answer
+                self._close(conn)
+                return
+            if not data:
+                eof = True
+                break
+            received = True
+            conn.inbuf += data
+        if received and conn.state == WAIT:
+            # The whole head must arrive within request_timeout of its first byte, however slowly it trickles.
+            conn.state = HEAD
+            conn.deadline = time.monotonic() + self.config["request_timeout"]
+        if received or eof:
+            self._advance(conn, eof)
+
+    def _advance(self, conn, eof=False):
+        """Answer what the buffer holds, if it is enough."""
+        if conn.state == BODY:
+            if len(conn.inbuf) >= conn.drain or eof:
+                self._respond(conn, 400, b"request bodies are not accepted\n")
+            return
+        if not conn.inbuf:
+            if eof:
+                self._close(conn)
+            return
+        if conn.state == WAIT:
+            conn.state = HEAD
+            conn.deadline = time.monotonic() + self.config["request_timeout"]
+        self._parse(conn, eof)
+
+    def _parse(self, conn, eof):  # pylint: disable=too-many-return-statements,too-many-branches
+        """Parse the buffered request head and answer it, or return to wait for more of it."""
+        buf = conn.inbuf
+        end = buf.find(b"\n", 0, MAX_LINE)
+        if end < 0:
+            if len(buf) >= MAX_LINE:
+                self._respond(conn, 414, b"request line too long\n")
+                return
+            if not eof:
+                return
+            line, pos = bytes(buf), len(buf)
+        else:
+            line, pos = bytes(buf[:end + 1]), end + 1
         parts = line.decode("latin-1").rstrip("\r\n").split()
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            self._send(conn, 400, b"bad request line\n", "text/plain; charset=utf-8")
-            return False
+            self._respond(conn, 400, b"bad request line\n")
+            return
         method, target, version = parts
         headers = {}
         for _count in range(MAX_HEADERS + 1):
-            header = reader.readline(MAX_LINE + 1)
-            if len(header) > MAX_LINE or not header:
-                self._send(conn, 431, b"header too long\n", "text/plain; charset=utf-8")
-                return False
+            end = buf.find(b"\n", pos, pos + MAX_LINE)
+            if end < 0:
+                if len(buf) - pos >= MAX_LINE or eof:
+                    self._respond(conn, 431, b"header too long\n")
+                return
+            header, pos = bytes(buf[pos:end + 1]), end + 1
             if header in (b"\r\n", b"\n"):
                 break
             name, sep, value = header.decode("latin-1").partition(":")
             if not sep:
-                self._send(conn, 400, b"bad header\n", "text/plain; charset=utf-8")
-                return False
+                self._respond(conn, 400, b"bad header\n")
+                return
             headers[name.strip().lower()] = value.strip()
         else:
-            self._send(conn, 431, b"too many headers\n", "text/plain; charset=utf-8")
-            return False
+            self._respond(conn, 431, b"too many headers\n")
+            return
+        del buf[:pos]  # what follows is a body or the next (pipelined) request
         connection = headers.get("connection", "").lower()
         keep_alive = (version == "HTTP/1.1" and connection != "close") or connection == "keep-alive"
         length = headers.get("content-length", "0")
         if headers.get("transfer-encoding") or length not in ("", "0"):
             # No endpoint takes a body. A small declared body is read and dropped first, so closing the connection
             # does not reset it before the client reads the answer; anything else is refused unread.
-            if length.isdigit() and int(length) <= 65536:
-                reader.read(int(length))
-            self._send(conn, 400, b"request bodies are not accepted\n", "text/plain; charset=utf-8")
-            return False
+            if length.isdigit() and int(length) <= MAX_BODY_DRAINED:
+                conn.state, conn.drain = BODY, int(length)
+                self._advance(conn, eof)
+            else:
+                self._respond(conn, 400, b"request bodies are not accepted\n")
+            return
         path = target.split("?", 1)[0]
         if path not in ("/metrics", "/healthz"):
-            self._send(conn, 404, b"not found: the agent serves /metrics and /healthz only\n",
-                       "text/plain; charset=utf-8", head=method == "HEAD", keep_alive=keep_alive)
-            return keep_alive
-        if method not in ("GET", "HEAD"):
-            self._send(conn, 405, b"method not allowed\n", "text/plain; charset=utf-8", keep_alive=keep_alive,
-                       extra=("Allow: GET, HEAD",))
-            return keep_alive
-        head = method == "HEAD"
-        if path == "/metrics":
-            body = render(self.collector.collect()).encode("utf-8")
-            self._send(conn, 200, body, "text/plain; version=0.0.4; charset=utf-8", head, keep_alive)
+            self._respond(conn, 404, b"not found: the agent serves /metrics and /healthz only\n",
+                          head=method == "HEAD", keep_alive=keep_alive)
+        elif method not in ("GET", "HEAD"):
+            self._respond(conn, 405, b"method not allowed\n", keep_alive=keep_alive, extra=("Allow: GET, HEAD",))
+        elif self.jobs.qsize() >= MAX_QUEUED:
+            self._respond(conn, 503, b"busy\n")
         else:
-            ok, checks = self.collector.health()
-            body = (json.dumps({"ok": ok, "checks": checks}, sort_keys=True) + "\n").encode("utf-8")
-            self._send(conn, 200 if ok else 503, body, "application/json", head, keep_alive)
-        return keep_alive
+            conn.state = BUSY
+            self._watch(conn, 0)
+            self.jobs.put((conn, method == "HEAD", path, keep_alive))
+
+    def _message(self, code, body, content_type, head=False, keep_alive=False, extra=()):
+        self.collector.count_request(code)
+        headers = ["HTTP/1.1 %d %s" % (code, REASONS.get(code, "")), "Content-Type: " + content_type,
+                   "Content-Length: %d" % len(body), "Cache-Control: no-store", "X-Content-Type-Options: nosniff",
+                   "Connection: " + ("keep-alive" if keep_alive else "close")]
+        headers.extend(extra)
+        data = ("\r\n".join(headers) + "\r\n\r\n").encode("ascii")
+        return bytearray(data if head else data + body)
+
+    def _respond(self, conn, code, body, content_type="text/plain; charset=utf-8", head=False, keep_alive=False,
+                 extra=()):
+        self._send(conn, self._message(code, body, content_type, head, keep_alive, extra), keep_alive)
+
+    def _send(self, conn, message, keep_alive):
+        conn.outbuf = message
+        conn.close_after = not keep_alive
+        conn.state = WRITE
+        conn.deadline = time.monotonic() + self.config["idle_timeout"]
+        self._write(conn)
+
+    def _write(self, conn):
+        while conn.outbuf:
+            try:
+                # On WantWrite nothing is dropped from outbuf: TLS needs the same bytes offered again.
+                sent = conn.sock.send(conn.outbuf[:16384])
+            except (ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
+                self._watch(conn, selectors.EVENT_WRITE)
+                return
+            except ssl.SSLWantReadError:
+                self._watch(conn, selectors.EVENT_READ)
+                return
+            except OSError:
+                self._close(conn)
+                return
+            del conn.outbuf[:sent]
+        if conn.close_after:
+            self._close(conn)
+            return
+        conn.served += 1
+        conn.state = WAIT
+        conn.deadline = time.monotonic() + self.config["idle_timeout"]
+        self._watch(conn, selectors.EVENT_READ)
+        if conn.inbuf:
+            self.pipelined.append(conn)
+
+    # --- the workers ---------------------------------------------------------------------------------------
+    def _work(self):
+        """Render the answers the loop hands over, and give them back to it."""
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            conn, head, path, keep_alive = job
+            try:
+                if path == "/metrics":
+                    body = render(self.collector.collect()).encode("utf-8")
+                    message = self._message(200, body, "text/plain; version=0.0.4; charset=utf-8", head, keep_alive)
+                else:
+                    ok, checks = self.collector.health()
+                    body = (json.dumps({"ok": ok, "checks": checks}, sort_keys=True) + "\n").encode("utf-8")
+                    message = self._message(200 if ok else 503, body, "application/json", head, keep_alive)
+            except Exception as exc:  # pylint: disable=broad-except
+                log(3, "answering %s failed: %s" % (path, exc))
+                message, keep_alive = self._message(500, b"internal error\n", "text/plain; charset=utf-8"), False
+            self.done.append((conn, message, keep_alive))
+            try:
+                self.wake_w.send(b"\0")
+            except OSError:  # the pair is full: the loop is waking up anyway
+                pass
+
+    def _wake(self):
+        try:
+            while self.wake_r.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        while self.done:
+            conn, message, keep_alive = self.done.popleft()
+            if conn.sock is not None:
+                self._send(conn, message, keep_alive)
 
 
 # --- main ------------------------------------------------------------------------------------------------------

@@ -37,6 +37,12 @@ def tls_fields(pki):
      "callback_url"),
     ({"callback_url": "https://awx.example/api/v2/job_templates/1/callback/"}, "callback_host_config_key"),
     ({"filesystem_max_used_percent": 0}, "filesystem_max_used_percent"),
+    ({"scrapers": ["192.0.2.300"]}, "scrapers"),
+    ({"scrapers": "192.0.2.10"}, "scrapers"),
+    ({"scrapers": [10]}, "scrapers"),
+    ({"max_connections_per_source": 0}, "max_connections_per_source"),
+    ({"handshake_timeout": 0}, "handshake_timeout"),
+    ({"idle_timeout": True}, "idle_timeout"),
 ])
 def test_bad_configuration_exits_78_naming_the_field(tmp_path, tls_fields, change, field):
     config = dict(tls_fields, listen_address="127.0.0.1", port=0, state_dir=str(tmp_path / "state"))

@@ -12,9 +12,10 @@ REFUSED = (ssl.SSLError, ConnectionResetError, BrokenPipeError, http.client.Remo
 
 
 def handshake_failures(agent, pki):
-    """The agent's own count of failed handshakes (read with the good client certificate)."""
+    """The agent's own count of failed handshakes by reason (read with the good client certificate)."""
     body = agent.request("/metrics", context=pki.client_context(pki.client))[2].decode()
-    return int(re.search(r"^gough_agent_tls_handshake_failures_total (\d+)$", body, re.M).group(1))
+    return {reason: int(count) for reason, count in
+            re.findall(r'^gough_agent_tls_handshake_failures_total\{reason="(\w+)"\} (\d+)$', body, re.M)}
 
 
 @pytest.mark.parametrize("client", ["none", "other_ca", "expired", "server_cert_as_client"])
@@ -27,7 +28,11 @@ def test_client_without_a_valid_gough_certificate_is_refused(agent_factory, pki,
         with pytest.raises(REFUSED):
             agent.request(path, context=pki.client_context(cert))
     # server_cert_as_client: a certificate for serverAuth only is not a client certificate (extended key usage).
-    assert handshake_failures(agent, pki) == before + 2
+    reason = "no_certificate" if client == "none" else "bad_certificate"
+    after = handshake_failures(agent, pki)
+    assert after[reason] == before[reason] + 2
+    assert {key: value for key, value in after.items() if key != reason} == \
+        {key: value for key, value in before.items() if key != reason}
 
 
 @pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")

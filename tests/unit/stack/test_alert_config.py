@@ -50,7 +50,7 @@ def test_rendered_rules_prometheus_and_alertmanager_configuration_pass_promtool_
     results = alerts_check.check(rendered[profile])
     for what, code, output in results:
         assert code == 0, "%s: %s" % (what, output)
-    assert "SUCCESS: 18 rules found" in results[0][2]
+    assert "SUCCESS: 19 rules found" in results[0][2]
     # gough-awx only where AWX is configured; without receivers the three severity receivers send nothing.
     assert ("3 receivers" if profile == "production-defaults" else "4 receivers") in results[2][2]
 
@@ -78,7 +78,7 @@ def test_every_rule_has_a_severity_and_what_a_person_needs(rendered):
     """severity critical, warning or info; summary, description and runbook; production durations by default and
     the lab's short ones (GoughAgentDown 2m / 30s)."""
     production, lab = _rules(rendered["production"]), _rules(rendered["lab"])
-    assert len(production) == 18 and set(production) == set(lab)
+    assert len(production) == 19 and set(production) == set(lab)
     for name, rule in production.items():
         assert rule["labels"]["severity"] in ("critical", "warning", "info"), name
         assert {"summary", "description", "runbook", "runbook_url"} <= set(rule["annotations"]), name
@@ -149,6 +149,15 @@ def test_rules_fire_on_the_series_they_watch(rendered, tmp_path):
               "values": "432000x90"},
              {"series": 'gough_backup_last_success_timestamp_seconds{job="gough-stack-files", instance="stack:9101", '
                         'file="backup.prom"}', "values": "0x2500"},
+             # node-08 refuses 3 connections a minute and evicts 1 (alert); node-09 refuses 1 every 2 minutes (none).
+             {"series": 'gough_agent_connections_refused_total{job="gough-agent", instance="node-08", '
+                        'reason="per_source_limit"}', "values": "0+3x30"},
+             {"series": 'gough_agent_connections_evicted_total{job="gough-agent", instance="node-08", '
+                        'reason="connection_limit"}', "values": "0+1x30"},
+             {"series": 'gough_agent_connections_refused_total{job="gough-agent", instance="node-09", '
+                        'reason="per_source_limit"}', "values": "0+0.5x30"},
+             {"series": 'gough_agent_connections_evicted_total{job="gough-agent", instance="node-09", '
+                        'reason="connection_limit"}', "values": "0x30"},
          ],
          "alert_rule_test": [
              {"eval_time": "3m", "alertname": "GoughAgentDown", "exp_alerts": [
@@ -191,6 +200,13 @@ def test_rules_fire_on_the_series_they_watch(rendered, tmp_path):
                                           summary="the stack's nginx certificate expires in 5 days",
                                           description="/opt/gough/tls/nginx.crt on the stack host expires in less "
                                                       "than 21 days.")}]},
+             {"eval_time": "20m", "alertname": "GoughAgentRefusingConnections", "exp_alerts": [
+                 {"exp_labels": {"job": "gough-agent", "instance": "node-08", "severity": "warning"},
+                  "exp_annotations": dict(_annotations(rules["GoughAgentRefusingConnections"], instance="node-08"),
+                                          description=rules["GoughAgentRefusingConnections"]["annotations"]
+                                          ["description"].replace("{{ $labels.instance }}", "node-08")
+                                          .replace("{{ $value | humanize }}", "40"))}]},
+             {"eval_time": "4m", "alertname": "GoughAgentRefusingConnections", "exp_alerts": []},
              {"eval_time": "30h", "alertname": "GoughBackupStale", "exp_alerts": []},
              {"eval_time": "40h", "alertname": "GoughBackupStale", "exp_alerts": [
                  {"exp_labels": {"job": "gough-stack-files", "instance": "stack:9101", "file": "backup.prom",
