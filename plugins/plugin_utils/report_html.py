@@ -51,8 +51,9 @@ def _style(colors=None):
 
 def _chart(kind, colors=None, **options):
     # js=[]: pygal's default SVG loads its tooltip script from a CDN; the report fetches nothing.
-    return kind(style=_style(colors), js=[], disable_xml_declaration=True, width=640, height=340, legend_at_bottom=True,
-                truncate_legend=40, truncate_label=28, **options)
+    settings = dict(width=640, height=340, legend_at_bottom=True, truncate_legend=40, truncate_label=28)
+    settings.update(options)
+    return kind(style=_style(colors), js=[], disable_xml_declaration=True, **settings)
 
 
 def _svg(chart):
@@ -182,7 +183,7 @@ def _json_for_script(value):
 
 def render_report(sources, now, title="Gough fleet report", certificate_days=21, quarantine_tag="gough-quarantine",
                   secrets=()):
-    """(html, summary) of the report. ``sources`` holds the registered results: ``maas`` (maas_machine_info),
+    """(html, summary, number of host rows) of the report. ``sources`` holds the registered results: ``maas`` (maas_machine_info),
     ``fleet`` (fleet_host_info with policies), ``agents``, ``agents_up_range``, ``agents_scraped_range`` and
     ``certificates`` (uri on Prometheus's query API), ``deploys`` (maas_deploy's records) and ``backups``
     (backup directory names). Errors in them are shown with ``secrets`` blanked, never raised."""
@@ -231,7 +232,7 @@ def render_report(sources, now, title="Gough fleet report", certificate_days=21,
         headers="".join('<th data-col="%d" tabindex="0">%s</th>' % (i, escape(name.replace("_", " ")))
                         for i, name in enumerate(data.COLUMNS)),
         rows=_json_for_script(table), page_size=PAGE_SIZE, count=len(rows))
-    return page, summary
+    return page, summary, len(rows)
 
 
 _CSS = """
