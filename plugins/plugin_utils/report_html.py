@@ -30,7 +30,9 @@ except ImportError:  # the import sanity test's venv has no pygal; render_report
 
 PAGE_SIZE = 50
 MAX_GROUPS = 30
-_COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+# pygal's comments name its home page, and each SVG carries a script that only configures pygal's tooltips (not
+# loaded here): the page keeps neither.
+_SVG_NOISE_RE = re.compile(r"<!--.*?-->|<script\b[^>]*>.*?</script>", re.S)
 STATUS_COLOURS = {"Deployed": "#2e7d32", "Ready": "#1565c0", "Allocated": "#6a1b9a", "Deploying": "#00838f",
                   "Commissioning": "#ef6c00", "New": "#78909c", "Failed deployment": "#c62828",
                   "Failed commissioning": "#ad1457", "Broken": "#4e342e"}
@@ -57,7 +59,7 @@ def _chart(kind, colors=None, **options):
 
 
 def _svg(chart):
-    return _COMMENT_RE.sub("", chart.render(is_unicode=True))
+    return _SVG_NOISE_RE.sub("", chart.render(is_unicode=True))
 
 
 def status_chart(machines):
@@ -311,6 +313,11 @@ _SCRIPT = """
     th.addEventListener('click', sort);
     th.addEventListener('keydown', function (event) { if (event.key === 'Enter') { sort(); } });
   });
+  // A link can carry the view: report/#filter=status:ready&sort=agent&desc
+  var wanted = new URLSearchParams(location.hash.slice(1));
+  filter.value = wanted.get('filter') || '';
+  if (table.columns.indexOf(wanted.get('sort')) >= 0) { sortCol = table.columns.indexOf(wanted.get('sort')); }
+  if (wanted.has('desc')) { sortDir = -1; }
   filter.addEventListener('input', apply);
   document.getElementById('prev').addEventListener('click', function () { page -= 1; draw(); });
   document.getElementById('next').addEventListener('click', function () { page += 1; draw(); });
