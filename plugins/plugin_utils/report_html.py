@@ -107,7 +107,7 @@ def policy_chart(rates):
 def agents_chart(up_points, scraped_points):
     """Lines: agents up and agents scraped over the range query's window (UTC hours on the axis)."""
     chart = _chart(pygal.Line, show_dots=False, fill=False, show_minor_x_labels=False, x_label_rotation=0,
-                   y_title="agents", min_scale=2)
+                   y_title="agents", min_scale=2, include_x_axis=True)
     chart.x_labels = [time.strftime("%H:%M", time.gmtime(stamp)) for stamp, _value in up_points]
     chart.x_labels_major_every = max(1, len(up_points) // 8)
     chart.add("agents up", [value for _stamp, value in up_points])

@@ -7,15 +7,14 @@
 fetches nothing, that an unavailable source is a section that says so; and the same page in headless Chromium
 (Debian's chromium, installed by tools/ensure_debian_packages.sh), whose script pages, sorts and filters."""
 
-import html.parser
 import json
 import os
 import re
-import shutil
-import subprocess
 import time
 
 import pytest
+
+from gough_lab.report_page import Page, chromium
 
 from ansible_collections.gough.gough.plugins.plugin_utils import report_html
 
@@ -64,64 +63,6 @@ def sources(count=3, fleet=None, prometheus_error=None):
                          {"hostname": "node-002", "action": "deploy", "seconds": 290.0, "failed": False,
                           "time": NOW - 600}],
                 backups=["gough-%s" % time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(NOW - 3600))])
-
-
-class Page(html.parser.HTMLParser):
-    """Tile values, figures, table rows and notices of a rendered (or Chromium-dumped) page."""
-
-    def __init__(self, text):
-        super().__init__()
-        self.tiles, self.figures, self.rows, self.notices, self.info = {}, {}, [], [], ""
-        self._stack, self._tile, self._figure, self._row, self._cell, self._capture = [], None, None, None, None, None
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        classes = (attrs.get("class") or "").split()
-        if "tile" in classes:
-            self._tile = attrs["id"][len("tile-"):]
-        if tag == "div" and "value" in classes and self._tile:
-            self._capture = ("tile", self._tile)
-        if tag == "figure":
-            self._figure = attrs["id"][len("chart-"):]
-            self.figures[self._figure] = {"svg": False, "text": ""}
-        if tag == "svg" and self._figure:
-            self.figures[self._figure]["svg"] = True
-        if tag == "p" and self._figure:
-            self._capture = ("figure", self._figure)
-        if tag == "tr" and self._stack and "tbody" in self._stack:
-            self._row = []
-        if tag == "td" and self._row is not None:
-            self._capture = ("cell", None)
-        if tag == "li" and "unavailable" in classes:
-            self._capture = ("notice", attrs.get("data-section"))
-        if attrs.get("id") == "page-info":
-            self._capture = ("info", None)
-        self._stack.append(tag)
-
-    def handle_endtag(self, tag):
-        while self._stack and self._stack.pop() != tag:
-            pass
-        if tag == "figure":
-            self._figure = None
-        if tag == "tr" and self._row is not None:
-            self.rows.append(self._row)
-            self._row = None
-        if tag in ("div", "p", "td", "li", "span"):
-            self._capture = None
-
-    def handle_data(self, text):
-        kind, key = self._capture or (None, None)
-        if kind == "tile":
-            self.tiles[key] = self.tiles.get(key, "") + text.strip()
-        elif kind == "figure":
-            self.figures[key]["text"] += text
-        elif kind == "cell":
-            self._row.append(text)
-        elif kind == "notice":
-            self.notices.append((key, text))
-        elif kind == "info":
-            self.info += text
 
 
 def test_the_page_shows_every_tile_and_chart_and_embeds_every_host():
@@ -180,17 +121,6 @@ def test_without_pygal_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setattr(report_html, "HAS_PYGAL", False)
     with pytest.raises(report_html.ReportError, match="pip install pygal"):
         report_html.render_report(sources(), NOW)
-
-
-def chromium(*args):
-    """Debian's chromium, headless; output of ``args`` (a --dump-dom or --screenshot run)."""
-    binary = shutil.which("chromium")
-    assert binary, "Debian's chromium is missing: make setup installs it (tools/ensure_debian_packages.sh)"
-    process = subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                              "--no-first-run", "--virtual-time-budget=5000"] + list(args),
-                             capture_output=True, text=True, timeout=120, check=False)
-    assert process.returncode == 0, process.stderr[-2000:]
-    return process.stdout
 
 
 def test_in_chromium_the_table_shows_the_first_page_sorted_and_a_link_filters_it(tmp_path):
