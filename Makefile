@@ -140,6 +140,11 @@ bench-agent: lab-images  ## gough-agent vs prometheus-node-exporter on one lab n
 	$(BIN)/python bench/agent/run.py
 
 bench: bench-inventory bench-deploy bench-agent bench-compliance  ## Every benchmark; each prints its ratios
+bench: bench-report
+
+.PHONY: bench-report
+bench-report: setup  ## The fleet report (playbooks/report.yml) on 10,000 emulated hosts: render time and file size (bench/report/run.py)
+	$(BIN)/python bench/report/run.py $(BENCH_ARGS)
 
 # The lab's files (stack state, CA, secrets, SSH key, inventory); GOUGH_LAB_DIR moves them.
 LAB_DIR ?= $(or $(GOUGH_LAB_DIR),$(HOME)/.local/share/gough-lab)
@@ -149,7 +154,9 @@ demo: lab-images tree  ## Gough's main job on the lab: stack up, 3 nodes deploye
 	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/alert_drill.yml -e alert_drill_sink_file=$(LAB_DIR)/stack/sink/notifications.jsonl
 	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/backup.yml -e stack_profile=lab -e stack_base_dir=$(LAB_DIR)/stack
 	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/status.yml -e stack_profile=lab -e stack_base_dir=$(LAB_DIR)/stack
+	$(BIN)/ansible-playbook -i $(LAB_DIR)/inventory playbooks/report.yml -e stack_profile=lab -e stack_base_dir=$(LAB_DIR)/stack
 	@echo
 	@echo "The lab stays up (files in $(LAB_DIR)). Run 'make demo' again: site.yml changes nothing (each run adds a backup)."
 	@echo "Log in to a node: ssh -i $(LAB_DIR)/ssh/id_ed25519 ops@<IP from the table>"
 	@echo "Tear it down:     make lab-down"
+	@echo "Fleet report:     $(LAB_DIR)/stack/report/index.html, also at https://127.0.0.1:9443/report/ (the lab's nginx; Gough's CA: $(LAB_DIR)/stack/tls/ca/ca.crt)"
