@@ -50,18 +50,18 @@ class Page(html.parser.HTMLParser):
         if tag in ("div", "p", "td", "li", "span"):
             self._capture = None
 
-    def handle_data(self, text):
+    def handle_data(self, data):
         kind, key = self._capture or (None, None)
         if kind == "tile":
-            self.tiles[key] = self.tiles.get(key, "") + text.strip()
+            self.tiles[key] = self.tiles.get(key, "") + data.strip()
         elif kind == "figure":
-            self.figures[key]["text"] += text
+            self.figures[key]["text"] += data
         elif kind == "cell":
-            self._row.append(text)
+            self._row.append(data)
         elif kind == "notice":
-            self.notices.append((key, text))
+            self.notices.append((key, data))
         elif kind == "info":
-            self.info += text
+            self.info += data
 
 
 def chromium(*args, timeout=120):

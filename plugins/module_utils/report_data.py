@@ -65,14 +65,14 @@ def prometheus_result(result, secrets=(), name="Prometheus"):
 
 def short_name(name):
     """The host part of a hostname or FQDN, lower case (MAAS's hostname, Fleet's reported hostname)."""
-    return str(name or "").split(".")[0].lower()
+    return str(name or "").split(".", maxsplit=1)[0].lower()
 
 
 def agent_states(samples):
     """{instance: "up"|"down"} from the samples of ``up{job="gough-agent"}``."""
     states = {}
     for sample in samples:
-        instance = short_name((sample.get("metric") or {}).get("instance", "").split(":")[0])
+        instance = short_name((sample.get("metric") or {}).get("instance", "").split(":", maxsplit=1)[0])
         value = (sample.get("value") or [0, "0"])[1]
         states[instance] = "up" if float(value) >= 1 else "down"
     return states

@@ -32,8 +32,10 @@ requirements:
 attributes:
   check_mode:
     support: full
+    description: Reads and renders as a normal run does, and writes no file.
   diff_mode:
     support: none
+    description: A report is a new snapshot each time; there is no diff to show.
 options:
   dest:
     description: Path of the HTML file on the controller. Its directory must exist.
@@ -197,7 +199,7 @@ summary:
       description: The error of each unavailable source (V(maas), V(fleet), V(agents), V(certificates)).
       returned: success
       type: dict
-      sample: {fleet: "Request failed: <urlopen error [Errno 111] Connection refused>"}
+      sample: {fleet: "Request failed: [Errno 111] Connection refused"}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -8,7 +8,6 @@ fetches nothing, that an unavailable source is a section that says so; and the s
 (Debian's chromium, installed by tools/ensure_debian_packages.sh), whose script pages, sorts and filters."""
 
 import json
-import os
 import re
 import time
 
@@ -28,8 +27,8 @@ def vector(samples):
 
 def matrix(value):
     points = [[NOW - 86400 + i * 300, str(value)] for i in range(289)]
-    return {"status": 200, "json": {"status": "success", "data": {"resultType": "matrix",
-                                                                   "result": [{"metric": {}, "values": points}]}}}
+    series = [{"metric": {}, "values": points}]
+    return {"status": 200, "json": {"status": "success", "data": {"resultType": "matrix", "result": series}}}
 
 
 def machine(index, status="Deployed", tags=()):
