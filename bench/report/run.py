@@ -122,6 +122,8 @@ def main():
     parser.add_argument("--fleet-hosts", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--keep", help="copy the rendered report to this path")
+    parser.add_argument("--verbose", action="store_true", help="print report.yml's output (with ANSIBLE_CALLBACKS_ENABLED="
+                                                               "ansible.posix.profile_tasks: where the time goes)")
     args = parser.parse_args()
     logging.disable(logging.INFO)  # the fake osquery hosts log each enrollment
     # pylint: disable=import-outside-toplevel
@@ -164,6 +166,8 @@ def main():
             wall = time.monotonic() - started
             if process.returncode != 0:
                 raise SystemExit("report.yml failed:\n%s\n%s" % (process.stdout[-4000:], process.stderr[-2000:]))
+            if args.verbose:
+                print(process.stdout)
             path = os.path.join(stack, "report", "index.html")
             size = os.path.getsize(path)
             with open(result_file, encoding="utf-8") as handle:
