@@ -32,6 +32,7 @@ class Page(html.parser.HTMLParser):
         if tag == "tr" and self._stack and "tbody" in self._stack:
             self._row = []
         if tag == "td" and self._row is not None:
+            self._row.append("")  # an empty cell has no data event
             self._capture = ("cell", None)
         if tag == "li" and "unavailable" in classes:
             self._capture = ("notice", attrs.get("data-section"))
@@ -57,7 +58,7 @@ class Page(html.parser.HTMLParser):
         elif kind == "figure":
             self.figures[key]["text"] += data
         elif kind == "cell":
-            self._row.append(data)
+            self._row[-1] += data
         elif kind == "notice":
             self.notices.append((key, data))
         elif kind == "info":

@@ -32,6 +32,12 @@ def test_report_shows_the_labs_hosts_and_tiles_in_chromium_and_nginx_serves_it(l
                                                  "mac_addresses": "52:54:00:9a:ff:01", "power_type": "manual",
                                                  "commission": "false"})
         try:
+            # Before the first report, nginx serves the stack role's placeholder, with the same policy.
+            context = ssl.create_default_context(cafile=connection["gough_ca_cert"])
+            with urllib.request.urlopen(connection["gough_prometheus_url"] + "/report/", context=context,
+                                        timeout=30) as response:
+                assert b"No fleet report yet" in response.read()
+                assert "default-src 'none'" in response.headers["Content-Security-Policy"]
             result_file = os.path.join(str(lab["dir"]), "report-result.json")
             rc, _run, output = playbook("report.yml", "-i", first_run["inventory"], *lab["extra"],
                                         "-e", "stack_profile=lab", "-e", "report_result_file=%s" % result_file,
@@ -43,7 +49,6 @@ def test_report_shows_the_labs_hosts_and_tiles_in_chromium_and_nginx_serves_it(l
             assert summary["unavailable"] == {}, summary["unavailable"]
 
             # nginx serves the file report.yml wrote, TLS verified with Gough's CA, with a policy that loads nothing.
-            context = ssl.create_default_context(cafile=connection["gough_ca_cert"])
             with urllib.request.urlopen(connection["gough_prometheus_url"] + "/report/", context=context,
                                         timeout=30) as response:
                 served = response.read()
