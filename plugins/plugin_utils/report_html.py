@@ -58,6 +58,12 @@ def _chart(kind, colors=None, **options):
     return kind(style=_style(colors), js=[], disable_xml_declaration=True, **settings)
 
 
+def _count_labels(maximum):
+    """Whole numbers for a count axis (pygal would mark 0.1 steps up to 1), about eight of them."""
+    step = max(1, -(-int(maximum) // 8))
+    return list(range(0, int(maximum) + step + 1, step))
+
+
 def _svg(chart):
     return _SVG_NOISE_RE.sub("", chart.render(is_unicode=True))
 
@@ -75,7 +81,8 @@ def status_chart(machines):
     statuses = sorted(set(s for counts in groups.values() for s in counts))
     # One colour per status, the same in bars and legend.
     colors = tuple(STATUS_COLOURS.get(status, PALETTE[i % len(PALETTE)]) for i, status in enumerate(statuses))
-    chart = _chart(pygal.StackedBar, colors=colors, x_label_rotation=20 if len(groups) > 4 else 0)
+    chart = _chart(pygal.StackedBar, colors=colors, x_label_rotation=20 if len(groups) > 4 else 0,
+                   y_labels=_count_labels(max(sum(counts.values()) for counts in groups.values())))
     chart.x_labels = list(groups)
     for status in statuses:
         chart.add(status, [groups[key].get(status) or None for key in groups])
@@ -84,9 +91,10 @@ def status_chart(machines):
 
 def deploy_chart(durations):
     """Bars: how many deploys took how long (minutes), from maas_deploy's per-machine seconds."""
-    chart = _chart(pygal.Bar, show_legend=False, print_values=True, x_title="deploy duration",
-                   y_title="deploys", x_label_rotation=20)
     buckets = data.duration_buckets(durations)
+    chart = _chart(pygal.Bar, show_legend=False, print_values=True, x_title="deploy duration",
+                   y_title="deploys", x_label_rotation=20,
+                   y_labels=_count_labels(max(count for _label, count in buckets)))
     chart.x_labels = [label for label, _count in buckets]
     chart.add("deploys", [count for _label, count in buckets])
     return _svg(chart)
@@ -95,7 +103,8 @@ def deploy_chart(durations):
 def policy_chart(rates):
     """Horizontal bars: the share of answering hosts that pass each policy (critical ones in red)."""
     chart = _chart(pygal.HorizontalBar, show_legend=False, range=(0, 100), print_values=True,
-                   value_formatter=lambda value: "%.0f %%" % value, height=max(220, 40 + 26 * len(rates)))
+                   y_labels=[0, 25, 50, 75, 100], value_formatter=lambda value: "%.0f %%" % value,
+                   height=max(220, 40 + 26 * len(rates)))
     chart.x_labels = ["%s%s" % (name, " (critical)" if critical else "") for name, _p, _a, critical in rates]
     chart.add("pass rate", [{"value": 100.0 * passing / answered if answered else 0,
                              "color": "#c62828" if critical else "#1565c0",
@@ -107,7 +116,8 @@ def policy_chart(rates):
 def agents_chart(up_points, scraped_points):
     """Lines: agents up and agents scraped over the range query's window (UTC hours on the axis)."""
     chart = _chart(pygal.Line, show_dots=False, fill=False, show_minor_x_labels=False, x_label_rotation=0,
-                   y_title="agents", min_scale=2, include_x_axis=True)
+                   y_title="agents", include_x_axis=True,
+                   y_labels=_count_labels(max([value for _stamp, value in up_points + scraped_points] or [1])))
     chart.x_labels = [time.strftime("%H:%M", time.gmtime(stamp)) for stamp, _value in up_points]
     chart.x_labels_major_every = max(1, len(up_points) // 8)
     chart.add("agents up", [value for _stamp, value in up_points])
@@ -185,10 +195,11 @@ def _json_for_script(value):
 
 def render_report(sources, now, title="Gough fleet report", certificate_days=21, quarantine_tag="gough-quarantine",
                   secrets=()):
-    """(html, summary, number of host rows) of the report. ``sources`` holds the registered results: ``maas`` (maas_machine_info),
-    ``fleet`` (fleet_host_info with policies), ``agents``, ``agents_up_range``, ``agents_scraped_range`` and
-    ``certificates`` (uri on Prometheus's query API), ``deploys`` (maas_deploy's records) and ``backups``
-    (backup directory names). Errors in them are shown with ``secrets`` blanked, never raised."""
+    """(html, summary, number of host rows) of the report. ``sources`` holds the registered results: ``maas``
+    (maas_machine_info), ``fleet`` (fleet_host_info with policies), ``agents``, ``agents_up_range``,
+    ``agents_scraped_range`` and ``certificates`` (uri on Prometheus's query API), ``deploys`` (maas_deploy's
+    records) and ``backups`` (backup directory names). Errors in them are shown with ``secrets`` blanked, never
+    raised."""
     if not HAS_PYGAL:
         raise ReportError("the fleet report draws its charts with pygal, which this controller's Python lacks: "
                           "pip install pygal (requirements.txt pins the tested version)")
