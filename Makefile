@@ -144,8 +144,13 @@ bench-agent: lab-images  ## gough-agent vs prometheus-node-exporter on one lab n
 
 bench: bench-inventory bench-deploy bench-agent bench-compliance  ## Every benchmark; each prints its ratios
 bench: bench-fleet  # (an added prerequisite of bench)
+bench: bench-report
+
+.PHONY: bench-report
+bench-report: setup  ## The fleet report (playbooks/report.yml) on 10,000 emulated hosts: render time and file size (bench/report/run.py)
+	$(BIN)/python bench/report/run.py $(BENCH_ARGS)
 
 # The lab's files (stack state, CA, secrets, SSH key, inventory); GOUGH_LAB_DIR moves them.
 LAB_DIR ?= $(or $(GOUGH_LAB_DIR),$(HOME)/.local/share/gough-lab)
-demo: lab-images tree  ## Gough's main job on the lab: stack up, 3 nodes deployed and checked, an alert drill, a backup; prints a table, the alert, the last backup, the earliest certificate expiry and both parts' times (GOUGH_DEMO_PROFILE=1: every task's time)
+demo: lab-images tree  ## Gough's main job on the lab: stack up, 3 nodes deployed and checked, an alert drill, a backup, the fleet report; prints a table, the alert, the last backup, the earliest certificate expiry, where the report is and both parts' times (GOUGH_DEMO_PROFILE=1: every task's time)
 	bash tools/demo.sh $(BIN) $(LAB_DIR)

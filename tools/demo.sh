@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: the lab's provisioning (stack, enlist, commission, deploy, agent, journal, Fleet, compliance gate),
-# then the showcases (alert drill, backup, day-2 status), each part timed; both times are printed at the end.
+# then the showcases (alert drill, backup, day-2 status, the fleet report), each part timed; both times are printed at the end.
 # GOUGH_DEMO_PROFILE=1 adds ansible's profile_tasks callback (each task's time, the slowest at the end of each play).
 # Usage: tools/demo.sh <venv bin dir> <lab dir>   (from the Makefile's demo target)
 set -euo pipefail
@@ -21,11 +21,13 @@ started=$SECONDS
 playbook -i "$lab_dir/inventory" playbooks/alert_drill.yml -e alert_drill_sink_file="$lab_dir/stack/sink/notifications.jsonl"
 playbook -i "$lab_dir/inventory" playbooks/backup.yml -e stack_profile=lab -e stack_base_dir="$lab_dir/stack"
 playbook -i "$lab_dir/inventory" playbooks/status.yml -e stack_profile=lab -e stack_base_dir="$lab_dir/stack"
+playbook -i "$lab_dir/inventory" playbooks/report.yml -e stack_profile=lab -e stack_base_dir="$lab_dir/stack"
 showcases=$((SECONDS - started))
 
 echo
 echo "make demo: provisioning (stack, enlist, commission, deploy, agent, journal, Fleet, compliance gate) took ${provisioning} s"
-echo "make demo: the showcases (alert drill, backup, status) took ${showcases} s"
+echo "make demo: the showcases (alert drill, backup, status, fleet report) took ${showcases} s"
 echo "The lab stays up (files in $lab_dir). Run 'make demo' again: site.yml changes nothing (each run adds a backup)."
 echo "Log in to a node: ssh -i $lab_dir/ssh/id_ed25519 ops@<IP from the table>"
 echo "Tear it down:     make lab-down"
+echo "Fleet report:     $lab_dir/stack/report/index.html, also at https://127.0.0.1:9443/report/ (the lab's nginx; Gough's CA: $lab_dir/stack/tls/ca/ca.crt)"

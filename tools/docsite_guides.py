@@ -152,6 +152,8 @@ class Renderer:
             return self.link(node)
         if kind == "html_inline":
             return escape(node.content)
+        if kind == "image":
+            return self.image(node)
         self.fail(node, f"inline Markdown {kind!r} has no RST rendering here")
         return ""
 
@@ -186,6 +188,17 @@ class Renderer:
             # The link names the file: in the site, the guide's own title reads better.
             return f"\\ :ref:`{label}`\\ "
         return f"\\ :ref:`{ref_text} <{label}>`\\ "
+
+    def image(self, node):
+        """A picture in the repository's Markdown (a screenshot) is named by its alt text and path in the site,
+        which carries the guides' text only; the file must exist."""
+        src = node.attrs.get("src", "")
+        if re.match(r"^[a-z][a-z0-9+.-]*:", src):
+            self.fail(node, f"image {src}: only pictures in the repository can be shown")
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(self.guide.path), src))
+        if not os.path.exists(os.path.join(self.root, target)):
+            self.fail(node, f"image {src}: {target} does not exist")
+        return f"{escape(plain_text(node).strip() or 'picture')} (\\ ``{target}``\\ )"
 
     # Blocks ---------------------------------------------------------------------------------------------------
     def blocks(self, node, indent=""):

@@ -4,6 +4,8 @@
 # what to install and fails.
 set -euo pipefail
 declare -A want=([shellcheck]=shellcheck [git]=git [age]=age)
+# chromium (headless): the fleet report's tests open the page in it (tests/unit/plugins/plugin_utils, tests/e2e).
+want[chromium]=chromium
 missing=()
 for cmd in "${!want[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")

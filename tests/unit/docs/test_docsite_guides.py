@@ -140,6 +140,17 @@ def test_link_to_a_file_that_does_not_exist_fails(tmp_path, capsys):
         capsys.readouterr().err
 
 
+def test_a_picture_is_named_by_its_alt_text_and_path_and_must_exist(tmp_path, capsys):
+    root = make_collection(tmp_path, {"docs/a.md": "# A\n\n![The report](shot.png)\n", "docs/shot.png": "png"},
+                           ["a"])
+    assert guides_tool.main([str(root)]) == 0
+    assert "The report (``docs/shot.png``)" in rst(root, "a")
+    parse(rst(root, "a"))
+    (root / "docs" / "shot.png").unlink()
+    assert guides_tool.main([str(root)]) == 1
+    assert "docs/a.md:3: image shot.png: docs/shot.png does not exist" in capsys.readouterr().err
+
+
 def test_pipe_inside_code_in_a_table_must_be_escaped(tmp_path, capsys):
     """GFM ends a table cell at a | even inside `code`, unless written \\|; GitHub then shows a stray backtick."""
     broken = "# A\n\n| a | b |\n|---|---|\n| x | `m|f d` |\n"

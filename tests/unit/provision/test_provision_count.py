@@ -138,3 +138,25 @@ def test_bad_input_fails_before_any_write(lab, tmp_path, variables, message):
     assert message in process.stdout, process.stdout[-3000:]
     assert lab.stats()["writes"] == 0
     assert all(m["status_name"] == "Ready" for m in machines(lab))
+
+
+def test_deploy_log_gets_one_record_per_deployed_machine_and_a_run_that_deploys_nothing_writes_nothing(
+        lab, tmp_path):
+    """provision_deploy_log: maas_deploy's per-machine seconds for the fleet report's deploy-duration chart."""
+    log = tmp_path / "deploys.jsonl"
+    variables = dict(provision_count=2, provision_tags="web", provision_agent_name="logged",
+                     provision_deploy_log=str(log))
+    check, _changed = run(lab, tmp_path, variables, "--check")
+    assert check.rc == 0, check.stdout[-4000:]
+    assert not log.exists()
+    first, _changed = run(lab, tmp_path, variables)
+    assert first.rc == 0, first.stdout[-4000:]
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    deployed = sorted(m["hostname"] for m in machines(lab, agent_name="logged"))
+    assert sorted(r["hostname"] for r in records) == deployed
+    assert all(r["action"] == "deploy" and not r["failed"] and r["seconds"] > 0 and r["time"] > 0 and r["system_id"]
+               for r in records)
+    before = log.read_text()
+    again, changed = run(lab, tmp_path, variables)
+    assert again.rc == 0 and changed == 0, again.stdout[-4000:]
+    assert log.read_text() == before
