@@ -30,4 +30,4 @@ echo "make demo: the showcases (alert drill, backup, status, fleet report) took 
 echo "The lab stays up (files in $lab_dir). Run 'make demo' again: site.yml changes nothing (each run adds a backup)."
 echo "Log in to a node: ssh -i $lab_dir/ssh/id_ed25519 ops@<IP from the table>"
 echo "Tear it down:     make lab-down"
-echo "Fleet report:     $lab_dir/stack/report/index.html, also at https://127.0.0.1:9443/report/ (the lab's nginx; Gough's CA: $lab_dir/stack/tls/ca/ca.crt)"
+echo "Fleet report:     $lab_dir/stack/report/index.html, also at https://127.0.0.1:9443/report/ (the lab's nginx; Gough's CA: $lab_dir/stack/ca/ca.crt)"
