@@ -8,6 +8,10 @@
 # its first failure; the other lane runs to its end; the run fails if either did. The images and the collection
 # tree are made once before the lanes (the steps are called with make -o for them, so no lane rebuilds them under the
 # other).
+# Every step is bounded: its own limit (LIMITS below, about three times its usual time on 2 cores) and the run's
+# budget (TEST_BUDGET seconds from the start, 70 min by default: with setup, under CI's 90). A step that reaches its bound is
+# stopped (coreutils timeout: TERM to its process group, KILL 30 s later), its log is printed with what it was doing,
+# and the run fails: a hang is a red run that names the step, not a CI run cut off with nothing to show.
 # Usage: tools/test_lanes.sh <build dir>   (from the Makefile's test target; MAKE names the make to call)
 set -uo pipefail
 build=${1:?build directory}
@@ -15,12 +19,28 @@ make_cmd=${MAKE:-make}
 logs="$build/test-logs"
 rm -rf "$logs" && mkdir -p "$logs"
 made=(-o setup -o lab-engine -o lab-images -o tree)
+budget=${TEST_BUDGET:-4200}
+declare -A LIMITS=([lab-images]=1800 [tree]=600 [lab-test]=1800 [stack-test]=1200 [e2e]=2400 [units]=3000
+  [contract]=600 [changelog-lint]=300 [sanity]=1200 [lint]=600 [install-check]=900 [docs]=900 [integration]=900
+  [molecule]=1500 [bench-agent]=600 [bench-compliance]=600 [bench-inventory]=600 [bench-fleet]=600
+  [bench-deploy]=600)
 
-step() {  # step <lane> <name> <command...>: runs it into its log, then prints the log under one lock
-  local lane=$1 name=$2 started=$SECONDS rc
+step() {  # step <lane> <name> <command...>: runs it, bounded, into its log, then prints the log under one lock
+  local lane=$1 name=$2 started=$SECONDS rc limit left
   shift 2
-  echo "make test: [$lane] $name started"
-  "$@" >"$logs/$name.log" 2>&1
+  if [ "$1" = sub ]; then  # timeout runs programs, not shell functions: sub's make, spelled out
+    shift
+    set -- "$make_cmd" --no-print-directory "${made[@]}" "$@"
+  fi
+  limit=${LIMITS[$name]:-600}
+  left=$((budget - SECONDS))
+  [ "$left" -lt "$limit" ] && limit=$left
+  if [ "$limit" -le 0 ]; then
+    echo "make test: [$lane] $name not started: the run's budget of $budget s is spent" >&2
+    return 1
+  fi
+  echo "make test: [$lane] $name started (bound $limit s)"
+  timeout --kill-after=30 "$limit" "$@" >"$logs/$name.log" 2>&1
   rc=$?
   {
     flock 9
@@ -28,14 +48,20 @@ step() {  # step <lane> <name> <command...>: runs it into its log, then prints t
     cat "$logs/$name.log"
     if [ "$rc" -eq 0 ]; then
       echo "make test: $name took $((SECONDS - started)) s"
+    elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+      echo "make test: $name TIMED OUT after $((SECONDS - started)) s (bound $limit s); its log: $logs/$name.log"
     else
       echo "make test: $name FAILED (exit $rc) after $((SECONDS - started)) s; its log: $logs/$name.log"
     fi
+    echo "$name $rc $((SECONDS - started))" >>"$logs/.steps"
   } 9>"$logs/.print.lock"
   return "$rc"
 }
 
-sub() { "$make_cmd" --no-print-directory "${made[@]}" "$@"; }
+summary() {  # one line per finished step, last in the output, where a cut-off log still shows it
+  echo "make test: steps (name, exit, seconds): $(tr '\n' ';' <"$logs/.steps" 2>/dev/null)"
+}
+
 
 nodes_lane() {
   step nodes lab-test sub lab-test &&
@@ -57,6 +83,7 @@ checks_lane() {
 }
 
 started=$SECONDS
+trap summary EXIT
 step prepare lab-images "$make_cmd" --no-print-directory lab-images || exit 1
 step prepare tree "$make_cmd" --no-print-directory tree || exit 1
 nodes_lane & nodes=$!

@@ -842,25 +842,27 @@ class Collector:
             .add(self.connections_max),
             Family("gough_agent_connections_accepted_total", "counter", "Client connections accepted.")
             .add(self.connections_accepted)]
-        refused = Family("gough_agent_connections_refused_total", "counter",
-                         "Connections closed at once on accept, by reason (per_source_limit, connection_limit).")
-        for reason in REFUSE_REASONS:
-            refused.add(self.connections_refused[reason], {"reason": reason})
-        evicted = Family("gough_agent_connections_evicted_total", "counter",
-                         "Connections closed to make room for a new one, by reason (connection_limit: the oldest idle "
-                         "one; handshake_limit: the oldest unfinished TLS handshake).")
-        for reason in EVICT_REASONS:
-            evicted.add(self.connections_evicted[reason], {"reason": reason})
-        timeouts = Family("gough_agent_connection_timeouts_total", "counter",
-                          "Connections closed for silence, by phase (handshake, request, idle, write).")
-        for phase in TIMEOUT_PHASES:
-            timeouts.add(self.connection_timeouts[phase], {"phase": phase})
-        failures = Family("gough_agent_tls_handshake_failures_total", "counter",
-                          "TLS handshakes that failed, by reason (no_certificate, bad_certificate, protocol, timeout, "
-                          "closed).")
-        for reason in HANDSHAKE_FAILURES:
-            failures.add(self.handshake_failures[reason], {"reason": reason})
-        return families + [refused, evicted, timeouts, failures]
+        def by_label(name, help_text, label, values, counts):
+            family = Family(name, "counter", help_text)
+            for value in values:
+                family.add(counts[value], {label: value})
+            return family
+
+        return families + [
+            by_label("gough_agent_connections_refused_total",
+                     "Connections closed at once on accept, by reason (per_source_limit, connection_limit).",
+                     "reason", REFUSE_REASONS, self.connections_refused),
+            by_label("gough_agent_connections_evicted_total",
+                     "Connections closed to make room for a new one, by reason (connection_limit: the oldest idle "
+                     "one; handshake_limit: the oldest unfinished TLS handshake).",
+                     "reason", EVICT_REASONS, self.connections_evicted),
+            by_label("gough_agent_connection_timeouts_total",
+                     "Connections closed for silence, by phase (handshake, request, idle, write).",
+                     "phase", TIMEOUT_PHASES, self.connection_timeouts),
+            by_label("gough_agent_tls_handshake_failures_total",
+                     "TLS handshakes that failed, by reason (no_certificate, bad_certificate, protocol, timeout, "
+                     "closed).",
+                     "reason", HANDSHAKE_FAILURES, self.handshake_failures)]
 
     # --- health --------------------------------------------------------------------------------------------
     def health(self):
