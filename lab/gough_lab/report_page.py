@@ -2,8 +2,11 @@
 tests/e2e/test_report.py): a parser of the rendered or Chromium-dumped HTML, and Debian's chromium run headless."""
 
 import html.parser
+import os
 import shutil
+import signal
 import subprocess
+import tempfile
 
 
 class Page(html.parser.HTMLParser):
@@ -65,15 +68,36 @@ class Page(html.parser.HTMLParser):
             self.info += data
 
 
-def chromium(*args, timeout=120):
+def chromium(*args, timeout=90):
     """Run Debian's chromium headless with ``args`` (``--dump-dom URL`` or ``--screenshot=PATH URL``); return its
-    standard output. The page's script gets 5 s of virtual time to lay the table out."""
+    standard output. The page's script gets 5 s of virtual time to lay the table out.
+
+    Each run has its own profile directory and its own process group: chromium's helper processes (zygote,
+    renderer) inherit its output pipes, so on a timeout the whole group is killed; killing the browser alone would
+    leave the pipes open and the read of its output waiting for ever."""
     binary = shutil.which("chromium")
     if not binary:
         raise AssertionError("Debian's chromium is missing: make setup installs it (tools/ensure_debian_packages.sh)")
-    process = subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                              "--no-first-run", "--virtual-time-budget=5000"] + list(args),
-                             capture_output=True, text=True, timeout=timeout, check=False)
+    with tempfile.TemporaryDirectory(prefix="gough-chromium-") as profile:
+        command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+                   "--user-data-dir=%s" % profile, "--virtual-time-budget=5000"] + list(args)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            try:
+                out, err = process.communicate(timeout=10)
+            except subprocess.TimeoutExpired:  # a helper that left the group still holds a pipe: stop reading
+                out, err = "", ""
+            raise AssertionError("chromium did not finish within %d s (%s); stopped: %s"
+                                 % (timeout, " ".join(args), err[-2000:]))
+        finally:
+            try:  # helpers the browser left behind, if any
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
     if process.returncode != 0:
-        raise AssertionError("chromium failed (%d): %s" % (process.returncode, process.stderr[-2000:]))
-    return process.stdout
+        raise AssertionError("chromium failed (%d): %s" % (process.returncode, err[-2000:]))
+    return out
