@@ -1,0 +1,63 @@
+"""The stack role's directories (roles/stack/tasks/layout.yml): one stat command looks at all of them, and the file
+module runs only for those that are missing or differ, so a rerun on a stack that is as it should be runs no file
+task at all. Whatever differs is put right as before; check mode reports it and writes nothing."""
+
+import os
+import stat
+
+import yaml
+from alerts_helpers import render_playbook, run_playbook
+
+FIX_TASK = "gough.gough.stack : Stack directories that are missing or differ (type, mode, owner, group)"
+
+
+def fixed_items(result):
+    """The paths the file task ran for (its loop items), [] when it was skipped."""
+    for play in result.plays:
+        for task in play["tasks"]:
+            if task["task"]["name"] == FIX_TASK:
+                outcome = task["hosts"]["localhost"]
+                return sorted(item["stack_dir"]["path"] for item in outcome.get("results", []) if not item.get("skipped"))
+    raise AssertionError("the task %r did not run:\n%s" % (FIX_TASK, result.output))
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_rerun_runs_no_file_task_and_a_changed_directory_alone_is_put_right(tmp_path):
+    base = tmp_path / "stack"
+    playbook = render_playbook(str(tmp_path / "layout.yml"), tasks_from="layout")
+    variables = {"stack_base_dir": str(base), "stack_profile": "lab"}
+
+    first = run_playbook(playbook, variables, str(tmp_path / "run1"))
+    assert first.rc == 0, first.output
+    made = fixed_items(first)
+    assert str(base) in made and str(base / "secrets") in made and len(made) >= 20
+    assert mode_of(base / "secrets") == 0o700 and mode_of(base / "prometheus" / "rules") == 0o755
+    assert os.stat(base / "fleet-exporter" / "secret").st_uid == 65534
+
+    again = run_playbook(playbook, variables, str(tmp_path / "run2"))
+    assert again.rc == 0 and again.changed() == {"localhost": 0}, again.output
+    assert fixed_items(again) == []
+
+    # A mode, an owner and a missing directory: only those three go to the file module.
+    os.chmod(base / "blackbox", 0o777)
+    os.chown(base / "fleet-exporter" / "secret", 1234, 1234)
+    os.rmdir(base / "sink")
+    check_playbook = str(tmp_path / "layout-check.yml")
+    with open(check_playbook, "w", encoding="utf-8") as handle:
+        yaml.safe_dump([{"name": "Layout in check mode", "hosts": "localhost", "gather_facts": False,
+                         "check_mode": True, "tasks": [{"name": "Directories", "ansible.builtin.include_role": {
+                             "name": "gough.gough.stack", "tasks_from": "layout"}}]}], handle)
+    checked = run_playbook(check_playbook, variables, str(tmp_path / "run3"))
+    assert checked.rc == 0, checked.output
+    differ = sorted([str(base / "blackbox"), str(base / "fleet-exporter" / "secret"), str(base / "sink")])
+    assert fixed_items(checked) == differ
+    assert mode_of(base / "blackbox") == 0o777 and not (base / "sink").exists()  # check mode wrote nothing
+
+    fixed = run_playbook(playbook, variables, str(tmp_path / "run4"))
+    assert fixed.rc == 0 and fixed.changed() == {"localhost": 1}, fixed.output
+    assert fixed_items(fixed) == differ
+    assert mode_of(base / "blackbox") == 0o755 and mode_of(base / "sink") == 0o755
+    assert os.stat(base / "fleet-exporter" / "secret").st_uid == 65534
