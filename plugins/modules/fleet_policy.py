@@ -347,24 +347,14 @@ def work(module):
 
 
 def main():
+    policy = dict(query=dict(type="str"), description=dict(type="str"), resolution=dict(type="str"),
+                  platform=dict(type="str"), critical=dict(type="bool"),
+                  state=dict(type="str", choices=["present", "absent"], default="present"))
     GoughModule("fleet", dict(
+        policy,
         name=dict(type="str"),
-        policies=dict(type="list", elements="dict", options=dict(
-            name=dict(type="str", required=True),
-            query=dict(type="str"),
-            description=dict(type="str"),
-            resolution=dict(type="str"),
-            platform=dict(type="str"),
-            critical=dict(type="bool"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        )),
+        policies=dict(type="list", elements="dict", options=dict(policy, name=dict(type="str", required=True))),
         team=dict(type="str"),
-        query=dict(type="str"),
-        description=dict(type="str"),
-        resolution=dict(type="str"),
-        platform=dict(type="str"),
-        critical=dict(type="bool"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
     ), supports_check_mode=True, mutually_exclusive=[("name", "policies")],
         required_one_of=[("name", "policies")]).run(work)
 
