@@ -9,6 +9,8 @@ input that must fail before any write, failed commissioning and retries under in
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import time
+
 import pytest
 
 from ansible_collections.gough.gough.plugins.module_utils.maas import MAASClient
@@ -402,6 +404,11 @@ def deployed(lab, index=0):
     sid, hostname = lab.ready[index]
     lab.configure(deploy_seconds=0)
     lab.client.machine_op(sid, "deploy")
+    # With deploy_seconds=0 the emulator's clock still moves the machine on after the deploy's answer: on a loaded
+    # machine it can be read as Deploying first. Bounded wait.
+    deadline = time.monotonic() + 10
+    while lab.client.get_machine(sid)["status_name"] != "Deployed" and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert lab.client.get_machine(sid)["status_name"] == "Deployed"
     lab.reset_stats()
     return sid, hostname, lab.client.get_machine(sid)["interface_set"][0]["mac_address"]
