@@ -842,6 +842,7 @@ class Collector:
             .add(self.connections_max),
             Family("gough_agent_connections_accepted_total", "counter", "Client connections accepted.")
             .add(self.connections_accepted)]
+
         def by_label(name, help_text, label, values, counts):
             family = Family(name, "counter", help_text)
             for value in values:
