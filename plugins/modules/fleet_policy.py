@@ -327,7 +327,7 @@ def work(module):
     for field, name, entry in wanted:
         current = find_named(existing, name)
         current = pick(current, POLICY_FIELDS) if current else None
-        if current is None and entry.get("state", "present") == "present" and not entry.get("query"):
+        if current is None and (entry.get("state") or "present") == "present" and not entry.get("query"):
             raise BadInput(field + "query", "required to create policy %r, which does not exist yet." % name)
         currents.append(current)
     results = []

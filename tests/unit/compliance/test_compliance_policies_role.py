@@ -29,6 +29,16 @@ PLAYBOOK = """
       ansible.builtin.include_role:
         name: gough.gough.compliance
         tasks_from: policies
+    - name: One result per policy in compliance_policies_applied, in order, each with the policy Fleet holds
+      ansible.builtin.assert:
+        that:
+          - compliance_policies_applied.results | length == __compliance_policies | length
+          - (compliance_policies_applied.results | map(attribute='item.name') | list)
+            == (__compliance_policies | map(attribute='name') | list)
+          - (compliance_policies_applied.results | map(attribute='policy.name') | list)
+            == (__compliance_policies | map(attribute='name') | list)
+          - compliance_policies_applied.changed
+            == (compliance_policies_applied.results | selectattr('changed') | list | length > 0)
 """
 
 
