@@ -1,0 +1,163 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) Gough developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: certificate_status
+short_description: Tell whether a host's certificate from Gough's CA is still what issue_certificate would make
+version_added: 0.1.0
+description:
+  - Reads, on the target, the private key, certificate and CA copy that the stack role's C(issue_certificate) tasks
+    keep in O(dest), and the directory itself, and reports whether those tasks would change anything. It writes
+    nothing.
+  - The checks are those of the modules the tasks run. The key must be an ECC secp256r1 key that reads without a
+    passphrase (C(community.crypto.openssl_privatekey)). The certificate must be for that key, with subject
+    C(CN=<name>), exactly the extensions of the request (the names of O(sans) in order, C(CA:FALSE), key usage
+    digitalSignature and keyAgreement, extended key usage serverAuth or clientAuth, none critical), its own subject
+    key identifier, and Gough's CA as signer, issuer and authority key identifier
+    (C(community.crypto.x509_certificate_pipe), provider C(ownca), which does not compare validity dates).
+    The modes must be 0755 (directory), 0600 (key) and 0644 (certificate, C(ca.crt)), with O(owner) and O(group)
+    when given, and C(ca.crt) must be byte for byte O(ca_certificate).
+  - Anything it does not model, such as a subject alternative name other than C(DNS:) and C(IP:), is reported as a
+    finding, so the caller runs the full tasks, which decide.
+  - The stack role runs it first in C(issue_certificate) and skips the other tasks when O(ignore:current) is true;
+    a rerun then costs two module runs a certificate instead of eight. Renewal (C(stack_cert_force)) skips it.
+author:
+  - Gough developers (@gough)
+requirements:
+  - cryptography (on the target; the community.crypto modules of issue_certificate need it too)
+options:
+  name:
+    description: Common name of the certificate and base name of its files, C(<dest>/<name>.crt) and C(.key).
+    type: str
+    required: true
+  sans:
+    description: Subject alternative names the certificate must hold, in order, for example V(["DNS:node1", "IP:10.0.0.5"]).
+    type: list
+    elements: str
+    default: []
+  usage:
+    description: V(server) (extended key usage serverAuth) or V(client) (clientAuth).
+    type: str
+    choices: [server, client]
+    required: true
+  dest:
+    description: Absolute directory on the target holding the certificate, key and C(ca.crt).
+    type: path
+    required: true
+  owner:
+    description: Owner the directory and files must have (a name or a uid); not compared when not set.
+    type: str
+  group:
+    description: Group the directory and files must have (a name or a gid); not compared when not set.
+    type: str
+  copy_ca:
+    description: Whether C(<dest>/ca.crt) must hold O(ca_certificate).
+    type: bool
+    default: true
+  ca_certificate:
+    description: Gough's CA certificate (PEM) as the CA host holds it, for example the decoded content of a
+      C(slurp) of C(stack_ca_cert_path) on C(stack_ca_host).
+    type: str
+    required: true
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, so check mode runs it the same way.
+  diff_mode:
+    support: none
+    description: Reports no change, so there is no diff.
+notes:
+  - Never reports a change.
+seealso:
+  - module: community.crypto.x509_certificate_pipe
+  - module: community.crypto.openssl_privatekey
+"""
+
+EXAMPLES = r"""
+- name: Read Gough's CA certificate on the CA host
+  ansible.builtin.slurp:
+    src: /opt/gough/ca/ca.crt
+  delegate_to: stack.example.com
+  register: ca_pem
+
+- name: Is the agent's certificate current?
+  gough.gough.certificate_status:
+    name: agent
+    sans: ["DNS:{{ inventory_hostname }}", "IP:{{ ansible_host }}"]
+    usage: server
+    dest: /etc/gough-agent/tls
+    ca_certificate: "{{ ca_pem.content | b64decode }}"
+  register: agent_cert
+
+- name: Say why it would be issued again
+  ansible.builtin.debug:
+    var: agent_cert.findings
+  when: not agent_cert.current
+"""
+
+RETURN = r"""
+current:
+  description: True when the C(issue_certificate) tasks would change nothing for these inputs.
+  returned: success
+  type: bool
+  sample: true
+findings:
+  description: What differs, one sentence each; empty when O(ignore:current) is true.
+  returned: success
+  type: list
+  elements: str
+  sample: ["certificate /etc/gough-agent/tls/agent.crt has mode 0600, not 0644"]
+not_after:
+  description: When the certificate on the target expires (ISO 8601, UTC); null when there is none to read.
+  returned: success
+  type: str
+  sample: "2029-03-10T12:00:00+00:00"
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.gough.gough.plugins.module_utils.x509_status import HAS_CRYPTOGRAPHY, BadCA, findings
+
+
+def not_after(certificate):
+    """The certificate's expiry in ISO 8601 (UTC), with the cryptography API of any version."""
+    if certificate is None:
+        return None
+    value = getattr(certificate, "not_valid_after_utc", None)
+    if value is None:
+        value = certificate.not_valid_after.replace(tzinfo=None)
+        return value.isoformat() + "+00:00"
+    return value.isoformat()
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        name=dict(type="str", required=True),
+        sans=dict(type="list", elements="str", default=[]),
+        usage=dict(type="str", choices=["server", "client"], required=True),
+        dest=dict(type="path", required=True),
+        owner=dict(type="str"),
+        group=dict(type="str"),
+        copy_ca=dict(type="bool", default=True),
+        ca_certificate=dict(type="str", required=True),
+    ), supports_check_mode=True)
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"))
+    params = module.params
+    if not params["name"]:
+        module.fail_json(msg="name: must not be empty.")
+    try:
+        found, certificate = findings(params, params["ca_certificate"].encode("utf-8"))
+    except BadCA as exc:
+        module.fail_json(msg="ca_certificate: not a PEM certificate: %s" % exc)
+    module.exit_json(changed=False, current=not found, findings=found, not_after=not_after(certificate))
+
+
+if __name__ == "__main__":
+    main()
