@@ -26,7 +26,9 @@ description:
   - Anything it does not model, such as a subject alternative name other than C(DNS:) and C(IP:), is reported as a
     finding, so the caller runs the full tasks, which decide.
   - The stack role runs it first in C(issue_certificate) and skips the other tasks when O(ignore:current) is true;
-    a rerun then costs two module runs a certificate instead of eight. Renewal (C(stack_cert_force)) skips it.
+    a rerun then costs one module run a certificate on the stack host, which reads its CA certificate itself
+    (O(ca_path)), and two elsewhere (a C(slurp) of the CA certificate first), instead of eight. Renewal
+    (C(stack_cert_force)) skips it.
 author:
   - Gough developers (@gough)
 requirements:
@@ -61,10 +63,16 @@ options:
     type: bool
     default: true
   ca_certificate:
-    description: Gough's CA certificate (PEM) as the CA host holds it, for example the decoded content of a
-      C(slurp) of C(stack_ca_cert_path) on C(stack_ca_host).
+    description:
+      - Gough's CA certificate (PEM) as the CA host holds it, for example the decoded content of a C(slurp) of
+        C(stack_ca_cert_path) on C(stack_ca_host).
+      - One of O(ca_certificate) and O(ca_path) is required.
     type: str
-    required: true
+  ca_path:
+    description:
+      - Path of Gough's CA certificate on the target, for a target that is the CA host itself (the stack host), so
+        that no C(slurp) is needed first.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -113,6 +121,10 @@ findings:
   type: list
   elements: str
   sample: ["certificate /etc/gough-agent/tls/agent.crt has mode 0600, not 0644"]
+ca_certificate:
+  description: The CA certificate the certificate was compared with (PEM), as given or as read from O(ca_path).
+  returned: success
+  type: str
 not_after:
   description: When the certificate on the target expires (ISO 8601, UTC); null when there is none to read.
   returned: success
@@ -145,18 +157,30 @@ def main():
         owner=dict(type="str"),
         group=dict(type="str"),
         copy_ca=dict(type="bool", default=True),
-        ca_certificate=dict(type="str", required=True),
-    ), supports_check_mode=True)
+        ca_certificate=dict(type="str"),
+        ca_path=dict(type="path"),
+    ), mutually_exclusive=[["ca_certificate", "ca_path"]], required_one_of=[["ca_certificate", "ca_path"]],
+        supports_check_mode=True)
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"))
     params = module.params
     if not params["name"]:
         module.fail_json(msg="name: must not be empty.")
+    option = "ca_path" if params["ca_path"] else "ca_certificate"
+    if params["ca_path"]:
+        try:
+            with open(params["ca_path"], "rb") as handle:
+                ca_pem = handle.read()
+        except OSError as exc:
+            module.fail_json(msg="ca_path: cannot read %s: %s" % (params["ca_path"], exc.strerror))
+    else:
+        ca_pem = params["ca_certificate"].encode("utf-8")
     try:
-        found, certificate = findings(params, params["ca_certificate"].encode("utf-8"))
+        found, certificate = findings(params, ca_pem)
     except BadCA as exc:
-        module.fail_json(msg="ca_certificate: not a PEM certificate: %s" % exc)
-    module.exit_json(changed=False, current=not found, findings=found, not_after=not_after(certificate))
+        module.fail_json(msg="%s: not a PEM certificate: %s" % (option, exc))
+    module.exit_json(changed=False, current=not found, findings=found, not_after=not_after(certificate),
+                     ca_certificate=ca_pem.decode("utf-8", "replace"))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from cryptography.x509.oid import NameOID
 
 from alerts_helpers import run_playbook
 
+SLURP = "gough.gough.stack : Read Gough's CA certificate (on the CA host)"
 STATUS = "gough.gough.stack : Is the certificate already what these tasks make? (one read on the target, writes nothing)"
 SIGN = "gough.gough.stack : Sign the request with Gough's CA (on the CA host)"
 
@@ -85,6 +86,23 @@ def test_a_rerun_reads_once_and_skips_the_issuing_tasks(issued):
     assert again.changed() == {"localhost": 0}, again.output
     assert {name: read(issued.dest / name) for name in before} == before
     assert datetime.datetime.fromisoformat(status["not_after"]) > datetime.datetime.now(datetime.timezone.utc)
+
+
+def test_a_target_that_is_not_the_ca_host_compares_with_the_ca_host_s_certificate(issued):
+    """The stack host reads its CA certificate itself (ca_path); another host gets it by slurp from stack_ca_host
+    (here 127.0.0.1, ansible's implicit localhost), passes it as ca_certificate, and a stale ca.crt is rewritten
+    from it."""
+    local = issued()
+    assert task_outcome(local, SLURP).get("skipped") is True
+    assert task_outcome(local, STATUS)["ca_certificate"].encode("ascii") == read(issued.ca_dir / "ca.crt")
+    with open(issued.dest / "ca.crt", "wb") as handle:
+        handle.write(b"stale\n")
+    remote = issued(stack_ca_host="127.0.0.1")
+    assert "content" in task_outcome(remote, SLURP)
+    assert any("is not Gough's CA certificate" in line for line in task_outcome(remote, STATUS)["findings"])
+    assert remote.changed() == {"localhost": 1}, remote.output
+    assert read(issued.dest / "ca.crt") == read(issued.ca_dir / "ca.crt")
+    assert task_outcome(issued(stack_ca_host="127.0.0.1"), STATUS)["current"] is True
 
 
 def test_a_changed_mode_or_ca_copy_goes_through_the_tasks_and_is_put_right(issued):
