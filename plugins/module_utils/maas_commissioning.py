@@ -67,6 +67,8 @@ class Commissioning(object):
         self.params = params
         self.check_mode = check_mode
         self.clock = clock
+        # When each commission op was sent and answered: when to expect the batch done (maas_query.poll_until_settled).
+        self.op_times = {}
         self.started = clock()
         self.records = {}
         self.order = []
@@ -123,7 +125,7 @@ class Commissioning(object):
     def _commission(self, system_ids):
         outcomes = fire_machine_op(self.client, system_ids, "commission", data=commission_form(self.params),
                                    took_effect=lambda m: status_name(m) != NEW,
-                                   concurrency=self.params["concurrency"])
+                                   concurrency=self.params["concurrency"], op_times=self.op_times, clock=self.clock)
         for sid in system_ids:
             machine, error = outcomes[sid]
             record = self.records[sid]
@@ -146,7 +148,8 @@ class Commissioning(object):
         interval = max(0.05, float(self.params["poll_interval"]))
         remaining = max(0.0, self.params["wait_timeout"] - (self.clock() - self.started))
         polled = poll_until_settled(self.client, started, lambda m: status_name(m) not in COMMISSIONING, remaining,
-                                    interval=interval, backoff=1.5, max_interval=interval * 6, clock=self.clock)
+                                    interval=interval, backoff=1.5, max_interval=interval * 6, clock=self.clock,
+                                    op_times=self.op_times)
         self.polls = polled.polls
         finished_before_wait = self.clock() - self.started - polled.elapsed
         for sid in started:

@@ -200,6 +200,8 @@ class MachineDeployment(object):
         self.records = {}
         # The last machine document seen per system_id: what a failed op's state check compares with.
         self.seen = {}
+        # When each op was sent and answered (system_id -> (sent, answered)): when to expect the batch settled.
+        self.op_times = {}
         self.order = []
         self.pending = []
         self.changed = False
@@ -452,7 +454,8 @@ class MachineDeployment(object):
         form = self._machine_form()
         outcomes = fire_machine_op(self.client, sids, "deploy", data=form,
                                    took_effect=status_in(DEPLOYING, DEPLOYED, FAILED_DEPLOYMENT),
-                                   concurrency=self.concurrency, before=self.seen)
+                                   concurrency=self.concurrency, before=self.seen, op_times=self.op_times,
+                                   clock=self.clock)
         for sid in sids:
             machine, error = outcomes[sid]
             record = self.records[sid]
@@ -508,7 +511,8 @@ class MachineDeployment(object):
         # Release is only sent from a releasable state, so a machine found New or Ready was released by it.
         outcomes = fire_machine_op(self.client, sids, "release", data=self._release_form(),
                                    took_effect=status_in(NEW, READY, *(RELEASE_IN_PROGRESS + RELEASE_FAILED)),
-                                   concurrency=self.concurrency, before=self.seen)
+                                   concurrency=self.concurrency, before=self.seen,
+                                   op_times=self.op_times if track else None, clock=self.clock)
         for sid in sids:
             machine, error = outcomes[sid]
             record = self.records[sid]
@@ -559,7 +563,7 @@ class MachineDeployment(object):
                 self.client, pending, settled, max(0.0, deadline - self.clock()),
                 interval=self.params.get("poll_interval") or 5.0, backoff=self.params.get("poll_backoff") or 1.0,
                 max_interval=self.params.get("poll_interval_max") or 30.0, on_progress=progress,
-                sleep=self.sleep, clock=self.clock)
+                sleep=self.sleep, clock=self.clock, op_times=self.op_times)
             fresh_failures = []
             for sid in pending:
                 record = self.records[sid]

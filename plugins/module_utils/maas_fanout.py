@@ -15,6 +15,7 @@ Runs inside modules, so it imports only the standard library and ``ansible_colle
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.gough.gough.plugins.module_utils.gough_module import BadInput
@@ -56,16 +57,22 @@ def map_concurrently(function, items, concurrency=DEFAULT_CONCURRENCY):
     return results
 
 
-def fire_machine_op(client, system_ids, op, data=None, took_effect=None, concurrency=DEFAULT_CONCURRENCY, before=None):
+def fire_machine_op(client, system_ids, op, data=None, took_effect=None, concurrency=DEFAULT_CONCURRENCY, before=None,
+                    op_times=None, clock=time.monotonic):
     """POST ``op`` to every machine in ``system_ids`` with at most ``concurrency`` requests in flight.
 
     ``data`` is the form (a dict, or a callable ``data(system_id)``). ``took_effect(machine)`` makes a lost
     response safe: the machine is re-read and the op resent only if it did not happen and the machine did not move
     from what ``before`` (``{system_id: machine}``) shows (see ``MAASClient.machine_op``). Returns
     ``{system_id: (machine or None, MAASError or None)}``; one machine's failure does not stop the others.
+    ``op_times``, a dict, gets ``system_id: (sent, answered)`` (times of ``clock``) for every op MAAS answered.
     """
     def one(system_id):
         form = data(system_id) if callable(data) else data
-        return client.machine_op(system_id, op, data=form, took_effect=took_effect,
-                                 before=(before or {}).get(system_id))
+        sent = clock() if op_times is not None else None
+        machine = client.machine_op(system_id, op, data=form, took_effect=took_effect,
+                                    before=(before or {}).get(system_id))
+        if op_times is not None:
+            op_times[system_id] = (sent, clock())
+        return machine
     return map_concurrently(one, system_ids, concurrency)

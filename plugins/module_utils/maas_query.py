@@ -108,7 +108,7 @@ class PollResult(object):
 
 def poll_until_settled(client, system_ids, settled, timeout, interval=5.0, backoff=1.5, max_interval=30.0,
                        on_progress=None, known=None, sleep=time.sleep, clock=time.monotonic,
-                       max_query_chars=MAX_QUERY_CHARS):
+                       max_query_chars=MAX_QUERY_CHARS, op_times=None):
     """Wait until ``settled(machine)`` holds for every machine in ``system_ids``, or ``timeout`` seconds pass.
 
     Each poll is one ``GET machines/?id=...`` for the machines not yet settled (split only when the URL would
@@ -117,6 +117,13 @@ def poll_until_settled(client, system_ids, settled, timeout, interval=5.0, backo
     example the answers of the ops that were just fired), so the first poll comes one interval after the start.
     After every poll ``on_progress(machines, elapsed)`` gets the last-seen machine of every system_id. Returns a
     ``PollResult``; running out of time is not an error here, the machines still moving are in ``unsettled``.
+
+    ``op_times`` (``{system_id: (sent, answered)}``, times of ``clock``) says when the op that set each machine
+    moving was sent and answered. Once a poll sees machines settle, the shortest time any of them took (from its op
+    sent to that poll's answer, so never shorter than it really took) predicts when the last op answered will
+    settle, and the next poll comes then if that is sooner than the interval: a batch that moves together is seen
+    done when it is, not up to one interval later. A prediction lies ahead of the clock at most once, so this adds
+    at most one poll to a wait.
     """
     result = PollResult()
     wanted = list(dict.fromkeys(system_ids))
@@ -136,26 +143,40 @@ def poll_until_settled(client, system_ids, settled, timeout, interval=5.0, backo
                 still.append(sid)
         return still
 
+    op_times = op_times or {}
+    # The shortest time from an op sent to a poll that saw its machine settled: an upper bound of how long one takes.
+    took = []
+
     def read():
         # The machines still moving are kept in ``result.unsettled``; what is left there at the end did not settle.
         seen = dict((m.get("system_id"), m) for m in list_machines(client, "id", result.unsettled,
                                                                    max_query_chars=max_query_chars))
+        answered = clock()
         result.polls += 1
         for sid in result.unsettled:
             result.machines[sid] = seen.get(sid)
-        elapsed = clock() - start
-        result.unsettled = unsettled(result.unsettled, elapsed)
+        elapsed = answered - start
+        before, result.unsettled = result.unsettled, unsettled(result.unsettled, elapsed)
+        took.extend(answered - op_times[sid][0] for sid in set(before) - set(result.unsettled)
+                    if sid in op_times and result.machines.get(sid) is not None)
         if on_progress is not None:
             # After every poll, the last one too: it shows the batch done.
             on_progress(result.machines, elapsed)
         return result.unsettled
+
+    def next_delay(still, planned):
+        """Sooner than ``planned`` when every machine still moving is predicted to have settled by then."""
+        if not took or not still or any(sid not in op_times for sid in still):
+            return planned
+        expected = max(op_times[sid][1] for sid in still) + min(took) - clock()
+        return expected if 0 < expected < planned else planned
 
     result.unsettled = unsettled(wanted, 0.0)
     first = max(0.05, float(interval))
     try:
         wait_until(read, lambda still: not still, max(0.0, float(timeout)), interval=first,
                    max_interval=max(float(max_interval), first), backoff=backoff, sleep=sleep, clock=clock,
-                   initial=result.unsettled)
+                   initial=result.unsettled, next_delay=next_delay)
     except WaitTimeout:
         pass  # Not an error here: the caller reports the machines left in result.unsettled.
     result.elapsed = clock() - start

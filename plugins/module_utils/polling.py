@@ -41,14 +41,16 @@ def poll_intervals(interval, max_interval, backoff):
 
 
 def wait_until(read, settled, timeout, interval=5.0, max_interval=30.0, backoff=1.5, on_poll=None,
-               sleep=time.sleep, clock=time.monotonic, initial=_NOTHING):
+               sleep=time.sleep, clock=time.monotonic, initial=_NOTHING, next_delay=None):
     """Call ``read()`` until ``settled(value)``; return that value.
 
     The first read happens at once, unless ``initial`` gives a value already known at the start (say, the answers
     of the operations just sent): that value is checked first and the first read waits one interval.
     ``on_poll(value, elapsed)`` is called after every read that did not settle (for progress output). Sleeps never
     run past ``timeout`` seconds after the start; if the value has not settled by then, ``WaitTimeout`` is raised
-    with the last value. Exceptions from ``read`` propagate.
+    with the last value. ``next_delay(value, planned)`` may shorten the next sleep (a read when the value is expected
+    to settle); what it returns is kept between 0 and ``planned``, and the growing intervals go on as planned.
+    Exceptions from ``read`` propagate.
     """
     start = clock()
     delays = poll_intervals(interval, max(interval, max_interval), max(backoff, 1.0))
@@ -62,5 +64,8 @@ def wait_until(read, settled, timeout, interval=5.0, max_interval=30.0, backoff=
         remaining = timeout - elapsed
         if remaining <= 0:
             raise WaitTimeout("still waiting after %.0f seconds" % elapsed, last=value, elapsed=elapsed)
-        sleep(min(next(delays), remaining))
+        delay = next(delays)
+        if next_delay is not None:
+            delay = max(0.0, min(delay, next_delay(value, delay)))
+        sleep(min(delay, remaining))
         value, was_read = read(), True

@@ -82,9 +82,6 @@ attributes:
     description: Reports no change, so there is no diff.
 notes:
   - Never reports a change.
-seealso:
-  - module: community.crypto.x509_certificate_pipe
-  - module: community.crypto.openssl_privatekey
 """
 
 EXAMPLES = r"""

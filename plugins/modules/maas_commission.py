@@ -61,6 +61,8 @@ options:
   poll_interval:
     description:
       - Seconds before the first poll; the interval grows by half each poll up to six times this value.
+      - Once a poll sees some machines done, the next poll comes when the rest are predicted done (the last op MAAS
+        answered plus the shortest time a machine was seen to take), if that is sooner; at most one poll more.
     type: float
     default: 5
   concurrency:

@@ -185,6 +185,10 @@ options:
   poll_interval:
     description:
       - Seconds between the first polls. Each poll is one list request for all machines still in progress.
+      - Once a poll sees some machines done, the module predicts when the rest will be, from the last op MAAS
+        answered and the shortest time a machine was seen to take. It polls then if that comes before the next interval, so
+        the task ends when the batch does, not up to one interval (with O(poll_backoff), up to
+        O(poll_interval_max)) later. This adds at most one poll to a wait.
     type: float
     default: 5
   poll_backoff:

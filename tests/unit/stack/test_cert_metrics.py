@@ -49,8 +49,8 @@ def test_present_certificates_are_reported_missing_ones_left_out_and_a_broken_on
     ca_seconds = not_after(base / "ca" / "ca.crt")
     assert samples(prom) == [
         'gough_tls_cert_not_after_seconds{cert="ca",path="%s"} %d' % (base / "ca" / "ca.crt", ca_seconds),
-        'gough_tls_cert_not_after_seconds{cert="acme",path="%s"} %d' % (base / "tls" / "nginx" / "acme.crt",
-                                                                       ca_seconds)]
+        'gough_tls_cert_not_after_seconds{cert="acme",path="%s"} %d'
+        % (base / "tls" / "nginx" / "acme.crt", ca_seconds)]
     again = run_playbook(playbook, variables, str(tmp_path / "run2"))
     assert again.rc == 0 and again.changed() == {"localhost": 0}, again.output
 

@@ -100,3 +100,17 @@ def test_events_are_described_in_one_line():
     events = [{"type": "Failed commissioning", "description": "script failed"},
               {"type": "Commissioning", "description": ""}]
     assert describe_events(events) == "Failed commissioning: script failed; Commissioning"
+
+
+def test_next_delay_may_shorten_a_sleep_but_never_lengthen_it_and_the_intervals_go_on():
+    clock = FakeClock()
+    values = iter(["Deploying"] * 4 + ["Deployed"])
+    asked = []
+
+    def next_delay(value, planned):
+        asked.append(planned)
+        return {0: 0.5, 1: 99.0, 2: -3.0}.get(len(asked) - 1, planned)
+    assert wait_until(lambda: next(values), lambda v: v == "Deployed", 100, interval=2, backoff=2, max_interval=16,
+                      next_delay=next_delay, sleep=clock.sleep, clock=clock.clock) == "Deployed"
+    # Asked with the planned 2, 4, 8, 16: 0.5 is taken, 99 is cut to the plan, -3 to no sleep at all.
+    assert asked == [2.0, 4.0, 8.0, 16] and clock.sleeps == [0.5, 4.0, 0.0, 16]

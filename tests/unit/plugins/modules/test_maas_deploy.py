@@ -444,3 +444,57 @@ def test_release_that_ends_in_new_counts_as_released_and_warns_to_commission(lab
     # ansible-core 2.19 returns warnings as WarningSummary objects; the text is in event.msg.
     texts = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
     assert any("brownfield-9" in text and "commission" in text for text in texts), texts
+
+
+class BatchClock(object):
+    """A fake MAAS and clock for poll_until_settled: machine ``sid``'s op was sent at ``sent[sid]`` and it settles
+    ``took[sid]`` seconds later; a list call takes 0.2 s and answers with the states at its end."""
+
+    def __init__(self, sent, took, now):
+        self.now = now
+        self.sent = sent
+        self.took = took
+        self.polls = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def get(self, path, params=None):
+        assert path == "machines/"
+        self.polls.append(round(self.now, 4))
+        self.now += 0.2
+        return [{"system_id": sid, "status_name": "Deployed" if self.now >= self.sent[sid] + self.took[sid]
+                 else "Deploying"} for sid in params["id"]]
+
+
+def poll_batch(took, start):
+    """1,000 ops sent 1.2 ms apart (answered 10 ms after each was sent), polled every 4 s from ``start``."""
+    sids = ["m%04d" % n for n in range(1000)]
+    sent = dict((sid, n * 0.0012) for n, sid in enumerate(sids))
+    fake = BatchClock(sent, dict((sid, took(n)) for n, sid in enumerate(sids)), start)
+    op_times = dict((sid, (sent[sid], sent[sid] + 0.01)) for sid in sids)
+    result = maas_query.poll_until_settled(fake, sids, lambda m: m["status_name"] == "Deployed", timeout=60,
+                                           interval=4, backoff=1, max_interval=4, sleep=fake.sleep, clock=fake.clock,
+                                           op_times=op_times, max_query_chars=10 ** 6)
+    assert result.unsettled == []
+    return fake.polls
+
+
+def test_a_poll_comes_when_the_batch_is_predicted_settled_not_up_to_an_interval_later():
+    """Each machine settles 10 s after its op (the last sent at 1.1988 s). The poll at 10.7 (answered at 10.9) sees
+    the ops sent before 0.9 s settled, the last of them at 0.8988 s: none took longer than 10.9 - 0.8988 = 10.0012 s,
+    so the last op, answered at 1.2088, should be settled by 11.21: the next poll comes then, not at 14.9."""
+    assert poll_batch(lambda n: 10.0, start=2.5) == pytest.approx([6.5, 10.7, 11.21])
+
+
+def test_a_late_machine_costs_one_poll_more_at_most_then_the_interval_goes_on():
+    """The last machine takes 13 s: the predicted poll at 11.21 still sees it moving; the next waits the interval."""
+    assert poll_batch(lambda n: 13.0 if n == 999 else 10.0, start=2.5) == pytest.approx([6.5, 10.7, 11.21, 15.41])
+
+
+def test_without_a_poll_that_sees_some_settled_nothing_is_predicted():
+    """Every machine settles between two polls: the polls keep the interval."""
+    assert poll_batch(lambda n: 10.0, start=1.21) == pytest.approx([5.21, 9.41, 13.61])
