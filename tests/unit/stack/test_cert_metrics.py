@@ -37,10 +37,15 @@ def test_present_certificates_are_reported_missing_ones_left_out_and_a_broken_on
     ca_run = run_playbook(write_playbook(str(tmp_path / "ca.yml"), "ca"), variables, str(tmp_path / "run0"))
     assert ca_run.rc == 0, ca_run.output
     os.makedirs(base / "metrics")
-    # A second certificate where the ACME one goes: any PEM certificate will do for the metric.
+    # The CA certificate without its final newline, and a second certificate where the ACME one goes (any PEM
+    # certificate will do for the metric), read after it: the two files are told apart all the same.
+    with open(base / "ca" / "ca.crt", "rb") as handle:
+        pem = handle.read().rstrip(b"\n")
+    with open(base / "ca" / "ca.crt", "wb") as handle:
+        handle.write(pem)
     os.makedirs(base / "tls" / "nginx")
-    with open(base / "ca" / "ca.crt", "rb") as source, open(base / "tls" / "nginx" / "acme.crt", "wb") as copy:
-        copy.write(source.read())
+    with open(base / "tls" / "nginx" / "acme.crt", "wb") as copy:
+        copy.write(pem)
     playbook = write_playbook(str(tmp_path / "metrics.yml"), "cert_metrics")
     prom = base / "metrics" / "certificates.prom"
 
