@@ -60,8 +60,9 @@ class Unsupported(ValueError):
     """A wanted value this check does not model; the caller should run the full tasks."""
 
 
-def _file_findings(path, label, kind, owner, group, is_dir=False):
-    """Mode, owner, group and type of ``path``; a list of sentences, empty when all is as wanted."""
+def _file_findings(path, label, kind, owner, group, is_dir=False, mode=None):
+    """Mode (``mode``, else the kind's), owner, group and type of ``path``; a list of sentences, empty when all is
+    as wanted."""
     try:
         info = os.stat(path)
     except OSError as exc:
@@ -69,8 +70,9 @@ def _file_findings(path, label, kind, owner, group, is_dir=False):
     if not (stat.S_ISDIR(info.st_mode) if is_dir else stat.S_ISREG(info.st_mode)):
         return ["%s %s is not a %s" % (label, path, "directory" if is_dir else "regular file")]
     found = []
-    if stat.S_IMODE(info.st_mode) != MODES[kind]:
-        found.append("%s %s has mode %04o, not %04o" % (label, path, stat.S_IMODE(info.st_mode), MODES[kind]))
+    mode = MODES[kind] if mode is None else mode
+    if stat.S_IMODE(info.st_mode) != mode:
+        found.append("%s %s has mode %04o, not %04o" % (label, path, stat.S_IMODE(info.st_mode), mode))
     for what, wanted, actual in (("owner", owner, info.st_uid), ("group", group, info.st_gid)):
         if wanted is not None and _id_of(what, wanted) != actual:
             found.append("%s %s has %s %d, not %s" % (label, path, what, actual, wanted))
@@ -184,13 +186,15 @@ def _read(path):
 def findings(wanted, ca_pem):
     """Everything issue_certificate would change for ``wanted``; an empty list when it would change nothing.
 
-    ``wanted``: ``name``, ``sans``, ``usage`` (server or client), ``dest``, ``owner``, ``group``, ``copy_ca``.
+    ``wanted``: ``name``, ``sans``, ``usage`` (server or client), ``dest``, ``owner``, ``group``, ``copy_ca``, and
+    ``directory_mode`` (an int; 0o755 when not given).
     ``ca_pem``: Gough's CA certificate as the CA host holds it (bytes). Returns ``(findings, certificate)``, the
     parsed certificate when it could be read. ``BadCA`` when ``ca_pem`` is not a PEM certificate."""
     ca = load_ca(ca_pem)
     dest, name, owner, group = wanted["dest"], wanted["name"], wanted.get("owner"), wanted.get("group")
     key_path, cert_path = os.path.join(dest, name + ".key"), os.path.join(dest, name + ".crt")
-    found = _file_findings(dest, "directory", "directory", owner, group, is_dir=True)
+    found = _file_findings(dest, "directory", "directory", owner, group, is_dir=True,
+                           mode=wanted.get("directory_mode"))
     found += _file_findings(key_path, "key", "key", owner, group)
     found += _file_findings(cert_path, "certificate", "certificate", owner, group)
     if wanted.get("copy_ca", True):

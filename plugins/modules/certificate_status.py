@@ -58,6 +58,10 @@ options:
   group:
     description: Group the directory and files must have (a name or a gid); not compared when not set.
     type: str
+  directory_mode:
+    description: Mode O(dest) must have, as an octal string; the C(issue_certificate) tasks make it V("0755").
+    type: str
+    default: "0755"
   copy_ca:
     description: Whether C(<dest>/ca.crt) must hold O(ca_certificate).
     type: bool
@@ -153,6 +157,7 @@ def main():
         dest=dict(type="path", required=True),
         owner=dict(type="str"),
         group=dict(type="str"),
+        directory_mode=dict(type="str", default="0755"),
         copy_ca=dict(type="bool", default=True),
         ca_certificate=dict(type="str"),
         ca_path=dict(type="path"),
@@ -163,6 +168,11 @@ def main():
     params = module.params
     if not params["name"]:
         module.fail_json(msg="name: must not be empty.")
+    try:
+        wanted = dict(params, directory_mode=int(params["directory_mode"], 8))
+    except ValueError:
+        module.fail_json(msg="directory_mode: must be an octal string such as \"0755\", got %r"
+                         % params["directory_mode"])
     option = "ca_path" if params["ca_path"] else "ca_certificate"
     if params["ca_path"]:
         try:
@@ -173,7 +183,7 @@ def main():
     else:
         ca_pem = params["ca_certificate"].encode("utf-8")
     try:
-        found, certificate = findings(params, ca_pem)
+        found, certificate = findings(wanted, ca_pem)
     except BadCA as exc:
         module.fail_json(msg="%s: not a PEM certificate: %s" % (option, exc))
     module.exit_json(changed=False, current=not found, findings=found, not_after=not_after(certificate),

@@ -38,12 +38,15 @@ options:
         required: true
       state:
         description:
-          - V(present) keeps the file with O(files[].content); V(absent) removes it when it is there.
-          - A directory or any other file that is not a regular file or a symbolic link is refused in either state.
-            A symbolic link is replaced by the file (V(present)) or removed (V(absent)); what it pointed to is left
-            alone.
+          - V(present) keeps the file with O(files[].content); V(absent) removes it when it is there; V(directory)
+            keeps a directory with O(files[].mode), O(files[].owner) and O(files[].group), made when missing
+            (with its missing parents, which get the default mode and owner) and never emptied.
+          - For V(present) and V(absent), a directory or any other file that is not a regular file or a symbolic
+            link is refused. A symbolic link is replaced by the file (V(present)) or removed (V(absent)); what it
+            pointed to is left alone. For V(directory), anything there that is not a directory is refused.
+          - A file may be in a directory that an earlier entry makes.
         type: str
-        choices: [present, absent]
+        choices: [present, absent, directory]
         default: present
       content:
         description:
@@ -59,7 +62,7 @@ options:
         type: str
       mode:
         description:
-          - Permissions as an octal string, for example V("0644"). Required when O(files[].state=present).
+          - Permissions as an octal string, for example V("0644"). Required unless O(files[].state=absent).
         type: str
       owner:
         description: Owner, a name or a numeric uid. When not set, a new file is the module user's and an existing
@@ -136,7 +139,7 @@ files:
       description: The file's path.
       type: str
     state:
-      description: V(present) or V(absent), as asked.
+      description: V(present), V(absent) or V(directory), as asked.
       type: str
     changed:
       description: Whether the file was (or in check mode would be) changed.
@@ -173,7 +176,7 @@ def argument_spec():
     return dict(
         files=dict(type="list", elements="dict", required=True, options=dict(
             path=dict(type="path", required=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            state=dict(type="str", choices=["present", "absent", "directory"], default="present"),
             content=dict(type="str"),
             mode=dict(type="str"),
             owner=dict(type="str"),
@@ -210,8 +213,27 @@ def _mode(value, path):
     return mode
 
 
-def plan_entry(entry):
-    """Compare one entry with the target. Returns (differs, wanted, before) without changing anything."""
+def _wanted_ids(entry, path):
+    return dict(mode=_mode(entry["mode"], path),
+                uid=_id(entry["owner"], lambda name: pwd.getpwnam(name).pw_uid, "user", path),
+                gid=_id(entry["group"], lambda name: grp.getgrnam(name).gr_gid, "group", path))
+
+
+def _attribute_differs(current, wanted):
+    differs = []
+    if stat.S_IMODE(current.st_mode) != wanted["mode"]:
+        differs.append("mode")
+    if wanted["uid"] is not None and current.st_uid != wanted["uid"]:
+        differs.append("owner")
+    if wanted["gid"] is not None and current.st_gid != wanted["gid"]:
+        differs.append("group")
+    return differs
+
+
+def plan_entry(entry, made_dirs):
+    """Compare one entry with the target. Returns (differs, wanted, before) without changing anything.
+
+    ``made_dirs`` holds the directories that earlier entries create; a file may be in one of them."""
     path = entry["path"]
     if not os.path.isabs(path):
         raise FilesError("%s: path must be absolute" % path)
@@ -219,40 +241,45 @@ def plan_entry(entry):
         current = os.lstat(path)
     except FileNotFoundError:
         current = None
-    if current is not None and not (stat.S_ISREG(current.st_mode) or stat.S_ISLNK(current.st_mode)):
+    state = entry["state"]
+    if state == "directory":
+        if current is not None and not stat.S_ISDIR(current.st_mode):
+            raise FilesError("%s: exists and is not a directory; refusing to replace it" % path)
+    elif current is not None and not (stat.S_ISREG(current.st_mode) or stat.S_ISLNK(current.st_mode)):
         raise FilesError("%s: is not a regular file (a directory or a special file); refusing to replace it" % path)
-    if entry["state"] == "absent":
-        for option in ("content", "secret", "mode", "owner", "group"):
+    if state == "absent":
+        for option in ("content", "secret", "mode", "owner", "group", "validate"):
             if entry[option] is not None:
                 raise FilesError("%s: %s is only for state=present" % (path, option))
         return (["exists"] if current is not None else []), None, None
-    if (entry["content"] is None) == (entry["secret"] is None):
+    if state == "directory":
+        for option in ("content", "secret", "validate"):
+            if entry[option] is not None:
+                raise FilesError("%s: %s is only for state=present" % (path, option))
+    elif (entry["content"] is None) == (entry["secret"] is None):
         raise FilesError("%s: give one of content and secret when state=present" % path)
     if entry["mode"] is None:
-        raise FilesError("%s: mode is required when state=present" % path)
-    if not os.path.isdir(os.path.dirname(path)):
-        raise FilesError("%s: its directory %s does not exist" % (path, os.path.dirname(path)))
+        raise FilesError("%s: mode is required when state=%s" % (path, state))
+    wanted = _wanted_ids(entry, path)
+    wanted["directory"] = state == "directory"
+    if state == "directory":
+        if current is None:
+            made_dirs.add(os.path.normpath(path))
+            return ["exists"], wanted, None
+        return _attribute_differs(current, wanted), wanted, None
+    parent = os.path.dirname(os.path.normpath(path))
+    if parent not in made_dirs and not os.path.isdir(parent):
+        raise FilesError("%s: its directory %s does not exist" % (path, parent))
     text = entry["secret"] if entry["content"] is None else entry["content"]
-    wanted = dict(content=to_bytes(text, errors="surrogate_or_strict"),
-                  mode=_mode(entry["mode"], path),
-                  uid=_id(entry["owner"], lambda name: pwd.getpwnam(name).pw_uid, "user", path),
-                  gid=_id(entry["group"], lambda name: grp.getgrnam(name).gr_gid, "group", path))
+    wanted["content"] = to_bytes(text, errors="surrogate_or_strict")
     if current is None:
         return ["exists"], wanted, None
     if stat.S_ISLNK(current.st_mode):
         return ["type"], wanted, None
     with open(path, "rb") as stream:
         before = stream.read()
-    differs = []
-    if before != wanted["content"]:
-        differs.append("content")
-    if stat.S_IMODE(current.st_mode) != wanted["mode"]:
-        differs.append("mode")
-    if wanted["uid"] is not None and current.st_uid != wanted["uid"]:
-        differs.append("owner")
-    if wanted["gid"] is not None and current.st_gid != wanted["gid"]:
-        differs.append("group")
-    return differs, wanted, before
+    differs = ["content"] if before != wanted["content"] else []
+    return differs + _attribute_differs(current, wanted), wanted, before
 
 
 def write_file(path, wanted):
@@ -295,6 +322,12 @@ def validate(module, entry, wanted):
 def apply_entry(path, differs, wanted):
     if wanted is None:
         os.unlink(path)
+    elif wanted["directory"] and "exists" in differs:
+        os.makedirs(path)
+        os.chmod(path, wanted["mode"])
+        if wanted["uid"] is not None or wanted["gid"] is not None:
+            os.chown(path, -1 if wanted["uid"] is None else wanted["uid"],
+                     -1 if wanted["gid"] is None else wanted["gid"])
     elif set(differs) & {"content", "exists", "type"}:
         write_file(path, wanted)
     else:
@@ -313,10 +346,11 @@ def run(module):
         if path in seen:
             raise FilesError("%s: given more than once" % entry["path"])
         seen.add(path)
-    plans = [plan_entry(entry) for entry in entries]
+    made_dirs = set()
+    plans = [plan_entry(entry, made_dirs) for entry in entries]
     if not module.check_mode:
         for entry, (differs, wanted, before) in zip(entries, plans):
-            if entry["validate"] and wanted is not None and set(differs) & {"content", "exists", "type"}:
+            if entry["validate"] and set(differs) & {"content", "exists", "type"}:
                 validate(module, entry, wanted)
     results, diffs, changed_tags = [], [], []
     for entry, (differs, wanted, before) in zip(entries, plans):
@@ -342,6 +376,10 @@ def _diff(entry, differs, wanted, before):
     path = entry["path"]
     if wanted is None:
         return dict(before_header=path, after_header=path, before="(present)\n", after="(absent)\n")
+    if wanted["directory"]:
+        return dict(before_header=path, after_header=path,
+                    before="(absent)\n" if "exists" in differs else "(directory)\n",
+                    after="(directory; %s changed)\n" % ", ".join(differs))
     if entry["secret"] is not None:
         return dict(before_header=path, after_header=path, before="(secret)\n",
                     after="(secret; %s changed)\n" % ", ".join(differs))

@@ -200,3 +200,29 @@ def test_validate_runs_before_the_first_write_and_only_for_new_content(run_modul
                                                   "validate": "grep -q good %s"}]})
     assert passed["changed"] is True and not passed.get("failed")
     assert "%s" in _fails(run_module, [{"path": checked, "content": "x\n", "mode": "0644", "validate": "true"}])
+
+
+def test_directories_are_made_before_the_files_in_them_and_kept(keep, run_module, tmp_path):
+    conf_dir = str(tmp_path / "etc" / "app")
+    conf = os.path.join(conf_dir, "app.conf")
+    entries = [{"path": conf_dir, "state": "directory", "mode": "0750"},
+               {"path": conf, "content": "a\n", "mode": "0640", "tag": "app"}]
+    checked = keep(entries, check=True)
+    assert [entry["differs"] for entry in checked["files"]] == [["exists"], ["exists"]]
+    assert not os.path.exists(str(tmp_path / "etc"))
+    made = keep(entries)
+    assert made["changed_tags"] == ["app"]
+    assert _mode(conf_dir) == 0o750 and _mode(conf) == 0o640
+    os.chmod(conf_dir, 0o755)
+    again = keep(entries)
+    assert [entry["differs"] for entry in again["files"]] == [["mode"], []]
+    assert _mode(conf_dir) == 0o750
+    assert keep(entries)["changed"] is False
+    # A file where the directory should be is refused, naming it.
+    plain = str(tmp_path / "plain")
+    with open(plain, "w") as stream:
+        stream.write("x")
+    msg = _fails(run_module, [{"path": plain, "state": "directory", "mode": "0755"}])
+    assert plain in msg and "is not a directory" in msg
+    assert "content is only for state=present" in _fails(
+        run_module, [{"path": conf_dir, "state": "directory", "mode": "0755", "content": "x"}])
