@@ -29,15 +29,18 @@ description:
     a rerun then costs one module run a certificate on the stack host, which reads its CA certificate itself
     (O(ca_path)), and two elsewhere (a C(slurp) of the CA certificate first), instead of eight. Renewal
     (C(stack_cert_force)) skips it.
+  - With O(certificates) it checks several certificates against the same CA in one run; the stack role asks this
+    way for all its service certificates and runs C(issue_certificate) only for those that are not current.
 author:
   - Gough developers (@gough)
 requirements:
   - cryptography (on the target; the community.crypto modules of issue_certificate need it too)
 options:
   name:
-    description: Common name of the certificate and base name of its files, C(<dest>/<name>.crt) and C(.key).
+    description:
+      - Common name of the certificate and base name of its files, C(<dest>/<name>.crt) and C(.key).
+      - One of O(name) (with O(usage) and O(dest)) and O(certificates) is required.
     type: str
-    required: true
   sans:
     description: Subject alternative names the certificate must hold, in order, for example V(["DNS:node1", "IP:10.0.0.5"]).
     type: list
@@ -47,11 +50,9 @@ options:
     description: V(server) (extended key usage serverAuth) or V(client) (clientAuth).
     type: str
     choices: [server, client]
-    required: true
   dest:
     description: Absolute directory on the target holding the certificate, key and C(ca.crt).
     type: path
-    required: true
   owner:
     description: Owner the directory and files must have (a name or a uid); not compared when not set.
     type: str
@@ -66,6 +67,13 @@ options:
     description: Whether C(<dest>/ca.crt) must hold O(ca_certificate).
     type: bool
     default: true
+  certificates:
+    description:
+      - Several certificates to check against the same CA, in place of O(name) and the options that go with it.
+      - Each entry takes O(name), O(sans), O(usage), O(dest), O(owner), O(group), O(directory_mode) and O(copy_ca),
+        with the same meaning and defaults.
+    type: list
+    elements: dict
   ca_certificate:
     description:
       - Gough's CA certificate (PEM) as the CA host holds it, for example the decoded content of a C(slurp) of
@@ -111,13 +119,36 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+certificates:
+  description: With O(certificates), the result of each, in order.
+  returned: when O(certificates) is given
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The certificate's O(name).
+      type: str
+    dest:
+      description: Its O(dest).
+      type: str
+    current:
+      description: True when C(issue_certificate) would change nothing for this certificate.
+      type: bool
+    findings:
+      description: What differs for this certificate, one sentence each.
+      type: list
+      elements: str
+    not_after:
+      description: When the certificate expires (ISO 8601, UTC); null when there is none to read.
+      type: str
 current:
-  description: True when the C(issue_certificate) tasks would change nothing for these inputs.
+  description: True when the C(issue_certificate) tasks would change nothing for these inputs (every certificate of
+    O(certificates)).
   returned: success
   type: bool
   sample: true
 findings:
-  description: What differs, one sentence each; empty when O(ignore:current) is true.
+  description: What differs, one sentence each (of every certificate of O(certificates)); empty when O(ignore:current) is true.
   returned: success
   type: list
   elements: str
@@ -128,7 +159,7 @@ ca_certificate:
   type: str
 not_after:
   description: When the certificate on the target expires (ISO 8601, UTC); null when there is none to read.
-  returned: success
+  returned: when O(name) is given
   type: str
   sample: "2029-03-10T12:00:00+00:00"
 """
@@ -149,30 +180,47 @@ def not_after(certificate):
     return value.isoformat()
 
 
+CERTIFICATE_OPTIONS = dict(
+    name=dict(type="str"),
+    sans=dict(type="list", elements="str", default=[]),
+    usage=dict(type="str", choices=["server", "client"]),
+    dest=dict(type="path"),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+    directory_mode=dict(type="str", default="0755"),
+    copy_ca=dict(type="bool", default=True),
+)
+
+
+def _wanted(module, params, where):
+    """The checks' input for one certificate; fails naming ``where`` when an option is missing or bad."""
+    for option in ("name", "usage", "dest"):
+        if not params[option]:
+            module.fail_json(msg="%s%s: is required and must not be empty." % (where, option))
+    try:
+        return dict(params, directory_mode=int(params["directory_mode"], 8))
+    except ValueError:
+        module.fail_json(msg="%sdirectory_mode: must be an octal string such as \"0755\", got %r"
+                         % (where, params["directory_mode"]))
+
+
 def main():
-    module = AnsibleModule(argument_spec=dict(
-        name=dict(type="str", required=True),
-        sans=dict(type="list", elements="str", default=[]),
-        usage=dict(type="str", choices=["server", "client"], required=True),
-        dest=dict(type="path", required=True),
-        owner=dict(type="str"),
-        group=dict(type="str"),
-        directory_mode=dict(type="str", default="0755"),
-        copy_ca=dict(type="bool", default=True),
-        ca_certificate=dict(type="str"),
-        ca_path=dict(type="path"),
-    ), mutually_exclusive=[["ca_certificate", "ca_path"]], required_one_of=[["ca_certificate", "ca_path"]],
-        supports_check_mode=True)
+    argument_spec = dict(CERTIFICATE_OPTIONS,
+                         certificates=dict(type="list", elements="dict", options=CERTIFICATE_OPTIONS),
+                         ca_certificate=dict(type="str"),
+                         ca_path=dict(type="path"))
+    module = AnsibleModule(argument_spec=argument_spec,
+                           mutually_exclusive=[["ca_certificate", "ca_path"], ["name", "certificates"]],
+                           required_one_of=[["ca_certificate", "ca_path"], ["name", "certificates"]],
+                           supports_check_mode=True)
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"))
     params = module.params
-    if not params["name"]:
-        module.fail_json(msg="name: must not be empty.")
-    try:
-        wanted = dict(params, directory_mode=int(params["directory_mode"], 8))
-    except ValueError:
-        module.fail_json(msg="directory_mode: must be an octal string such as \"0755\", got %r"
-                         % params["directory_mode"])
+    if params["certificates"] is None:
+        wanted = [_wanted(module, params, "")]
+    else:
+        wanted = [_wanted(module, entry, "certificates[%d]." % index)
+                  for index, entry in enumerate(params["certificates"])]
     option = "ca_path" if params["ca_path"] else "ca_certificate"
     if params["ca_path"]:
         try:
@@ -182,12 +230,22 @@ def main():
             module.fail_json(msg="ca_path: cannot read %s: %s" % (params["ca_path"], exc.strerror))
     else:
         ca_pem = params["ca_certificate"].encode("utf-8")
+    results = []
     try:
-        found, certificate = findings(wanted, ca_pem)
+        for one in wanted:
+            found, certificate = findings(one, ca_pem)
+            results.append(dict(name=one["name"], dest=one["dest"], current=not found, findings=found,
+                                not_after=not_after(certificate)))
     except BadCA as exc:
         module.fail_json(msg="%s: not a PEM certificate: %s" % (option, exc))
-    module.exit_json(changed=False, current=not found, findings=found, not_after=not_after(certificate),
-                     ca_certificate=ca_pem.decode("utf-8", "replace"))
+    output = dict(changed=False, current=all(result["current"] for result in results),
+                  findings=[finding for result in results for finding in result["findings"]],
+                  ca_certificate=ca_pem.decode("utf-8", "replace"))
+    if params["certificates"] is None:
+        output["not_after"] = results[0]["not_after"]
+    else:
+        output["certificates"] = results
+    module.exit_json(**output)
 
 
 if __name__ == "__main__":

@@ -195,3 +195,33 @@ def test_what_the_check_does_not_model_is_a_finding_and_a_bad_ca_names_the_optio
     assert found == ["the certificate's extensions (names, usages, constraints) differ from the request"]
     with pytest.raises(x509_status.BadCA):
         x509_status.findings(wanted, b"not a certificate")
+
+
+def test_several_certificates_in_one_run_and_the_directory_mode(issued, tmp_path):
+    """certificates: one run reports each certificate against the same CA, in order (the stack role asks this way for
+    its service certificates); directory_mode is the mode the directory must have (0755 unless given)."""
+    playbook = tmp_path / "status.yml"
+    entry = {"name": "svc", "usage": "server", "dest": str(issued.dest),
+             "sans": ["DNS:svc.example.com", "IP:192.0.2.10"]}
+    with open(playbook, "w", encoding="utf-8") as handle:
+        yaml.safe_dump([{"name": "Status", "hosts": "localhost", "gather_facts": False, "tasks": [
+            {"name": "Status", "gough.gough.certificate_status": {
+                "certificates": "{{ certificates }}", "ca_path": str(issued.ca_dir / "ca.crt")}}]}], handle)
+
+    runs = []
+
+    def status(*entries):
+        runs.append(None)
+        result = run_playbook(str(playbook), {"certificates": list(entries)}, str(tmp_path / ("out%d" % len(runs))))
+        assert result.rc == 0, result.output
+        return task_outcome(result, "Status")
+
+    missing = dict(entry, name="other", dest=str(tmp_path / "nowhere"))
+    both = status(entry, missing)
+    assert [(one["name"], one["current"]) for one in both["certificates"]] == [("svc", True), ("other", False)]
+    assert both["current"] is False
+    assert both["findings"] == both["certificates"][1]["findings"] != []
+    os.chmod(issued.dest, 0o700)
+    assert status(entry)["certificates"][0]["findings"] == [
+        "directory %s has mode 0700, not 0755" % issued.dest]
+    assert status(dict(entry, directory_mode="0700"))["current"] is True
