@@ -186,6 +186,23 @@ def test_check_mode_after_install_changes_nothing(lab):
     assert recap["changed"] == 0, changed_tasks(output)
 
 
+def test_a_changed_system_user_is_put_right_and_only_that_changes(lab):
+    """The role looks at its user with one getent read (stack's system_user tasks) and runs the group and user
+    modules only when something differs: a login shell and an unlocked password set by hand are put back by the user
+    module alone, and the next run changes nothing."""
+    assert lab.node("sh", "-c", "usermod --shell /bin/sh gough-agent && passwd --unlock gough-agent "
+                                "|| usermod --password '*' gough-agent")[0] == 0
+    recap, health, output = lab.run(name="user-drift")
+    assert health["ok"] is True
+    assert [task.split(" : ", 1)[1].split("]")[0] for task in changed_tasks(output)] == [
+        "System user (no login, no home made, password locked)"], changed_tasks(output)
+    entry = lab.node("getent", "passwd", "gough-agent")[1].strip().split(":")
+    assert entry[5:] == ["/var/lib/gough-agent", "/usr/sbin/nologin"], entry
+    assert lab.node("getent", "shadow", "gough-agent")[1].split(":")[1].startswith("!")
+    recap, _health, output = lab.run(name="user-clean")
+    assert recap["changed"] == 0, changed_tasks(output)
+
+
 def test_firewall_table_lets_the_controller_in_turns_off_and_is_loaded_again_when_gone(lab):
     """The role's nftables table (inet gough_agent) allows the controller's address (the health check passed
     through it) and drops the rest of port 9555; agent_firewall=false removes it and leaves every other table; a
