@@ -70,10 +70,41 @@ options:
   certificates:
     description:
       - Several certificates to check against the same CA, in place of O(name) and the options that go with it.
-      - Each entry takes O(name), O(sans), O(usage), O(dest), O(owner), O(group), O(directory_mode) and O(copy_ca),
-        with the same meaning and defaults.
     type: list
     elements: dict
+    suboptions:
+      name:
+        description: As O(name).
+        type: str
+        required: true
+      sans:
+        description: As O(sans).
+        type: list
+        elements: str
+        default: []
+      usage:
+        description: As O(usage).
+        type: str
+        choices: [server, client]
+        required: true
+      dest:
+        description: As O(dest).
+        type: path
+        required: true
+      owner:
+        description: As O(owner).
+        type: str
+      group:
+        description: As O(group).
+        type: str
+      directory_mode:
+        description: As O(directory_mode).
+        type: str
+        default: "0755"
+      copy_ca:
+        description: As O(copy_ca).
+        type: bool
+        default: true
   ca_certificate:
     description:
       - Gough's CA certificate (PEM) as the CA host holds it, for example the decoded content of a C(slurp) of
@@ -206,7 +237,9 @@ def _wanted(module, params, where):
 
 def main():
     argument_spec = dict(CERTIFICATE_OPTIONS,
-                         certificates=dict(type="list", elements="dict", options=CERTIFICATE_OPTIONS),
+                         certificates=dict(type="list", elements="dict", options=dict(
+                             CERTIFICATE_OPTIONS, **dict((option, dict(CERTIFICATE_OPTIONS[option], required=True))
+                                                         for option in ("name", "usage", "dest")))),
                          ca_certificate=dict(type="str"),
                          ca_path=dict(type="path"))
     module = AnsibleModule(argument_spec=argument_spec,

@@ -82,8 +82,8 @@ def test_check_mode_reports_and_writes_nothing_and_diff_shows_the_content(keep, 
     with open(gone, "w") as stream:
         stream.write("old\n")
     result = keep([{"path": conf, "content": "a = 2\n", "mode": "0644", "tag": "app"},
-                               {"path": gone, "state": "absent", "tag": "cleanup"},
-                               {"path": str(tmp_path / "new.conf"), "content": "n\n", "mode": "0644"}],
+                   {"path": gone, "state": "absent", "tag": "cleanup"},
+                   {"path": str(tmp_path / "new.conf"), "content": "n\n", "mode": "0644"}],
                   check=True, diff=True)
     assert result["changed"] is True
     assert result["changed_tags"] == ["app", "cleanup"]
@@ -114,7 +114,7 @@ def test_owner_and_group_by_name_and_by_number(keep, tmp_path):
     assert first["files"][0]["differs"] == ["exists"]
     assert (os.stat(conf).st_uid, os.stat(conf).st_gid) == (os.getuid(), os.getgid())
     again = keep([{"path": conf, "content": "a\n", "mode": "0644", "owner": str(os.getuid()),
-                               "group": str(os.getgid())}])
+                   "group": str(os.getgid())}])
     assert again["changed"] is False
 
 
