@@ -17,7 +17,9 @@ description:
     directory that is then renamed over it, so readers never see half a file. A file that differs only in its mode,
     owner or group keeps its content and gets the mode, owner or group.
   - Every entry is checked before the first change; a bad entry (a missing directory, a directory where a file
-    should be, an unknown user) fails the task naming the entry's path, and nothing is written.
+    should be, an unknown user) fails the task naming the entry's path, and nothing is written. In check mode a
+    directory, user or group that does not exist yet is not an error (an earlier task of the run would make it);
+    the entry is reported as differing (V(exists), V(owner) or V(group)).
   - One module run replaces one C(ansible.builtin.template) or C(ansible.builtin.copy) task per file. The content
     is rendered on the controller as for any module option, for example with the C(ansible.builtin.template) or
     C(ansible.builtin.file) lookup.
@@ -95,9 +97,6 @@ notes:
   - SELinux contexts and other file attributes are not managed.
   - Content is compared byte for byte; the file is read whole, so the module is meant for configuration files, not
     for large data.
-seealso:
-  - module: ansible.builtin.copy
-  - module: ansible.builtin.template
 """
 
 EXAMPLES = r"""
@@ -213,24 +212,34 @@ def _mode(value, path):
     return mode
 
 
-def _wanted_ids(entry, path):
-    return dict(mode=_mode(entry["mode"], path),
-                uid=_id(entry["owner"], lambda name: pwd.getpwnam(name).pw_uid, "user", path),
-                gid=_id(entry["group"], lambda name: grp.getgrnam(name).gr_gid, "group", path))
+def _wanted_ids(entry, path, check_mode):
+    """Mode, uid and gid of an entry. In check mode a user or group that does not exist yet (an earlier task
+    would have made it) is not an error: the file is reported as differing in its owner or group."""
+    wanted = dict(mode=_mode(entry["mode"], path), unknown=[])
+    for key, option, lookup, kind in (("uid", "owner", lambda name: pwd.getpwnam(name).pw_uid, "user"),
+                                      ("gid", "group", lambda name: grp.getgrnam(name).gr_gid, "group")):
+        try:
+            wanted[key] = _id(entry[option], lookup, kind, path)
+        except FilesError:
+            if not check_mode:
+                raise
+            wanted[key] = None
+            wanted["unknown"].append(option)
+    return wanted
 
 
 def _attribute_differs(current, wanted):
     differs = []
     if stat.S_IMODE(current.st_mode) != wanted["mode"]:
         differs.append("mode")
-    if wanted["uid"] is not None and current.st_uid != wanted["uid"]:
+    if "owner" in wanted["unknown"] or (wanted["uid"] is not None and current.st_uid != wanted["uid"]):
         differs.append("owner")
-    if wanted["gid"] is not None and current.st_gid != wanted["gid"]:
+    if "group" in wanted["unknown"] or (wanted["gid"] is not None and current.st_gid != wanted["gid"]):
         differs.append("group")
     return differs
 
 
-def plan_entry(entry, made_dirs):
+def plan_entry(entry, made_dirs, check_mode=False):
     """Compare one entry with the target. Returns (differs, wanted, before) without changing anything.
 
     ``made_dirs`` holds the directories that earlier entries create; a file may be in one of them."""
@@ -260,7 +269,7 @@ def plan_entry(entry, made_dirs):
         raise FilesError("%s: give one of content and secret when state=present" % path)
     if entry["mode"] is None:
         raise FilesError("%s: mode is required when state=%s" % (path, state))
-    wanted = _wanted_ids(entry, path)
+    wanted = _wanted_ids(entry, path, check_mode)
     wanted["directory"] = state == "directory"
     if state == "directory":
         if current is None:
@@ -269,7 +278,9 @@ def plan_entry(entry, made_dirs):
         return _attribute_differs(current, wanted), wanted, None
     parent = os.path.dirname(os.path.normpath(path))
     if parent not in made_dirs and not os.path.isdir(parent):
-        raise FilesError("%s: its directory %s does not exist" % (path, parent))
+        if not check_mode:
+            raise FilesError("%s: its directory %s does not exist" % (path, parent))
+        current = None
     text = entry["secret"] if entry["content"] is None else entry["content"]
     wanted["content"] = to_bytes(text, errors="surrogate_or_strict")
     if current is None:
@@ -347,7 +358,7 @@ def run(module):
             raise FilesError("%s: given more than once" % entry["path"])
         seen.add(path)
     made_dirs = set()
-    plans = [plan_entry(entry, made_dirs) for entry in entries]
+    plans = [plan_entry(entry, made_dirs, module.check_mode) for entry in entries]
     if not module.check_mode:
         for entry, (differs, wanted, before) in zip(entries, plans):
             if entry["validate"] and set(differs) & {"content", "exists", "type"}:

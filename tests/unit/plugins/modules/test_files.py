@@ -226,3 +226,18 @@ def test_directories_are_made_before_the_files_in_them_and_kept(keep, run_module
     assert plain in msg and "is not a directory" in msg
     assert "content is only for state=present" in _fails(
         run_module, [{"path": conf_dir, "state": "directory", "mode": "0755", "content": "x"}])
+
+
+def test_check_mode_takes_a_directory_user_or_group_an_earlier_task_would_make(keep, tmp_path):
+    """A real run fails on an unknown group or a missing directory (see above); check mode reports the entry as
+    differing instead, since an earlier task of the run (the role's user, group or directory tasks) would have
+    made it."""
+    directory, conf = str(tmp_path / "etc"), str(tmp_path / "app.conf")
+    with open(conf, "w") as stream:
+        stream.write("a\n")
+    os.chmod(conf, 0o640)
+    result = keep([{"path": directory, "state": "directory", "mode": "0750", "group": "no-such-group-gough"},
+                   {"path": conf, "content": "a\n", "mode": "0640", "owner": "no-such-user-gough"},
+                   {"path": str(tmp_path / "later" / "b.conf"), "content": "b\n", "mode": "0644"}], check=True)
+    assert [entry["differs"] for entry in result["files"]] == [["exists"], ["owner"], ["exists"]]
+    assert not os.path.exists(directory)
