@@ -9,28 +9,17 @@ write, chmod, chown, make or remove only what differs. Every entry is planned be
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import grp
 import os
-import pwd
 import stat
 import tempfile
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
+from ansible_collections.gough.gough.plugins.module_utils.owners import id_of
+
 
 class FilesError(Exception):
     """A bad entry, with its path in the message."""
-
-
-def _id(value, lookup, kind, path):
-    if value is None:
-        return None
-    if value.isdigit():
-        return int(value)
-    try:
-        return lookup(value)
-    except KeyError:
-        raise FilesError("%s: no %s named %s on the target" % (path, kind, value))
 
 
 def _mode(value, path):
@@ -47,16 +36,19 @@ def _wanted_ids(entry, path, check_mode):
     """Mode, uid and gid of an entry. In check mode a user or group that does not exist yet (an earlier task
     would have made it) is not an error: the file is reported as differing in its owner or group."""
     wanted = dict(mode=_mode(entry["mode"], path), unknown=[])
-    for key, option, lookup, kind in (("uid", "owner", lambda name: pwd.getpwnam(name).pw_uid, "user"),
-                                      ("gid", "group", lambda name: grp.getgrnam(name).gr_gid, "group")):
-        try:
-            wanted[key] = _id(entry[option], lookup, kind, path)
-        except FilesError:
+    for key, option, kind in (("uid", "owner", "user"), ("gid", "group", "group")):
+        wanted[key] = None if entry[option] is None else id_of(option, entry[option])
+        if entry[option] is not None and wanted[key] is None:
             if not check_mode:
-                raise
-            wanted[key] = None
+                raise FilesError("%s: no %s named %s on the target" % (path, kind, entry[option]))
             wanted["unknown"].append(option)
     return wanted
+
+
+def _chown(target, wanted, change=os.chown):
+    """Give ``target`` (a path, or a file descriptor with ``change=os.fchown``) the wanted uid and gid, if any."""
+    if wanted["uid"] is not None or wanted["gid"] is not None:
+        change(target, -1 if wanted["uid"] is None else wanted["uid"], -1 if wanted["gid"] is None else wanted["gid"])
 
 
 def _attribute_differs(current, wanted):
@@ -132,9 +124,7 @@ def write_file(path, wanted):
             stream.write(wanted["content"])
             stream.flush()
             os.fchmod(stream.fileno(), wanted["mode"])
-            if wanted["uid"] is not None or wanted["gid"] is not None:
-                os.fchown(stream.fileno(), -1 if wanted["uid"] is None else wanted["uid"],
-                          -1 if wanted["gid"] is None else wanted["gid"])
+            _chown(stream.fileno(), wanted, change=os.fchown)
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
@@ -167,17 +157,14 @@ def apply_entry(path, differs, wanted):
     elif wanted["directory"] and "exists" in differs:
         os.makedirs(path)
         os.chmod(path, wanted["mode"])
-        if wanted["uid"] is not None or wanted["gid"] is not None:
-            os.chown(path, -1 if wanted["uid"] is None else wanted["uid"],
-                     -1 if wanted["gid"] is None else wanted["gid"])
+        _chown(path, wanted)
     elif set(differs) & {"content", "exists", "type"}:
         write_file(path, wanted)
     else:
         if "mode" in differs:
             os.chmod(path, wanted["mode"])
         if "owner" in differs or "group" in differs:
-            os.chown(path, -1 if wanted["uid"] is None else wanted["uid"],
-                     -1 if wanted["gid"] is None else wanted["gid"])
+            _chown(path, wanted)
 
 
 def converge(entries, check_mode, diff, run_command):

@@ -24,11 +24,11 @@ caller then runs the full tasks, which decide. Imports ``cryptography`` only whe
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import grp
 import ipaddress
 import os
-import pwd
 import stat
+
+from ansible_collections.gough.gough.plugins.module_utils.owners import id_of
 
 try:
     from cryptography import x509
@@ -74,19 +74,9 @@ def _file_findings(path, label, kind, owner, group, is_dir=False, mode=None):
     if stat.S_IMODE(info.st_mode) != mode:
         found.append("%s %s has mode %04o, not %04o" % (label, path, stat.S_IMODE(info.st_mode), mode))
     for what, wanted, actual in (("owner", owner, info.st_uid), ("group", group, info.st_gid)):
-        if wanted is not None and _id_of(what, wanted) != actual:
+        if wanted is not None and id_of(what, wanted) != actual:
             found.append("%s %s has %s %d, not %s" % (label, path, what, actual, wanted))
     return found
-
-
-def _id_of(what, name):
-    """The uid or gid of a user or group name (or number); None when there is no such user or group."""
-    if str(name).isdigit():
-        return int(name)
-    try:
-        return pwd.getpwnam(name).pw_uid if what == "owner" else grp.getgrnam(name).gr_gid
-    except KeyError:
-        return None
 
 
 def general_name(value):

@@ -201,6 +201,10 @@ def test_a_changed_system_user_is_put_right_and_only_that_changes(lab):
     assert lab.node("getent", "shadow", "gough-agent")[1].split(":")[1].startswith("!")
     recap, _health, output = lab.run(name="user-clean")
     assert recap["changed"] == 0, changed_tasks(output)
+    # Nothing differs, so the group and user modules do not run at all.
+    for task in ("System group", "System user (no login, no home made, password locked)"):
+        section = output.split("TASK [gough.gough.stack : %s]" % task, 1)[1].split("\nTASK [", 1)[0]
+        assert "skipping: [labnode]" in section and "ok: [labnode]" not in section, section
 
 
 def test_firewall_table_lets_the_controller_in_turns_off_and_is_loaded_again_when_gone(lab):
