@@ -1,6 +1,5 @@
-"""The lab role's directories (lab/playbooks/roles/lab/tasks/dirs.yml): one stat command looks at the five, and the
-file module runs only for those missing or not 0700, so a rerun runs no file task and a changed one alone is put
-right."""
+"""The lab role's directories (lab/playbooks/roles/lab/tasks/dirs.yml): one gough.gough.files run makes the five,
+a rerun changes nothing, and a changed or missing one alone is put right."""
 
 import os
 import stat
@@ -12,20 +11,21 @@ from gough_lab.playbook_runner import run_playbook
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 ROLES = os.path.join(ROOT, "lab", "playbooks", "roles")
+# The working tree as gough.gough (tests/unit/conftest.py links it there).
+COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
 FILE_TASK = "lab : Make the lab's directories (those missing or not 0700)"
 
 
 def made(result):
-    """The directories the file task ran for."""
+    """The directories the files task changed."""
     for play in result.plays:
         for task in play["tasks"]:
             if task["task"]["name"] == FILE_TASK:
-                return sorted(item["item"] for item in task["hosts"]["localhost"].get("results", [])
-                              if not item.get("skipped"))
+                return sorted(entry["path"] for entry in task["hosts"]["localhost"]["files"] if entry["changed"])
     raise AssertionError("the task %r did not run:\n%s" % (FILE_TASK, result.output))
 
 
-def test_a_rerun_runs_no_file_task_and_a_changed_directory_alone_is_put_right(tmp_path):
+def test_a_rerun_changes_nothing_and_a_changed_directory_alone_is_put_right(tmp_path):
     lab = tmp_path / "lab"
     playbook = tmp_path / "dirs.yml"
     with open(playbook, "w", encoding="utf-8") as handle:
@@ -38,7 +38,8 @@ def test_a_rerun_runs_no_file_task_and_a_changed_directory_alone_is_put_right(tm
         result = run_playbook(str(playbook), str(tmp_path / ("run%d" % len(runs))), "-c", "local",
                               inventory={"all": {"hosts": {"localhost": {}}}},
                               extravars={"lab_dir": str(lab), "ansible_python_interpreter": sys.executable},
-                              envvars={"ANSIBLE_ROLES_PATH": ROLES, "ANSIBLE_LOCALHOST_WARNING": "0"},
+                              envvars={"ANSIBLE_ROLES_PATH": ROLES, "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+                                       "ANSIBLE_LOCALHOST_WARNING": "0"},
                               project_dir=str(tmp_path))
         assert result.rc == 0, result.output
         return result

@@ -1,6 +1,6 @@
-"""The stack role's directories (roles/stack/tasks/layout.yml): one stat command looks at all of them, and the file
-module runs only for those that are missing or differ, so a rerun on a stack that is as it should be runs no file
-task at all. Whatever differs is put right as before; check mode reports it and writes nothing."""
+"""The stack role's directories (roles/stack/tasks/layout.yml): one gough.gough.files run makes those that are missing
+and puts right the mode and owner of those that differ, so a rerun on a stack that is as it should be changes
+nothing. Check mode reports what differs and writes nothing."""
 
 import os
 import stat
@@ -8,16 +8,16 @@ import stat
 import yaml
 from alerts_helpers import render_playbook, run_playbook
 
-FIX_TASK = "gough.gough.stack : Stack directories that are missing or differ (type, mode, owner, group)"
+FIX_TASK = "gough.gough.stack : The stack's directories, with their modes and owners"
 
 
 def fixed_items(result):
-    """The paths the file task ran for (its loop items), [] when it was skipped."""
+    """The directories the files task changed (or in check mode would change)."""
     for play in result.plays:
         for task in play["tasks"]:
             if task["task"]["name"] == FIX_TASK:
                 outcome = task["hosts"]["localhost"]
-                return sorted(item["stack_dir"]["path"] for item in outcome.get("results", []) if not item.get("skipped"))
+                return sorted(entry["path"] for entry in outcome["files"] if entry["changed"])
     raise AssertionError("the task %r did not run:\n%s" % (FIX_TASK, result.output))
 
 
@@ -25,7 +25,7 @@ def mode_of(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-def test_a_rerun_runs_no_file_task_and_a_changed_directory_alone_is_put_right(tmp_path):
+def test_a_rerun_changes_nothing_and_a_changed_directory_alone_is_put_right(tmp_path):
     base = tmp_path / "stack"
     playbook = render_playbook(str(tmp_path / "layout.yml"), tasks_from="layout")
     variables = {"stack_base_dir": str(base), "stack_profile": "lab"}
@@ -41,7 +41,7 @@ def test_a_rerun_runs_no_file_task_and_a_changed_directory_alone_is_put_right(tm
     assert again.rc == 0 and again.changed() == {"localhost": 0}, again.output
     assert fixed_items(again) == []
 
-    # A mode, an owner and a missing directory: only those three go to the file module.
+    # A mode, an owner and a missing directory: only those three differ.
     os.chmod(base / "blackbox", 0o777)
     os.chown(base / "fleet-exporter" / "secret", 1234, 1234)
     os.rmdir(base / "sink")
