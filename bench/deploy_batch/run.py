@@ -25,7 +25,6 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
 BIN = os.path.dirname(sys.executable)
 TARGET = 1.15
 
@@ -82,12 +81,6 @@ BASELINE_PLAY = """
       run_once: true
 """
 
-
-def ensure_collection_link():
-    """Make ansible_collections/gough/gough under .build/pytest-collections point at the working tree."""
-    if not os.path.islink(LINK):
-        os.makedirs(os.path.dirname(LINK), exist_ok=True)
-        os.symlink(ROOT, LINK)
 
 
 def machine_names(emulator):
@@ -177,8 +170,8 @@ def main():
     parser.add_argument("--no-gate", action="store_true", help="print the verdict but exit 0 (CI)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    ensure_collection_link()
-    sys.path.insert(0, COLLECTIONS)
+    from gough_lab.common.testing import link_collection  # pylint: disable=import-outside-toplevel
+    sys.path.insert(0, link_collection(ROOT, COLLECTIONS))
     work = tempfile.mkdtemp(prefix="gough-bench-deploy-")
     t = args.deploy_seconds
     n = args.machines

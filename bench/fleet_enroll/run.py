@@ -33,7 +33,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
 BIN = os.path.dirname(sys.executable)
 REQUESTS_TARGET = 1.2
 WALL_TARGET = 1.2
@@ -84,12 +83,6 @@ TAIL = """
       run_once: true
 """
 
-
-def ensure_collection_link():
-    """Make ansible_collections/gough/gough under .build/pytest-collections point at the working tree."""
-    if not os.path.islink(LINK):
-        os.makedirs(os.path.dirname(LINK), exist_ok=True)
-        os.symlink(ROOT, LINK)
 
 
 def delays(args):
@@ -207,8 +200,8 @@ def main():
     parser.add_argument("--no-gate", action="store_true", help="print the verdicts but exit 0 (CI)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    ensure_collection_link()
-    sys.path.insert(0, COLLECTIONS)
+    from gough_lab.common.testing import link_collection  # pylint: disable=import-outside-toplevel
+    sys.path.insert(0, link_collection(ROOT, COLLECTIONS))
     work = tempfile.mkdtemp(prefix="gough-bench-fleet-")
     print("fleet_enroll: %d hosts enrolling %g-%gs after the start (seed %d), poll_interval %gs, baseline forks %d"
           % (args.hosts, args.min_delay, args.max_delay, args.seed, args.poll, args.forks))

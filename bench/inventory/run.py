@@ -24,7 +24,6 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-LINK = os.path.join(COLLECTIONS, "ansible_collections", "gough", "gough")
 BIN = os.path.dirname(sys.executable)
 
 LIST_TARGET = 2.5  # uncached ansible-inventory --list / floor
@@ -55,12 +54,6 @@ with urllib.request.urlopen(request) as response:
 print(len(machines))
 """
 
-
-def ensure_collection_link():
-    """Make ansible_collections/gough/gough under .build/pytest-collections point at the working tree."""
-    if not os.path.islink(LINK):
-        os.makedirs(os.path.dirname(LINK), exist_ok=True)
-        os.symlink(ROOT, LINK)
 
 
 def collections_dir(work, name, namespace, collection, source):
@@ -190,8 +183,9 @@ def main():
 
     sys.path.insert(0, os.path.join(ROOT, "lab"))
     from gough_lab import testing  # pylint: disable=import-outside-toplevel
+    from gough_lab.common.testing import link_collection  # pylint: disable=import-outside-toplevel
 
-    ensure_collection_link()
+    link_collection(ROOT, COLLECTIONS)
     work = tempfile.mkdtemp(prefix="gough-bench-inventory-")
     emulator = None
     try:
