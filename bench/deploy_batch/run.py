@@ -82,7 +82,6 @@ BASELINE_PLAY = """
 """
 
 
-
 def machine_names(emulator):
     """Hostnames of the emulator's machines, from one list call."""
     sys.path.insert(0, COLLECTIONS)

@@ -84,7 +84,6 @@ TAIL = """
 """
 
 
-
 def delays(args):
     """Seeded enrollment delay of each host, in seconds after the start stamp."""
     rng = random.Random(args.seed)

@@ -55,7 +55,6 @@ print(len(machines))
 """
 
 
-
 def collections_dir(work, name, namespace, collection, source):
     """A collections path under ``work`` whose ansible_collections/<namespace>/<collection> links to ``source``."""
     base = os.path.join(work, name)

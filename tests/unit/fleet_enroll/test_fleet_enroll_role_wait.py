@@ -64,8 +64,8 @@ def test_hosts_of_two_fleets_each_wait_on_their_own_fleet(tmp_path):
         assert len(waits) == 1, waits
         runs = list(waits.values())[0]["results"]
         assert len(runs) == 2
-        assert sorted(sorted(entry["name"] for entry in run["host_results"]) for run in runs) == [["a1", "a2"],
-                                                                                                ["b1", "b2"]]
+        waited = sorted(sorted(entry["name"] for entry in run["host_results"]) for run in runs)
+        assert waited == [["a1", "a2"], ["b1", "b2"]]
         # Each Fleet was asked about its own hosts only: list requests (and one read of its enroll secrets, which
         # the hosts' secret is checked against), no per-host search or lookup.
         for fleet, emulator in fleets.items():
