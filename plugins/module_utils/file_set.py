@@ -75,6 +75,10 @@ def plan_entry(entry, made_dirs, check_mode=False):
         current = None
     state = entry["state"]
     if state == "directory":
+        if current is not None and stat.S_ISLNK(current.st_mode) and os.path.isdir(path):
+            # A link to a directory (a data directory on another disk) is followed, as ansible.builtin.file does:
+            # the mode, owner and group are those of the directory it points to.
+            current = os.stat(path)
         if current is not None and not stat.S_ISDIR(current.st_mode):
             raise FilesError("%s: exists and is not a directory; refusing to replace it" % path)
     elif current is not None and not (stat.S_ISREG(current.st_mode) or stat.S_ISLNK(current.st_mode)):
@@ -155,7 +159,8 @@ def apply_entry(path, differs, wanted):
     if wanted is None:
         os.unlink(path)
     elif wanted["directory"] and "exists" in differs:
-        os.makedirs(path)
+        # An earlier entry (a directory inside this one) may have made it already: it then gets its mode and owner.
+        os.makedirs(path, exist_ok=True)
         os.chmod(path, wanted["mode"])
         _chown(path, wanted)
     elif set(differs) & {"content", "exists", "type"}:

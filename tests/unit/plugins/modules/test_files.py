@@ -228,6 +228,35 @@ def test_directories_are_made_before_the_files_in_them_and_kept(keep, run_module
         run_module, [{"path": conf_dir, "state": "directory", "mode": "0755", "content": "x"}])
 
 
+def test_a_link_to_a_directory_is_followed_as_ansible_file_does(keep, run_module, tmp_path):
+    # A data directory on another disk, linked into place: its target gets the mode; the link stays a link.
+    target = tmp_path / "disk" / "backups"
+    target.mkdir(parents=True, mode=0o755)
+    os.chmod(str(target), 0o755)
+    link = str(tmp_path / "backups")
+    os.symlink(str(target), link)
+    result = keep([{"path": link, "state": "directory", "mode": "0700"}])
+    assert result["files"][0]["differs"] == ["mode"]
+    assert os.path.islink(link) and _mode(str(target)) == 0o700
+    assert keep([{"path": link, "state": "directory", "mode": "0700"}])["changed"] is False
+    # A link to something that is not a directory is still refused.
+    dangling = str(tmp_path / "dangling")
+    os.symlink(str(tmp_path / "nowhere"), dangling)
+    msg = _fails(run_module, [{"path": dangling, "state": "directory", "mode": "0755"}])
+    assert dangling in msg and "is not a directory" in msg
+
+
+def test_a_directory_listed_before_its_missing_parent_makes_both_with_their_modes(keep, tmp_path):
+    parent = str(tmp_path / "base")
+    child = os.path.join(parent, "logs")
+    entries = [{"path": child, "state": "directory", "mode": "0750"},
+               {"path": parent, "state": "directory", "mode": "0711"}]
+    made = keep(entries)
+    assert [entry["differs"] for entry in made["files"]] == [["exists"], ["exists"]]
+    assert _mode(child) == 0o750 and _mode(parent) == 0o711
+    assert keep(entries)["changed"] is False
+
+
 def test_check_mode_takes_a_directory_user_or_group_an_earlier_task_would_make(keep, tmp_path):
     """A real run fails on an unknown group or a missing directory (see above); check mode reports the entry as
     differing instead, since an earlier task of the run (the role's user, group or directory tasks) would have
