@@ -100,7 +100,11 @@ def plan_entry(entry, made_dirs, check_mode=False):
     wanted["directory"] = state == "directory"
     if state == "directory":
         if current is None:
-            made_dirs.add(os.path.normpath(path))
+            # Its missing parents are made with it: a later file may be in any of them.
+            made = os.path.normpath(path)
+            while made not in made_dirs and not os.path.isdir(made):
+                made_dirs.add(made)
+                made = os.path.dirname(made)
             return ["exists"], wanted, None
         return _attribute_differs(current, wanted), wanted, None
     parent = os.path.dirname(os.path.normpath(path))

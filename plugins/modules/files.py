@@ -42,8 +42,9 @@ options:
         description:
           - V(present) keeps the file with O(files[].content); V(absent) removes it when it is there; V(directory)
             keeps a directory with O(files[].mode), O(files[].owner) and O(files[].group), made when missing
-            (with its missing parents, which get the default mode and owner) and never emptied. A symbolic link to a
-            directory is followed, and the mode, owner and group are those of the directory it points to.
+            (with its missing parents, which get the default mode and owner) and never emptied. A symbolic link to an
+            existing directory is followed, and the mode, owner and group are those of the directory it points to;
+            a link to anything else is refused. Paths are compared as given, without resolving links.
           - For V(present) and V(absent), a directory or any other file that is not a regular file or a symbolic
             link is refused. A symbolic link is replaced by the file (V(present)) or removed (V(absent)); what it
             pointed to is left alone. For V(directory), anything there that is not a directory is refused.

@@ -235,15 +235,22 @@ def test_a_link_to_a_directory_is_followed_as_ansible_file_does(keep, run_module
     os.chmod(str(target), 0o755)
     link = str(tmp_path / "backups")
     os.symlink(str(target), link)
+    checked = keep([{"path": link, "state": "directory", "mode": "0700"}], check=True, diff=True)
+    assert checked["files"][0]["differs"] == ["mode"] and _mode(str(target)) == 0o755
+    assert checked["diff"][0]["after"] == "(directory; mode changed)\n"
     result = keep([{"path": link, "state": "directory", "mode": "0700"}])
     assert result["files"][0]["differs"] == ["mode"]
     assert os.path.islink(link) and _mode(str(target)) == 0o700
     assert keep([{"path": link, "state": "directory", "mode": "0700"}])["changed"] is False
-    # A link to something that is not a directory is still refused.
+    # A link to something that is not a directory (missing, or a file) is still refused.
     dangling = str(tmp_path / "dangling")
     os.symlink(str(tmp_path / "nowhere"), dangling)
-    msg = _fails(run_module, [{"path": dangling, "state": "directory", "mode": "0755"}])
-    assert dangling in msg and "is not a directory" in msg
+    to_file = str(tmp_path / "to-file")
+    (tmp_path / "a-file").write_text("x")
+    os.symlink(str(tmp_path / "a-file"), to_file)
+    for path in (dangling, to_file):
+        msg = _fails(run_module, [{"path": path, "state": "directory", "mode": "0755"}])
+        assert path in msg and "is not a directory" in msg
 
 
 def test_a_directory_listed_before_its_missing_parent_makes_both_with_their_modes(keep, tmp_path):
@@ -254,6 +261,18 @@ def test_a_directory_listed_before_its_missing_parent_makes_both_with_their_mode
     made = keep(entries)
     assert [entry["differs"] for entry in made["files"]] == [["exists"], ["exists"]]
     assert _mode(child) == 0o750 and _mode(parent) == 0o711
+    assert keep(entries)["changed"] is False
+
+
+def test_a_file_may_be_in_a_missing_parent_of_a_listed_directory(keep, tmp_path):
+    # The directory's missing parents are made with it, so a file in one of them can follow in the same list.
+    deep = str(tmp_path / "base" / "a" / "b")
+    beside = str(tmp_path / "base" / "a" / "note")
+    entries = [{"path": deep, "state": "directory", "mode": "0755"},
+               {"path": beside, "content": "x\n", "mode": "0644"}]
+    assert [entry["differs"] for entry in keep(entries, check=True)["files"]] == [["exists"], ["exists"]]
+    made = keep(entries)
+    assert made["changed"] is True and os.path.isdir(deep) and open(beside).read() == "x\n"
     assert keep(entries)["changed"] is False
 
 
