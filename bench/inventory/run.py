@@ -223,7 +223,7 @@ def main():
         print("%-44s %5.2fx" % ("gough graph / floor", best["gough graph"] / floor))
         # ansible-core's own --list work once the inventory is built (every host's variables, the JSON output):
         # whatever the source, a cached --list takes at least this; over 0.3x of uncached, the cached target is out
-        # of reach for any inventory plugin.
+        # of reach for any inventory plugin that sets these host variables.
         after_parse = best["gough list cached"] - best["gough graph cached"]
         print("%-44s %5.2fx" % ("core --list work after parse / gough list", after_parse / best["gough list"]))
         print("%-44s %5.2fx" % ("static file list / gough list", best["static list"] / best["gough list"]))

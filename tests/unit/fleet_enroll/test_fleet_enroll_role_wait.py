@@ -91,7 +91,7 @@ def test_hosts_of_two_fleets_each_wait_on_their_own_fleet(tmp_path):
         for host, fleet in (("a1", "a"), ("a2", "a"), ("b1", "b"), ("b2", "b")):
             listed = fleets[fleet].api("GET", "hosts").json()["hosts"]
             assert ids[host] in [entry["id"] for entry in listed if entry["hostname"] == host], (host, listed)
-        # The tokens are in no output or artifact (the wait's loop items hold a digest).
+        # The tokens are in no output or artifact (the wait's loop items hold host names only).
         assert result.artifacts_holding([emulator.api_token for emulator in fleets.values()]) == []
     finally:
         for emulator in fleets.values():

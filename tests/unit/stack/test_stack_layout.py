@@ -61,3 +61,32 @@ def test_a_rerun_changes_nothing_and_a_changed_directory_alone_is_put_right(tmp_
     assert fixed_items(fixed) == differ
     assert mode_of(base / "blackbox") == 0o755 and mode_of(base / "sink") == 0o755
     assert os.stat(base / "fleet-exporter" / "secret").st_uid == 65534
+
+
+def test_the_production_layout_in_check_mode_then_for_real(tmp_path):
+    # The production profile's own list: Grafana's directories, and the received journals and osquery logs owned by
+    # the receiver's and Fleet's uids. Check mode on a fresh host reports every directory and makes none.
+    base = tmp_path / "opt-gough"
+    playbook = render_playbook(str(tmp_path / "layout.yml"), tasks_from="layout")
+    variables = {"stack_base_dir": str(base), "stack_profile": "production"}
+    check_playbook = str(tmp_path / "layout-check.yml")
+    with open(check_playbook, "w", encoding="utf-8") as handle:
+        yaml.safe_dump([{"name": "Layout in check mode", "hosts": "localhost", "gather_facts": False,
+                         "check_mode": True, "tasks": [{"name": "Directories", "ansible.builtin.include_role": {
+                             "name": "gough.gough.stack", "tasks_from": "layout"}}]}], handle)
+    checked = run_playbook(check_playbook, variables, str(tmp_path / "run1"))
+    assert checked.rc == 0, checked.output
+    planned = fixed_items(checked)
+    assert str(base / "grafana" / "provisioning" / "dashboards") in planned and len(planned) >= 20
+    assert not base.exists()
+
+    made = run_playbook(playbook, variables, str(tmp_path / "run2"))
+    assert made.rc == 0, made.output
+    assert fixed_items(made) == planned
+    logs = base / "fleet" / "osquery-logs"
+    assert mode_of(logs) == 0o750 and (os.stat(logs).st_uid, os.stat(logs).st_gid) == (100, 100)
+    journal = base / "journal" / "remote"
+    assert mode_of(journal) == 0o750 and os.stat(journal).st_uid != 0
+    # The parent above the osquery logs is not in the list: made root's, with the default mode.
+    assert os.stat(base / "fleet").st_uid == 0
+    assert run_playbook(playbook, variables, str(tmp_path / "run3")).changed() == {"localhost": 0}
