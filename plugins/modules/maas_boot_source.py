@@ -142,7 +142,7 @@ source:
       description: Boot source URL.
       returned: success
       type: str
-      sample: http://images.maas.io/ephemeral-v3/stable/
+      sample: http://images.example.com/ephemeral-v3/stable/
 selections:
   description: The source's selections after the module ran (as predicted in check mode), sorted by os and release.
   returned: success

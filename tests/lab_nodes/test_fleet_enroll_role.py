@@ -3,10 +3,12 @@
 A systemd lab node on this run's network (reached over SSH as a sudo user, like a deployed server) enrolls in a
 Fleet emulator that listens on the network's gateway with a certificate for that address. Enrollment, the team, the
 flagfile, the secret's mode and a clean rerun are checked by the molecule scenario molecule/fleet_enroll; here:
-check mode writes nothing to Fleet, a wrong secret or a flag Fleet cannot work with fails clearly, and state absent
-removes everything.
+check mode writes nothing to Fleet, a wrong secret or a flag Fleet cannot work with fails clearly, state absent
+removes everything, and install_method apt installs from the node's own sources or a signed repository it is given.
 """
 
+import email.utils
+import hashlib
 import ipaddress
 import json
 import os
@@ -140,3 +142,112 @@ def test_wrong_secret_fails_at_once_and_a_bad_flag_fails_with_the_agents_reason(
     assert "hostname=%s did not enroll in Fleet" % HOSTNAME in output, output[-5000:]
     assert "config_plugin" in output, output[-5000:]  # the stand-in's own message, from its log
     assert fleet_hosts(fleet) == []
+
+
+OSQUERY_VERSION = "5.0.0-lab1"
+
+
+def build_signed_repository(directory):
+    """A signed apt repository in the osquery project's layout (suite ``deb``, component ``main``) holding a small
+    package named ``osquery``, and the armored public key it is signed with. Returns the repository's directory."""
+    gnupg = directory / "gnupg"
+    gnupg.mkdir(mode=0o700)
+    env = dict(os.environ, GNUPGHOME=str(gnupg))
+    subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "Gough lab repository <repo@lab.invalid>",
+                    "ed25519", "sign", "never"], env=env, check=True, capture_output=True, timeout=60)
+    repo = directory / "repo"
+    (repo / "pool" / "main").mkdir(parents=True)
+    (repo / "key.asc").write_bytes(subprocess.run(["gpg", "--armor", "--export"], env=env, check=True,
+                                                  capture_output=True, timeout=60).stdout)
+    package = directory / "package"
+    (package / "DEBIAN").mkdir(parents=True)
+    (package / "usr" / "share" / "doc" / "osquery").mkdir(parents=True)
+    (package / "usr" / "share" / "doc" / "osquery" / "README").write_text("lab stand-in for the osquery package\n")
+    control = ("Package: osquery\nVersion: %s\nArchitecture: all\nMaintainer: Gough developers <dev@lab.invalid>\n"
+               "Description: lab stand-in for the osquery package\n" % OSQUERY_VERSION)
+    (package / "DEBIAN" / "control").write_text(control)
+    deb = repo / "pool" / "main" / ("osquery_%s_all.deb" % OSQUERY_VERSION)
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(package), str(deb)], check=True,
+                   capture_output=True, timeout=60)
+    data = deb.read_bytes()
+    packages = "%sFilename: pool/main/%s\nSize: %d\nSHA256: %s\n\n" % (
+        control, deb.name, len(data), hashlib.sha256(data).hexdigest())
+    arch = subprocess.run(["dpkg", "--print-architecture"], check=True, capture_output=True, text=True).stdout.strip()
+    index = repo / "dists" / "deb" / "main" / ("binary-%s" % arch)
+    index.mkdir(parents=True)
+    (index / "Packages").write_text(packages)
+    release = ("Origin: lab\nLabel: lab\nSuite: deb\nCodename: deb\nDate: %s\nArchitectures: %s\nComponents: main\n"
+               "SHA256:\n %s %d main/binary-%s/Packages\n"
+               % (email.utils.formatdate(usegmt=True), arch, hashlib.sha256(packages.encode()).hexdigest(),
+                  len(packages.encode()), arch))
+    (repo / "dists" / "deb" / "Release").write_text(release)
+    subprocess.run(["gpg", "--batch", "--yes", "--clearsign", "--output", str(repo / "dists" / "deb" / "InRelease"),
+                    str(repo / "dists" / "deb" / "Release")], env=env, check=True, capture_output=True, timeout=60)
+    return repo
+
+
+def installed(lab_net):
+    return node_exec(lab_net, "dpkg-query", "--show", "--showformat=${db:Status-Status}", "osquery").stdout
+
+
+def test_apt_installs_from_the_nodes_own_sources_or_a_signed_repository_it_is_given(lab_net, fleet_node, tmp_path):
+    """No repository host is built in: by default the package comes from the node's own apt sources; a repository the
+    user names is added as a signed deb822 source. Missing packages and a repository without its key fail clearly."""
+    fleet = fleet_node
+    repo = build_signed_repository(tmp_path)
+    subprocess.run(["docker", "cp", str(repo), "%s:/srv/osquery-repo" % lab_net.name(SYSTEM_ID)], check=True,
+                   capture_output=True, timeout=60)
+    # Hermetic: the image's own Debian source is set aside; the node's apt sees only what this test gives it.
+    for command in (["chmod", "-R", "a+rX", "/srv/osquery-repo"],
+                    ["sh", "-c", "mv /etc/apt/sources.list /etc/apt/sources.list.off; rm -rf /var/lib/apt/lists/*"]):
+        assert node_exec(lab_net, *command).returncode == 0
+    source = "/etc/apt/sources.list.d/osquery.sources"
+    apt = {"fleet_enroll_install_method": "apt"}
+    given = dict(apt, fleet_enroll_apt_repository="file:/srv/osquery-repo")
+
+    missing = run_role(lab_net, fleet, tmp_path, **apt)
+    assert missing.rc != 0
+    assert "fleet_enroll_apt_repository is empty, so it was looked for in the node's own apt sources" \
+        in missing.stdout, missing.stdout[-5000:]
+    assert installed(lab_net) != "installed"
+
+    keyless = run_role(lab_net, fleet, tmp_path, **given)
+    assert keyless.rc != 0
+    assert "fleet_enroll_apt_key must be set with fleet_enroll_apt_repository (file:/srv/osquery-repo)" \
+        in keyless.stdout, keyless.stdout[-5000:]
+    assert node_exec(lab_net, "test", "-e", source).returncode != 0
+
+    given["fleet_enroll_apt_key"] = "file:///srv/osquery-repo/key.asc"  # a URL: downloaded, its .asc kept
+    checked = run_role(lab_net, fleet, tmp_path, "--check", **given)
+    assert checked.rc == 0, checked.stdout[-5000:]
+    assert recap(checked.stdout)["changed"] > 0
+    assert node_exec(lab_net, "test", "-e", source).returncode != 0
+    assert installed(lab_net) != "installed"
+    assert fleet_hosts(fleet) == []
+
+    first = run_role(lab_net, fleet, tmp_path, **given)
+    assert first.rc == 0, first.stdout[-5000:]
+    assert installed(lab_net) == "installed"
+    written = node_exec(lab_net, "cat", source).stdout
+    assert "URIs: file:/srv/osquery-repo" in written and "Signed-By: /etc/apt/keyrings/osquery.asc" in written, written
+    assert node_exec(lab_net, "cmp", "/etc/apt/keyrings/osquery.asc", "/srv/osquery-repo/key.asc").returncode == 0
+    assert len(fleet_hosts(fleet)) == 1
+    again = run_role(lab_net, fleet, tmp_path, **given)
+    assert again.rc == 0 and recap(again.stdout)["changed"] == 0, again.stdout[-5000:]
+    # A key path on the node is used as it is.
+    given["fleet_enroll_apt_key"] = "/srv/osquery-repo/key.asc"
+    by_path = run_role(lab_net, fleet, tmp_path, **given)
+    assert by_path.rc == 0 and recap(by_path.stdout)["changed"] == 1, by_path.stdout[-5000:]
+    assert "Signed-By: /srv/osquery-repo/key.asc" in node_exec(lab_net, "cat", source).stdout
+    assert node_exec(lab_net, "apt-get", "update").returncode == 0  # apt accepts the source as written
+
+    # The default again, now with the repository among the node's own sources (as a mirror in its image would be).
+    own = ("Types: deb\nURIs: file:/srv/osquery-repo\nSuites: deb\nComponents: main\n"
+           "Signed-By: /srv/osquery-repo/key.asc\n")
+    for command in (["dpkg", "--purge", "osquery"], ["rm", "-f", source],
+                    ["sh", "-c", "printf '%s' > /etc/apt/sources.list.d/mirror.sources" % own]):
+        assert node_exec(lab_net, *command).returncode == 0
+    from_own = run_role(lab_net, fleet, tmp_path, **apt)
+    assert from_own.rc == 0, from_own.stdout[-5000:]
+    assert installed(lab_net) == "installed"
+    assert node_exec(lab_net, "test", "-e", source).returncode != 0
