@@ -241,6 +241,14 @@ def test_apt_installs_from_the_nodes_own_sources_or_a_signed_repository_it_is_gi
     assert "Signed-By: /srv/osquery-repo/key.asc" in node_exec(lab_net, "cat", source).stdout
     assert node_exec(lab_net, "apt-get", "update").returncode == 0  # apt accepts the source as written
 
+    removed = run_role(lab_net, fleet, tmp_path, fleet_enroll_state="absent", fleet_enroll_remove_package=True,
+                       fleet_enroll_apt_key="file:///srv/osquery-repo/key.asc",
+                       **{k: v for k, v in given.items() if k != "fleet_enroll_apt_key"})
+    assert removed.rc == 0, removed.stdout[-5000:]
+    assert installed(lab_net) != "installed"
+    assert node_exec(lab_net, "sh", "-c", "test -e %s || test -e /etc/apt/keyrings/osquery.asc" % source).returncode != 0
+    assert fleet_hosts(fleet) == []
+
     # The default again, now with the repository among the node's own sources (as a mirror in its image would be).
     own = ("Types: deb\nURIs: file:/srv/osquery-repo\nSuites: deb\nComponents: main\n"
            "Signed-By: /srv/osquery-repo/key.asc\n")
