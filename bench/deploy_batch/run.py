@@ -18,14 +18,11 @@ Prints wall time / T for each, requests per machine from the emulator's counters
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-BIN = os.path.dirname(sys.executable)
 TARGET = 1.15
 
 BATCH_PLAY = """
@@ -90,27 +87,10 @@ def machine_names(emulator):
         return [m["hostname"] for m in client.get("machines/")]
 
 
-def run_playbook(directory, play, inventory, forks):
-    """Run ansible-playbook; return wall seconds. Fails loudly if the play fails."""
-    path = os.path.join(directory, "play.yml")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(play)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="0",
-               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-               ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-    command = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, "--forks", str(forks), path]
-    began = time.monotonic()
-    process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    wall = time.monotonic() - began
-    if process.returncode != 0:
-        raise SystemExit("ansible-playbook failed (%d):\n%s\n%s"
-                         % (process.returncode, process.stdout[-5000:], process.stderr[-3000:]))
-    return wall, process.stdout
-
-
 def measure(args, kind, work, machines=None):
     """Start a fresh emulator, run one side, and return (deploy task wall seconds, stats, stdout)."""
     from gough_lab.testing import start_maas_emulator  # pylint: disable=import-outside-toplevel
+    from gough_lab.common.testing import run_bench_playbook  # pylint: disable=import-outside-toplevel
     state = os.path.join(work, kind)
     machines = machines or args.machines
     emulator = start_maas_emulator(state, machines=machines, seed=args.seed,
@@ -134,7 +114,7 @@ def measure(args, kind, work, machines=None):
             play = BASELINE_PLAY.format(url=emulator.url, api_key=emulator.api_key, poll=args.poll, stamp=stamp)
             forks = args.forks
         emulator.reset_stats()
-        wall, stdout = run_playbook(directory, play, inventory, forks)
+        wall, stdout = run_bench_playbook(directory, play, inventory, forks, COLLECTIONS)
         stats = emulator.stats()
         with open(stamp, encoding="utf-8") as handle:
             stats["task_wall"] = float(handle.read())

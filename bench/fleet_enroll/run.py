@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,7 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
-BIN = os.path.dirname(sys.executable)
 REQUESTS_TARGET = 1.2
 WALL_TARGET = 1.2
 
@@ -124,26 +122,10 @@ class Enroller(threading.Thread):
                 pool.submit(self.enroll, index)
 
 
-def run_playbook(directory, play, inventory, forks):
-    """Run ansible-playbook; return its wall seconds. Fails loudly if the play fails."""
-    path = os.path.join(directory, "play.yml")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(play)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="0",
-               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-               ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-    command = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, "--forks", str(forks), path]
-    began = time.monotonic()
-    process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if process.returncode != 0:
-        raise SystemExit("ansible-playbook failed (%d):\n%s\n%s"
-                         % (process.returncode, process.stdout[-5000:], process.stderr[-3000:]))
-    return time.monotonic() - began
-
-
 def measure(args, kind, hosts, work):
     """Fresh emulator, ``hosts`` enrolling on the seeded plan while one side waits; returns its figures."""
     from gough_lab.fleet.testing import start_fleet_emulator  # pylint: disable=import-outside-toplevel
+    from gough_lab.common.testing import run_bench_playbook  # pylint: disable=import-outside-toplevel
     # Hosts stay online for the whole run without checking in again (Fleet: seen within interval + buffer).
     emulator = start_fleet_emulator(os.path.join(work, kind), seed=args.seed, online_buffer=3600)
     try:
@@ -163,7 +145,7 @@ def measure(args, kind, hosts, work):
         enroller = Enroller(emulator, names, plan, start)
         enroller.start()
         emulator.reset_stats()
-        run_playbook(directory, play, inventory, 1 if kind == "play" else args.forks)
+        run_bench_playbook(directory, play, inventory, 1 if kind == "play" else args.forks, COLLECTIONS)
         enroller.join(timeout=60)
         if enroller.errors or len(enroller.finished) != hosts:
             raise SystemExit("%s: enrollments failed: %s" % (kind, enroller.errors[:5]))
