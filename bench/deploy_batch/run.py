@@ -12,12 +12,17 @@ take T seconds:
 - baseline: one host per machine in the inventory, each running ``maas_deploy`` for its own machine only, with
   Ansible forks doing the parallelism, the way a single-machine module is used. Same poll settings.
 
-Prints wall time / T for each, requests per machine from the emulator's counters, and baseline / batch.
+And, to read the batch figure against, a floor on a third emulator: a bare script (a fresh interpreter, no Ansible,
+no gough code) that maps the names with one list call, sends the N deploys over keep-alive connections with the
+same concurrency, and polls for machines still deploying at the same interval.
+
+Prints wall time / T for each, requests per machine from the emulator's counters, baseline / batch and batch / floor.
 """
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -79,6 +84,48 @@ BASELINE_PLAY = """
 """
 
 
+# The floor: what any client must do on this emulator (resolve, send every deploy, see the last one finish), written
+# with the standard library only. Prints {"sent": seconds until every deploy was answered, "wall": seconds until none
+# was deploying}, both from after the interpreter started.
+FLOOR_SCRIPT = r"""
+import http.client, json, os, secrets, sys, threading, time, urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+url = urllib.parse.urlsplit(os.environ["MAAS_URL"])
+consumer, token, secret = os.environ["MAAS_API_KEY"].split(":")
+with open(sys.argv[1], encoding="utf-8") as handle:
+    names = handle.read().split(",")
+concurrency, poll = int(sys.argv[2]), float(sys.argv[3])
+local = threading.local()
+
+def call(method, path):
+    if getattr(local, "connection", None) is None:
+        local.connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    headers = {"Authorization": 'OAuth oauth_version="1.0", oauth_signature_method="PLAINTEXT", '
+               'oauth_consumer_key="%s", oauth_token="%s", oauth_signature="&%s", oauth_nonce="%s", '
+               'oauth_timestamp="%d"' % (consumer, token, secret, secrets.token_hex(16), time.time())}
+    body = None
+    if method == "POST":
+        body, headers["Content-Type"] = b"", "application/x-www-form-urlencoded"
+    local.connection.request(method, url.path.rstrip("/") + "/api/2.0/" + path, body=body, headers=headers)
+    response = local.connection.getresponse()
+    data = response.read()
+    if response.status != 200:
+        raise SystemExit("%s %s: %d %r" % (method, path, response.status, data[:300]))
+    return json.loads(data)
+
+start = time.monotonic()
+ids = [m["system_id"] for m in call("GET", "machines/?" + urllib.parse.urlencode([("hostname", n) for n in names]))]
+with ThreadPoolExecutor(concurrency) as pool:
+    list(pool.map(lambda system_id: call("POST", "machines/%s/?op=deploy" % system_id), ids))
+sent = time.monotonic() - start
+while True:
+    time.sleep(poll)
+    if not call("GET", "machines/?status=deploying"):
+        break
+print(json.dumps({"sent": sent, "wall": time.monotonic() - start}))
+"""
+
+
 def machine_names(emulator):
     """Hostnames of the emulator's machines, from one list call."""
     sys.path.insert(0, COLLECTIONS)
@@ -100,6 +147,22 @@ def measure(args, kind, work, machines=None):
         directory = os.path.join(work, kind + "-play")
         os.makedirs(directory)
         stamp = os.path.join(directory, "stamp")
+        if kind == "floor":
+            names_file = os.path.join(directory, "names")
+            with open(names_file, "w", encoding="utf-8") as handle:
+                handle.write(",".join(names))
+            emulator.reset_stats()
+            env = dict(os.environ, MAAS_URL=emulator.url, MAAS_API_KEY=emulator.api_key)
+            process = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT, names_file, str(args.concurrency),
+                                      str(args.poll)], env=env, capture_output=True, text=True, check=False)
+            if process.returncode != 0:
+                raise SystemExit("the floor script failed: %s" % process.stderr[-3000:])
+            stats = emulator.stats()
+            stats.update(json.loads(process.stdout))
+            deployed = [m for m in machine_names_by_status(emulator) if m == "Deployed"]
+            if len(deployed) != machines:
+                raise SystemExit("floor: only %d of %d machines Deployed" % (len(deployed), machines))
+            return stats["wall"], stats, process.stdout
         if kind == "batch":
             names_file = os.path.join(directory, "names")
             with open(names_file, "w", encoding="utf-8") as handle:
@@ -144,6 +207,7 @@ def main():
     parser.add_argument("--progress", type=float, default=2.0, help="progress_interval of the batch side")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-baseline", action="store_true", help="measure the batch side only")
+    parser.add_argument("--skip-floor", action="store_true", help="do not measure the bare-script floor")
     parser.add_argument("--baseline-machines", type=int, default=None,
                         help="run the baseline on N machines only (default: --machines); for a quick CI run")
     parser.add_argument("--no-gate", action="store_true", help="print the verdict but exit 0 (CI)")
@@ -180,6 +244,14 @@ def main():
         print("  baseline / maas_deploy: %.1fx wall time, %.2fx requests"
               % (base_wall / batch_wall, figures["baseline_requests_per_machine"]
                  / figures["batch_requests_per_machine"]))
+    if not args.skip_floor:
+        floor_wall, floor_stats, _out = measure(args, "floor", work)
+        figures.update(floor_wall=round(floor_wall, 2), floor_wall_over_t=round(floor_wall / t, 2),
+                       floor_sent=round(floor_stats["sent"], 2), batch_over_floor=round(batch_wall / floor_wall, 3))
+        print("  floor, a bare script:       wall %7.1fs = %5.2f x T   %5.2f requests/machine   (every deploy answered "
+              "after %.2fs)" % (floor_wall, floor_wall / t, floor_stats["requests_total"] / float(n),
+                                floor_stats["sent"]))
+        print("  maas_deploy / floor: %.3fx wall time, %+.2fs" % (batch_wall / floor_wall, batch_wall - floor_wall))
     verdict = "met" if figures["batch_wall_over_t"] <= TARGET else "MISSED"
     print("  target maas_deploy wall / T <= %.2f: %s (%.2f)" % (TARGET, verdict, figures["batch_wall_over_t"]))
     if verdict != "met" and not args.no_gate:
