@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 import pytest
@@ -149,16 +150,32 @@ OSQUERY_VERSION = "5.0.0-lab1"
 
 def build_signed_repository(directory):
     """A signed apt repository in the osquery project's layout (suite ``deb``, component ``main``) holding a small
-    package named ``osquery``, and the armored public key it is signed with. Returns the repository's directory."""
+    package named ``osquery``, with the public key it is signed with, armored (``key.asc``) and binary (``key.bin``).
+    Returns the repository's directory."""
+    for tool in ("gpg", "gpgconf", "dpkg-deb"):
+        if shutil.which(tool) is None:
+            pytest.skip("%s is missing (apt-get install gnupg dpkg)" % tool)
     gnupg = directory / "gnupg"
     gnupg.mkdir(mode=0o700)
     env = dict(os.environ, GNUPGHOME=str(gnupg))
-    subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "Gough lab repository <repo@lab.invalid>",
-                    "ed25519", "sign", "never"], env=env, check=True, capture_output=True, timeout=60)
     repo = directory / "repo"
     (repo / "pool" / "main").mkdir(parents=True)
-    (repo / "key.asc").write_bytes(subprocess.run(["gpg", "--armor", "--export"], env=env, check=True,
-                                                  capture_output=True, timeout=60).stdout)
+    try:
+        subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key",
+                        "Gough lab repository <repo@lab.invalid>", "ed25519", "sign", "never"],
+                       env=env, check=True, capture_output=True, timeout=60)
+        for name, armor in (("key.asc", ["--armor"]), ("key.bin", [])):
+            (repo / name).write_bytes(subprocess.run(["gpg"] + armor + ["--export"], env=env, check=True,
+                                                     capture_output=True, timeout=60).stdout)
+        _build_repository_index(repo, env)
+    finally:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True, timeout=60, check=False)
+    return repo
+
+
+def _build_repository_index(repo, env):
+    """The package, its Packages index and the signed Release (InRelease) of ``repo``."""
+    directory = repo.parent
     package = directory / "package"
     (package / "DEBIAN").mkdir(parents=True)
     (package / "usr" / "share" / "doc" / "osquery").mkdir(parents=True)
@@ -183,16 +200,38 @@ def build_signed_repository(directory):
     (repo / "dists" / "deb" / "Release").write_text(release)
     subprocess.run(["gpg", "--batch", "--yes", "--clearsign", "--output", str(repo / "dists" / "deb" / "InRelease"),
                     str(repo / "dists" / "deb" / "Release")], env=env, check=True, capture_output=True, timeout=60)
-    return repo
+
+
+def serve(directory, address):
+    """Serve ``directory`` over HTTP on ``address`` (the lab network's gateway, which the node reaches) from a
+    subprocess (a thread here would run beside the playbook runner's fork); returns the process and its base URL."""
+    process = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind", address, "--directory",
+                                str(directory)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    match = re.search(r" port (\d+) ", process.stdout.readline())
+    if match is None:
+        process.kill()
+        raise AssertionError("http.server did not say its port")
+    return process, "http://%s:%s" % (address, match.group(1))
 
 
 def installed(lab_net):
     return node_exec(lab_net, "dpkg-query", "--show", "--showformat=${db:Status-Status}", "osquery").stdout
 
 
+def changed_tasks(output):
+    """Names of the tasks that reported a change for the node."""
+    names = []
+    for block in re.split(r"\n(?=TASK \[)", output):
+        match = re.match(r"TASK \[(?:[\w.]+ : )?(.*?)\]", block)
+        if match and re.search(r"^changed: \[%s\]" % re.escape(HOSTNAME), block, re.M):
+            names.append(match.group(1))
+    return names
+
+
 def test_apt_installs_from_the_nodes_own_sources_or_a_signed_repository_it_is_given(lab_net, fleet_node, tmp_path):
     """No repository host is built in: by default the package comes from the node's own apt sources; a repository the
-    user names is added as a signed deb822 source. Missing packages and a repository without its key fail clearly."""
+    user names is added as a signed deb822 source, its key read from a URL (armored) or used from a path on the
+    node. A missing package, a repository without its key and a binary key URL fail clearly."""
     fleet = fleet_node
     repo = build_signed_repository(tmp_path)
     subprocess.run(["docker", "cp", str(repo), "%s:/srv/osquery-repo" % lab_net.name(SYSTEM_ID)], check=True,
@@ -201,58 +240,75 @@ def test_apt_installs_from_the_nodes_own_sources_or_a_signed_repository_it_is_gi
     for command in (["chmod", "-R", "a+rX", "/srv/osquery-repo"],
                     ["sh", "-c", "mv /etc/apt/sources.list /etc/apt/sources.list.off; rm -rf /var/lib/apt/lists/*"]):
         assert node_exec(lab_net, *command).returncode == 0
-    source = "/etc/apt/sources.list.d/osquery.sources"
+    source, keyring = "/etc/apt/sources.list.d/osquery.sources", "/etc/apt/keyrings/osquery.asc"
     apt = {"fleet_enroll_install_method": "apt"}
     given = dict(apt, fleet_enroll_apt_repository="file:/srv/osquery-repo")
+    server, base = serve(repo, str(ipaddress.ip_network(lab_net.subnet).network_address + 1))
+    try:
+        missing = run_role(lab_net, fleet, tmp_path, **apt)
+        assert missing.rc != 0
+        assert "fleet_enroll_apt_repository is empty, so it was looked for in the node's own apt sources" \
+            in missing.stdout, missing.stdout[-5000:]
+        assert "No package matching 'osquery' is available" in missing.stdout
+        assert installed(lab_net) != "installed"
 
-    missing = run_role(lab_net, fleet, tmp_path, **apt)
-    assert missing.rc != 0
-    assert "fleet_enroll_apt_repository is empty, so it was looked for in the node's own apt sources" \
-        in missing.stdout, missing.stdout[-5000:]
-    assert installed(lab_net) != "installed"
+        keyless = run_role(lab_net, fleet, tmp_path, **given)
+        assert keyless.rc != 0
+        assert "fleet_enroll_apt_key must be set with fleet_enroll_apt_repository (file:/srv/osquery-repo)" \
+            in keyless.stdout, keyless.stdout[-5000:]
+        binary = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_key=base + "/key.bin", **given)
+        assert binary.rc != 0
+        assert "fleet_enroll_apt_key (%s/key.bin) could not be used" % base in binary.stdout, binary.stdout[-5000:]
+        assert "It must be the URL of an ASCII-armored OpenPGP public key" in binary.stdout
+        not_a_key = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_key=base + "/dists/deb/Release", **given)
+        assert not_a_key.rc != 0
+        assert "fleet_enroll_apt_key (%s/dists/deb/Release) could not be used: has no '-----BEGIN PGP PUBLIC KEY " \
+            "BLOCK-----' line" % base in not_a_key.stdout, not_a_key.stdout[-5000:]
+        assert node_exec(lab_net, "sh", "-c", "test -e %s || test -e %s" % (source, keyring)).returncode != 0
 
-    keyless = run_role(lab_net, fleet, tmp_path, **given)
-    assert keyless.rc != 0
-    assert "fleet_enroll_apt_key must be set with fleet_enroll_apt_repository (file:/srv/osquery-repo)" \
-        in keyless.stdout, keyless.stdout[-5000:]
-    assert node_exec(lab_net, "test", "-e", source).returncode != 0
+        given["fleet_enroll_apt_key"] = base + "/key.asc"
+        checked = run_role(lab_net, fleet, tmp_path, "--check", **given)
+        assert checked.rc == 0, checked.stdout[-5000:]
+        assert {"Add the osquery apt repository (and its key, when given as a URL)",
+                "Report that the package would be installed"} <= set(changed_tasks(checked.stdout)), checked.stdout
+        assert node_exec(lab_net, "sh", "-c", "test -e %s || test -e %s" % (source, keyring)).returncode != 0
+        assert installed(lab_net) != "installed"
+        assert fleet_hosts(fleet) == []
 
-    given["fleet_enroll_apt_key"] = "file:///srv/osquery-repo/key.asc"  # a URL: downloaded, its .asc kept
-    checked = run_role(lab_net, fleet, tmp_path, "--check", **given)
-    assert checked.rc == 0, checked.stdout[-5000:]
-    assert recap(checked.stdout)["changed"] > 0
-    assert node_exec(lab_net, "test", "-e", source).returncode != 0
-    assert installed(lab_net) != "installed"
-    assert fleet_hosts(fleet) == []
+        first = run_role(lab_net, fleet, tmp_path, **given)
+        assert first.rc == 0, first.stdout[-5000:]
+        assert installed(lab_net) == "installed"
+        written = node_exec(lab_net, "cat", source).stdout
+        assert "URIs: file:/srv/osquery-repo" in written and "Signed-By: %s" % keyring in written, written
+        assert node_exec(lab_net, "cmp", keyring, "/srv/osquery-repo/key.asc").returncode == 0
+        assert len(fleet_hosts(fleet)) == 1
+        again = run_role(lab_net, fleet, tmp_path, **given)
+        assert again.rc == 0 and recap(again.stdout)["changed"] == 0, again.stdout[-5000:]
+        checked_again = run_role(lab_net, fleet, tmp_path, "--check", **given)
+        assert checked_again.rc == 0 and changed_tasks(checked_again.stdout) == [], checked_again.stdout[-5000:]
 
-    first = run_role(lab_net, fleet, tmp_path, **given)
-    assert first.rc == 0, first.stdout[-5000:]
-    assert installed(lab_net) == "installed"
-    written = node_exec(lab_net, "cat", source).stdout
-    assert "URIs: file:/srv/osquery-repo" in written and "Signed-By: /etc/apt/keyrings/osquery.asc" in written, written
-    assert node_exec(lab_net, "cmp", "/etc/apt/keyrings/osquery.asc", "/srv/osquery-repo/key.asc").returncode == 0
-    assert len(fleet_hosts(fleet)) == 1
-    again = run_role(lab_net, fleet, tmp_path, **given)
-    assert again.rc == 0 and recap(again.stdout)["changed"] == 0, again.stdout[-5000:]
-    # A key path on the node is used as it is.
-    given["fleet_enroll_apt_key"] = "/srv/osquery-repo/key.asc"
-    by_path = run_role(lab_net, fleet, tmp_path, **given)
-    assert by_path.rc == 0 and recap(by_path.stdout)["changed"] == 1, by_path.stdout[-5000:]
-    assert "Signed-By: /srv/osquery-repo/key.asc" in node_exec(lab_net, "cat", source).stdout
-    assert node_exec(lab_net, "apt-get", "update").returncode == 0  # apt accepts the source as written
+        # A key path on the node is used as it is, and state absent leaves it (it is the user's).
+        by_path = dict(given, fleet_enroll_apt_key="/srv/osquery-repo/key.asc")
+        moved = run_role(lab_net, fleet, tmp_path, **by_path)
+        assert moved.rc == 0 and recap(moved.stdout)["changed"] == 1, moved.stdout[-5000:]
+        assert "Signed-By: /srv/osquery-repo/key.asc" in node_exec(lab_net, "cat", source).stdout
+        assert node_exec(lab_net, "apt-get", "update").returncode == 0  # apt accepts the source as written
 
-    removed = run_role(lab_net, fleet, tmp_path, fleet_enroll_state="absent", fleet_enroll_remove_package=True,
-                       fleet_enroll_apt_key="file:///srv/osquery-repo/key.asc",
-                       **{k: v for k, v in given.items() if k != "fleet_enroll_apt_key"})
-    assert removed.rc == 0, removed.stdout[-5000:]
-    assert installed(lab_net) != "installed"
-    assert node_exec(lab_net, "sh", "-c", "test -e %s || test -e /etc/apt/keyrings/osquery.asc" % source).returncode != 0
-    assert fleet_hosts(fleet) == []
+        removed = run_role(lab_net, fleet, tmp_path, fleet_enroll_state="absent", fleet_enroll_remove_package=True,
+                           **given)
+        assert removed.rc == 0, removed.stdout[-5000:]
+        assert installed(lab_net) != "installed"
+        assert node_exec(lab_net, "sh", "-c", "test -e %s || test -e %s" % (source, keyring)).returncode != 0
+        assert node_exec(lab_net, "test", "-e", "/srv/osquery-repo/key.asc").returncode == 0
+        assert fleet_hosts(fleet) == []
+    finally:
+        server.kill()
+        server.wait(timeout=30)
 
     # The default again, now with the repository among the node's own sources (as a mirror in its image would be).
     own = ("Types: deb\nURIs: file:/srv/osquery-repo\nSuites: deb\nComponents: main\n"
            "Signed-By: /srv/osquery-repo/key.asc\n")
-    for command in (["dpkg", "--purge", "osquery"], ["rm", "-f", source],
+    for command in (["dpkg", "--purge", "osquery"],
                     ["sh", "-c", "printf '%s' > /etc/apt/sources.list.d/mirror.sources" % own]):
         assert node_exec(lab_net, *command).returncode == 0
     from_own = run_role(lab_net, fleet, tmp_path, **apt)
