@@ -14,8 +14,8 @@ take T seconds:
 
 And, to read the batch figure against, a floor on a third emulator: a bare script (a fresh interpreter, no Ansible,
 no gough code) maps the names with one list call and sends the N deploys over keep-alive connections with the same
-concurrency. A machine is done T after MAAS answers its deploy, so no client finishes before the script's last
-answer + T.
+concurrency. A machine is done T after MAAS answers its deploy, so the script's last answer + T is when a client as
+quick as it could be done: a reference from one run, not a strict bound.
 
 Prints wall time / T for each, requests per machine from the emulator's counters, baseline / batch and batch / floor.
 """
@@ -155,7 +155,8 @@ def measure(args, kind, work, machines=None):
             emulator.reset_stats()
             env = dict(os.environ, MAAS_URL=emulator.url, MAAS_API_KEY=emulator.api_key)
             process = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT, names_file, str(args.concurrency),
-                                      str(args.poll)], env=env, capture_output=True, text=True, check=False)
+                                      str(args.poll)], env=env, capture_output=True, text=True, check=False,
+                                     timeout=300 + 3 * args.deploy_seconds)
             if process.returncode != 0:
                 raise SystemExit("the floor script failed: %s" % process.stderr[-3000:])
             stats = emulator.stats()
@@ -231,6 +232,17 @@ def main():
     print("  progress lines seen: %d (last: %s)" % (len(progress), progress[-1] if progress else "none"))
     print("  maas_deploy, one task:      wall %7.1fs = %5.2f x T   %5.2f requests/machine   (%d list calls)"
           % (batch_wall, batch_wall / t, figures["batch_requests_per_machine"], figures["batch_list_calls"]))
+    if not args.skip_floor:
+        # Right after the batch run, before the baseline loads the machine. A machine is done T after its deploy is
+        # answered, so the bare script's last answer + T is when a client as quick as it could be done: a reference
+        # from one run on another emulator instance, not a strict bound (its sending varies from run to run).
+        _wall, floor_stats, _out = measure(args, "floor", work)
+        floor = floor_stats["sent"] + t
+        figures.update(floor_sent=round(floor_stats["sent"], 2), floor=round(floor, 2),
+                       floor_over_t=round(floor / t, 3), batch_over_floor=round(batch_wall / floor, 3))
+        print("  floor, a bare script:       every deploy answered after %.2fs; + T = %.2fs = %.3f x T (a reference: "
+              "one run)" % (floor_stats["sent"], floor, floor / t))
+        print("  maas_deploy / floor: %.3fx wall time, %+.2fs" % (batch_wall / floor, batch_wall - floor))
     status = 0
     base_n = min(args.baseline_machines or n, n)
     if not args.skip_baseline and base_n > 0:
@@ -245,15 +257,6 @@ def main():
         print("  baseline / maas_deploy: %.1fx wall time, %.2fx requests"
               % (base_wall / batch_wall, figures["baseline_requests_per_machine"]
                  / figures["batch_requests_per_machine"]))
-    if not args.skip_floor:
-        # A machine is done T after its deploy is answered, so no client can finish before the last answer + T.
-        _wall, floor_stats, _out = measure(args, "floor", work)
-        floor = floor_stats["sent"] + t
-        figures.update(floor_sent=round(floor_stats["sent"], 2), floor=round(floor, 2),
-                       floor_over_t=round(floor / t, 3), batch_over_floor=round(batch_wall / floor, 3))
-        print("  floor, a bare script:       every deploy answered after %.2fs, so no client is done before %.2fs = "
-              "%.3f x T" % (floor_stats["sent"], floor, floor / t))
-        print("  maas_deploy / floor: %.3fx wall time, %+.2fs" % (batch_wall / floor, batch_wall - floor))
     verdict = "met" if figures["batch_wall_over_t"] <= TARGET else "MISSED"
     print("  target maas_deploy wall / T <= %.2f: %s (%.2f)" % (TARGET, verdict, figures["batch_wall_over_t"]))
     if verdict != "met" and not args.no_gate:
