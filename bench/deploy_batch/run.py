@@ -136,7 +136,8 @@ def machine_names(emulator):
 
 
 def measure(args, kind, work, machines=None):
-    """Start a fresh emulator, run one side, and return (deploy task wall seconds, stats, stdout)."""
+    """Start a fresh emulator, run one side (``batch``, ``baseline`` or ``floor``), and return (its wall seconds: the
+    deploy task's, or the floor script's, stats, stdout)."""
     from gough_lab.testing import start_maas_emulator  # pylint: disable=import-outside-toplevel
     from gough_lab.common.testing import run_bench_playbook  # pylint: disable=import-outside-toplevel
     state = os.path.join(work, kind)
@@ -148,12 +149,12 @@ def measure(args, kind, work, machines=None):
         directory = os.path.join(work, kind + "-play")
         os.makedirs(directory)
         stamp = os.path.join(directory, "stamp")
+        names_file = os.path.join(directory, "names")
+        with open(names_file, "w", encoding="utf-8") as handle:
+            handle.write(",".join(names))
         if kind == "floor":
-            names_file = os.path.join(directory, "names")
-            with open(names_file, "w", encoding="utf-8") as handle:
-                handle.write(",".join(names))
-            emulator.reset_stats()
             env = dict(os.environ, MAAS_URL=emulator.url, MAAS_API_KEY=emulator.api_key)
+            emulator.reset_stats()
             process = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT, names_file, str(args.concurrency),
                                       str(args.poll)], env=env, capture_output=True, text=True, check=False,
                                      timeout=300 + 3 * args.deploy_seconds)
@@ -161,33 +162,29 @@ def measure(args, kind, work, machines=None):
                 raise SystemExit("the floor script failed: %s" % process.stderr[-3000:])
             stats = emulator.stats()
             stats.update(json.loads(process.stdout))
-            deployed = [m for m in machine_names_by_status(emulator) if m == "Deployed"]
-            if len(deployed) != machines:
-                raise SystemExit("floor: only %d of %d machines Deployed" % (len(deployed), machines))
-            return stats["wall"], stats, process.stdout
-        if kind == "batch":
-            names_file = os.path.join(directory, "names")
-            with open(names_file, "w", encoding="utf-8") as handle:
-                handle.write(",".join(names))
-            play = BATCH_PLAY.format(url=emulator.url, api_key=emulator.api_key, names=names_file, poll=args.poll,
-                                     concurrency=args.concurrency, progress=args.progress, stamp=stamp)
-            inventory, forks = "localhost,", 1
+            wall, stdout = stats["wall"], process.stdout
         else:
-            inventory = os.path.join(directory, "hosts")
-            with open(inventory, "w", encoding="utf-8") as handle:
-                handle.write("\n".join(names) + "\n")
-            play = BASELINE_PLAY.format(url=emulator.url, api_key=emulator.api_key, poll=args.poll, stamp=stamp)
-            forks = args.forks
-        emulator.reset_stats()
-        wall, stdout = run_bench_playbook(directory, play, inventory, forks, COLLECTIONS)
-        stats = emulator.stats()
-        with open(stamp, encoding="utf-8") as handle:
-            stats["task_wall"] = float(handle.read())
-        stats["playbook_wall"] = wall
+            if kind == "batch":
+                play = BATCH_PLAY.format(url=emulator.url, api_key=emulator.api_key, names=names_file,
+                                         poll=args.poll, concurrency=args.concurrency, progress=args.progress,
+                                         stamp=stamp)
+                inventory, forks = "localhost,", 1
+            else:
+                inventory = os.path.join(directory, "hosts")
+                with open(inventory, "w", encoding="utf-8") as handle:
+                    handle.write("\n".join(names) + "\n")
+                play = BASELINE_PLAY.format(url=emulator.url, api_key=emulator.api_key, poll=args.poll, stamp=stamp)
+                forks = args.forks
+            emulator.reset_stats()
+            stats = {}
+            stats["playbook_wall"], stdout = run_bench_playbook(directory, play, inventory, forks, COLLECTIONS)
+            stats.update(emulator.stats())
+            with open(stamp, encoding="utf-8") as handle:
+                wall = stats["task_wall"] = float(handle.read())
         deployed = [m for m in machine_names_by_status(emulator) if m == "Deployed"]
         if len(deployed) != machines:
             raise SystemExit("%s: only %d of %d machines Deployed" % (kind, len(deployed), machines))
-        return stats["task_wall"], stats, stdout
+        return wall, stats, stdout
     finally:
         emulator.stop()
 

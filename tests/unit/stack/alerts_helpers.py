@@ -39,12 +39,16 @@ def series(samples, name, **match):
             if metric == name and all(labels.get(k) == v for k, v in match.items())}
 
 
-def render_playbook(path, tasks_from="render"):
-    """Write a one-play playbook that includes the stack role's ``tasks_from`` entry on localhost."""
+def render_playbook(path, tasks_from="render", check_mode=False):
+    """Write a one-play playbook that includes the stack role's ``tasks_from`` entry on localhost (in check mode when
+    ``check_mode``)."""
+    play = {"name": "Render", "hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "Render the stack", "ansible.builtin.include_role": {
+            "name": "gough.gough.stack", "tasks_from": tasks_from}}]}
+    if check_mode:
+        play["check_mode"] = True
     with open(path, "w", encoding="utf-8") as handle:
-        yaml.safe_dump([{"name": "Render", "hosts": "localhost", "gather_facts": False, "tasks": [
-            {"name": "Render the stack", "ansible.builtin.include_role": {
-                "name": "gough.gough.stack", "tasks_from": tasks_from}}]}], handle)
+        yaml.safe_dump([play], handle)
     return path
 
 

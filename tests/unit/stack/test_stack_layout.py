@@ -5,7 +5,6 @@ nothing. Check mode reports what differs and writes nothing."""
 import os
 import stat
 
-import yaml
 from alerts_helpers import render_playbook, run_playbook
 
 FIX_TASK = "gough.gough.stack : The stack's directories, with their modes and owners"
@@ -45,11 +44,7 @@ def test_a_rerun_changes_nothing_and_a_changed_directory_alone_is_put_right(tmp_
     os.chmod(base / "blackbox", 0o777)
     os.chown(base / "fleet-exporter" / "secret", 1234, 1234)
     os.rmdir(base / "sink")
-    check_playbook = str(tmp_path / "layout-check.yml")
-    with open(check_playbook, "w", encoding="utf-8") as handle:
-        yaml.safe_dump([{"name": "Layout in check mode", "hosts": "localhost", "gather_facts": False,
-                         "check_mode": True, "tasks": [{"name": "Directories", "ansible.builtin.include_role": {
-                             "name": "gough.gough.stack", "tasks_from": "layout"}}]}], handle)
+    check_playbook = render_playbook(str(tmp_path / "layout-check.yml"), tasks_from="layout", check_mode=True)
     checked = run_playbook(check_playbook, variables, str(tmp_path / "run3"))
     assert checked.rc == 0, checked.output
     differ = sorted([str(base / "blackbox"), str(base / "fleet-exporter" / "secret"), str(base / "sink")])
@@ -69,11 +64,7 @@ def test_the_production_layout_in_check_mode_then_for_real(tmp_path):
     base = tmp_path / "opt-gough"
     playbook = render_playbook(str(tmp_path / "layout.yml"), tasks_from="layout")
     variables = {"stack_base_dir": str(base), "stack_profile": "production"}
-    check_playbook = str(tmp_path / "layout-check.yml")
-    with open(check_playbook, "w", encoding="utf-8") as handle:
-        yaml.safe_dump([{"name": "Layout in check mode", "hosts": "localhost", "gather_facts": False,
-                         "check_mode": True, "tasks": [{"name": "Directories", "ansible.builtin.include_role": {
-                             "name": "gough.gough.stack", "tasks_from": "layout"}}]}], handle)
+    check_playbook = render_playbook(str(tmp_path / "layout-check.yml"), tasks_from="layout", check_mode=True)
     checked = run_playbook(check_playbook, variables, str(tmp_path / "run1"))
     assert checked.rc == 0, checked.output
     planned = fixed_items(checked)
