@@ -218,14 +218,20 @@ def installed(lab_net):
     return node_exec(lab_net, "dpkg-query", "--show", "--showformat=${db:Status-Status}", "osquery").stdout
 
 
-def changed_tasks(output):
-    """Names of the tasks that reported a change for the node."""
-    names = []
+def task_outcomes(output):
+    """(task name, what it reported for the node: ok, changed, skipping, failed or fatal) for every task, in order."""
+    outcomes = []
     for block in re.split(r"\n(?=TASK \[)", output):
         match = re.match(r"TASK \[(?:[\w.]+ : )?(.*?)\]", block)
-        if match and re.search(r"^changed: \[%s\]" % re.escape(HOSTNAME), block, re.M):
-            names.append(match.group(1))
-    return names
+        said = re.search(r"^(ok|changed|skipping|failed|fatal): \[%s\]" % re.escape(HOSTNAME), block, re.M)
+        if match and said:
+            outcomes.append((match.group(1), said.group(1)))
+    return outcomes
+
+
+def changed_tasks(output):
+    """Names of the tasks that reported a change for the node."""
+    return [name for name, outcome in task_outcomes(output) if outcome == "changed"]
 
 
 def test_apt_installs_from_the_nodes_own_sources_or_a_signed_repository_it_is_given(lab_net, fleet_node, tmp_path):
@@ -256,6 +262,11 @@ def test_apt_installs_from_the_nodes_own_sources_or_a_signed_repository_it_is_gi
         assert keyless.rc != 0
         assert "fleet_enroll_apt_key must be set with fleet_enroll_apt_repository (file:/srv/osquery-repo)" \
             in keyless.stdout, keyless.stdout[-5000:]
+        # A key without a repository would sign nothing: refused, not ignored.
+        unused_key = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_key=base + "/key.asc", **apt)
+        assert unused_key.rc != 0
+        assert "fleet_enroll_apt_key (%s/key.asc) is set but fleet_enroll_apt_repository is empty" % base \
+            in unused_key.stdout, unused_key.stdout[-5000:]
         binary = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_key=base + "/key.bin", **given)
         assert binary.rc != 0
         assert "fleet_enroll_apt_key (%s/key.bin) could not be used" % base in binary.stdout, binary.stdout[-5000:]
@@ -286,12 +297,24 @@ def test_apt_installs_from_the_nodes_own_sources_or_a_signed_repository_it_is_gi
         assert again.rc == 0 and recap(again.stdout)["changed"] == 0, again.stdout[-5000:]
         checked_again = run_role(lab_net, fleet, tmp_path, "--check", **given)
         assert checked_again.rc == 0 and changed_tasks(checked_again.stdout) == [], checked_again.stdout[-5000:]
+        # A version pin, exact or with apt's wildcard, that the installed package matches runs no apt either.
+        install = "Install the package, refreshing the apt lists first"
+        for pin in (OSQUERY_VERSION, OSQUERY_VERSION.split(".")[0] + ".*"):
+            pinned = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_package="osquery=" + pin, **given)
+            assert pinned.rc == 0 and recap(pinned.stdout)["changed"] == 0, pinned.stdout[-5000:]
+            assert (install, "skipping") in task_outcomes(pinned.stdout), pinned.stdout[-5000:]
+        # A pin the installed package does not match goes to apt, which has no such version here.
+        other = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_package="osquery=9.9.9", **given)
+        assert other.rc != 0 and (install, "fatal") in task_outcomes(other.stdout), other.stdout[-5000:]
+        assert "Installing osquery=9.9.9 on %s failed" % HOSTNAME in other.stdout
+        assert installed(lab_net) == "installed"
 
         # A key path on the node is used as it is, and state absent leaves it (it is the user's).
         by_path = dict(given, fleet_enroll_apt_key="/srv/osquery-repo/key.asc")
         moved = run_role(lab_net, fleet, tmp_path, **by_path)
         assert moved.rc == 0 and recap(moved.stdout)["changed"] == 1, moved.stdout[-5000:]
         assert "Signed-By: /srv/osquery-repo/key.asc" in node_exec(lab_net, "cat", source).stdout
+        assert node_exec(lab_net, "test", "-e", keyring).returncode != 0  # the role's key file from the URL is gone
         assert node_exec(lab_net, "apt-get", "update").returncode == 0  # apt accepts the source as written
 
         removed = run_role(lab_net, fleet, tmp_path, fleet_enroll_state="absent", fleet_enroll_remove_package=True,
