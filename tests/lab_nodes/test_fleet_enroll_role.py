@@ -299,7 +299,7 @@ def test_apt_installs_from_the_nodes_own_sources_or_a_signed_repository_it_is_gi
         assert checked_again.rc == 0 and changed_tasks(checked_again.stdout) == [], checked_again.stdout[-5000:]
         # A version pin, exact or with apt's wildcard, that the installed package matches runs no apt either.
         install = "Install the package, refreshing the apt lists first"
-        for pin in (OSQUERY_VERSION, OSQUERY_VERSION.split(".")[0] + ".*"):
+        for pin in (OSQUERY_VERSION, OSQUERY_VERSION.split(".", maxsplit=1)[0] + ".*"):
             pinned = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_package="osquery=" + pin, **given)
             assert pinned.rc == 0 and recap(pinned.stdout)["changed"] == 0, pinned.stdout[-5000:]
             assert (install, "skipping") in task_outcomes(pinned.stdout), pinned.stdout[-5000:]
