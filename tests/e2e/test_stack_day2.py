@@ -125,6 +125,13 @@ def failures(run):
     return run.failures()
 
 
+def backup_identity(lab):
+    """The secret key of the lab's backup identity (the AGE-SECRET-KEY line of its identity file)."""
+    with open(os.path.join(str(lab["dir"]), "backup", "identity.txt"), encoding="utf-8") as handle:
+        (key,) = [line.strip() for line in handle if line.startswith("AGE-SECRET-KEY-")]
+    return key
+
+
 def refused(lab, first_run, backups, name, *more):
     """The failure messages of a restore.yml --check that must fail (nothing is touched: the caller checks)."""
     path = name if name.startswith("/") else os.path.join(backups, name)
@@ -200,6 +207,10 @@ def test_backup_destroy_restore_and_maas_fleet_and_scrapes_come_back(lab, first_
         assert rc == 0, output
         assert changed(parsed) == {"localhost": 0}
         assert tree(base) == files_before
+        # The identity reaches age through the tasks' stdin: never in the job's output or events (what AWX keeps).
+        identity = backup_identity(lab)
+        leaked = identity in parsed.stdout
+        assert not leaked and parsed.artifacts_holding([identity]) == []
 
         # Refusals, each naming the file, before anything is touched: a damaged file, a wrong key, another CA.
         damaged = str(tmp_path / name)
@@ -234,6 +245,8 @@ def test_backup_destroy_restore_and_maas_fleet_and_scrapes_come_back(lab, first_
                                                                 % (backups, name)), env=lab["env"])
         assert rc == 0, output
         print("restore: %.0f s" % (time.monotonic() - started))
+        leaked = identity in parsed.stdout
+        assert not leaked and parsed.artifacts_holding([identity]) == []
         with open(os.path.join(base, "controller.yml"), encoding="utf-8") as handle:
             assert handle.read() == controller_before  # same keys, token, enroll secret, CA paths
         stack = Stack(lab)

@@ -36,8 +36,10 @@ def inputs(project_dir, **extra):
         "awx_config_host_config_key": "callback-key-0123456789",
         "awx_config_ca_cert": "-----BEGIN CERTIFICATE-----\nMIIC-gough-ca\n-----END CERTIFICATE-----\n",
         "awx_config_ca_key": "-----BEGIN PRIVATE KEY-----\nca-key-secret-value\n-----END PRIVATE KEY-----\n",
+        # As docs/awx.md shows it: the servers get the callback key through Gough provision's variables.
         "awx_config_provision_extra_vars": {"provision_cloudinit_vars": {
-            "cloudinit_ssh_authorized_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGough ops@example"]}},
+            "cloudinit_ssh_authorized_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGough ops@example"],
+            "gough_awx_host_config_key": "{{ awx_config_host_config_key }}"}},
         "awx_config_notification_url": "https://hooks.example.invalid/gough",
         "awx_config_alertmanager_url": "https://stack.example.invalid:9093",
         "awx_config_backup_recipients": ["age1mz5ym2yqxv5ph70xgwr70xdlyqzrvyjgg50sga3ptlr5qdfxya4q87jttz"],

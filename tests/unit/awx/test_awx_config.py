@@ -520,7 +520,10 @@ def test_survey_choices_are_values_the_playbooks_accept(api, first_run):
 
 def test_provision_template_stores_the_extra_variables(api, first_run):
     provision = api.one("job_templates", name="Gough provision")
-    assert yaml.safe_load(provision["extra_vars"])["provision_cloudinit_vars"]["cloudinit_ssh_authorized_keys"]
+    stored = yaml.safe_load(provision["extra_vars"])["provision_cloudinit_vars"]
+    assert stored["cloudinit_ssh_authorized_keys"] == ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGough ops@example"]
+    # The callback key, templated from awx_config_host_config_key (its output is hidden: see the first test).
+    assert stored["gough_awx_host_config_key"] == "callback-key-0123456789"
 
 
 # --- Gough CA credential for the agent template --------------------------------------------------------------
