@@ -60,6 +60,12 @@ DEFAULT_TEAM_WEBHOOK_SETTINGS = {
 ATTACH_RE = re.compile(r"(?i)attach[^\w]+.*[^\w]+as[^\w]+")
 GO_DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns))+$")
 HOST_IDENTIFIER_MODES = ("provided", "instance", "uuid", "hostname")
+# Team names Fleet refuses, compared case-insensitively. Fleet before the teams->fleets rename (the API this
+# emulator speaks): "All teams" and "No team", the reason naming the reserved spelling (ee/server/service/teams.go
+# NewTeam and ModifyTeam). Fleet after the rename also reserves "All fleets" and "Unassigned", the reason quoting
+# the name as sent (server/fleet/teams.go IsReservedTeamName, server/service/teams.go verifyFleetName).
+RESERVED_TEAM_NAMES = {"all teams": "All teams", "no team": "No team"}
+RESERVED_FLEET_NAMES = ("all fleets", "unassigned")
 NO_POLICIES_QUERY = "fleet_no_policies_wildcard"
 SYMBOLS = set(string.punctuation)
 LOG_KEEP = 200
@@ -426,8 +432,11 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
     def _check_team_name(self, name, team_id=None):
         if not isinstance(name, str) or not name.strip():
             raise validation("name", "may not be empty")
-        if name.strip().lower() in ("all teams", "no team", "all fleets", "no fleet"):
-            raise validation("name", "\"%s\" is a reserved team name" % name)
+        lowered = name.strip().lower()
+        if lowered in RESERVED_TEAM_NAMES:
+            raise validation("name", "\"%s\" is a reserved team name" % RESERVED_TEAM_NAMES[lowered])
+        if lowered in RESERVED_FLEET_NAMES:
+            raise validation("name", "\"%s\" is a reserved name" % name)
         for team in self.teams.values():
             if team["name"].lower() == name.strip().lower() and team["id"] != team_id:
                 raise already_exists("team %s already exists" % name)
@@ -750,14 +759,16 @@ class Fleet:  # pylint: disable=too-many-public-methods,too-many-instance-attrib
             return label
 
     def update_label(self, label_id, body):
-        """PATCH /labels/:id: name, description, hosts (manual); query and platform cannot change."""
+        """PATCH /labels/:id: name, description, hosts (manual).
+
+        Fleet's PATCH payload (fleet.ModifyLabelPayload) has no query or platform field and its JSON decoder
+        drops unknown keys, so a query or platform sent here is ignored: the label keeps the ones it was
+        created with (Fleet's REST API docs: "Label queries and platforms are immutable").
+        """
         with self.lock:
             label = dict(self.get_label(label_id))
             if label["label_type"] == "builtin":
                 raise validation("label", "cannot modify or delete built-in label")
-            for key in ("query", "platform"):
-                if key in body and body[key] != label.get(key):
-                    raise validation(key, "cannot be changed after the label is created")
             if "name" in body:
                 name = body["name"]
                 if not isinstance(name, str) or not name.strip():
