@@ -47,11 +47,16 @@ def test_upstream_dns_is_stored_space_separated_and_checked(client, restore_conf
 
 def test_boot_sources_and_their_selections_have_the_fields_the_modules_read(client):
     """``GET boot-sources/`` lists sources with id, url and keyring fields; each source's ``selections/`` have
-    os, release and the lists arches, subarches and labels."""
+    os, release and the lists arches, subarches and labels. MAAS creates its default source together with one
+    selection (ubuntu, the default commissioning release, amd64, subarches and labels ``*``:
+    ``ensure_boot_source_definition`` in src/maasserver/bootsources.py, run at region start-up), so the first
+    source has at least one selection unless an operator deleted it."""
     sources = client.get("boot-sources/")
     assert sources, "MAAS has no boot source"
     assert set(("id", "url", "keyring_filename", "keyring_data")) <= set(sources[0])
     selections = client.get("boot-sources/%d/selections/" % sources[0]["id"])
+    assert selections, "boot source %d has no selection (MAAS creates one with its default source)" % (
+        sources[0]["id"])
     for selection in selections:
         assert selection["boot_source_id"] == sources[0]["id"]
         assert isinstance(selection["os"], str) and isinstance(selection["release"], str)

@@ -11,6 +11,8 @@ import math
 import os
 import re
 import socket
+import subprocess
+import types
 
 import pytest
 
@@ -154,12 +156,115 @@ def test_metrics_are_strictly_valid_exposition_with_every_listed_metric(agent, p
     assert series(families, "process_resident_memory_bytes") > 1_000_000
 
 
-def test_metrics_report_systemd_and_time_sync_or_say_they_could_not(agent, pki):
+# The read-only commands behind the systemd and time_sync collectors, as the agent runs them.
+SYSTEMD_SHOW = ["systemctl", "show", "--property=SystemState", "--property=NFailedUnits"]
+SYSTEMD_FAILED = ["systemctl", "list-units", "--state=failed", "--plain", "--no-legend", "--no-pager", "--full"]
+TIMEDATECTL_SHOW = ["timedatectl", "show", "--property=NTPSynchronized", "--property=NTP"]
+COMMAND_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "SYSTEMD_COLORS": "0", "SYSTEMD_PAGER": ""}
+
+
+def command_succeeds_here(argv):
+    """Whether ``argv`` exits 0 on this host when run the way the agent runs it (False when it is not installed)."""
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=10, env=COMMAND_ENV, stdin=subprocess.DEVNULL,
+                              check=False).returncode == 0
+    except OSError:
+        return False
+
+
+def test_systemd_and_time_sync_collectors_succeed_exactly_when_their_commands_work_here(agent, pki):
+    """On this host, whatever it is: the collector says 1 and exports its families when ``systemctl show`` /
+    ``timedatectl show`` exit 0 here, else 0 and no family (a container without systemd as PID 1 is the second
+    case; a CI runner booted with systemd the first). The success path with known output is in the next tests."""
     body = agent.request("/metrics", context=pki.client_context(pki.client))[2].decode()
     families = parse_exposition(body)
-    for collector, family in (("systemd", "gough_systemd_failed_units"), ("time_sync", "gough_time_synchronized")):
-        ok = series(families, "gough_agent_collector_success", collector=collector)
-        assert (family in families) == (ok == 1), collector
+    for collector, family, argv in (("systemd", "gough_systemd_failed_units", SYSTEMD_SHOW),
+                                    ("time_sync", "gough_time_synchronized", TIMEDATECTL_SHOW)):
+        works = command_succeeds_here(argv)
+        assert series(families, "gough_agent_collector_success", collector=collector) == int(works), collector
+        assert (family in families) is works, collector
+
+
+def collector_with_commands(monkeypatch, outputs):
+    """The agent's Collector (default configuration) whose commands answer from ``outputs``: {argv tuple: (exit
+    code, stdout) or an exception to raise}; any other command fails the test."""
+    module = load_module()
+    calls = []
+
+    def fake_run_command(argv, timeout):
+        calls.append(tuple(argv))
+        assert timeout == module.CONFIG_FIELDS["command_timeout"][1]
+        answer = outputs[tuple(argv)]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(module, "run_command", fake_run_command)
+    config = {field: default for field, (_types, default) in module.CONFIG_FIELDS.items()}
+    collector = module.Collector(config, types.SimpleNamespace(state="disabled"))
+    return module, collector, calls
+
+
+def test_systemd_and_time_sync_export_what_the_commands_report(monkeypatch):
+    """systemd reports ``SystemState`` and ``NFailedUnits`` through ``systemctl show`` (key=value lines, in its
+    own order) and names the failed units in ``systemctl list-units --state=failed --plain --no-legend`` (unit
+    first); ``timedatectl show`` gives ``NTP`` and ``NTPSynchronized`` as yes/no. The agent turns them into
+    gough_systemd_* and gough_time_* families, says the collectors succeeded, and its health checks use them."""
+    module, collector, calls = collector_with_commands(monkeypatch, {
+        tuple(SYSTEMD_SHOW): (0, "NFailedUnits=2\nSystemState=degraded\n"),
+        tuple(SYSTEMD_FAILED): (0, "apt-daily.service loaded failed failed Daily apt download activities\n"
+                                   "gough-late.service loaded failed failed Gough late step\n"),
+        tuple(TIMEDATECTL_SHOW): (0, "NTP=yes\nNTPSynchronized=no\n"),
+    })
+    families = parse_exposition(module.render(collector.collect()))
+    assert series(families, "gough_agent_collector_success", collector="systemd") == 1
+    assert series(families, "gough_agent_collector_success", collector="time_sync") == 1
+    states = {dict(key)["state"]: value for key, value in families["gough_systemd_system_state"]["samples"].items()}
+    assert set(states) == set(module.SYSTEM_STATES) and states["degraded"] == 1 and sum(states.values()) == 1
+    assert series(families, "gough_systemd_failed_units") == 2
+    failed = {dict(key)["unit"]: value for key, value in families["gough_systemd_unit_failed"]["samples"].items()}
+    assert failed == {"apt-daily.service": 1, "gough-late.service": 1}
+    assert series(families, "gough_time_synchronized") == 0 and series(families, "gough_time_ntp_enabled") == 1
+    assert calls.count(tuple(SYSTEMD_SHOW)) == 1 and calls.count(tuple(TIMEDATECTL_SHOW)) == 1
+    _ok, checks = collector.health()
+    assert checks["failed_units"]["ok"] is False
+    assert checks["failed_units"]["detail"] == "2 failed: apt-daily.service, gough-late.service"
+    assert checks["time_sync"] == {"ok": False, "detail": "not synchronized (NTP enabled)", "required": True}
+
+
+def test_a_healthy_system_lists_no_failed_units(monkeypatch):
+    """``NFailedUnits=0``: the agent does not run ``list-units`` and reports a running, synchronized system."""
+    module, collector, calls = collector_with_commands(monkeypatch, {
+        tuple(SYSTEMD_SHOW): (0, "SystemState=running\nNFailedUnits=0\n"),
+        tuple(TIMEDATECTL_SHOW): (0, "NTPSynchronized=yes\nNTP=yes\n"),
+    })
+    families = parse_exposition(module.render(collector.collect()))
+    assert series(families, "gough_systemd_system_state", state="running") == 1
+    assert series(families, "gough_systemd_failed_units") == 0 and "gough_systemd_unit_failed" not in families
+    assert series(families, "gough_time_synchronized") == 1
+    assert tuple(SYSTEMD_FAILED) not in calls
+    _ok, checks = collector.health()
+    assert checks["failed_units"]["ok"] is True and checks["time_sync"]["ok"] is True
+
+
+@pytest.mark.parametrize("systemctl,timedatectl", [
+    # Without systemd as PID 1 both exit 1 ("System has not been booted with systemd as init system").
+    ((1, ""), (1, "")),
+    # Not installed at all.
+    (FileNotFoundError(2, "No such file or directory", "systemctl"),
+     FileNotFoundError(2, "No such file or directory", "timedatectl")),
+])
+def test_collectors_whose_command_fails_say_0_and_export_nothing(monkeypatch, systemctl, timedatectl):
+    """A failing command makes its collector report 0 and leave its families out; the other collectors go on."""
+    module, collector, _calls = collector_with_commands(monkeypatch, {
+        tuple(SYSTEMD_SHOW): systemctl, tuple(TIMEDATECTL_SHOW): timedatectl})
+    families = parse_exposition(module.render(collector.collect()))
+    assert series(families, "gough_agent_collector_success", collector="systemd") == 0
+    assert series(families, "gough_agent_collector_success", collector="time_sync") == 0
+    assert not [name for name in families if name.startswith(("gough_systemd_", "gough_time_"))]
+    assert series(families, "gough_agent_collector_success", collector="provisioning") == 1
+    _ok, checks = collector.health()
+    assert checks["failed_units"]["ok"] is False and checks["failed_units"]["detail"].startswith("cannot tell: ")
 
 
 def test_healthz_is_200_when_required_checks_pass_and_503_when_one_fails(agent_factory, pki, tmp_path):

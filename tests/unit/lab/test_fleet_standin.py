@@ -29,6 +29,12 @@ def load_standin():
     return module
 
 
+def proc_uptime():
+    """Seconds since boot, from /proc/uptime (the source of osquery's uptime table on Linux)."""
+    with open("/proc/uptime", encoding="ascii") as handle:
+        return float(handle.read().split()[0])
+
+
 @pytest.fixture(scope="module")
 def standin():
     return load_standin()
@@ -106,8 +112,17 @@ def test_queries_run_in_sqlite_over_node_tables(standin):
     rows, _error = standin.run_query(node, "SELECT 1 FROM osquery_info WHERE version = 'nope'")
     assert rows == []
     assert standin.run_query(node, "SELECT * FROM rpm_packages")[1] == "no such table: rpm_packages"
-    rows, _error = standin.run_query(node, "SELECT * FROM uptime LIMIT 1")
-    assert int(rows[0]["total_seconds"]) >= 0
+    # osquery's uptime table is the system's uptime (/proc/uptime on Linux), whole seconds, also split into days,
+    # hours, minutes and seconds: read /proc/uptime on either side of the query to bound it.
+    before = proc_uptime()
+    rows, error = standin.run_query(node, "SELECT * FROM uptime LIMIT 1")
+    after = proc_uptime()
+    assert error is None and len(rows) == 1
+    total = int(rows[0]["total_seconds"])
+    assert 0 < int(before) <= total <= int(after), (before, total, after)
+    parts = [int(rows[0][name]) for name in ("days", "hours", "minutes", "seconds")]
+    assert parts[1] < 24 and parts[2] < 60 and parts[3] < 60, rows[0]
+    assert parts[0] * 86400 + parts[1] * 3600 + parts[2] * 60 + parts[3] == total, rows[0]
     # Fleet's detail query for the primary address joins two tables, as on real osquery.
     rows, error = standin.run_query(node, "SELECT ia.address, id.mac FROM interface_addresses ia "
                                           "JOIN interface_details id ON id.interface = ia.interface")
