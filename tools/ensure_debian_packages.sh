@@ -4,6 +4,9 @@
 # what to install and fails.
 set -euo pipefail
 declare -A want=([shellcheck]=shellcheck [git]=git [age]=age)
+# gpg and ssh-keygen: the lab node tests sign an apt repository and make SSH keys for the nodes.
+want[gpg]=gnupg
+want[ssh-keygen]=openssh-client
 # chromium (headless): the fleet report's tests open the page in it (tests/unit/plugins/plugin_utils, tests/e2e).
 want[chromium]=chromium
 missing=()

@@ -19,6 +19,9 @@ make_cmd=${MAKE:-make}
 logs="$build/test-logs"
 rm -rf "$logs" && mkdir -p "$logs"
 made=(-o setup -o lab-engine -o lab-images -o tree)
+# The engine, the images and the tools are set up before the lanes: a test that finds one missing fails instead of
+# skipping (gough_lab.common.testing.lab_missing), so a broken setup cannot leave the run green with suites unrun.
+export GOUGH_TEST_REQUIRE_LAB=1
 budget=${TEST_BUDGET:-4200}
 declare -A LIMITS=([lab-images]=1800 [tree]=600 [lab-test]=1800 [stack-test]=1200 [e2e]=2400 [units]=3000
   [contract]=600 [changelog-lint]=300 [sanity]=1200 [lint]=600 [install-check]=900 [docs]=900 [integration]=900

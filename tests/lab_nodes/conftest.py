@@ -22,6 +22,7 @@ if LAB not in sys.path:
 
 from gough_lab import nodes  # noqa: E402  pylint: disable=wrong-import-position
 from gough_lab.testing import start_maas_emulator  # noqa: E402  pylint: disable=wrong-import-position
+from gough_lab.common.testing import lab_missing  # noqa: E402  pylint: disable=wrong-import-position
 
 IMAGE = os.environ.get("GOUGH_LAB_NODE_IMAGE", nodes.IMAGE)
 
@@ -32,7 +33,7 @@ def engine():
     try:
         nodes.NodeDriver(image=IMAGE).check_engine()
     except nodes.DockerError as exc:
-        pytest.skip("lab nodes need Docker and %s (make lab-test): %s" % (IMAGE, exc))
+        lab_missing("lab nodes need Docker and %s (make lab-test): %s" % (IMAGE, exc))
     return IMAGE
 
 

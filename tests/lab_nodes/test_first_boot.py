@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gough_lab.awx.testing import start_awx_emulator
+from gough_lab.common.testing import lab_missing
 from gough_lab.fleet.testing import start_fleet_emulator
 from gough_lab.playbook_runner import run_playbook as run_job
 from test_agent_role import make_ca  # pylint: disable=import-error
@@ -148,7 +149,7 @@ def node_exec(lab_net, system_id, *command, user=None):
 def chain(lab_net, tmp_path_factory):  # pylint: disable=too-many-locals
     """Everything of the first-boot chain, up to both nodes booting; removes all of it at the end."""
     if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen is missing (apt-get install openssh-client)")
+        lab_missing("ssh-keygen is missing (apt-get install openssh-client)")
     started = time.monotonic()
     directory = tmp_path_factory.mktemp("first-boot")
     gateway = str(ipaddress.ip_network(lab_net.subnet).network_address + 1)

@@ -21,6 +21,7 @@ import time
 import pytest
 
 from gough_lab import nodes, playbook_runner
+from gough_lab.common.testing import lab_missing
 from gough_lab.fleet.testing import start_fleet_emulator
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -42,9 +43,9 @@ def fleet_node(lab_net, tmp_path):
     check = subprocess.run(["docker", "run", "--rm", "--label", "gough-lab=1", lab_net.image, "test", "-x",
                             "/usr/local/sbin/osqueryd-lab"], capture_output=True, timeout=120, check=False)
     if check.returncode != 0:
-        pytest.skip("the node image %s has no osqueryd stand-in yet: run make lab-images" % lab_net.image)
+        lab_missing("the node image %s has no osqueryd stand-in yet: run make lab-images" % lab_net.image)
     if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen is missing (apt-get install openssh-client)")
+        lab_missing("ssh-keygen is missing (apt-get install openssh-client)")
     if not os.path.islink(LINK):
         os.makedirs(os.path.dirname(LINK), exist_ok=True)
         os.symlink(ROOT, LINK)
@@ -154,7 +155,7 @@ def build_signed_repository(directory):
     Returns the repository's directory."""
     for tool in ("gpg", "gpgconf", "dpkg-deb"):
         if shutil.which(tool) is None:
-            pytest.skip("%s is missing (apt-get install gnupg dpkg)" % tool)
+            lab_missing("%s is missing (apt-get install gnupg dpkg)" % tool)
     gnupg = directory / "gnupg"
     gnupg.mkdir(mode=0o700)
     env = dict(os.environ, GNUPGHOME=str(gnupg))

@@ -33,6 +33,7 @@ import pytest
 import yaml
 
 from gough_lab import nodes, playbook_runner
+from gough_lab.common.testing import lab_missing
 from gough_lab.playbook_runner import LOCALHOST
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -107,7 +108,7 @@ def render(directory, options):
 def ssh_key(engine, tmp_path_factory):  # pylint: disable=unused-argument
     """(private key path, public key text): a fresh ed25519 key pair."""
     if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen is missing (apt-get install openssh-client)")
+        lab_missing("ssh-keygen is missing (apt-get install openssh-client)")
     path = str(tmp_path_factory.mktemp("ssh") / "id_ed25519")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "gough-lab-test", "-f", path], check=True)
     with open(path + ".pub", encoding="utf-8") as handle:

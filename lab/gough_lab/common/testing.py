@@ -14,6 +14,18 @@ import urllib.error
 import urllib.request
 
 LAB_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Set by tools/test_lanes.sh (make test), which sets up the engine, the images and the tools first: what a test
+# needs from the lab is then a failure when missing, not a skip that would leave a CI run green with nothing run.
+REQUIRE_LAB = "GOUGH_TEST_REQUIRE_LAB"
+
+
+def lab_missing(reason):
+    """Skip the calling test because the lab lacks something (``reason`` says what, and how to get it), or fail it
+    when ``GOUGH_TEST_REQUIRE_LAB`` is set, as ``make test`` sets it."""
+    import pytest  # pylint: disable=import-outside-toplevel
+    if os.environ.get(REQUIRE_LAB):
+        pytest.fail("%s (%s is set: make test provides this)" % (reason, REQUIRE_LAB), pytrace=False)
+    pytest.skip(reason)
 
 
 def link_collection(root, collections):

@@ -9,6 +9,8 @@ import sys
 import pytest
 import yaml
 
+from gough_lab.common.testing import lab_missing
+
 from alerts_helpers import ROOT, render_playbook, run_playbook
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -16,8 +18,8 @@ import alerts_check  # noqa: E402  pylint: disable=wrong-import-position,import-
 
 
 def _engine_and_image():
-    """The lab's Prometheus image (promtool, amtool). Without an engine or the image the test is skipped, except in
-    CI (``make test`` builds the images first), where that is a failure."""
+    """The lab's Prometheus image (promtool, amtool). Without an engine or the image the test is skipped, except under
+    ``make test`` (it builds the images first; GOUGH_TEST_REQUIRE_LAB), where that is a failure."""
     try:
         image = alerts_check.image()
         missing = subprocess.run(["docker", "image", "inspect", image], capture_output=True,
@@ -25,9 +27,7 @@ def _engine_and_image():
     except Exception as exc:  # pylint: disable=broad-except
         image, missing = "the lab's prometheus image (%s)" % exc, True
     if missing:
-        if os.environ.get("CI"):
-            pytest.fail("%s is missing: make test builds it (make lab-images) before the unit tests" % image)
-        pytest.skip("%s is missing (make lab-images): promtool and amtool come from it" % image)
+        lab_missing("%s is missing (make lab-images): promtool and amtool come from it" % image)
     return image
 
 
