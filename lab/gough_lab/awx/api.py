@@ -10,6 +10,8 @@ import json
 import os
 import re
 import secrets
+import shutil
+import tempfile
 import uuid
 
 from . import projects, validate
@@ -51,6 +53,42 @@ def _hash_password(password, salt=None):
     return "sha256$%s$%s" % (salt, _hash(salt + password))
 
 
+def _kind_change_refused():
+    """InventoryDetail.update: the kind of an inventory never changes (405, not a field error)."""
+    return Invalid({"error": 'You cannot turn a regular inventory into a "smart" or "constructed" inventory.'},
+                   status=405)
+
+
+def render_update(update):
+    """A project or inventory update as the API shows it (without the emulator's stored output)."""
+    rendered = {key: value for key, value in update.items() if not key.startswith("_")}
+    rendered.setdefault("result_traceback", "")
+    if update.get("type") == "project_update":
+        rendered["related"] = {"project": "%sprojects/%s/" % (PREFIX, update["project"]),
+                               "stdout": "%sstdout/" % update["url"]}
+    return rendered
+
+
+def _update_stdout(failure, revision="", scm_type="git"):
+    """The output of AWX's project update playbook (project_update.yml) for its update task: ``failure`` (a
+    projects.GitFailure) fails it as ansible prints a failed task, otherwise it reports the revision."""
+    rule = "*" * 40
+    lines = ["PLAY [Update source tree if necessary] %s" % rule, "",
+             "TASK [update project using %s] %s" % (scm_type, rule)]
+    if failure is not None:
+        lines += ["fatal: [localhost]: FAILED! => %s" % json.dumps(failure.result(), sort_keys=True), "",
+                  "PLAY RECAP %s" % rule,
+                  "localhost                  : ok=0    changed=0    unreachable=0    failed=1    skipped=0    "
+                  "rescued=0    ignored=0"]
+    else:
+        lines += ["changed: [localhost]", "", "TASK [Repository Version] %s" % rule,
+                  'ok: [localhost] => {\n    "msg": "Repository Version %s"\n}' % revision, "",
+                  "PLAY RECAP %s" % rule,
+                  "localhost                  : ok=2    changed=1    unreachable=0    failed=0    skipped=0    "
+                  "rescued=0    ignored=0"]
+    return "\n".join(lines) + "\n"
+
+
 def check_password(stored, password):
     """Whether ``password`` matches a stored ``sha256$salt$hash``."""
     try:
@@ -86,9 +124,9 @@ def _parse_vars(text, field):
 class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
     """Request handling over a Store. ``handle`` is called with the store lock held by the server.
 
-    ``project_checkout``: the directory a project update checks out when the project's URL is not a local
+    ``project_checkout``: the git repository a project update checks out when the project's URL is not a local
     ``file://`` path (the emulator fetches nothing). ``projects_root``: AWX's PROJECTS_ROOT, where manual projects'
-    ``local_path`` directories live.
+    ``local_path`` directories live, and git projects' checkouts (``_<id>__<name>``, as AWX's local_path).
     """
 
     def __init__(self, store, stats, project_checkout=None, projects_root=None):
@@ -388,12 +426,16 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
                     items.append(item)
             return 200, self.page(self.filter(items, query), query, path)
         if head in ("project_updates", "inventory_updates"):
-            if len(parts) != 2 or method != "GET":
+            if len(parts) not in (2, 3) or method != "GET":
                 raise MethodNotAllowed()
             update = self.store.data["updates"].get(parts[1])
             if update is None or update["type"] != head[:-1]:
                 raise NotFound()
-            return 200, update
+            if len(parts) == 3:
+                if parts[2] != "stdout":
+                    raise NotFound()
+                return self.update_stdout(update, query)
+            return 200, render_update(update)
         if head not in KINDS:
             raise NotFound()
         collection = head
@@ -724,6 +766,8 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
         kind = KINDS[collection]
         if kind.type == "credential_type" and obj.get("managed"):
             raise Forbidden("Modifications not allowed for managed credential types")
+        if collection == "inventories" and (body or {}).get("kind") not in (None, obj["kind"]):
+            raise _kind_change_refused()  # InventoryDetail.update checks it before the serializer
         data = json.loads(json.dumps(obj))
         if not partial:
             for field, default in kind.fields.items():
@@ -754,6 +798,9 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
             if any(c["credential_type"] == object_id for c in self.store.objects("credentials").values()):
                 raise Invalid({"error": "Credential types that are in use cannot be deleted"}, status=403)
         del self.store.objects(collection)[str(object_id)]
+        if collection == "projects" and obj.get("checkout") and os.path.basename(obj["checkout"]).startswith(
+                "_%d__" % object_id):
+            shutil.rmtree(obj["checkout"], ignore_errors=True)  # a git project's checkout (AWX removes it too)
         for role_id in (obj.get("roles") or {}).values():
             self.store.data["roles"].pop(str(role_id), None)
         for role in self.store.data["roles"].values():
@@ -855,12 +902,13 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
             if data.get("credential") is not None and store.get("credentials", data["credential"])["kind"] != "scm":
                 raise validate.field_error("credential", "Credential kind must be 'scm'.")
         elif collection == "inventories":
+            if old is not None and old["kind"] != data["kind"]:
+                raise _kind_change_refused()
             if data["kind"] == "smart" and not data.get("host_filter"):
                 raise validate.field_error("host_filter", "Smart inventories must specify host_filter")
+            # Stricter than AWX, which stores a host_filter on a regular inventory and never uses it.
             if data["kind"] != "smart" and data.get("host_filter"):
                 raise validate.field_error("host_filter", "host_filter is only valid for smart inventories.")
-            if old is not None and old["kind"] != data["kind"]:
-                raise validate.field_error("kind", "The kind of an inventory cannot change.")
             _parse_vars(data["variables"], "variables")
         elif collection == "inventory_sources":
             self._validate_inventory_source(data)
@@ -871,8 +919,11 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
         elif collection == "workflow_job_template_nodes":
             if data.get("identifier") in (None, ""):
                 data["identifier"] = str(uuid.uuid4())
+            # Stricter than AWX, which accepts the node and fails the spawned workflow job when it runs ("... could
+            # not start because it would result in recursion"): the emulator runs nothing, so it refuses the node.
             if data.get("unified_job_template") == data["workflow_job_template"]:
                 raise validate.field_error("unified_job_template", "A workflow cannot run itself.")
+            # Stricter than AWX, whose workflow_job_template is read-only once a node exists (a new one is ignored).
             if old is not None and old["workflow_job_template"] != data["workflow_job_template"]:
                 raise validate.field_error("workflow_job_template", "A node cannot move to another workflow.")
             if not isinstance(data.get("extra_data") or {}, dict):
@@ -882,7 +933,8 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
         elif collection == "hosts":
             inventory = store.get("inventories", data["inventory"])
             if inventory["kind"] in ("smart", "constructed"):
-                raise validate.field_error("inventory", "Cannot create Host for Smart or Constructed Inventories")
+                # HostSerializer.validate_inventory raises a dict, which DRF keeps under the field.
+                raise Invalid({"inventory": {"detail": "Cannot create Host for Smart or Constructed Inventories"}})
             _parse_vars(data["variables"], "variables")
         elif collection == "notification_templates" and "notification_configuration" in body:
             data["notification_configuration"] = validate.notification_configuration(
@@ -1052,8 +1104,8 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
         return projects.scan(path)[0] if path else []
 
     def _checkout(self, project):
-        """(directory the update reads, why not): a file:// URL names a local repository; other URLs use the
-        emulator's project checkout."""
+        """(what the update reads, why not): a file:// URL names a local repository or directory; other URLs use
+        the emulator's project checkout, which stands in for them."""
         url = project.get("scm_url") or ""
         if url.startswith("file://"):
             return url[len("file://"):], None
@@ -1061,6 +1113,57 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
             return self.project_checkout, None
         return None, ("gough-lab's AWX emulator fetches no repositories and was given no project checkout "
                       "(gough-lab awx serve --project-checkout DIR) for %s, so nothing was checked" % url)
+
+    def _project_path(self, project):
+        """Where a git project's checkout lives: PROJECTS_ROOT/_<id>__<slug of the name>, as AWX's local_path (set
+        on the first update; a rename keeps it)."""
+        current = project.get("checkout")
+        if current and os.path.basename(current).startswith("_%d__" % project["id"]):
+            return current
+        root = self.projects_root or os.path.join(tempfile.gettempdir(), "gough-lab-awx-projects")
+        os.makedirs(root, mode=0o700, exist_ok=True)
+        return os.path.join(root, "_%d__%s" % (project["id"], projects.slug(project["name"])))
+
+    def _git_update(self, project, directory):
+        """Check the git project's scm_branch out of its repository as AWX's project update does (ansible's git
+        module: ls-remote, clone, refspec fetch, checkout). Returns (checkout directory, revision, None) or
+        (None, "", (explanation, stdout))."""
+        url = project.get("scm_url") or ""
+        stand_in = not url.startswith("file://")
+        # git is given what AWX gives it: the URL; for other URLs the checkout that stands in for them.
+        repo = directory if stand_in else url
+        version = project.get("scm_branch") or "HEAD"
+        final = self._project_path(project)
+        staging = tempfile.mkdtemp(prefix=".update-", dir=os.path.dirname(final))
+        os.rmdir(staging)  # git clone makes it
+        try:
+            revision = projects.git_checkout(repo, project.get("scm_branch") or "", staging,
+                                             project.get("scm_refspec") or "")
+        except projects.GitFailure as failure:
+            shutil.rmtree(staging, ignore_errors=True)
+            source = ("%s (scm_url; the emulator's --project-checkout %s stands in for it)" % (url, directory)
+                      if stand_in else "%s (scm_url)" % url)
+            if failure.msg.startswith("Failed to checkout"):
+                why = ("%s: the repository at %s has no branch, tag or commit %s (scm_branch)"
+                       % (failure.msg, source, version))
+            else:
+                why = "git could not read the repository at %s: %s" % (
+                    source, (failure.stderr.strip() or failure.msg).splitlines()[0])
+            return None, "", (why, _update_stdout(failure))
+        shutil.rmtree(final, ignore_errors=True)
+        os.rename(staging, final)
+        return final, revision, None
+
+    @staticmethod
+    def update_stdout(update, query):
+        """/project_updates/N/stdout/ (UnifiedJobStdout) as ``?format=json`` gives it: ``range`` and ``content``,
+        the project update playbook's output (where AWX says why a sync failed). The emulator serves JSON only."""
+        output_format = (query.get("format") or ["json"])[-1]
+        if output_format != "json":
+            raise Invalid({"detail": "gough-lab's AWX emulator serves the output as ?format=json only."}, status=406)
+        content = update.get("_stdout") or ""
+        lines = len(content.splitlines())
+        return 200, {"range": {"start": 0, "end": lines, "absolute_end": lines}, "content": content}
 
     def hold_project_updates(self, hold):
         """/_lab/project_updates: while held, new project updates stay pending (as when no AWX worker picks them
@@ -1094,19 +1197,31 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
 
     def _run_project_update(self, project, update):
         directory, explanation = self._checkout(project)
-        status, revision = "failed", ""
+        status, revision, stdout = "failed", "", ""
         if directory is not None and not os.path.isdir(directory):
             explanation = "%s is not a directory (the project's checkout)" % directory
+        elif directory is not None and project["scm_type"] == "git":
+            checkout, revision, failure = self._git_update(project, directory)
+            if failure is None:
+                project["playbook_files"], project["inventory_files"] = projects.scan(checkout)
+                project["checkout"] = checkout
+                status, explanation = "successful", ""
+            else:
+                explanation, stdout = failure
         elif directory is not None:
             project["playbook_files"], project["inventory_files"] = projects.scan(directory)
             project["checkout"] = directory
             revision = _hash(json.dumps([project["playbook_files"], project["inventory_files"]]))[:40]
             status, explanation = "successful", ""
+        if not stdout:
+            stdout = (_update_stdout(None, revision, project["scm_type"]) if status == "successful"
+                      else explanation + "\n")
         project.setdefault("playbook_files", [])
         project.setdefault("inventory_files", [])
         stamp = now()
         update.update(status=status, failed=status != "successful", started=stamp, finished=stamp,
-                      scm_revision=revision, job_explanation=explanation, event_processing_finished=True)
+                      scm_revision=revision, job_explanation=explanation, event_processing_finished=True,
+                      _stdout=stdout)
         project["status"] = status
         if revision:
             project["scm_revision"] = revision
@@ -1166,7 +1281,7 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
                 raise Forbidden("You do not have permission to perform this action.")
             update = self.project_update(obj)
             self.store.save()
-            return 202, dict(update, project_update=update["id"])
+            return 202, dict(render_update(update), project_update=update["id"])
         if name == "launch" and collection in ("job_templates", "workflow_job_templates"):
             return self.launch(method, collection, obj, body, self.user)
         if name == "callback" and collection == "job_templates":

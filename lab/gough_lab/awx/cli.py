@@ -16,8 +16,9 @@ def add_parser(subparsers):
     serve.add_argument("--state", required=True,
                        help="state directory: awx.sqlite3, admin.json (admin password), token, url (files 0600)")
     serve.add_argument("--project-checkout", metavar="DIR",
-                       help="checkout that project updates scan for SCM URLs other than file:// paths (the emulator "
-                            "fetches nothing; without it such updates fail, as an update that checked nothing)")
+                       help="git repository that git projects' updates check out (at their scm_branch) for SCM URLs "
+                            "other than file:// paths (the emulator fetches nothing; without it such updates fail, "
+                            "as an update that checked nothing)")
     serve.add_argument("--remote-host-header", action="append", metavar="NAME", dest="remote_host_headers",
                        help="AWX's REMOTE_HOST_HEADERS: where a provisioning callback's address is read, REMOTE_ADDR "
                             "(the peer, the default) or a header such as X-Forwarded-For; repeat for several")

@@ -51,7 +51,8 @@ class Emulator:
     def __init__(self, state_dir, listen=("127.0.0.1", 0), project_checkout=None, projects_root=None,
                  remote_host_headers=("REMOTE_ADDR",)):
         """Load or create the state in ``state_dir``; ``listen`` is (host, port), port 0 picks a free one.
-        ``project_checkout``: the directory project updates read for URLs that are not ``file://`` paths.
+        ``project_checkout``: the git repository project updates check out for URLs that are not ``file://``
+        paths (the directory itself for projects that are not git).
         ``projects_root``: AWX's PROJECTS_ROOT for manual projects (default ``state_dir/projects``).
         ``remote_host_headers``: AWX's REMOTE_HOST_HEADERS, where a callback's address is read: REMOTE_ADDR (the
         peer) or HTTP header names such as X-Forwarded-For (behind a proxy)."""

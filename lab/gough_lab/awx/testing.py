@@ -7,6 +7,7 @@ directory keeps the objects, so ``restart()`` serves the same AWX again.
 import base64
 import json
 import os
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -14,7 +15,7 @@ from gough_lab.common.testing import LAB_ROOT, EmulatorError, SubprocessEmulator
 
 from .store import read_state
 
-__all__ = ["LAB_ROOT", "EmulatorError", "AWXClient", "AWXEmulator", "start_awx_emulator"]
+__all__ = ["LAB_ROOT", "EmulatorError", "AWXClient", "AWXEmulator", "git_repository", "start_awx_emulator"]
 
 
 class AWXClient:
@@ -200,9 +201,28 @@ def _as_dict(text):
 
 def start_awx_emulator(state_dir, *, env=None, timeout=30, project_checkout=None, projects_root=None,
                        remote_host_headers=(), listen="127.0.0.1:0"):
-    """Start ``gough-lab awx serve`` with ``state_dir`` and return an AWXEmulator. ``project_checkout``: directory
-    project updates scan for non-``file://`` SCM URLs; ``projects_root``: AWX's PROJECTS_ROOT for manual projects;
-    ``remote_host_headers``: AWX's REMOTE_HOST_HEADERS (e.g. ["X-Forwarded-For", "REMOTE_ADDR"]); ``listen``:
+    """Start ``gough-lab awx serve`` with ``state_dir`` and return an AWXEmulator. ``project_checkout``: the git
+    repository project updates check out for non-``file://`` SCM URLs (see git_repository); ``projects_root``:
+    AWX's PROJECTS_ROOT for manual projects; ``remote_host_headers``: AWX's REMOTE_HOST_HEADERS (e.g. ["X-Forwarded-For", "REMOTE_ADDR"]); ``listen``:
     HOST:PORT (a lab network's gateway address, for callbacks from lab nodes)."""
     return AWXEmulator(state_dir, env=env, timeout=timeout, project_checkout=project_checkout,
                        projects_root=projects_root, remote_host_headers=remote_host_headers, listen=listen)
+
+
+def git(directory, *args):
+    """``git -C directory args`` with a fixed author and committer; returns its standard output."""
+    command = ["git", "-c", "user.name=gough-lab", "-c", "user.email=gough-lab@example.invalid",
+               "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", "-c", "init.defaultBranch=main",
+               "-C", str(directory)] + list(args)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("GIT_")}
+    return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def git_repository(directory, branch="main", message="Project files"):
+    """Make ``directory`` a git repository whose ``branch`` holds its files in one commit, so that an SCM
+    project's update can check it out as AWX's does (a directory that is not a repository fails the update).
+    Returns the commit's hash."""
+    git(directory, "init", "--quiet", "--initial-branch", branch)
+    git(directory, "add", "--all")
+    git(directory, "commit", "--quiet", "--allow-empty", "-m", message)
+    return git(directory, "rev-parse", "HEAD").strip()

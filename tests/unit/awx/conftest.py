@@ -17,13 +17,16 @@ if HERE not in sys.path:
 # the test project, so the emulator's project scan (AWX's "Playbook not found for project") still checks paths.
 TEMPLATE_PLAYBOOKS = ("stack", "provision", "agent", "fleet", "decommission")
 
-from gough_lab.awx.testing import start_awx_emulator  # noqa: E402  pylint: disable=wrong-import-position
+from gough_lab.awx.testing import (  # noqa: E402  pylint: disable=wrong-import-position
+    git_repository, start_awx_emulator)
 from awx_play import Client  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 
 @pytest.fixture(scope="module")
 def project_dir(tmp_path_factory):
-    """A project checkout: the repository's playbooks/ and inventory/ (AWX reads both from the project)."""
+    """The project's git repository: the repository's playbooks/ and inventory/ (AWX reads both from the project)
+    committed on branch main (awx_config_scm_branch's default), since AWX's project update is a git checkout of
+    the URL at scm_branch: a directory that is not a repository fails it."""
     root = tmp_path_factory.mktemp("gough-project")
     shutil.copytree(os.path.join(ROOT, "playbooks"), root / "playbooks")
     shutil.copytree(os.path.join(ROOT, "inventory"), root / "inventory")
@@ -31,6 +34,7 @@ def project_dir(tmp_path_factory):
         path = root / "playbooks" / ("%s.yml" % name)
         if not path.exists():
             path.write_text("---\n- name: Stand-in for playbooks/%s.yml\n  hosts: all\n  tasks: []\n" % name)
+    git_repository(root, branch="main", message="Gough's playbooks and inventory")
     return root
 
 

@@ -2,13 +2,12 @@
 update and what to check, and a new sync on the rerun after a failed one. Runs only the organization and a project
 against a fresh emulator (the other lists are empty), so each run takes seconds."""
 
-import shutil
 import time
 
 import pytest
 
 from awx_play import Client, inputs, run_playbook  # pylint: disable=import-error
-from gough_lab.awx.testing import start_awx_emulator
+from gough_lab.awx.testing import git, start_awx_emulator
 
 EMPTY_LISTS = ("controller_teams", "controller_user_accounts", "controller_credential_types", "controller_credentials",
                "controller_execution_environments", "controller_notifications", "controller_inventories",
@@ -53,8 +52,9 @@ def test_failed_sync_fails_the_role_naming_the_update_and_a_rerun_after_the_fix_
     assert "API %s/api/v2/project_updates/%s/" % (awx.url, last) in process.stdout
     assert "ended 'failed'" in process.stdout and "Rerunning the role starts a new sync" in process.stdout
 
-    # The cause is fixed outside AWX (the project itself is unchanged): the rerun starts a new sync and goes on.
-    shutil.copytree(project_dir, checkout)
+    # The cause is fixed outside AWX (the project itself is unchanged): the repository appears at the URL (a
+    # clone, since AWX's update is a git checkout), and the rerun starts a new sync and goes on.
+    git(tmp_path, "clone", "--quiet", str(project_dir), str(checkout))
     awx.reset_stats()
     process, recap = run_playbook(awx, tmp_path, variables)
     assert recap["failed"] == 0 and recap["changed"] == 1, process.stdout
