@@ -9,18 +9,6 @@ import urllib.request
 
 import pytest
 
-from gough_lab.fleet.testing import start_fleet_emulator
-
-
-@pytest.fixture
-def fleet(tmp_path):
-    """A Fleet emulator with a fresh state directory."""
-    emulator = start_fleet_emulator(tmp_path / "fleet")
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
 
 def assert_error(response, status, message, name=None, reason_part=None):
     """Fleet's error body: message, errors[{name, reason}], uuid."""

@@ -9,16 +9,6 @@ import pytest
 from gough_lab.fleet.testing import FakeOsqueryHost, start_fleet_emulator
 
 
-@pytest.fixture
-def fleet(tmp_path):
-    """A Fleet emulator with a fresh state directory."""
-    emulator = start_fleet_emulator(tmp_path / "fleet")
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
 def test_state_survives_restart_and_kill(fleet):
     team = fleet.api("POST", "teams", {"name": "keep"}).json()["team"]
     fleet.api("POST", "global/policies", {"name": "p", "query": "SELECT 1"})

@@ -7,16 +7,6 @@ import pytest
 from gough_lab.fleet.testing import FakeOsqueryHost, start_fleet_emulator
 
 
-@pytest.fixture
-def fleet(tmp_path):
-    """A Fleet emulator with a fresh state directory."""
-    emulator = start_fleet_emulator(tmp_path / "fleet")
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
 def host_by_name(fleet, hostname):
     response = fleet.api("GET", "hosts/identifier/%s" % hostname)
     assert response.status == 200, response

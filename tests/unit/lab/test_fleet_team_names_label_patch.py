@@ -2,18 +2,6 @@
 
 import pytest
 
-from gough_lab.fleet.testing import start_fleet_emulator
-
-
-@pytest.fixture
-def fleet(tmp_path):
-    """A Fleet emulator with a fresh state directory."""
-    emulator = start_fleet_emulator(tmp_path / "fleet")
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
 
 def assert_validation(response, reason):
     """Fleet's 422 body for an invalid argument named "name" (server/service/transport_error.go)."""
