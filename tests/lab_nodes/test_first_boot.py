@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gough_lab.awx.testing import start_awx_emulator
+from gough_lab.awx.testing import git_repository, start_awx_emulator
 from gough_lab.common.testing import lab_missing
 from gough_lab.fleet.testing import start_fleet_emulator
 from gough_lab.playbook_runner import run_playbook as run_job
@@ -164,6 +164,7 @@ def chain(lab_net, tmp_path_factory):  # pylint: disable=too-many-locals
     project = directory / "project"
     shutil.copytree(os.path.join(ROOT, "playbooks"), project / "playbooks")
     shutil.copytree(os.path.join(ROOT, "inventory"), project / "inventory")
+    git_repository(str(project))  # a git project: AWX (and its emulator) checks the branch out
     file_sd = directory / "file_sd"
     file_sd.mkdir()
     host_config_key = uuid.uuid4().hex + uuid.uuid4().hex

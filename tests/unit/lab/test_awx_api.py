@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from gough_lab.awx.testing import start_awx_emulator
+from gough_lab.awx.testing import git_repository, start_awx_emulator
 
 INJECTORS = {"env": {"MAAS_URL": "{{ maas_url }}", "MAAS_API_KEY": "{{ maas_api_key }}",
                      "MAAS_CA_PATH": "{% if ca %}{{ tower.filename.ca }}{% endif %}"},
@@ -90,6 +90,7 @@ def project_dir(tmp_path_factory):
     (root / "inventory").mkdir()
     (root / "playbooks" / "provision.yml").write_text("---\n- name: Provision\n  hosts: localhost\n  tasks: []\n")
     (root / "inventory" / "maas.yml").write_text("---\nplugin: gough.gough.maas\n")
+    git_repository(root)  # AWX's project update is a git checkout of the URL
     return root
 
 

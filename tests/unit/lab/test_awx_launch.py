@@ -3,10 +3,11 @@
 returned; callbacks need the host config key and exactly one matching host of the template's inventory."""
 
 import json
+import shutil
 
 import pytest
 
-from gough_lab.awx.testing import AWXClient, start_awx_emulator
+from gough_lab.awx.testing import AWXClient, git_repository, start_awx_emulator
 
 SURVEY = {"name": "Provision", "description": "", "spec": [
     {"question_name": "Count", "variable": "count", "type": "integer", "min": 1, "max": 10, "default": 2,
@@ -27,6 +28,7 @@ ANSWERS = {"count": 3, "set_name": "batch", "series": "jammy"}
 def awx(tmp_path_factory):
     checkout = tmp_path_factory.mktemp("checkout")
     (checkout / "site.yml").write_text("---\n- name: Site\n  hosts: all\n  tasks: []\n")
+    git_repository(checkout)
     emulator = start_awx_emulator(tmp_path_factory.mktemp("awx") / "state")
     api = emulator.client()
     org = api.create("organizations/", {"name": "Lab"})
@@ -164,12 +166,12 @@ def test_failed_project_blocks_the_launch(api, awx, tmp_path):
     good = tmp_path / "repo"
     good.mkdir()
     (good / "site.yml").write_text("- hosts: all\n")
+    git_repository(good)
     project = api.create("projects/", {"name": "flaky", "organization": awx.org["id"], "scm_type": "git",
                                        "scm_url": "file://%s" % good})
     jt = api.create("job_templates/", {"name": "On flaky", "project": project["id"], "inventory": awx.inv["id"],
                                        "playbook": "site.yml"})
-    (good / "site.yml").unlink()
-    good.rmdir()
+    shutil.rmtree(good)
     assert api.post("projects/%s/update/" % project["id"])[1]["status"] == "failed"
     assert launch(api, jt) == (400, {"playbook": "Missing a revision to run due to failed project update."})
 
@@ -313,6 +315,7 @@ def test_callback_behind_a_proxy_reads_the_address_from_remote_host_headers(tmp_
     checkout = tmp_path / "checkout"
     checkout.mkdir()
     (checkout / "site.yml").write_text("- hosts: all\n")
+    git_repository(checkout)
     for headers, expected in ((["X-Forwarded-For", "REMOTE_ADDR"], 201), ([], 400)):
         emulator = start_awx_emulator(tmp_path / ("state-%d" % expected), remote_host_headers=headers)
         try:

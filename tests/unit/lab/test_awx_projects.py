@@ -6,7 +6,7 @@ import os
 import pytest
 
 from gough_lab.awx.projects import scan
-from gough_lab.awx.testing import start_awx_emulator
+from gough_lab.awx.testing import git, git_repository, start_awx_emulator
 
 PLAY = "---\n- name: A play\n  hosts: all\n  tasks: []\n"
 
@@ -37,6 +37,7 @@ def checkout(tmp_path):
     write(root, "inventory/lab.ini", "[lab]\nnode2\n")
     write(root, "inventory/dynamic.sh", "#!/bin/sh\necho {}\n", mode=0o755)
     write(root, "README", "# not an inventory\n")
+    git_repository(root)  # AWX's project update is a git checkout of the URL
     return root
 
 
@@ -52,6 +53,7 @@ def test_scan_lists_playbooks_and_inventories_as_awx_does(checkout):
 def awx(tmp_path_factory):
     remote = tmp_path_factory.mktemp("remote-checkout")
     write(remote, "remote.yml", PLAY)
+    git_repository(remote)  # --project-checkout stands in for the URL: a git repository, like it
     emulator = start_awx_emulator(tmp_path_factory.mktemp("awx") / "state", project_checkout=remote)
     emulator.org = emulator.client().create("organizations/", {"name": "Lab"})
     emulator.inv = emulator.client().create("inventories/", {"name": "Inv", "organization": emulator.org["id"]})
@@ -91,7 +93,8 @@ def test_job_template_with_a_playbook_not_in_the_project_is_refused_on_create_an
         400, {"playbook": ["Playbook not found for project."]})
     assert api.post("job_templates/", dict(base, name="jt2", playbook="")) == (
         400, {"playbook": ["Must select playbook for project."]})
-    os.unlink(checkout / "site.yml")
+    git(checkout, "rm", "--quiet", "site.yml")
+    git(checkout, "commit", "--quiet", "-m", "site.yml removed")
     assert api.post("projects/%s/update/" % created["id"])[0] == 202
     # the template's playbook is gone from the new scan: AWX re-validates it on every write
     assert api.patch("job_templates/%s/" % jt["id"], {"description": "d"}) == (

@@ -3,7 +3,7 @@ definitions and their assignments, and summary_fields.user_capabilities computed
 
 import pytest
 
-from gough_lab.awx.testing import AWXClient, start_awx_emulator
+from gough_lab.awx.testing import AWXClient, git_repository, start_awx_emulator
 
 ORG_PARTICIPATION = {"msg": "You cannot assign an Organization participation role as a child role for a Team."}
 ORG_MEMBER_TO_TEAM = ["Assigning organization member permission to teams is not allowed"]
@@ -14,6 +14,7 @@ def awx(tmp_path_factory):
     """One emulator with a project checkout, an organization, a project, an inventory and two templates."""
     checkout = tmp_path_factory.mktemp("checkout")
     (checkout / "site.yml").write_text("---\n- name: Site\n  hosts: all\n  tasks: []\n")
+    git_repository(checkout)
     emulator = start_awx_emulator(tmp_path_factory.mktemp("awx") / "state")
     api = emulator.client()
     emulator.org = api.create("organizations/", {"name": "Gough"})

@@ -3,7 +3,7 @@ Serializer.validate_rrule and Schedule.rrulestr), UNTIL coercion, and the config
 
 import pytest
 
-from gough_lab.awx.testing import start_awx_emulator
+from gough_lab.awx.testing import git_repository, start_awx_emulator
 
 GOOD = "DTSTART:20300101T023000Z RRULE:FREQ=DAILY;INTERVAL=1"
 
@@ -12,6 +12,7 @@ GOOD = "DTSTART:20300101T023000Z RRULE:FREQ=DAILY;INTERVAL=1"
 def awx(tmp_path_factory):
     checkout = tmp_path_factory.mktemp("checkout")
     (checkout / "site.yml").write_text("- hosts: all\n")
+    git_repository(checkout)
     emulator = start_awx_emulator(tmp_path_factory.mktemp("awx") / "state")
     api = emulator.client()
     emulator.org = api.create("organizations/", {"name": "Lab"})
