@@ -152,7 +152,7 @@ def git_checkout(repo, version, dest, refspec=""):
         candidate = version  # HEAD, a tag, a commit (also abbreviated), origin/<branch>
     revision = ""
     if not candidate.startswith("-"):
-        rc, out, _, _ = _git(["rev-parse", "--verify", "--quiet", "%s^{commit}" % candidate], cwd=dest)
+        rc, out, _err, _line = _git(["rev-parse", "--verify", "--quiet", "%s^{commit}" % candidate], cwd=dest)
         revision = out.strip() if rc == 0 else ""
     if not revision:
         line = "git checkout --force %s" % version

@@ -120,8 +120,8 @@ def test_git_project_whose_url_is_a_plain_directory_fails_its_update(api, awx, p
 def test_git_project_url_inside_a_repository_is_not_a_repository(api, awx, repo):
     """git clones a repository's top directory (or a bare repository), never a subdirectory of one: a URL naming
     a directory inside a work tree fails as a plain directory does."""
-    root, _ = repo
-    _, update = project(api, awx, "subdir", "file://%s" % (root / "inventory"))
+    root = repo[0]
+    _created, update = project(api, awx, "subdir", "file://%s" % (root / "inventory"))
     assert update["status"] == "failed"
     assert "does not appear to be a git repository" in update["job_explanation"]
 
@@ -184,8 +184,8 @@ def test_job_template_may_use_only_playbooks_of_the_projects_branch(api, awx, re
 def test_scm_inventory_source_reads_the_branchs_checkout(api, awx, repo):
     """An SCM inventory source's source_path is a file of the project's checkout (AWX runs ansible-inventory on
     it there), so a file on another branch is not found."""
-    main, _ = project(api, awx, "inv-main", "file://%s" % repo[0], "main")
-    feature, _ = project(api, awx, "inv-feature", "file://%s" % repo[0], "feature")
+    main, _update = project(api, awx, "inv-main", "file://%s" % repo[0], "main")
+    feature, _update = project(api, awx, "inv-feature", "file://%s" % repo[0], "feature")
     source = {"name": "src", "inventory": awx.inv["id"], "source": "scm", "source_path": "inventory/feature.ini"}
     assert api.post("inventory_sources/", dict(source, source_project=main["id"])) == (
         400, {"source_path": ["File inventory/feature.ini not found in project inv-main."]})
@@ -200,7 +200,7 @@ def test_project_checkout_stands_in_for_a_remote_url_with_its_branches(api, awx,
     created, update = project(api, awx, "remote-feature", REMOTE_URL, "feature")
     assert update["status"] == "successful" and update["scm_revision"] == shas["feature"]
     assert playbooks(api, created) == ["playbooks/feature.yml", "site.yml"]
-    _, update = project(api, awx, "remote-missing", REMOTE_URL, "nope")
+    _created, update = project(api, awx, "remote-missing", REMOTE_URL, "nope")
     assert update["status"] == "failed"
     assert update["job_explanation"].startswith("Failed to checkout nope: ")
     assert REMOTE_URL in update["job_explanation"] and str(root) in update["job_explanation"]
@@ -260,7 +260,7 @@ def test_manual_project_is_still_read_from_its_local_path(tmp_path):
 def test_stdout_is_served_as_json_only(api, awx, repo):
     """/project_updates/N/stdout/ answers ?format=json with range and content, as AWX does; the emulator has no
     text or HTML renderer and says so (406) rather than answer in another format."""
-    _, update = project(api, awx, "stdout", "file://%s" % repo[0], "main")
+    _created, update = project(api, awx, "stdout", "file://%s" % repo[0], "main")
     status, body = api.get("project_updates/%s/stdout/" % update["id"])
     assert status == 200 and set(body) == {"range", "content"}
     assert body["range"]["start"] == 0 and body["range"]["end"] == len(body["content"].splitlines())
