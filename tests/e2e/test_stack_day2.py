@@ -125,20 +125,26 @@ def failures(run):
     return run.failures()
 
 
-def backup_identity(lab):
-    """The secret key of the lab's backup identity (the AGE-SECRET-KEY line of its identity file)."""
-    with open(os.path.join(str(lab["dir"]), "backup", "identity.txt"), encoding="utf-8") as handle:
+def backup_identity(lab, path=None):
+    """The secret key of an age identity file (the AGE-SECRET-KEY line): ``path``, default the lab's backup
+    identity."""
+    with open(path or os.path.join(str(lab["dir"]), "backup", "identity.txt"), encoding="utf-8") as handle:
         (key,) = [line.strip() for line in handle if line.startswith("AGE-SECRET-KEY-")]
     return key
 
 
-def refused(lab, first_run, backups, name, *more):
-    """The failure messages of a restore.yml --check that must fail (nothing is touched: the caller checks)."""
+def refused(lab, first_run, backups, name, *more, identity=None):
+    """The failure messages of a restore.yml --check that must fail (nothing is touched: the caller checks). The
+    identity it was given (``identity``, default the lab's) is in none of its output and artifacts: a failure that
+    says why must not say it with the key."""
     path = name if name.startswith("/") else os.path.join(backups, name)
     rc, parsed, output = playbook("restore.yml", *day2_args(lab, first_run, "-e", "stack_restore_backup=%s" % path,
                                                             *more),
                                   "--check", env=lab["env"])
     assert rc != 0 and parsed, output
+    key = identity or backup_identity(lab)
+    leaked = key in parsed.stdout
+    assert not leaked and parsed.artifacts_holding([key]) == []
     return failures(parsed)
 
 
@@ -221,7 +227,8 @@ def test_backup_destroy_restore_and_maas_fleet_and_scrapes_come_back(lab, first_
         assert "%s/secrets.tar.age does not match its checksum" % damaged in output
         other_key = str(tmp_path / "other.key")
         subprocess.run(["age-keygen", "-o", other_key], capture_output=True, check=True)
-        output = refused(lab, first_run, backups, name, "-e", "stack_backup_identity_file=%s" % other_key)
+        output = refused(lab, first_run, backups, name, "-e", "stack_backup_identity_file=%s" % other_key,
+                         identity=backup_identity(lab, other_key))
         assert "cannot decrypt %s/%s/maas-state.tar.age with the identity in %s" % (backups, name, other_key) in output
         other_ca = tmp_path / "other-ca"
         other_ca.mkdir()

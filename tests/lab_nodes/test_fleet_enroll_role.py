@@ -304,6 +304,10 @@ def test_apt_installs_from_the_nodes_own_sources_or_a_signed_repository_it_is_gi
             pinned = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_package="osquery=" + pin, **given)
             assert pinned.rc == 0 and recap(pinned.stdout)["changed"] == 0, pinned.stdout[-5000:]
             assert (install, "skipping") in task_outcomes(pinned.stdout), pinned.stdout[-5000:]
+        # Another apt comparison is left to apt: it runs, and finds the package as wanted.
+        at_least = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_package="osquery>=5.0", **given)
+        assert at_least.rc == 0 and recap(at_least.stdout)["changed"] == 0, at_least.stdout[-5000:]
+        assert (install, "ok") in task_outcomes(at_least.stdout), at_least.stdout[-5000:]
         # A pin the installed package does not match goes to apt, which has no such version here.
         other = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_package="osquery=9.9.9", **given)
         assert other.rc != 0 and (install, "fatal") in task_outcomes(other.stdout), other.stdout[-5000:]

@@ -1147,8 +1147,8 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
                 why = ("%s: the repository at %s has no branch, tag or commit %s (scm_branch)"
                        % (failure.msg, source, version))
             else:
-                why = "git could not read the repository at %s: %s" % (
-                    source, (failure.stderr.strip() or failure.msg).splitlines()[0])
+                said = (failure.stderr.strip() or failure.msg).splitlines() or ["git failed (exit %d)" % failure.rc]
+                why = "git could not read the repository at %s: %s" % (source, said[0])
             return None, "", (why, _update_stdout(failure))
         shutil.rmtree(final, ignore_errors=True)
         os.rename(staging, final)

@@ -142,6 +142,13 @@ def git_checkout(repo, version, dest, refspec=""):
     """Clone ``repo`` (a URL or a path git can clone) into ``dest`` (which must not exist) and check out
     ``version`` (empty: the repository's HEAD) detached. Returns the commit's hash; raises GitFailure."""
     version = version or "HEAD"
+    # git reads an argument that starts with "-" as an option (--upload-pack=<command> runs a command) even after a
+    # positional one: a URL, branch or refspec like that is refused before git runs, as git itself would refuse the
+    # option if it were not one it knows.
+    for name, value in (("scm_url", repo), ("scm_branch", version), ("scm_refspec", refspec)):
+        if str(value).startswith("-"):
+            raise GitFailure("%s %r starts with '-': git would read it as an option" % (name, value),
+                             "git", 129, stderr="error: unknown option `%s'\n" % str(value).lstrip("-"))
     heads = _checked(["ls-remote", repo, "-h", "refs/heads/%s" % version])
     _checked(["clone", "--quiet", "--no-checkout", "--origin", "origin", repo, dest])
     if refspec:

@@ -215,7 +215,7 @@ def git(directory, *args):
                "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", "-c", "init.defaultBranch=main",
                "-C", str(directory)] + list(args)
     env = {name: value for name, value in os.environ.items() if not name.startswith("GIT_")}
-    return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(command, env=env, check=True, capture_output=True, text=True, timeout=120).stdout
 
 
 def git_repository(directory, branch="main", message="Project files"):

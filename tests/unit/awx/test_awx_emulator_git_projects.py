@@ -266,3 +266,22 @@ def test_stdout_is_served_as_json_only(api, awx, repo):
     assert body["range"]["start"] == 0 and body["range"]["end"] == len(body["content"].splitlines())
     status, body = api.get("project_updates/%s/stdout/?format=txt" % update["id"])
     assert status == 406 and "format=json" in body["detail"]
+
+
+@pytest.mark.parametrize("field", ["scm_refspec", "scm_branch"])
+def test_an_option_in_place_of_a_branch_or_refspec_runs_nothing(api, awx, repo, tmp_path, field):
+    """git reads an argument that starts with "-" as an option even after a positional one, and --upload-pack names
+    a command to run. The emulator runs git for project updates on the lab host, so such a value fails the update
+    before git runs; nothing is executed. (Such a URL is refused on create, as AWX's URL check does.)"""
+    marker = tmp_path / ("ran-%s" % field)
+    fields = {"name": "option-%s" % field, "organization": awx.org["id"], "scm_type": "git",
+              "scm_url": "file://%s" % repo[0], "scm_branch": "main"}
+    fields[field] = "--upload-pack=touch %s" % marker
+    update = last_update(api, api.create("projects/", fields))
+    assert update["status"] == "failed", update
+    assert "unknown option" in update["job_explanation"], update
+    assert not marker.exists()
+    status, body = api.post("projects/", dict(fields, name="option-url", scm_url="file://--upload-pack=touch %s"
+                                              % marker, **{field: "main" if field == "scm_branch" else ""}))
+    assert status == 400 and "Invalid URL for git" in body["scm_url"][0], body
+    assert not marker.exists()
