@@ -219,20 +219,16 @@ def installed(lab_net):
     return node_exec(lab_net, "dpkg-query", "--show", "--showformat=${db:Status-Status}", "osquery").stdout
 
 
-def task_outcomes(output):
-    """(task name, what it reported for the node: ok, changed, skipping, failed or fatal) for every task, in order."""
-    outcomes = []
-    for block in re.split(r"\n(?=TASK \[)", output):
-        match = re.match(r"TASK \[(?:[\w.]+ : )?(.*?)\]", block)
-        said = re.search(r"^(ok|changed|skipping|failed|fatal): \[%s\]" % re.escape(HOSTNAME), block, re.M)
-        if match and said:
-            outcomes.append((match.group(1), said.group(1)))
-    return outcomes
+def changed_tasks(job):
+    """Names of the role's tasks that reported a change for the node (from the job's events, which name a role's
+    task ``<role> : <name>``)."""
+    return [task["task"]["name"].split(" : ", 1)[-1] for play in job.plays for task in play["tasks"]
+            if task["hosts"].get(HOSTNAME, {}).get("changed")]
 
 
-def changed_tasks(output):
-    """Names of the tasks that reported a change for the node."""
-    return [name for name, outcome in task_outcomes(output) if outcome == "changed"]
+def node_result(job, name):
+    """The node's result of the role's task called ``name`` (``skipped`` or ``failed`` set when it was)."""
+    return job.task_results("gough.gough.fleet_enroll : " + name)[HOSTNAME]
 
 
 def test_apt_installs_from_the_nodes_own_sources_or_a_signed_repository_it_is_given(lab_net, fleet_node, tmp_path):
@@ -282,7 +278,7 @@ def test_apt_installs_from_the_nodes_own_sources_or_a_signed_repository_it_is_gi
         checked = run_role(lab_net, fleet, tmp_path, "--check", **given)
         assert checked.rc == 0, checked.stdout[-5000:]
         assert {"Add the osquery apt repository (and its key, when given as a URL)",
-                "Report that the package would be installed"} <= set(changed_tasks(checked.stdout)), checked.stdout
+                "Report that the package would be installed"} <= set(changed_tasks(checked)), checked.stdout
         assert node_exec(lab_net, "sh", "-c", "test -e %s || test -e %s" % (source, keyring)).returncode != 0
         assert installed(lab_net) != "installed"
         assert fleet_hosts(fleet) == []
@@ -297,20 +293,21 @@ def test_apt_installs_from_the_nodes_own_sources_or_a_signed_repository_it_is_gi
         again = run_role(lab_net, fleet, tmp_path, **given)
         assert again.rc == 0 and recap(again.stdout)["changed"] == 0, again.stdout[-5000:]
         checked_again = run_role(lab_net, fleet, tmp_path, "--check", **given)
-        assert checked_again.rc == 0 and changed_tasks(checked_again.stdout) == [], checked_again.stdout[-5000:]
+        assert checked_again.rc == 0 and changed_tasks(checked_again) == [], checked_again.stdout[-5000:]
         # A version pin, exact or with apt's wildcard, that the installed package matches runs no apt either.
         install = "Install the package, refreshing the apt lists first"
         for pin in (OSQUERY_VERSION, OSQUERY_VERSION.split(".", maxsplit=1)[0] + ".*"):
             pinned = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_package="osquery=" + pin, **given)
             assert pinned.rc == 0 and recap(pinned.stdout)["changed"] == 0, pinned.stdout[-5000:]
-            assert (install, "skipping") in task_outcomes(pinned.stdout), pinned.stdout[-5000:]
+            assert node_result(pinned, install).get("skipped"), pinned.stdout[-5000:]
         # Another apt comparison is left to apt: it runs, and finds the package as wanted.
         at_least = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_package="osquery>=5.0", **given)
         assert at_least.rc == 0 and recap(at_least.stdout)["changed"] == 0, at_least.stdout[-5000:]
-        assert (install, "ok") in task_outcomes(at_least.stdout), at_least.stdout[-5000:]
+        ran = node_result(at_least, install)
+        assert not ran.get("skipped") and not ran.get("changed"), at_least.stdout[-5000:]
         # A pin the installed package does not match goes to apt, which has no such version here.
         other = run_role(lab_net, fleet, tmp_path, fleet_enroll_apt_package="osquery=9.9.9", **given)
-        assert other.rc != 0 and (install, "fatal") in task_outcomes(other.stdout), other.stdout[-5000:]
+        assert other.rc != 0 and node_result(other, install).get("failed"), other.stdout[-5000:]
         assert "Installing osquery=9.9.9 on %s failed" % HOSTNAME in other.stdout
         assert installed(lab_net) == "installed"
 

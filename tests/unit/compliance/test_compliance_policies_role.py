@@ -6,7 +6,6 @@ import os
 import sys
 import tempfile
 
-import pytest
 import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -16,7 +15,6 @@ if LAB not in sys.path:
 COLLECTIONS = os.path.join(ROOT, ".build", "pytest-collections")
 DEFAULTS = os.path.join(ROOT, "roles", "compliance", "defaults", "main", "policies.yml")
 
-from gough_lab.fleet.testing import start_fleet_emulator  # noqa: E402  pylint: disable=wrong-import-position
 from gough_lab.playbook_runner import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 PLAYBOOK = """
@@ -40,15 +38,6 @@ PLAYBOOK = """
           - compliance_policies_applied.changed
             == (compliance_policies_applied.results | selectattr('changed') | list | length > 0)
 """
-
-
-@pytest.fixture
-def fleet(tmp_path):
-    emulator = start_fleet_emulator(tmp_path / "fleet")
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 def baseline():

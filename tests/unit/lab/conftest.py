@@ -1,5 +1,4 @@
-"""Fixtures for the emulator tests: a running MAAS emulator and small signed HTTP clients for it, and a Fleet emulator
-(``fleet``; a module that needs other settings defines its own)."""
+"""Fixtures for the MAAS emulator tests: a running emulator and small signed HTTP clients for it."""
 
 import base64
 import http.client
@@ -16,7 +15,6 @@ LAB = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", 
 if LAB not in sys.path:
     sys.path.insert(0, LAB)
 
-from gough_lab.fleet.testing import start_fleet_emulator  # noqa: E402  pylint: disable=wrong-import-position
 from gough_lab.testing import start_maas_emulator  # noqa: E402  pylint: disable=wrong-import-position
 
 FAST = ("--commission-seconds", "0.3", "--deploy-seconds", "0.5", "--release-seconds", "0.3", "--erase-seconds", "0.5")
@@ -188,13 +186,3 @@ def user(lab):
 def anon(lab):
     """Anonymous client for ``lab``."""
     return MAASClient(lab, None)
-
-
-@pytest.fixture
-def fleet(tmp_path):
-    """A Fleet emulator with a fresh state directory."""
-    emulator = start_fleet_emulator(tmp_path / "fleet")
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
