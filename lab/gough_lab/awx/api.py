@@ -1120,7 +1120,11 @@ class API(RBAC, Launch):  # pylint: disable=too-many-public-methods
         current = project.get("checkout")
         if current and os.path.basename(current).startswith("_%d__" % project["id"]):
             return current
-        root = self.projects_root or os.path.join(tempfile.gettempdir(), "gough-lab-awx-projects")
+        if not self.projects_root:
+            # An API made without a PROJECTS_ROOT (the server always gives one) gets a directory of its own: a
+            # shared one would let two emulators' project _<id>__<name> replace each other's checkout.
+            self.projects_root = tempfile.mkdtemp(prefix="gough-lab-awx-projects-")
+        root = self.projects_root
         os.makedirs(root, mode=0o700, exist_ok=True)
         return os.path.join(root, "_%d__%s" % (project["id"], projects.slug(project["name"])))
 
